@@ -1,0 +1,313 @@
+"""Section 1.2: activation functions, their derivatives and ranges, GELU, softmax and its Jacobian."""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.calculus.util import function_range
+
+from derive.arrays import Col, Eye, RMax, RSum, Row
+from derive.core import Derivation, Formula, Kernel, Locator, Region, Step, within_bounds
+from derive.functions import Phi, sigmoid
+
+z = sp.Symbol("z", real=True)
+p = sp.Symbol("p", positive=True)
+alpha = sp.Symbol("alpha", positive=True)
+gamma = sp.Symbol("gamma", positive=True)
+n = sp.Symbol("n", integer=True, positive=True)
+i, j, k = sp.symbols("i j k", integer=True, positive=True)
+zv = sp.IndexedBase("z")
+zvec = sp.Symbol("z", real=True)  # the same z, as a whole vector in kernels
+REAL = {"z": (-6.0, 6.0)}
+POSITIVE = Region("z > 0", {z: p}, {"p": (0.05, 6.0)})
+NEGATIVE = Region("z < 0", {z: -p}, {"p": (0.05, 6.0)})
+LEAKY = {"alpha": (0.001, 0.999), "gamma": (0.001, 0.999)}
+
+SIGMOID = 1 / (1 + sp.exp(-z))
+TANH = (sp.exp(z) - sp.exp(-z)) / (sp.exp(z) + sp.exp(-z))
+RELU = sp.Max(0, z)
+LEAKY_RELU = sp.Max(alpha * z, z)
+GELU = z * Phi(z)
+GELU_TANH = sp.Rational(1, 2) * z * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (z + sp.Float("0.044715") * z**3)))
+
+
+def _derivative(definition: sp.Expr, rule: str, *rewrites: tuple[str, sp.Expr]) -> Derivation:
+    """Differentiate ``definition`` in z by SymPy, then record each named rewrite of the result."""
+    d = sp.diff(definition, z)
+    steps = [Step("definition", definition), Step(rule, d)]
+    for name, expr in rewrites:
+        steps.append(Step(name, expr))
+    return Derivation(steps[-1].expr, tuple(steps))
+
+
+def derive_sigmoid_grad() -> Derivation:
+    """sigma' from 1/(1+e^{-z}), then rewritten with e^{-z} = (1 - sigma)/sigma."""
+    d = sp.diff(SIGMOID, z)
+    s = sp.Symbol("sigma", positive=True)
+    in_sigma = sp.factor(sp.cancel(d.subs(sp.exp(-z), (1 - s) / s)))
+    return Derivation(in_sigma.subs(s, sigmoid(z)), (
+        Step("definition", SIGMOID),
+        Step("chain rule on (1 + e^{-z})^{-1}", d),
+        Step("substitute e^{-z} = (1 - sigma)/sigma and cancel", in_sigma),
+    ))
+
+
+def derive_tanh_grad() -> Derivation:
+    """tanh' by the quotient rule on (e^z - e^-z)/(e^z + e^-z), brought to 1 - tanh^2."""
+    d = sp.diff(TANH, z)
+    t = sp.Symbol("t", real=True)
+    together = sp.cancel(sp.together(d))
+    in_t = sp.factor(sp.cancel(1 - t**2 - (1 - TANH**2)) + 1 - t**2)
+    return Derivation(1 - sp.tanh(z) ** 2, (
+        Step("definition", TANH),
+        Step("quotient rule", d),
+        Step("common denominator", together),
+        Step("recognise 1 - ((e^z - e^{-z})/(e^z + e^{-z}))^2", sp.cancel(together - (1 - TANH**2)) + 1 - TANH**2),
+        Step("name tanh(z)", in_t.subs(t, sp.tanh(z))),
+    ))
+
+
+def derive_relu_grad() -> Derivation:
+    """ReLU' as SymPy's derivative of Max(0, z), read off on each side of the kink."""
+    d = sp.diff(RELU, z)
+    cases = sp.Piecewise((d.subs(z, p), z > 0), (d.subs(z, -p), z < 0))
+    return Derivation(cases, (Step("definition", RELU), Step("derivative of Max", d),
+                              Step("evaluate Heaviside for z > 0 and z < 0 (undefined at 0)", cases)))
+
+
+def derive_leaky_grad() -> Derivation:
+    """Leaky ReLU' from Max(alpha z, z) for 0 < alpha < 1 (alpha = 1 - gamma, gamma in (0,1))."""
+    d = sp.diff(LEAKY_RELU, z)
+    pos = sp.expand(d.subs(z, p).subs(alpha, 1 - gamma)).subs(gamma, 1 - alpha)
+    neg = sp.expand(d.subs(z, -p).subs(alpha, 1 - gamma)).subs(gamma, 1 - alpha)
+    cases = sp.Piecewise((pos, z > 0), (neg, z < 0))
+    return Derivation(cases, (Step("definition", LEAKY_RELU), Step("derivative of Max", d),
+                              Step("evaluate Heaviside for z > 0, z < 0 with 0 < alpha < 1", cases)))
+
+
+def derive_gelu_grad() -> Derivation:
+    """GELU' = Phi(z) + z phi(z), by the product rule on z Phi(z)."""
+    from derive.functions import unfold
+    d = sp.diff(unfold(GELU), z)
+    phi = sp.exp(-z**2 / 2) / sp.sqrt(2 * sp.pi)
+    return Derivation(Phi(z) + z * phi, (
+        Step("definition, Phi(z) = (1 + erf(z/sqrt 2))/2", unfold(GELU)),
+        Step("product rule, d erf(x)/dx = 2 e^{-x^2}/sqrt(pi)", d),
+        Step("name Phi and the normal density phi", Phi(z) + z * phi),
+    ))
+
+
+def derive_gelu_tanh() -> Derivation:
+    """The tanh approximation matches GELU to first order at 0; its largest error on R, numerically."""
+    from derive.functions import unfold
+    exact = unfold(GELU)
+    err = GELU_TANH - exact
+    slope0 = [sp.limit(sp.diff(f, z), z, 0) for f in (exact, GELU_TANH)]
+    f = sp.lambdify(z, err, "mpmath")
+    import mpmath
+    grid = [mpmath.mpf(x) / 100 for x in range(-800, 801)]
+    worst = max(abs(f(x)) for x in grid)
+    bound = sp.Float(worst, 6)
+    return Derivation(sp.Le(sp.Abs(sp.Symbol("err")), bound), (
+        Step("error of the approximation", err),
+        Step("slopes at 0 (exact, approximation) agree", sp.Tuple(*slope0)),
+        Step("largest |error| on a grid of step 0.01 over [-8, 8] (tails vanish beyond)", bound),
+    ))
+
+
+def _range_of(definition: sp.Expr, assume: dict | None = None) -> Derivation:
+    """The image of R under ``definition`` (SymPy's function_range, or limits and monotonicity)."""
+    expr = definition.subs(assume or {})
+    try:
+        rng = function_range(expr, z, sp.S.Reals)
+        return Derivation(rng, (Step("definition", definition), Step("function_range over R", rng)))
+    except (NotImplementedError, ValueError):
+        pass
+    lo, hi = sp.limit(expr, z, -sp.oo), sp.limit(expr, z, sp.oo)
+    d = sp.diff(expr, z)
+    neg, pos = sp.expand(d.subs(z, -p)), sp.expand(d.subs(z, p))
+    closed_low = expr.subs(z, 0) if lo.is_finite is False or neg == 0 else None
+    rng = sp.Interval(closed_low if closed_low is not None else lo, hi, left_open=closed_low is None, right_open=True)
+    return Derivation(rng, (
+        Step("definition", definition),
+        Step("limits at -oo and +oo", sp.Tuple(lo, hi)),
+        Step("derivative on z < 0 and z > 0 (monotone pieces)", sp.Tuple(neg, pos)),
+        Step("image of a continuous monotone-by-pieces function", rng),
+    ))
+
+
+def derive_gelu_range() -> Derivation:
+    """GELU's image: 0 at -oo, oo at +oo, one critical point below 0 where it attains its minimum."""
+    from derive.functions import unfold
+    g = unfold(GELU)
+    d = sp.diff(g, z)
+    zmin = sp.nsolve(d, z, -0.75, prec=30)
+    lo = sp.Float(g.subs(z, zmin).evalf(30), 30)
+    rng = sp.Interval(lo, sp.oo)
+    return Derivation(rng, (
+        Step("limits at -oo and +oo", sp.Tuple(sp.limit(g, z, -sp.oo), sp.limit(g, z, sp.oo))),
+        Step("critical point: solve GELU'(z) = 0", sp.Eq(z, sp.Float(zmin, 12))),
+        Step("minimum value GELU(z*)", sp.Float(lo, 12)),
+        Step("image", sp.Interval(sp.Float(lo, 6), sp.oo)),
+    ))
+
+
+def derive_softmax_jacobian() -> Derivation:
+    """d s_i / d z_j for s_i = e^{z_i}/sum_k e^{z_k}, for a symbolic number of classes n."""
+    total = sp.Sum(sp.exp(zv[k]), (k, 1, n))
+    s_i = sp.exp(zv[i]) / total
+    d = sp.diff(s_i, zv[j])
+    done = within_bounds(d.doit(), j, n)
+    S = sp.Symbol("S", positive=True)
+    named = done.subs(total, S)
+    s = sp.IndexedBase("s")
+    result = sp.expand(named).subs({sp.exp(zv[i]): s[i] * S, sp.exp(zv[j]): s[j] * S})
+    return Derivation(sp.factor(result), (
+        Step("definition", s_i),
+        Step("quotient rule (d z_k / d z_j = delta_kj)", d),
+        Step("sum out the Kronecker delta (1 <= j <= n)", done),
+        Step("write e^{z_i} = s_i S, e^{z_j} = s_j S", sp.factor(result)),
+    ))
+
+
+def derive_softmax_sum() -> Derivation:
+    """sum_i s_i = 1 for a symbolic number of classes n."""
+    total = sp.Sum(sp.exp(zv[k]), (k, 1, n))
+    summed = sp.Sum(sp.exp(zv[i]) / total, (i, 1, n))
+    pulled = sp.Sum(sp.exp(zv[i]), (i, 1, n)) / total
+    result = sp.simplify(pulled.subs(i, k).doit() if False else pulled.change_index(i, k - i, k) if False else pulled)
+    result = pulled.subs(sp.Sum(sp.exp(zv[i]), (i, 1, n)), total)
+    return Derivation(result, (Step("definition", summed), Step("pull out the constant denominator", pulled),
+                               Step("rename the summation index", result)))
+
+
+def derive_linear_collapse() -> Derivation:
+    """W2 (W1 x) = (W2 W1) x for symbolic shapes, by associativity of the matrix product."""
+    m, h, d = sp.symbols("m h d", integer=True, positive=True)
+    W1, W2, x = sp.MatrixSymbol("W_1", h, d), sp.MatrixSymbol("W_2", m, h), sp.MatrixSymbol("x", d, 1)
+    nested = sp.MatMul(W2, sp.MatMul(W1, x))
+    flat = nested.doit()
+    return Derivation(flat, (Step("definition", nested), Step("associativity of MatMul", flat)))
+
+
+def _real_interval(a: float, b: float) -> dict:
+    return {"z": (a, b)}
+
+
+SOFTMAX_KERNEL = sp.exp(zvec - RMax(zvec)) / RSum(sp.exp(zvec - RMax(zvec)))
+SIGMOID_STABLE = (1 + sp.tanh(z / 2)) / 2
+
+FORMULAS: tuple[Formula, ...] = (
+    Formula(
+        key="sigmoid_grad", section="1.2", title="Derivative of the sigmoid",
+        assumptions=("z real",), definition=SIGMOID, derive=derive_sigmoid_grad,
+        stated=sigmoid(z) * (1 - sigmoid(z)),
+        locator=Locator("1.2", r"^\| Sigmoid \|", "table"), variables=(z,), domain=REAL,
+        kernels=(
+            Kernel("sigmoid", (z,), SIGMOID_STABLE, REAL, rewrite="1/(1+e^{-z}) = (1 + tanh(z/2))/2: no overflow"),
+            Kernel("sigmoid_grad", (z,), SIGMOID_STABLE * (1 - SIGMOID_STABLE), REAL, grad_of="sigmoid", grad_wrt="z"),
+        ),
+    ),
+    Formula(
+        key="sigmoid_range", section="1.2", title="Range of the sigmoid", assumptions=("z real",),
+        definition=SIGMOID, derive=lambda: _range_of(SIGMOID), stated=sp.Interval.open(0, 1),
+        locator=Locator("1.2", r"^\| Sigmoid \|", "table"), variables=(z,), domain=REAL,
+    ),
+    Formula(
+        key="tanh_grad", section="1.2", title="Derivative of tanh", assumptions=("z real",),
+        definition=TANH, derive=derive_tanh_grad, stated=1 - sp.tanh(z) ** 2,
+        locator=Locator("1.2", r"^\| Tanh \|", "table"), variables=(z,), domain=REAL,
+        kernels=(
+            Kernel("tanh", (z,), sp.tanh(z), REAL, rewrite="(e^z - e^{-z})/(e^z + e^{-z}) = tanh z"),
+            Kernel("tanh_grad", (z,), 1 - sp.tanh(z) ** 2, REAL, grad_of="tanh", grad_wrt="z"),
+        ),
+    ),
+    Formula(
+        key="tanh_range", section="1.2", title="Range of tanh", assumptions=("z real",),
+        definition=TANH, derive=lambda: _range_of(TANH), stated=sp.Interval.open(-1, 1),
+        locator=Locator("1.2", r"^\| Tanh \|", "table"), variables=(z,), domain=REAL,
+    ),
+    Formula(
+        key="relu_grad", section="1.2", title="Derivative of ReLU", assumptions=("z real, z != 0",),
+        definition=RELU, derive=derive_relu_grad, stated=sp.Piecewise((1, z > 0), (0, z < 0)),
+        locator=Locator("1.2", r"^\| ReLU \|", "table"), variables=(z,), domain=REAL,
+        regions=(POSITIVE, NEGATIVE),
+        kernels=(
+            Kernel("relu", (z,), RELU, REAL),
+            Kernel("relu_grad", (z,), sp.Piecewise((1, z > 0), (0, True)), REAL, grad_of="relu", grad_wrt="z",
+                   rewrite="the value 0 is chosen at the kink z = 0"),
+        ),
+    ),
+    Formula(
+        key="relu_range", section="1.2", title="Range of ReLU", assumptions=("z real",),
+        definition=RELU, derive=lambda: _range_of(RELU), stated=sp.Interval(0, sp.oo),
+        locator=Locator("1.2", r"^\| ReLU \|", "table"), variables=(z,), domain=REAL,
+    ),
+    Formula(
+        key="leaky_relu_grad", section="1.2", title="Derivative of leaky ReLU",
+        assumptions=("z real, z != 0", "0 < alpha < 1"), definition=LEAKY_RELU, derive=derive_leaky_grad,
+        stated=sp.Piecewise((1, z > 0), (alpha, True)),
+        locator=Locator("1.2", r"^\| Leaky ReLU \|", "table"), variables=(z, alpha), domain={**REAL, **LEAKY},
+        regions=(POSITIVE, NEGATIVE),
+        kernels=(
+            Kernel("leaky_relu", (z, alpha), sp.Piecewise((z, z > 0), (alpha * z, True)), {**REAL, **LEAKY},
+                   rewrite="Max(alpha z, z) = z if z > 0 else alpha z, for 0 < alpha < 1"),
+            Kernel("leaky_relu_grad", (z, alpha), sp.Piecewise((1, z > 0), (alpha, True)), {**REAL, **LEAKY},
+                   grad_of="leaky_relu", grad_wrt="z"),
+        ),
+    ),
+    Formula(
+        key="leaky_relu_range", section="1.2", title="Range of leaky ReLU", assumptions=("z real", "0 < alpha < 1"),
+        definition=LEAKY_RELU, derive=lambda: _range_of(LEAKY_RELU, {alpha: sp.Rational(1, 100)}),
+        stated=sp.S.Reals, locator=Locator("1.2", r"^\| Leaky ReLU \|", "table"), variables=(z,), domain=REAL,
+    ),
+    Formula(
+        key="gelu_grad", section="1.2", title="Derivative of GELU (the notes leave it out)",
+        assumptions=("z real",), definition=GELU, derive=derive_gelu_grad, stated=None,
+        locator=Locator("1.2", r"^\| GELU \|", "table"), variables=(z,), domain=REAL,
+        kernels=(
+            Kernel("gelu", (z,), z * (1 + sp.erf(z / sp.sqrt(2))) / 2, REAL, rewrite="Phi(z) = (1 + erf(z/sqrt 2))/2"),
+            Kernel("gelu_grad", (z,), (1 + sp.erf(z / sp.sqrt(2))) / 2 + z * sp.exp(-z**2 / 2) / sp.sqrt(2 * sp.pi),
+                   REAL, grad_of="gelu", grad_wrt="z"),
+        ),
+    ),
+    Formula(
+        key="gelu_range", section="1.2", title="Range of GELU", assumptions=("z real",),
+        definition=GELU, derive=derive_gelu_range, stated=sp.S.Reals,
+        locator=Locator("1.2", r"^\| GELU \|", "table"), variables=(z,), domain=REAL,
+    ),
+    Formula(
+        key="gelu_tanh", section="1.2", title="The tanh approximation of GELU", assumptions=("z real",),
+        definition=GELU_TANH, derive=derive_gelu_tanh, stated=None,
+        locator=Locator("1.2", r"0\.044715", "display"), variables=(z,), domain=REAL,
+        kernels=(
+            Kernel("gelu_tanh", (z,), GELU_TANH, REAL),
+            Kernel("gelu_tanh_grad", (z,), sp.diff(GELU_TANH, z), REAL, grad_of="gelu_tanh", grad_wrt="z"),
+        ),
+    ),
+    Formula(
+        key="softmax_jacobian", section="1.2", title="Jacobian of softmax, n classes",
+        assumptions=("n >= 1 classes, symbolic", "1 <= i, j <= n"),
+        definition=sp.exp(zv[i]) / sp.Sum(sp.exp(zv[k]), (k, 1, n)), derive=derive_softmax_jacobian,
+        stated=sp.IndexedBase("s")[i] * (sp.KroneckerDelta(i, j) - sp.IndexedBase("s")[j]),
+        locator=Locator("1.2", r"s_i\(\\delta_\{ij\} - s_j\)", "display"), variables=(zv,),
+        domain={"z": (-4.0, 4.0), "s": (0.01, 0.99), "n": (2, 5), "i": (1, 2), "j": (1, 2)},
+        kernels=(
+            Kernel("softmax", (zvec,), SOFTMAX_KERNEL, {"z": (-6.0, 6.0)}, shape="vector",
+                   rewrite="e^{z_i}/sum e^{z_k} = e^{z_i - m}/sum e^{z_k - m} for any m; m = max z"),
+            Kernel("softmax_jacobian", (zvec,), Col(SOFTMAX_KERNEL) * (Eye(zvec) - Row(SOFTMAX_KERNEL)),
+                   {"z": (-6.0, 6.0)}, shape="jacobian", grad_of="softmax", grad_wrt="z"),
+        ),
+    ),
+    Formula(
+        key="softmax_sum", section="1.2", title="Softmax outputs sum to 1", assumptions=("n >= 1 classes, symbolic",),
+        definition=sp.Sum(sp.exp(zv[i]) / sp.Sum(sp.exp(zv[k]), (k, 1, n)), (i, 1, n)), derive=derive_softmax_sum,
+        stated=sp.Integer(1), locator=Locator("1.2", r"^\| Softmax \|", "table"), variables=(zv,),
+        domain={"z": (-4.0, 4.0), "n": (1, 5)},
+    ),
+    Formula(
+        key="linear_collapse", section="1.2", title="Stacked linear layers collapse to one",
+        assumptions=("W_2: m x h, W_1: h x d, x: d x 1, symbolic sizes",),
+        definition=sp.Symbol("W_2 (W_1 x)"), derive=derive_linear_collapse, stated=None,
+        locator=Locator("1.2", r"W\}_2\(\\mathbf\{W\}_1", "inline"), variables=(), domain={},
+    ),
+)

@@ -1,0 +1,157 @@
+"""Record types and the registry: every formula of the notes is declared once, as data.
+
+A section module (``activations.py``, ``losses.py``, ...) builds ``Formula`` and ``Example``
+records; every later stage (generate, verify, report, audit) loops over ``registry()``.
+Nothing here knows about files, printers or tests.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Literal
+
+import sympy as sp
+
+ClaimKind = Literal["display", "inline", "table", "prose", "code"]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a derivation: the rule used and the expression it produced."""
+
+    rule: str
+    expr: sp.Basic
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """What SymPy reached from the definition, with the steps that got there."""
+
+    result: sp.Basic
+    steps: tuple[Step, ...]
+
+
+@dataclass(frozen=True)
+class Locator:
+    """Where the notes state a claim: the section, a regex on the raw line, and the fragment kind."""
+
+    section: str
+    pattern: str
+    kind: ClaimKind = "display"
+
+
+@dataclass(frozen=True)
+class Region:
+    """A part of the domain on which a piecewise claim is checked: substitutions plus a sampler range."""
+
+    name: str
+    subs: Mapping[sp.Symbol, sp.Expr]
+    domain: Mapping[str, tuple[float, float]]
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """A formula as array code: argument order, the expression to print, and the input domain.
+
+    ``expr`` may be a numerically stable rewrite of the derived result; ``proven_by`` names the
+    rewrite, and the kernel is only generated after ``derive.proof`` shows it equal to the result.
+    """
+
+    name: str
+    args: tuple[sp.Symbol, ...]
+    expr: sp.Expr
+    domain: Mapping[str, tuple[float, float]]
+    shape: Literal["elementwise", "vector", "jacobian"] = "elementwise"
+    rewrite: str = ""
+    grad_of: str = ""
+    grad_wrt: str = ""
+
+
+@dataclass(frozen=True)
+class Formula:
+    """One formula of the notes: definition, derivation, the notes' stated form and where it lives."""
+
+    key: str
+    section: str
+    title: str
+    assumptions: tuple[str, ...]
+    definition: sp.Basic
+    derive: Callable[[], Derivation]
+    stated: sp.Basic | None
+    locator: Locator | None
+    variables: tuple[sp.Symbol, ...]
+    domain: Mapping[str, tuple[float, float]]
+    regions: tuple[Region, ...] = ()
+    kernels: tuple[Kernel, ...] = ()
+    expect: Literal["equal", "differ"] = "equal"
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """One number of a worked example: its exact expression and the value the notes state."""
+
+    name: str
+    latex: str
+    expr: sp.Expr
+    stated: str | None
+    locator: Locator | None
+    rounded_expr: sp.Expr | None = None
+
+
+@dataclass(frozen=True)
+class Example:
+    """A worked example: named exact inputs and the quantities computed from them, in order."""
+
+    key: str
+    section: str
+    title: str
+    inputs: Mapping[str, sp.Expr]
+    quantities: tuple[Quantity, ...]
+    kernels_used: tuple[str, ...] = field(default=())
+
+
+SECTIONS: tuple[str, ...] = ("neuron", "activations", "losses")
+
+
+@dataclass(frozen=True)
+class Registry:
+    """All formula and example records, in the order of the notes."""
+
+    formulas: tuple[Formula, ...]
+    examples: tuple[Example, ...]
+
+    def formula(self, key: str) -> Formula:
+        """Return the formula record called ``key``."""
+        for f in self.formulas:
+            if f.key == key:
+                return f
+        raise KeyError(f"no formula {key!r}; known: {', '.join(f.key for f in self.formulas)}")
+
+    def kernels(self) -> tuple[Kernel, ...]:
+        """Every kernel of every formula, in registry order."""
+        return tuple(k for f in self.formulas for k in f.kernels)
+
+
+@cache
+def registry() -> Registry:
+    """Import each section module and collect its ``FORMULAS`` and ``EXAMPLES``."""
+    formulas: list[Formula] = []
+    examples: list[Example] = []
+    for name in SECTIONS:
+        mod = importlib.import_module(f"derive.{name}")
+        formulas.extend(getattr(mod, "FORMULAS", ()))
+        examples.extend(getattr(mod, "EXAMPLES", ()))
+    keys = [f.key for f in formulas] + [e.key for e in examples]
+    dupes = sorted({k for k in keys if keys.count(k) > 1})
+    if dupes:
+        raise ValueError(f"duplicate record keys in derive/: {dupes}; rename one of each")
+    return Registry(tuple(formulas), tuple(examples))
+
+
+def within_bounds(expr: sp.Basic, index: sp.Symbol, upper: sp.Expr) -> sp.Basic:
+    """Drop the ``index <= upper`` condition SymPy attaches when summing out a Kronecker delta."""
+    return expr.subs({sp.Le(index, upper): sp.true, sp.Ge(upper, index): sp.true})

@@ -1,0 +1,145 @@
+"""Section 1.3: MSE, binary and categorical cross-entropy, and their gradients."""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.codegen.numpy_nodes import logaddexp
+
+from derive.arrays import Count, RMax, RSum
+from derive.core import Derivation, Formula, Kernel, Locator, Step, within_bounds
+from derive.functions import sigmoid
+
+N, n = sp.symbols("N n", integer=True, positive=True)
+i, j, k, c = sp.symbols("i j k c", integer=True, positive=True)
+yh, yv, zv = sp.IndexedBase("\\hat{y}"), sp.IndexedBase("y"), sp.IndexedBase("z")
+y = sp.Symbol("y", real=True)
+yhat = sp.Symbol("\\hat{y}", positive=True)
+z = sp.Symbol("z", real=True)
+PROB = {"\\hat{y}": (0.02, 0.98), "y": (0.0, 1.0), "z": (-6.0, 6.0)}
+
+MSE = sp.Sum((yh[i] - yv[i]) ** 2, (i, 1, N)) / N
+BCE = -(y * sp.log(yhat) + (1 - y) * sp.log(1 - yhat))
+
+
+def derive_mse_grad() -> Derivation:
+    """dL/d yhat_j of the mean squared error, for a symbolic number of outputs N."""
+    d = sp.diff(MSE, yh[j])
+    done = within_bounds(d.doit(), j, N)
+    return Derivation(sp.factor(done), (Step("definition", MSE), Step("differentiate under the sum", d),
+                                        Step("sum out the Kronecker delta (1 <= j <= N)", sp.factor(done))))
+
+
+def derive_bce_grad_yhat() -> Derivation:
+    """dL/d yhat of binary cross-entropy, term by term."""
+    d = sp.diff(BCE, yhat)
+    return Derivation(d, (Step("definition", BCE), Step("d log u = du / u", d)))
+
+
+def derive_bce_grad_z() -> Derivation:
+    """dL/dz of BCE with yhat = sigma(z): chain rule, then cancel."""
+    composed = BCE.subs(yhat, sigmoid(z)).replace(sigmoid, lambda a: 1 / (1 + sp.exp(-a)))
+    d = sp.diff(composed, z)
+    cancelled = sp.cancel(sp.together(d))
+    s = sp.Symbol("sigma", positive=True)
+    in_sigma = sp.factor(sp.cancel(cancelled.subs(sp.exp(z), s / (1 - s)).subs(sp.exp(-z), (1 - s) / s)))
+    return Derivation(in_sigma.subs(s, sigmoid(z)), (
+        Step("definition with yhat = 1/(1 + e^{-z})", composed),
+        Step("chain rule", d),
+        Step("common denominator, cancel", cancelled),
+        Step("write e^{z} = sigma/(1 - sigma)", in_sigma),
+    ))
+
+
+def derive_ce_onehot() -> Derivation:
+    """-sum_k y_k log yhat_k with a one-hot y (y_k = delta_kc) is -log yhat_c."""
+    ce = -sp.Sum(yv[k] * sp.log(yh[k]), (k, 1, n))
+    onehot = ce.xreplace({yv[k]: sp.KroneckerDelta(k, c)})
+    done = within_bounds(onehot.doit(), c, n)
+    return Derivation(done, (Step("definition", ce), Step("one-hot label y_k = delta_kc", onehot),
+                             Step("sum out the Kronecker delta (1 <= c <= n)", done)))
+
+
+def derive_ce_grad() -> Derivation:
+    """dL/dz_j of softmax + cross-entropy for symbolic n, then labels summing to 1."""
+    total = sp.Sum(sp.exp(zv[k]), (k, 1, n))
+    loss = -sp.Sum(yv[i] * sp.log(sp.exp(zv[i]) / total), (i, 1, n))
+    expanded = -sp.Sum(yv[i] * zv[i], (i, 1, n)) + sp.Sum(yv[i], (i, 1, n)) * sp.log(total)
+    d = within_bounds(sp.diff(expanded, zv[j]).doit(), j, n)
+    s = yh
+    named = sp.expand(d).subs(sp.exp(zv[j]), s[j] * total)
+    labels = named.subs(sp.Sum(yv[i], (i, 1, n)), 1)
+    return Derivation(labels, (
+        Step("definition: L = -sum_i y_i log softmax_i", loss),
+        Step("log of a quotient", expanded),
+        Step("differentiate, sum out the Kronecker deltas", d),
+        Step("write e^{z_j} = s_j sum_k e^{z_k}", named),
+        Step("labels sum to 1", labels),
+    ))
+
+
+LOG_SOFTMAX = sp.Symbol("z") - RMax(sp.Symbol("z")) - sp.log(RSum(sp.exp(sp.Symbol("z") - RMax(sp.Symbol("z")))))
+zs, ys, yhs = sp.Symbol("z"), sp.Symbol("y"), sp.Symbol("\\hat{y}")
+SOFTMAX = sp.exp(zs - RMax(zs)) / RSum(sp.exp(zs - RMax(zs)))
+VEC = {"z": (-6.0, 6.0), "y": (0.0, 1.0), "\\hat{y}": (-3.0, 3.0)}
+
+FORMULAS: tuple[Formula, ...] = (
+    Formula(
+        key="mse_grad", section="1.3", title="Gradient of mean squared error",
+        assumptions=("N outputs, symbolic", "1 <= j <= N"), definition=MSE, derive=derive_mse_grad,
+        stated=2 * (yh[j] - yv[j]) / N, locator=Locator("1.3", r"L_\{\\text\{MSE\}\}", "display"),
+        variables=(yh, yv), domain={"\\hat{y}": (-3.0, 3.0), "y": (-3.0, 3.0), "N": (1, 5), "j": (1, 1)},
+        kernels=(
+            Kernel("mse", (yhs, ys), RSum((yhs - ys) ** 2) / Count(ys), VEC, shape="vector"),
+            Kernel("mse_grad", (yhs, ys), 2 * (yhs - ys) / Count(ys), VEC, shape="vector",
+                   grad_of="mse", grad_wrt="\\hat{y}"),
+        ),
+    ),
+    Formula(
+        key="bce_grad_yhat", section="1.3", title="Gradient of BCE with respect to the prediction",
+        assumptions=("0 < yhat < 1", "y in {0, 1} (any real y for the algebra)"), definition=BCE,
+        derive=derive_bce_grad_yhat, stated=-y / yhat + (1 - y) / (1 - yhat),
+        locator=Locator("1.3", r"-\\frac\{y\}\{\\hat y\}", "inline"), variables=(yhat, y), domain=PROB,
+        kernels=(
+            Kernel("bce", (yhat, y), BCE, PROB),
+            Kernel("bce_grad_yhat", (yhat, y), -y / yhat + (1 - y) / (1 - yhat), PROB,
+                   grad_of="bce", grad_wrt="\\hat{y}"),
+        ),
+    ),
+    Formula(
+        key="bce_grad_logit", section="1.3", title="Gradient of BCE with respect to the logit",
+        assumptions=("yhat = sigma(z), z real", "y real"), definition=BCE.subs(yhat, sigmoid(z)),
+        derive=derive_bce_grad_z, stated=sigmoid(z) - y,
+        locator=Locator("1.3", r"= \\hat\{y\} - y$", "display"), variables=(z, y), domain=PROB,
+        kernels=(
+            Kernel("bce_logits", (z, y), logaddexp(0, z) - y * z, PROB,
+                   rewrite="-[y log s + (1-y) log(1-s)] = log(1 + e^z) - y z with s = sigma(z)"),
+            Kernel("bce_logits_grad", (z, y), (1 + sp.tanh(z / 2)) / 2 - y, PROB,
+                   grad_of="bce_logits", grad_wrt="z"),
+        ),
+    ),
+    Formula(
+        key="ce_onehot", section="1.3", title="Cross-entropy of a one-hot label",
+        assumptions=("n classes, symbolic", "label c, 1 <= c <= n"),
+        definition=-sp.Sum(yv[k] * sp.log(yh[k]), (k, 1, n)), derive=derive_ce_onehot,
+        stated=-sp.log(yh[c]), locator=Locator("1.3", r"\\log \\hat\{y\}_\{\\text\{correct\}\}", "display"),
+        variables=(yh,), domain={"\\hat{y}": (0.01, 0.99), "n": (1, 5), "c": (1, 1)},
+        kernels=(
+            Kernel("log_softmax", (zs,), LOG_SOFTMAX, VEC, shape="vector",
+                   rewrite="log softmax_i = z_i - m - log sum e^{z_k - m}, m = max z"),
+            Kernel("ce_logits", (zs, ys), -RSum(ys * LOG_SOFTMAX), VEC, shape="vector",
+                   rewrite="CE(softmax z, y) = -sum y log_softmax(z)"),
+        ),
+    ),
+    Formula(
+        key="ce_grad_logits", section="1.3", title="Softmax + cross-entropy gradient w.r.t. the logits",
+        assumptions=("n classes, symbolic", "labels sum to 1"),
+        definition=-sp.Sum(yv[i] * sp.log(sp.exp(zv[i]) / sp.Sum(sp.exp(zv[k]), (k, 1, n))), (i, 1, n)),
+        derive=derive_ce_grad, stated=sp.IndexedBase("\\hat{y}")[j] - yv[j],
+        locator=Locator("1.3", r"\\boxed\{", "display"), variables=(zv, yv),
+        domain={"s": (0.01, 0.99), "\\hat{y}": (0.01, 0.99), "y": (0.0, 1.0), "n": (1, 5), "j": (1, 1)},
+        kernels=(
+            Kernel("ce_logits_grad", (zs, ys), SOFTMAX - ys, {"z": (-6.0, 6.0), "y": (0.0, 1.0)}, shape="vector",
+                   grad_of="ce_logits", grad_wrt="z", rewrite="valid when the labels sum to 1"),
+        ),
+    ),
+)

@@ -1,0 +1,143 @@
+"""Decide whether two expressions are equal: cheap symbolic rewrites first, then exact witnesses.
+
+No general ``simplify``: it can take minutes on backprop-sized expressions. Instead a short chain
+of targeted normal forms is tried, and independently the difference is evaluated at random
+rational points (exactly where it is rational, else to 50 significant digits).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import sympy as sp
+
+from derive.core import Formula, Region
+from derive.functions import unfold
+
+Verdict = Literal["proven", "agrees", "refuted", "unknown"]
+DIGITS = 50
+ZERO_BELOW = sp.Float(10) ** -40
+
+NORMAL_FORMS: tuple[tuple[str, Callable[[sp.Expr], sp.Expr]], ...] = (
+    ("doit", lambda e: e.doit()),
+    ("cancel", sp.cancel),
+    ("rewrite as exp, cancel", lambda e: sp.cancel(sp.powsimp(e.rewrite(sp.exp)))),
+    ("expand, cancel", lambda e: sp.cancel(sp.expand(e))),
+    ("factor_terms", lambda e: sp.factor_terms(sp.expand(e.doit()))),
+)
+
+
+@dataclass(frozen=True)
+class Proof:
+    """The outcome of comparing a derived expression with a stated one."""
+
+    verdict: Verdict
+    method: str
+    points: int
+    detail: str = ""
+
+
+def symbolic_zero(diff: sp.Expr) -> str | None:
+    """Return the name of the normal form that reduces ``diff`` to 0, or None."""
+    expr = diff
+    for name, form in NORMAL_FORMS:
+        try:
+            expr = form(expr)
+        except (TypeError, ValueError, NotImplementedError, sp.PolynomialError):
+            continue
+        if expr == 0:
+            return name
+    return None
+
+
+def _sample(rng: random.Random, lo: float, hi: float, integer: bool) -> sp.Rational:
+    """A random rational in [lo, hi] with denominator up to 97 (an integer when asked)."""
+    if integer:
+        return sp.Integer(rng.randint(int(lo), int(hi)))
+    q = rng.randint(7, 97)
+    return sp.Rational(rng.randint(int(lo * q), int(hi * q)), q)
+
+
+def evaluate_at(expr: sp.Expr, domain: Mapping[str, tuple[float, float]], rng: random.Random) -> sp.Expr:
+    """Substitute random points from ``domain`` (scalars, then Sum bounds, then Indexed entries)."""
+    labels = {x.base.label for x in expr.atoms(sp.Indexed)}
+    scalars = {s: _sample(rng, *domain[s.name], s.is_integer is True) for s in expr.free_symbols
+               if isinstance(s, sp.Symbol) and s.name in domain and s not in labels}
+    expr = expr.xreplace(scalars).doit()
+    for _ in range(3):
+        indexed = sorted(expr.atoms(sp.Indexed), key=sp.default_sort_key)
+        if not indexed:
+            break
+        values = {x: _sample(rng, *domain[str(x.base)], False) for x in indexed if str(x.base) in domain}
+        expr = expr.xreplace(values).doit()
+    return expr
+
+
+def witness_zero(diff: sp.Expr, domain: Mapping[str, tuple[float, float]], points: int, seed: int) -> tuple[int, str]:
+    """Evaluate ``diff`` at random points; return (points that vanished, first counterexample or '')."""
+    rng = random.Random(seed)
+    good = 0
+    for _ in range(points):
+        value = evaluate_at(diff, domain, rng)
+        if value.free_symbols:
+            return good, f"could not evaluate: free symbols {sorted(map(str, value.free_symbols))} remain"
+        if value == 0 or abs(sp.N(value, DIGITS)) < ZERO_BELOW:
+            good += 1
+        else:
+            return good, f"difference {sp.N(value, 8)} at a random point"
+    return good, ""
+
+
+def check_equal(derived: sp.Expr, stated: sp.Expr, domain: Mapping[str, tuple[float, float]],
+                regions: Iterable[Region] = (), points: int = 6, seed: int = 0) -> Proof:
+    """Compare ``derived`` with ``stated`` on every region: symbolic normal forms, then witnesses."""
+    parts = list(regions) or [Region("everywhere", {}, {})]
+    methods, checked = [], 0
+    for region in parts:
+        diff = unfold(sp.sympify(derived) - sp.sympify(stated)).xreplace(dict(region.subs))
+        dom = {**domain, **region.domain}
+        good, counter = witness_zero(diff, dom, points, seed)
+        checked += good
+        if counter and not counter.startswith("could not"):
+            return Proof("refuted", "evaluation at random rational points", good,
+                         f"{region.name}: {counter}")
+        form = symbolic_zero(diff)
+        if form is None and counter:
+            return Proof("unknown", "no normal form and no witness", good, f"{region.name}: {counter}")
+        methods.append(f"{region.name}: {form or 'witnesses only'}")
+        if form is None:
+            methods[-1] += f" ({good} points)"
+    symbolic = all("witnesses only" not in m for m in methods)
+    verdict: Verdict = "proven" if symbolic else "agrees"
+    return Proof(verdict, "; ".join(methods), checked,
+                 f"{checked} random rational points, {DIGITS} digits")
+
+
+def prove(formula: Formula, points: int = 6, seed: int = 0) -> Proof:
+    """Derive ``formula`` and compare what SymPy reached with the notes' stated form."""
+    if formula.stated is None:
+        return Proof("unknown", "nothing stated", 0, "the notes state no closed form")
+    result = formula.derive().result
+    if isinstance(formula.stated, sp.Set):
+        return compare_sets(result, formula.stated)
+    return check_equal(_rhs(result), _rhs(formula.stated), formula.domain, formula.regions, points, seed)
+
+
+def _rhs(e: sp.Basic) -> sp.Expr:
+    """The right-hand side of an equation, or the expression itself."""
+    return e.rhs if isinstance(e, sp.Equality) else e
+
+
+def compare_sets(derived: sp.Basic, stated: sp.Set) -> Proof:
+    """Compare two intervals endpoint by endpoint (float endpoints to 10 significant digits)."""
+    if derived == stated:
+        return Proof("proven", "the derived set is the stated set", 0)
+    if isinstance(derived, sp.Interval) and isinstance(stated, sp.Interval):
+        ends = zip((derived.start, derived.end, derived.left_open, derived.right_open),
+                   (stated.start, stated.end, stated.left_open, stated.right_open), strict=True)
+        if all(a == b or (a.is_Number and b.is_Number and abs(sp.N(a - b, 30)) < 1e-10) for a, b in ends):
+            return Proof("proven", "same interval, endpoints to 10 digits", 0)
+    return Proof("refuted", "set comparison", 0, f"derived {derived}, stated {stated}")
