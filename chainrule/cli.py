@@ -1,0 +1,258 @@
+"""The command line: a thin layer that parses arguments and calls one function per stage."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from chainrule.errors import ChainruleError, InputError
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_NOTES = ("../shared/notes/01_foundations.md",)
+VERDICT_STYLE = {"proven": "green", "agrees": "green", "correct": "green", "refuted": "red", "error": "red",
+                 "unknown": "yellow", "warning": "yellow", "info": "cyan"}
+
+
+class UsageError(InputError):
+    """A problem with the command line's arguments, reported in one line with exit code 2."""
+
+
+def default_notes() -> Path | None:
+    """The built-in default notes file: ../shared/notes beside the working directory or the checkout."""
+    for base in (Path.cwd(), REPO):
+        for rel in DEFAULT_NOTES:
+            candidate = (base / rel).resolve()
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def _console(args: argparse.Namespace) -> Console:
+    """A console for human output; stderr when stdout carries JSON or Markdown."""
+    machine = getattr(args, "format", "table") != "table"
+    return Console(stderr=machine, highlight=False)
+
+
+def cmd_derive(args: argparse.Namespace) -> int:
+    """Derive every record from its definition and compare it with the notes' stated form."""
+    from derive.core import registry
+    from derive.proof import prove
+
+    console = _console(args)
+    formulas = [f for f in registry().formulas if not args.only or f.key in args.only]
+    if args.only and not formulas:
+        raise UsageError(f"no formula named {', '.join(args.only)}; run `chainrule derive` to list them")
+    rows = []
+    start = time.perf_counter()
+    with console.status("deriving...") as status:
+        for f in formulas:
+            status.update(f"deriving {f.key} ({f.section})")
+            t0 = time.perf_counter()
+            proof = prove(f)
+            rows.append({"key": f.key, "section": f.section, "title": f.title, "verdict": proof.verdict,
+                         "method": proof.method, "detail": proof.detail,
+                         "seconds": round(time.perf_counter() - t0, 3)})
+    total = time.perf_counter() - start
+    if args.format == "json":
+        print(json.dumps({"formulas": rows, "seconds": round(total, 3)}, indent=2))
+        return 0
+    table = Table(title=f"{len(rows)} formulas derived in {total:.2f} s")
+    for col in ("section", "key", "verdict", "method"):
+        table.add_column(col)
+    for r in rows:
+        style = VERDICT_STYLE.get(r["verdict"], "")
+        table.add_row(r["section"], r["key"], f"[{style}]{r['verdict']}[/]", r["method"])
+    console.print(table)
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Write the generated NumPy and JAX kernel modules (or, with --check, say which are stale)."""
+    from chainrule.codegen import write_all
+
+    console = _console(args)
+    with console.status("proving kernel rewrites and printing kernels..."):
+        paths = write_all(REPO, check=args.check)
+    if args.check:
+        for p in paths:
+            console.print(f"[red]stale[/]: {p} (run `chainrule generate`)")
+        if not paths:
+            console.print("generated kernels are up to date")
+        return 1 if paths else 0
+    for p in paths:
+        console.print(f"wrote {p}")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Recompute the worked examples with both generated backends and check them at stated precision."""
+    from verify.examples import check_examples
+
+    console = _console(args)
+    with console.status("recomputing worked examples with the generated kernels..."):
+        checks = check_examples()
+    bad = [c for c in checks if c.verdict != "correct"]
+    if args.format == "json":
+        print(json.dumps({"examples": [c.__dict__ for c in checks], "failed": len(bad)}, indent=2, default=str))
+    else:
+        table = Table(title="worked examples, generated kernels")
+        for col in ("example", "quantity", "stated", "exact", "numpy", "jax", "verdict"):
+            table.add_column(col)
+        for c in checks:
+            style = VERDICT_STYLE.get(c.verdict, "")
+            table.add_row(c.example, c.quantity, c.stated, f"{c.exact:.6g}", f"{c.numpy:.6g}", f"{c.jax:.6g}",
+                          f"[{style}]{c.verdict}[/]")
+        console.print(table)
+    return 1 if bad else 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Regenerate the LaTeX derivation report (and the PDF when latexmk is installed)."""
+    from reports.build import build_report
+
+    console = _console(args)
+    notes = _notes_arg(args, required=False)
+    with console.status("building the report...") as status:
+        result = build_report(Path(args.out), pdf=not args.no_pdf, notes=notes,
+                              progress=lambda msg: status.update(msg))
+    for p in result.tex:
+        console.print(f"wrote {p}")
+    if result.pdf:
+        console.print(f"wrote {result.pdf}")
+    if result.message:
+        console.print(result.message)
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """Audit a notes file: judge every claim found in it against the derivations."""
+    from verify.audit import audit_file
+
+    notes = _notes_arg(args, required=True)
+    assert notes is not None
+    console = _console(args)
+    with console.status(f"auditing {notes}..."):
+        report = audit_file(notes)
+    if args.format == "json":
+        print(report.to_json())
+    elif args.format == "markdown":
+        print(report.to_markdown())
+    else:
+        report.render(console)
+    return report.exit_code
+
+
+def cmd_all(args: argparse.Namespace) -> int:
+    """Run every stage in order: derive, generate, verify, report, audit."""
+    args.format, args.only, args.check = "table", [], False
+    codes = []
+    for name, fn in (("derive", cmd_derive), ("generate", cmd_generate), ("verify", cmd_verify),
+                     ("report", cmd_report)):
+        Console().rule(f"chainrule {name}")
+        codes.append(fn(args))
+    Console().rule("chainrule audit")
+    if _notes_arg(args, required=False) is None:
+        Console(stderr=True).print("no notes file found (looked for ../shared/notes/01_foundations.md); "
+                                   "skipping the audit: pass --notes FILE")
+    else:
+        codes.append(cmd_audit(args))
+    return max(codes)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Time the stages: cold derivation of every record, and (with --suite kernels) the generated kernels."""
+    from chainrule.bench import run_bench
+
+    return run_bench(args.suite, args.format, repeats=args.repeats, console=_console(args))
+
+
+def _notes_arg(args: argparse.Namespace, required: bool) -> Path | None:
+    """The --notes path if given (it must exist), else the built-in default (or None)."""
+    given = getattr(args, "notes", None)
+    if given:
+        return Path(given)
+    found = default_notes()
+    if found is None and required:
+        raise UsageError("no notes file: pass --notes FILE (the default ../shared/notes/01_foundations.md is absent)")
+    return found
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with one subcommand per stage."""
+    parser = argparse.ArgumentParser(
+        prog="chainrule",
+        description="Derive every formula of deep-learning notes with SymPy, generate NumPy and JAX kernels "
+                    "from the derivations, verify them, write a LaTeX/PDF report, and audit a notes file.",
+        epilog="Stages run in order claim -> derivation -> kernel -> check -> report; `chainrule all` runs them all.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, fn: Callable[[argparse.Namespace], int], help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.set_defaults(func=fn)
+        return p
+
+    p = add("derive", cmd_derive, "derive every formula from its definition and prove it equal to the notes' form")
+    p.add_argument("--only", nargs="*", default=[], metavar="KEY", help="derive only these record keys")
+    p.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
+
+    p = add("generate", cmd_generate, "write the NumPy and JAX kernel modules from the derivations")
+    p.add_argument("--check", action="store_true", help="write nothing; exit 1 if a committed kernel is stale")
+
+    p = add("verify", cmd_verify, "recompute the notes' worked examples with both generated backends")
+    p.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
+
+    p = add("report", cmd_report, "write the LaTeX derivation report (and the PDF if latexmk is installed)")
+    p.add_argument("--out", default=str(REPO / "reports" / "out"), help="output folder (default: reports/out)")
+    p.add_argument("--no-pdf", action="store_true", help="write the .tex only")
+    p.add_argument("--notes", help="notes file whose audit fills the errata section (default: ../shared/notes)")
+
+    p = add("audit", cmd_audit, "audit a Markdown+LaTeX notes file against the derivations (exit 0 ok, 1 errors, 2 bad input)")
+    p.add_argument("--notes", help="the notes file (default: ../shared/notes/01_foundations.md)")
+    p.add_argument("--format", choices=("table", "json", "markdown"), default="table",
+                   help="table (human), json (machine) or markdown (an errata page)")
+
+    p = add("all", cmd_all, "run derive, generate, verify, report and audit in order")
+    p.add_argument("--notes", help="notes file to audit (default: ../shared/notes/01_foundations.md)")
+    p.add_argument("--out", default=str(REPO / "reports" / "out"), help="report folder (default: reports/out)")
+    p.add_argument("--no-pdf", action="store_true", help="write the report's .tex only")
+
+    p = add("bench", cmd_bench, "benchmark derivation speed and generated kernels against references")
+    p.add_argument("--suite", choices=("derive", "kernels", "all"), default="all", help="what to time (default: all)")
+    p.add_argument("--repeats", type=int, default=5, help="timed repeats per row; the median is reported")
+    p.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `chainrule` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print("chainrule: interrupted", file=sys.stderr)
+        return 130
+    except InputError as exc:
+        print(f"chainrule {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except ChainruleError as exc:
+        print(f"chainrule {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(f"chainrule {args.command}: internal error: {type(exc).__name__}: {exc} "
+              "(rerun with --debug for the traceback, and please report it)", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())
