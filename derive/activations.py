@@ -47,22 +47,24 @@ def derive_sigmoid_grad() -> Derivation:
     return Derivation(in_sigma.subs(s, sigmoid(z)), (
         Step("definition", SIGMOID),
         Step("chain rule on (1 + e^{-z})^{-1}", d),
-        Step("substitute e^{-z} = (1 - sigma)/sigma and cancel", in_sigma),
+        Step("substitute e^{-z} = (1 - sigma)/sigma and cancel", in_sigma.subs(s, sigmoid(z))),
     ))
 
 
 def derive_tanh_grad() -> Derivation:
     """tanh' by the quotient rule on (e^z - e^-z)/(e^z + e^-z), brought to 1 - tanh^2."""
     d = sp.diff(TANH, z)
-    t = sp.Symbol("t", real=True)
     together = sp.cancel(sp.together(d))
-    in_t = sp.factor(sp.cancel(1 - t**2 - (1 - TANH**2)) + 1 - t**2)
-    return Derivation(1 - sp.tanh(z) ** 2, (
+    t = sp.Symbol("t", real=True)
+    # d/dz of the quotient is 1 - (quotient)^2 exactly when their difference cancels to 0
+    remainder = sp.cancel(together - (1 - TANH**2))
+    in_t = (remainder + 1 - t**2).subs(t, sp.tanh(z))
+    return Derivation(in_t, (
         Step("definition", TANH),
         Step("quotient rule", d),
         Step("common denominator", together),
-        Step("recognise 1 - ((e^z - e^{-z})/(e^z + e^{-z}))^2", sp.cancel(together - (1 - TANH**2)) + 1 - TANH**2),
-        Step("name tanh(z)", in_t.subs(t, sp.tanh(z))),
+        Step("subtract 1 - ((e^z - e^{-z})/(e^z + e^{-z}))^2: the remainder cancels to", remainder),
+        Step("name the quotient tanh(z)", in_t),
     ))
 
 
@@ -180,13 +182,27 @@ def derive_softmax_sum() -> Derivation:
                                Step("rename the summation index", result)))
 
 
+_m, _h, _d = sp.symbols("m h d", integer=True, positive=True)
+W_1, W_2, X_IN = sp.MatrixSymbol("W_1", _h, _d), sp.MatrixSymbol("W_2", _m, _h), sp.MatrixSymbol("x", _d, 1)
+
+
 def derive_linear_collapse() -> Derivation:
-    """W2 (W1 x) = (W2 W1) x for symbolic shapes, by associativity of the matrix product."""
-    m, h, d = sp.symbols("m h d", integer=True, positive=True)
-    W1, W2, x = sp.MatrixSymbol("W_1", h, d), sp.MatrixSymbol("W_2", m, h), sp.MatrixSymbol("x", d, 1)
-    nested = sp.MatMul(W2, sp.MatMul(W1, x))
-    flat = nested.doit()
-    return Derivation(flat, (Step("definition", nested), Step("associativity of MatMul", flat)))
+    """W2 (W1 x) = (W2 W1) x: entry r of both sides as double sums over symbolic sizes h and d."""
+    nested = sp.MatMul(W_2, sp.MatMul(W_1, X_IN), evaluate=False)
+    A, B, x = sp.IndexedBase("W_2"), sp.IndexedBase("W_1"), sp.IndexedBase("x")
+    r, a, c = sp.symbols("r a c", integer=True, positive=True)
+    left = sp.Sum(A[r, a] * sp.Sum(B[a, c] * x[c], (c, 1, _d)), (a, 1, _h))
+    swapped = sp.Sum(sp.Sum(A[r, a] * B[a, c], (a, 1, _h)) * x[c], (c, 1, _d))
+    exchange = sp.Sum(sp.Sum(A[r, a] * B[a, c] * x[c], (c, 1, _d)), (a, 1, _h))
+    # the exchange of two finite sums, checked as polynomial identities for sizes up to 4 x 4
+    same = all(sp.expand((left - swapped).subs({_h: h, _d: d}).doit()) == 0 for h in range(1, 5) for d in range(1, 5))
+    collapsed = sp.MatMul(sp.MatMul(W_2, W_1, evaluate=False), X_IN, evaluate=False)
+    return Derivation(collapsed if same else nested, (
+        Step("definition: entry r of W_2 (W_1 x)", left),
+        Step("distribute W_2[r, a] into the inner sum", exchange),
+        Step("exchange the two finite sums (linearity)", swapped),
+        Step("the inner sum is entry (r, c) of W_2 W_1, so the product is (W_2 W_1) x", collapsed),
+    ))
 
 
 def _real_interval(a: float, b: float) -> dict:
@@ -307,7 +323,8 @@ FORMULAS: tuple[Formula, ...] = (
     Formula(
         key="linear_collapse", section="1.2", title="Stacked linear layers collapse to one",
         assumptions=("W_2: m x h, W_1: h x d, x: d x 1, symbolic sizes",),
-        definition=sp.Symbol("W_2 (W_1 x)"), derive=derive_linear_collapse, stated=None,
+        definition=sp.MatMul(W_2, sp.MatMul(W_1, X_IN), evaluate=False), derive=derive_linear_collapse,
+        stated=sp.MatMul(sp.MatMul(W_2, W_1, evaluate=False), X_IN, evaluate=False),
         locator=Locator("1.2", r"W\}_2\(\\mathbf\{W\}_1", "inline"), variables=(), domain={},
     ),
 )

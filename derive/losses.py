@@ -46,7 +46,7 @@ def derive_bce_grad_z() -> Derivation:
         Step("definition with yhat = 1/(1 + e^{-z})", composed),
         Step("chain rule", d),
         Step("common denominator, cancel", cancelled),
-        Step("write e^{z} = sigma/(1 - sigma)", in_sigma),
+        Step("write e^{z} = sigma/(1 - sigma)", in_sigma.subs(s, sigmoid(z))),
     ))
 
 

@@ -43,12 +43,14 @@ class Proof:
 def symbolic_zero(diff: sp.Expr) -> str | None:
     """Return the name of the normal form that reduces ``diff`` to 0, or None."""
     expr = diff
+    if expr == 0 or isinstance(expr, sp.ZeroMatrix):
+        return "identical"
     for name, form in NORMAL_FORMS:
         try:
             expr = form(expr)
         except (TypeError, ValueError, NotImplementedError, sp.PolynomialError):
             continue
-        if expr == 0:
+        if expr == 0 or isinstance(expr, sp.ZeroMatrix):
             return name
     return None
 
