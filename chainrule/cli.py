@@ -215,7 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-pdf", action="store_true", help="write the .tex only")
     p.add_argument("--notes", help="notes file whose audit fills the errata section (default: ../shared/notes)")
 
-    p = add("audit", cmd_audit, "audit a Markdown+LaTeX notes file against the derivations (exit 0 ok, 1 errors, 2 bad input)")
+    p = add("audit", cmd_audit,
+            "audit a Markdown+LaTeX notes file against the derivations (exit 0 ok, 1 errors, 2 bad input)")
     p.add_argument("--notes", help="the notes file (default: ../shared/notes/01_foundations.md)")
     p.add_argument("--format", choices=("table", "json", "markdown"), default="table",
                    help="table (human), json (machine) or markdown (an errata page)")

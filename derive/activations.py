@@ -5,7 +5,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.calculus.util import function_range
 
-from derive.arrays import Col, Eye, RMax, RSum, Row
+from derive.arrays import Col, Eye, RMax, Row, RSum
 from derive.core import Derivation, Formula, Kernel, Locator, Region, Step, within_bounds
 from derive.functions import Phi, sigmoid
 

@@ -75,7 +75,7 @@ def _combine(op: type, values: list[Value]) -> Value:
     for v in values[1:]:
         x, y = _broadcast(acc, v)
         if isinstance(x, sp.MatrixBase):
-            acc = sp.Matrix(x.rows, x.cols, lambda i, j: op(x[i, j], y[i, j]))
+            acc = sp.Matrix(x.rows, x.cols, [op(x[i, j], y[i, j]) for i in range(x.rows) for j in range(x.cols)])
         else:
             acc = op(x, y)
     return acc

@@ -153,7 +153,7 @@ def read_xor_setup(code: str) -> XorSetup | None:
 def xor_training(setup: XorSetup, seeds: list[int]) -> np.ndarray:
     """Train the listing's 2-2-1 sigmoid MLP (MSE, full batch) for all seeds at once with the generated
     NumPy kernels; returns the final predictions, shape (len(seeds), 4)."""
-    from chainrule.kernels import numpy_kernels as K
+    from chainrule.kernels import numpy_kernels as K  # noqa: N812 - reads like the listing
 
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
     Y = np.array([[0], [1], [1], [0]], dtype=float)
