@@ -66,7 +66,8 @@ def _sample(rng: random.Random, lo: float, hi: float, integer: bool) -> sp.Ratio
 def evaluate_at(expr: sp.Expr, domain: Mapping[str, tuple[float, float]], rng: random.Random) -> sp.Expr:
     """Substitute random points from ``domain`` (scalars, then Sum bounds, then Indexed entries)."""
     labels = {x.base.label for x in expr.atoms(sp.Indexed)}
-    scalars = {s: _sample(rng, *domain[s.name], s.is_integer is True) for s in expr.free_symbols
+    free = sorted(expr.free_symbols, key=sp.default_sort_key)
+    scalars = {s: _sample(rng, *domain[s.name], s.is_integer is True) for s in free
                if isinstance(s, sp.Symbol) and s.name in domain and s not in labels}
     expr = expr.xreplace(scalars).doit()
     for _ in range(3):
