@@ -29,6 +29,8 @@ LEAKY_RELU = sp.Max(alpha * z, z)
 GELU = z * Phi(z)
 GELU_TANH = sp.Rational(1, 2) * z * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (z + sp.Float("0.044715") * z**3)))
 
+TITLE = "Activation functions"
+
 
 def _derivative(definition: sp.Expr, rule: str, *rewrites: tuple[str, sp.Expr]) -> Derivation:
     """Differentiate ``definition`` in z by SymPy, then record each named rewrite of the result."""
@@ -209,6 +211,9 @@ def _real_interval(a: float, b: float) -> dict:
     return {"z": (a, b)}
 
 
+GELU_TANH_U = sp.sqrt(2 / sp.pi) * (z + sp.Float("0.044715") * z**3)
+SECH2_U = 4 * sp.exp(-2 * sp.Abs(GELU_TANH_U)) / (1 + sp.exp(-2 * sp.Abs(GELU_TANH_U))) ** 2
+GELU_TANH_GRAD = (1 + sp.tanh(GELU_TANH_U)) / 2 + z * SECH2_U * sp.diff(GELU_TANH_U, z) / 2
 SOFTMAX_KERNEL = sp.exp(zvec - RMax(zvec)) / RSum(sp.exp(zvec - RMax(zvec)))
 SIGMOID_STABLE = (1 + sp.tanh(z / 2)) / 2
 
@@ -294,10 +299,11 @@ FORMULAS: tuple[Formula, ...] = (
     Formula(
         key="gelu_tanh", section="1.2", title="The tanh approximation of GELU", assumptions=("z real",),
         definition=GELU_TANH, derive=derive_gelu_tanh, stated=None,
-        locator=Locator("1.2", r"0\.044715", "display"), variables=(z,), domain=REAL,
+        locator=Locator("1.2", r"\\text\{GELU\}\(z\) \\approx", "display"), variables=(z,), domain=REAL,
         kernels=(
             Kernel("gelu_tanh", (z,), GELU_TANH, REAL),
-            Kernel("gelu_tanh_grad", (z,), sp.diff(GELU_TANH, z), REAL, grad_of="gelu_tanh", grad_wrt="z"),
+            Kernel("gelu_tanh_grad", (z,), GELU_TANH_GRAD, REAL, grad_of="gelu_tanh", grad_wrt="z",
+                   rewrite="1 - tanh(u)^2 = 4 e^{-2|u|}/(1 + e^{-2|u|})^2: no cancellation where tanh saturates"),
         ),
     ),
     Formula(
@@ -305,7 +311,7 @@ FORMULAS: tuple[Formula, ...] = (
         assumptions=("n >= 1 classes, symbolic", "1 <= i, j <= n"),
         definition=sp.exp(zv[i]) / sp.Sum(sp.exp(zv[k]), (k, 1, n)), derive=derive_softmax_jacobian,
         stated=sp.IndexedBase("s")[i] * (sp.KroneckerDelta(i, j) - sp.IndexedBase("s")[j]),
-        locator=Locator("1.2", r"s_i\(\\delta_\{ij\} - s_j\)", "display"), variables=(zv,),
+        locator=Locator("1.2", r"\\frac\{\\partial s_i\}\{\\partial z_j\} =", "display"), variables=(zv,),
         domain={"z": (-4.0, 4.0), "s": (0.01, 0.99), "n": (2, 5), "i": (1, 2), "j": (1, 2)},
         kernels=(
             Kernel("softmax", (zvec,), SOFTMAX_KERNEL, {"z": (-6.0, 6.0)}, shape="vector",

@@ -114,7 +114,8 @@ class Example:
     kernels_used: tuple[str, ...] = field(default=())
 
 
-SECTIONS: tuple[str, ...] = ("neuron", "activations", "losses")
+SECTIONS: tuple[str, ...] = ("neuron", "activations", "losses", "gradient_descent", "backprop", "optimizers", "init",
+                             "regularization", "normalization", "xor_listing")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ i = sp.Symbol("i", integer=True, positive=True)
 b = sp.Symbol("b", real=True)
 wv, xv = sp.IndexedBase("w"), sp.IndexedBase("x")
 
+TITLE = "The artificial neuron"
+
 
 def derive_preactivation() -> Derivation:
     """w^T x + b for symbolic n, written entry by entry (1-based)."""
@@ -35,7 +37,7 @@ FORMULAS: tuple[Formula, ...] = (
         key="neuron_preactivation", section="1.1", title="Pre-activation of one neuron",
         assumptions=("n inputs, symbolic",), definition=sp.Symbol("w^T x + b"), derive=derive_preactivation,
         stated=sp.Sum(wv[i] * xv[i], (i, 1, n)) + b,
-        locator=Locator("1.1", r"\\sum_\{i=1\}\^\{n\} w_i x_i", "display"), variables=(wv, xv, b),
+        locator=Locator("1.1", r"^z = \\mathbf\{w\}\^\\top \\mathbf\{x\} \+ b =", "display"), variables=(wv, xv, b),
         domain={"w": (-3.0, 3.0), "x": (-3.0, 3.0), "b": (-3.0, 3.0), "n": (1, 5)},
     ),
 )
@@ -45,8 +47,8 @@ EXAMPLES: tuple[Example, ...] = (
         key="neuron_example", section="1.1", title="One sigmoid neuron",
         inputs={"x": sp.Matrix(X1), "w": sp.Matrix(W1), "b": B1},
         quantities=(
-            Quantity("z", "z", Z1, "-1.0", Locator("1.1", r"= -1\.0,", "display")),
-            Quantity("a", "a", sigmoid(Z1), "0.2689", Locator("1.1", r"= 0\.2689", "display")),
+            Quantity("z", "z", Z1, "-1.0", Locator("1.1", r"^z = 0\.5\(1\)", "display")),
+            Quantity("a", "a", sigmoid(Z1), "0.2689", Locator("1.1", r"a = \\frac\{1\}\{1\+e\^\{-\(-1\)\}\}", "display")),
         ),
         kernels_used=("sigmoid",),
     ),

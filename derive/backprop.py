@@ -1,0 +1,453 @@
+"""Section 1.5: backpropagation. BP1-BP4 by the chain rule for a generic layer with symbolic widths,
+a cross-check against full differentiation of concrete networks, and the 2-2-1 worked example.
+
+Index form throughout: layer l has m_l units, z^{(l+1)}_k = sum_j W^{(l+1)}_{kj} sigma(z^{(l)}_j) + b_k,
+sigma any differentiable activation applied entrywise. SymPy differentiates under the sums and the
+Kronecker deltas are summed out; the slope sigma'(z_j) that SymPy produces as a Derivative is then
+named as the entry j of the vector sigma'(z). The notes' matrix forms (W^T delta, outer products,
+Hadamard products) are built from ``MatrixSymbol`` of symbolic shapes and read entry by entry
+(1-based) by ``matrix_entry``, so the comparison checks where the transpose sits and which layer's
+activation appears.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import cache
+
+import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
+
+from derive import networks
+from derive.activations import derive_sigmoid_grad, derive_softmax_jacobian
+from derive.core import Derivation, Example, Formula, Locator, Quantity, Step, within_bounds
+from derive.functions import sigmoid
+
+SECTION = "1.5"
+m_prev, m_l, m_next = sp.symbols("m_{l-1} m_l m_{l+1}", integer=True, positive=True)
+m_out = sp.Symbol("m_L", integer=True, positive=True)
+i, j, k, q, r, s = sp.symbols("i j k q r s", integer=True, positive=True)
+sigma = sp.Function("sigma")
+
+z_out, grad_out, slope_out = (sp.IndexedBase(x) for x in ("z^{(L)}", "\\nabla_{a^{(L)}} L", "\\sigma'(z^{(L)})"))
+z_l, slope_l = sp.IndexedBase("z^{(l)}"), sp.IndexedBase("\\sigma'(z^{(l)})")
+W_next, b_next, delta_next = (sp.IndexedBase(x) for x in ("W^{(l+1)}", "b^{(l+1)}", "\\delta^{(l+1)}"))
+W_l, b_l, delta_l, a_prev = (sp.IndexedBase(x) for x in ("W^{(l)}", "b^{(l)}", "\\delta^{(l)}", "a^{(l-1)}"))
+yhat, yv = sp.IndexedBase("\\hat{y}"), sp.IndexedBase("y")
+
+ENTRY = (-3.0, 3.0)
+WIDTHS = {"m_{l-1}": (2, 4), "m_l": (2, 4), "m_{l+1}": (1, 4), "m_L": (2, 4)}  # >= 2: indices run to 2
+ENTRIES = {str(x): ENTRY for x in (z_out, grad_out, slope_out, z_l, slope_l, W_next, b_next, delta_next,
+                                   W_l, b_l, delta_l, a_prev)}
+DOMAIN = {**WIDTHS, **ENTRIES, **{x: (1, 2) for x in ("i", "j", "k", "q", "r", "s")},
+          "\\hat{y}": (0.15, 0.95), "y": (0.0, 1.0), "n": (2, 5)}
+
+
+class DerivationError(RuntimeError):
+    """A derivation did not reach the form it should (a SymPy change, or a bug here)."""
+
+
+def sum_out(expr: sp.Expr, bounds: Mapping[sp.Symbol, sp.Expr], rounds: int = 3) -> sp.Expr:
+    """Evaluate the sums and drop the ``index <= width`` conditions of summed-out Kronecker deltas."""
+    for _ in range(rounds):
+        done = expr.doit()
+        for index, upper in bounds.items():
+            done = within_bounds(done, index, upper)
+        if done == expr:
+            break
+        expr = done
+    return expr
+
+
+def name_slopes(expr: sp.Expr, z: sp.IndexedBase, slope: sp.IndexedBase) -> sp.Expr:
+    """Write each Derivative(sigma(z_x), z_x) that SymPy produced as the entry slope[x] of sigma'(z)."""
+    named = expr.replace(lambda e: isinstance(e, sp.Derivative) and e.expr.func == sigma,
+                         lambda e: slope[e.variables[0].indices])
+    if named.has(sp.Derivative) or named.has(sp.Subs):
+        raise DerivationError(f"unnamed derivative left in {named}; name_slopes only knows Derivative(sigma(z_x), z_x)")
+    if any(isinstance(x, sp.Indexed) and x.base == z for x in named.atoms(sp.Indexed)):
+        raise DerivationError(f"{z} still appears in {named}: the slope was not the only place it entered")
+    return named
+
+
+def pull_out(expr: sp.Expr) -> sp.Expr:
+    """Move the factors of a single Sum's summand that do not depend on its index in front of the Sum."""
+    if not isinstance(expr, sp.Sum):
+        return expr
+    (index, lo, hi), = expr.limits
+    outside, inside = expr.function.as_independent(index, as_Add=False)
+    return outside * sp.Sum(inside, (index, lo, hi))
+
+
+def matrix_entry(expr: sp.MatrixExpr, row: sp.Expr, col: sp.Expr, names: Mapping[sp.MatrixSymbol, sp.IndexedBase],
+                 index: sp.Symbol) -> sp.Expr:
+    """Entry (row, col), 1-based, of a matrix expression, as Indexed entries and 1-based sums over ``index``."""
+    entry = expr[row - 1, col - 1]
+
+    def shift(total: sp.Sum) -> sp.Sum:
+        (dummy, lo, hi), = total.limits
+        return sp.Sum(total.function.xreplace({dummy: index - 1}), (index, lo + 1, hi + 1))
+
+    def indexed(e: MatrixElement) -> sp.Indexed:
+        base = names[e.parent]
+        return base[e.i + 1] if e.parent.shape[1] == 1 else base[e.i + 1, e.j + 1]
+
+    entry = entry.replace(lambda e: isinstance(e, sp.Sum), shift)
+    entry = entry.replace(lambda e: isinstance(e, MatrixElement), indexed)
+    leftover = [e for e in sp.preorder_traversal(entry) if isinstance(e, MatrixElement)]
+    if leftover:
+        raise DerivationError(f"matrix entries {leftover} have no IndexedBase in `names`")
+    return entry
+
+
+def _vector(base: sp.IndexedBase, rows: sp.Expr) -> sp.MatrixSymbol:
+    """A column vector MatrixSymbol named like ``base``."""
+    return sp.MatrixSymbol(str(base), rows, 1)
+
+
+# -- BP1 ---------------------------------------------------------------------------------------------------
+
+@cache
+def derive_bp1() -> Derivation:
+    """delta^L_j = sum_k dL/da_k da_k/dz_j with a_k = sigma(z_k): only k = j survives."""
+    chain = sp.Sum(grad_out[k] * sp.diff(sigma(z_out[k]), z_out[j]), (k, 1, m_out))
+    summed = sum_out(chain, {j: m_out})
+    named = name_slopes(summed, z_out, slope_out)
+    return Derivation(named, (
+        Step("chain rule: a^L = sigma(z^L) entrywise, dL/dz_j = sum_k dL/da_k da_k/dz_j", chain),
+        Step("sum out the Kronecker delta (1 <= j <= m_L)", summed),
+        Step("name sigma'(z^L_j)", named),
+    ))
+
+
+def stated_bp1() -> sp.Expr:
+    """Entry j of grad_a L (Hadamard) sigma'(z^L)."""
+    G, S = _vector(grad_out, m_out), _vector(slope_out, m_out)
+    return matrix_entry(sp.hadamard_product(G, S), j, 1, {G: grad_out, S: slope_out}, k)
+
+
+@cache
+def derive_bp1_softmax_ce() -> Derivation:
+    """delta_j = sum_i dL/da_i da_i/dz_j with L = -sum y log a, a = softmax(z) (Jacobian from section 1.2)."""
+    n = sp.Symbol("n", integer=True, positive=True)
+    a = sp.IndexedBase("s")
+    loss = -sp.Sum(yv[k] * sp.log(a[k]), (k, 1, n))
+    dloss = sum_out(sp.diff(loss, a[i]), {i: n})
+    jacobian = derive_softmax_jacobian().result
+    chain = sp.Sum(sp.expand(dloss * jacobian), (i, 1, n))
+    summed = sp.expand(sum_out(chain, {j: n})).replace(lambda e: isinstance(e, sp.Sum), pull_out)
+    labels = summed.subs(sp.Sum(yv[i], (i, 1, n)), 1)
+    named = labels.subs(a, yhat)
+    return Derivation(named, (
+        Step("cross-entropy of the softmax outputs s", loss),
+        Step("dL/ds_i", dloss),
+        Step("softmax Jacobian ds_i/dz_j (derived in section 1.2)", jacobian),
+        Step("chain rule: delta_j = sum_i dL/ds_i ds_i/dz_j", chain),
+        Step("sum out the Kronecker delta (1 <= j <= n), take s_j out of the sum over i", summed),
+        Step("labels sum to 1", labels),
+        Step("the outputs s are the prediction yhat", named),
+    ))
+
+
+# -- BP2 ---------------------------------------------------------------------------------------------------
+
+def next_preactivation(row: sp.Symbol) -> sp.Expr:
+    """z^{(l+1)}_row = sum_i W^{(l+1)}_{row,i} sigma(z^{(l)}_i) + b^{(l+1)}_row."""
+    return sp.Sum(W_next[row, i] * sigma(z_l[i]), (i, 1, m_l)) + b_next[row]
+
+
+@cache
+def derive_bp2_inner() -> Derivation:
+    """dz^{(l+1)}_k / dz^{(l)}_j for the layer map above."""
+    d = sp.diff(next_preactivation(k), z_l[j])
+    summed = sum_out(d, {j: m_l})
+    named = name_slopes(summed, z_l, slope_l)
+    return Derivation(named, (
+        Step("z^{(l+1)}_k as a function of z^{(l)}", next_preactivation(k)),
+        Step("differentiate under the sum", d),
+        Step("sum out the Kronecker delta (1 <= j <= m_l)", summed),
+        Step("name sigma'(z^{(l)}_j)", named),
+    ))
+
+
+@cache
+def derive_bp2() -> Derivation:
+    """delta^{(l)}_j = sum_k delta^{(l+1)}_k dz^{(l+1)}_k/dz^{(l)}_j, with the inner derivative done by SymPy."""
+    chain = sp.Sum(delta_next[k] * sp.diff(next_preactivation(k), z_l[j]), (k, 1, m_next))
+    summed = sum_out(chain, {j: m_l})
+    named = name_slopes(summed, z_l, slope_l)
+    pulled = pull_out(named)
+    return Derivation(pulled, (
+        Step("chain rule: L depends on z^{(l)} only through z^{(l+1)}", chain),
+        Step("sum out the Kronecker delta (1 <= j <= m_l)", summed),
+        Step("name sigma'(z^{(l)}_j)", named),
+        Step("sigma'(z_j) does not depend on k: take it out of the sum", pulled),
+    ))
+
+
+def stated_bp2() -> sp.Expr:
+    """Entry j of (W^{(l+1)T} delta^{(l+1)}) (Hadamard) sigma'(z^{(l)})."""
+    W = sp.MatrixSymbol(str(W_next), m_next, m_l)
+    D, S = _vector(delta_next, m_next), _vector(slope_l, m_l)
+    return matrix_entry(sp.hadamard_product(W.T * D, S), j, 1, {W: W_next, D: delta_next, S: slope_l}, k)
+
+
+# -- BP3, BP4 ----------------------------------------------------------------------------------------------
+
+def preactivation(row: sp.Symbol) -> sp.Expr:
+    """z^{(l)}_row = sum_k W^{(l)}_{row,k} a^{(l-1)}_k + b^{(l)}_row."""
+    return sp.Sum(W_l[row, k] * a_prev[k], (k, 1, m_prev)) + b_l[row]
+
+
+@cache
+def derive_bp3() -> Derivation:
+    """dL/dW^{(l)}_{rs} = sum_q delta^{(l)}_q dz^{(l)}_q / dW^{(l)}_{rs}."""
+    chain = sp.Sum(delta_l[q] * sp.diff(preactivation(q), W_l[r, s]), (q, 1, m_l))
+    summed = sum_out(chain, {r: m_l, s: m_prev})
+    W = sp.MatrixSymbol(str(W_l), m_l, m_prev)
+    D, A = _vector(delta_l, m_l), _vector(a_prev, m_prev)
+    outer = D * A.T
+    if outer.shape != W.shape:
+        raise DerivationError(f"delta a^T has shape {outer.shape}, W^(l) has {W.shape}")
+    return Derivation(summed, (
+        Step("chain rule: W^{(l)} enters L only through z^{(l)}", chain),
+        Step("shape of delta^{(l)} a^{(l-1)T} = shape of W^{(l)} (m_l x m_{l-1})", sp.Tuple(*outer.shape)),
+        Step("sum out both Kronecker deltas (1 <= r <= m_l, 1 <= s <= m_{l-1})", summed),
+    ))
+
+
+def stated_bp3() -> sp.Expr:
+    """Entry (r, s) of the outer product delta^{(l)} a^{(l-1)T}."""
+    D, A = _vector(delta_l, m_l), _vector(a_prev, m_prev)
+    return matrix_entry(D * A.T, r, s, {D: delta_l, A: a_prev}, k)
+
+
+@cache
+def derive_bp4() -> Derivation:
+    """dL/db^{(l)}_r = sum_q delta^{(l)}_q dz^{(l)}_q / db^{(l)}_r."""
+    chain = sp.Sum(delta_l[q] * sp.diff(preactivation(q), b_l[r]), (q, 1, m_l))
+    summed = sum_out(chain, {r: m_l})
+    return Derivation(summed, (
+        Step("chain rule: b^{(l)} enters L only through z^{(l)}", chain),
+        Step("sum out the Kronecker delta (1 <= r <= m_l)", summed),
+    ))
+
+
+# -- cross-check on concrete networks ----------------------------------------------------------------------
+
+NOTES_NET = networks.Net((2, 2, 1), "sigmoid_half_sse")
+EXACT_CHECKS = (NOTES_NET, networks.Net((2, 3, 2), "softmax_ce"), networks.Net((3, 2, 2), "sigmoid_half_sse"))
+
+
+def _direction(theta: sp.Symbol) -> sp.Symbol:
+    """The component of a direction u along parameter ``theta``."""
+    return sp.Symbol(f"u_{{{theta}}}", real=True)
+
+
+def _sigmoid_slope(z: sp.Expr) -> sp.Expr:
+    """sigma'(z) as derived in section 1.2 (sigma(z)(1 - sigma(z)))."""
+    return derive_sigmoid_grad().result.subs(sp.Symbol("z", real=True), z)
+
+
+def _slope_in_a(a: sp.Expr) -> sp.Expr:
+    """sigma'(z) written in a = sigma(z), from section 1.2's derived form."""
+    return derive_sigmoid_grad().result.subs(sigmoid(sp.Symbol("z", real=True)), a)
+
+
+def _along_u(grads: Mapping[sp.Symbol, sp.Expr]) -> sp.Expr:
+    """sum_theta u_theta g_theta: equal for every direction u exactly when the gradients are equal."""
+    return sp.Add(*(g * _direction(theta) for theta, g in grads.items()))
+
+
+def stated_recursion(net: networks.Net) -> sp.Expr:
+    """BP1-BP4 on ``net`` (every parameter symbolic, forward values named), along the direction u."""
+    return _along_u(networks.named_backprop(net, _slope_in_a))
+
+
+@cache
+def derive_full_gradient() -> Derivation:
+    """Differentiate the whole loss of the notes' 2-2-1 network in every parameter (no chain rule of ours)."""
+    net = NOTES_NET
+    full, grads = networks.named_full_gradient(net)
+    directional = _along_u(grads)
+    checks = [networks.compare(c, seed) for c in EXACT_CHECKS for seed in (0, 1)]
+    steps = [Step("loss of the 2-2-1 sigmoid network, L = (a^(2) - y)^2 / 2", full),
+             Step("SymPy's derivative in each parameter, e^{-z} written as (1 - a)/a, a = sigma(z) named",
+                  sp.Tuple(*grads.values()))]
+    steps += [Step(f"exact point {c.seed} of {c.net.name} (symengine, every entry): checked, differing from BP",
+                   sp.Tuple(c.checked, len(c.mismatches))) for c in checks]
+    steps.append(Step("directional derivative sum_theta u_theta dL/dtheta", directional))
+    return Derivation(directional, tuple(steps))
+
+
+# -- the records -------------------------------------------------------------------------------------------
+
+FORMULAS: tuple[Formula, ...] = (
+    Formula(
+        key="bp1_output_error", section=SECTION, title="BP1: output-layer error",
+        assumptions=("m_L outputs, symbolic", "a^L = sigma(z^L) entrywise, sigma differentiable", "1 <= j <= m_L"),
+        definition=sp.Symbol("delta^L = dL/dz^L"), derive=derive_bp1, stated=stated_bp1(),
+        locator=Locator(SECTION, r"\\boldsymbol\{\\delta\}\^\{\(L\)\} = \\nabla_\{\\mathbf\{a\}\^\{\(L\)\}\} L",
+                        "display"),
+        variables=(grad_out, z_out), domain=DOMAIN,
+    ),
+    Formula(
+        key="bp1_softmax_ce", section=SECTION, title="BP1 for a softmax output with cross-entropy",
+        assumptions=("n classes, symbolic", "labels sum to 1", "1 <= j <= n"),
+        definition=sp.Symbol("-sum_k y_k log softmax(z)_k"), derive=derive_bp1_softmax_ce, stated=yhat[j] - yv[j],
+        locator=Locator(SECTION, r"For softmax\+CE this is just", "inline"), variables=(yhat, yv), domain=DOMAIN,
+        comment="softmax is not entrywise, so this is J^T grad_a L rather than the Hadamard form of BP1",
+    ),
+    Formula(
+        key="bp2_inner_derivative", section=SECTION, title="BP2: the inner derivative dz^(l+1)_k / dz^(l)_j",
+        assumptions=("m_l, m_{l+1} symbolic", "sigma differentiable, entrywise", "1 <= j <= m_l"),
+        definition=next_preactivation(k), derive=derive_bp2_inner, stated=W_next[k, j] * slope_l[j],
+        locator=Locator(SECTION, r"The inner derivative is \$W_\{kj\}\^\{\(\\ell\+1\)\} \\sigma'", "inline"),
+        variables=(W_next, z_l), domain=DOMAIN,
+    ),
+    Formula(
+        key="bp2_hidden_error", section=SECTION, title="BP2: backpropagating the error",
+        assumptions=("m_l, m_{l+1} symbolic", "sigma differentiable, entrywise", "1 <= j <= m_l"),
+        definition=next_preactivation(k), derive=derive_bp2, stated=stated_bp2(),
+        locator=Locator(SECTION, r"\\boldsymbol\{\\delta\}\^\{\(\\ell\)\} = "
+                                 r"\\left\( \\mathbf\{W\}\^\{\(\\ell\+1\)\\top\}", "display"),
+        variables=(W_next, delta_next, z_l), domain=DOMAIN,
+    ),
+    Formula(
+        key="bp3_weight_grad", section=SECTION, title="BP3: gradient with respect to the weights",
+        assumptions=("m_l, m_{l-1} symbolic", "1 <= r <= m_l, 1 <= s <= m_{l-1}"),
+        definition=preactivation(q), derive=derive_bp3, stated=stated_bp3(),
+        locator=Locator(SECTION, r"\\frac\{\\partial L\}\{\\partial \\mathbf\{W\}\^\{\(\\ell\)\}\} = "
+                                 r"\\boldsymbol\{\\delta\}\^\{\(\\ell\)\} \\,\\mathbf\{a\}\^\{\(\\ell-1\)\\top\}",
+                        "display"),
+        variables=(W_l, delta_l, a_prev), domain=DOMAIN,
+        comment="the activation is that of layer l-1 and the transpose sits on it: an m_l x m_{l-1} outer product",
+    ),
+    Formula(
+        key="bp4_bias_grad", section=SECTION, title="BP4: gradient with respect to the biases",
+        assumptions=("m_l symbolic", "1 <= r <= m_l"), definition=preactivation(q), derive=derive_bp4,
+        stated=delta_l[r],
+        locator=Locator(SECTION, r"\\frac\{\\partial L\}\{\\partial \\mathbf\{b\}\^\{\(\\ell\)\}\} = "
+                                 r"\\boldsymbol\{\\delta\}\^\{\(\\ell\)\}", "display"),
+        variables=(b_l, delta_l), domain=DOMAIN,
+    ),
+    Formula(
+        key="bp_full_gradient_221", section=SECTION, title="BP1-BP4 give the full gradient of the 2-2-1 network",
+        assumptions=("2-2-1 network, sigmoid everywhere, L = (yhat - y)^2/2", "every weight, bias, input and label "
+                     "symbolic", "checked along a symbolic direction u: equal for all u iff the gradients are equal"),
+        definition=sp.sympify(networks.loss(NOTES_NET)), derive=derive_full_gradient,
+        stated=stated_recursion(NOTES_NET),
+        locator=Locator(SECTION, r"Backprop = the chain rule, applied layer by layer", "prose"),
+        variables=tuple(sp.sympify(t) for t in networks.params(NOTES_NET).trainable()),
+        domain={str(sp.sympify(x)): (-2.0, 2.0) for x in (*networks.params(NOTES_NET).trainable(),
+                                                         *networks.params(NOTES_NET).x, *networks.params(NOTES_NET).y)}
+        | {f"u_{{{t}}}": (-2.0, 2.0) for t in networks.params(NOTES_NET).trainable()}
+        | {str(a): (0.15, 0.95) for layer in networks.activation_symbols(NOTES_NET) for a in layer},
+        comment="stated: the notes' recursion run on their own network; derived: symengine's derivative of the "
+                "whole loss; further shapes (softmax + CE too) are compared exactly in the derivation steps",
+    ),
+)
+
+
+# -- the worked example ------------------------------------------------------------------------------------
+
+def _dec(text: str) -> sp.Rational:
+    """A decimal the notes print, as an exact rational (our own literal, never text read from the notes)."""
+    return sp.Rational(text)
+
+
+X_EX = sp.Matrix([sp.Rational(1, 2), sp.Rational(1, 10)])
+W1_EX = sp.Matrix([[sp.Rational(1, 10), sp.Rational(2, 10)], [sp.Rational(3, 10), sp.Rational(4, 10)]])
+W2_EX = sp.Matrix([[sp.Rational(5, 10), sp.Rational(6, 10)]])
+B1_EX, B2_EX, Y_EX, ETA_EX = sp.zeros(2, 1), sp.zeros(1, 1), sp.Integer(1), sp.Rational(1, 10)
+
+
+def _worked() -> networks.Backprop:
+    """The notes' forward and backward pass with exact inputs (sigma kept as the named sigmoid)."""
+    return networks.backprop(NOTES_NET, [W1_EX, W2_EX], [B1_EX, B2_EX], X_EX, sp.Matrix([Y_EX]), sigmoid,
+                             _sigmoid_slope)
+
+
+def _at(pattern: str, number: str, kind: str = "display") -> Locator:
+    """A locator for one printed number: ``@`` in ``pattern`` becomes the group ``value`` matching ``number``."""
+    return Locator(SECTION, pattern.replace("@", f"(?P<value>{re.escape(number)})", 1), kind)  # type: ignore[arg-type]
+
+
+# Where each number of the example is printed: "@" marks the number itself (regexes on the raw lines).
+Z1_AT = r"= \\begin\{bmatrix\}@\\\\0\.19\\end\{bmatrix\},", r"= \\begin\{bmatrix\}0\.07\\\\@\\end\{bmatrix\},"
+A1_AT = r"\\begin\{bmatrix\}@\\\\0\.5474\\end\{bmatrix\}", r"\\begin\{bmatrix\}0\.5175\\\\@\\end\{bmatrix\}"
+SLOPE1_AT = r"\\odot \\begin\{bmatrix\}@\\\\0\.2478", r"\\odot \\begin\{bmatrix\}0\.2497\\\\@\\end"
+DELTA1_AT = r"= \\begin\{bmatrix\}@\\\\-0\.0122\\end\{bmatrix\}$", r"= \\begin\{bmatrix\}-0\.0103\\\\@\\end\{bmatrix\}$"
+DW1_AT = (r"\\begin\{bmatrix\}@ & -0\.00103", r"-0\.00514 & @\\\\", r"\\\\ @ & -0\.00122", r"-0\.00610 & @\\end")
+
+
+def _example_quantities() -> tuple[Quantity, ...]:
+    """Every number of the worked 2-2-1 example, exact and as a hand computation from the printed roundings.
+
+    ``rounded_expr`` repeats the arithmetic the notes display, with the rounded numbers they print
+    (e.g. delta2 = -0.3573 * 0.2297), so a reader can tell "right only with rounded intermediates" from "wrong".
+    """
+    bp = _worked()
+    z1, a1, z2, a2 = bp.z[0], bp.a[0], bp.z[1][0], bp.a[1][0]
+    d1, d2 = bp.delta
+    dW1, dW2 = bp.dW
+    slope1 = z1.applyfunc(_sigmoid_slope)
+    d = _dec
+    x_printed = (d("0.5"), d("0.1"))
+    delta1_printed = (d("-0.0103"), d("-0.0122"))
+    out = [
+        *(Quantity(f"z1_{j + 1}", f"z^{{(1)}}_{j + 1}", z1[j], text, _at(Z1_AT[j], text), z1[j])
+          for j, text in enumerate(("0.07", "0.19"))),
+        *(Quantity(f"a1_{j + 1}", f"a^{{(1)}}_{j + 1}", a1[j], text, _at(A1_AT[j], text), sigmoid(d(z)))
+          for j, (text, z) in enumerate((("0.5175", "0.07"), ("0.5474", "0.19")))),
+        Quantity("z2", "z^{(2)}", z2, "0.5872", _at(r"= @, \\quad \\hat y", "0.5872"),
+                 d("0.5") * d("0.5175") + d("0.6") * d("0.5474")),
+        Quantity("yhat", r"\hat y", a2, "0.6427", _at(r"\\sigma\(0\.5872\) = @", "0.6427"), sigmoid(d("0.5872"))),
+        Quantity("loss", "L", (a2 - Y_EX) ** 2 / 2, "0.0638", _at(r"\\tfrac12\(0\.6427-1\)\^2 = @", "0.0638", "inline"),
+                 (d("0.6427") - 1) ** 2 / 2),
+        Quantity("error", r"\hat y - y", a2 - Y_EX, "-0.3573", _at(r"= \(@\)\\cdot\(0\.6427\)", "-0.3573"),
+                 d("0.6427") - 1),
+        Quantity("dsigma_z2", r"\sigma'(z^{(2)})", _sigmoid_slope(z2), "0.2297",
+                 _at(r"= -0\.3573 \\cdot @ =", "0.2297"), d("0.6427") * (1 - d("0.6427"))),
+        Quantity("delta2", r"\delta^{(2)}", d2[0], "-0.0821", _at(r"\\cdot 0\.2297 = @", "-0.0821"),
+                 d("-0.3573") * d("0.2297")),
+        Quantity("dW2_1", r"\partial L/\partial W^{(2)}_1", dW2[0, 0], "-0.0425",
+                 _at(r"= \[@,\\,-0\.0449\]", "-0.0425"), d("-0.0821") * d("0.5175")),
+        Quantity("dW2_2", r"\partial L/\partial W^{(2)}_2", dW2[0, 1], "-0.0449",
+                 _at(r"= \[-0\.0425,\\,@\]", "-0.0449"), d("-0.0821") * d("0.5474")),
+        Quantity("one_minus_a1_1", r"1 - a^{(1)}_1", 1 - a1[0], "0.4825",
+                 _at(r"0\.5175\\cdot@=0\.2497", "0.4825", "inline"), 1 - d("0.5175")),
+        Quantity("one_minus_a1_2", r"1 - a^{(1)}_2", 1 - a1[1], "0.4526",
+                 _at(r"0\.5474\\cdot@=0\.2478", "0.4526", "inline"), 1 - d("0.5474")),
+        *(Quantity(f"dsigma_z1_{j + 1}", f"\\sigma'(z^{{(1)}}_{j + 1})", slope1[j], text, _at(SLOPE1_AT[j], text),
+                   d(a) * d(b))
+          for j, (text, a, b) in enumerate((("0.2497", "0.5175", "0.4825"), ("0.2478", "0.5474", "0.4526")))),
+        *(Quantity(f"delta1_{j + 1}", f"\\delta^{{(1)}}_{j + 1}", d1[j], text, _at(DELTA1_AT[j], text),
+                   w * d("-0.0821") * d(slope))
+          for j, (text, w, slope) in enumerate((("-0.0103", d("0.5"), "0.2497"), ("-0.0122", d("0.6"), "0.2478")))),
+        *(Quantity(f"dW1_{r + 1}{c + 1}", f"\\partial L/\\partial W^{{(1)}}_{{{r + 1}{c + 1}}}", dW1[r, c], text,
+                   _at(DW1_AT[2 * r + c], text), delta1_printed[r] * x_printed[c])
+          for (r, c), text in zip(((0, 0), (0, 1), (1, 0), (1, 1)), ("-0.00514", "-0.00103", "-0.00610", "-0.00122"),
+                                  strict=True)),
+        Quantity("W2_1_updated", r"W^{(2)}_1 - \eta\,\partial L/\partial W^{(2)}_1", W2_EX[0, 0] - ETA_EX * dW2[0, 0],
+                 "0.50425", _at(r"0\.5 - 0\.1\(-0\.0425\)=@", "0.50425", "inline"), d("0.5") - d("0.1") * d("-0.0425")),
+    ]
+    return tuple(out)
+
+
+EXAMPLES: tuple[Example, ...] = (
+    Example(
+        key="backprop_221", section=SECTION, title="One backprop step on the 2-2-1 network by hand",
+        inputs={"x": X_EX, "W1": W1_EX, "b1": B1_EX, "W2": W2_EX, "b2": B2_EX, "y": Y_EX, "eta": ETA_EX},
+        quantities=_example_quantities(), kernels_used=("sigmoid",),
+    ),
+)
+
+
+#: How the notes write a claim's symbols, where the name alone does not say it (read by verify/audit.py).
+#: Entry-wise claims only: the bold matrix forms of BP1-BP3 need the audit to read them entry by entry.
+NOTATION: dict[str, dict[str, sp.Basic]] = {
+    "bp1_softmax_ce": {"\\hat{\\mathbf{y}}": yhat[j], "\\mathbf{y}": yv[j]},
+    "bp4_bias_grad": {"\\boldsymbol{\\delta}^{(\\ell)}": delta_l[r]},
+}

@@ -1,0 +1,257 @@
+"""Section 1.4: the gradient-descent update, and the 1D example L(theta) = theta^2 with its table.
+
+The update is derived as the minimiser of the first-order model of L plus a proximity term; for
+L = theta^2 SymPy differentiates, forms the iterate map, solves the recurrence (``rsolve``) and the
+convergence condition |1 - 2 eta| < 1 (``solve_univariate_inequality``). The worked table is an
+``Example`` whose every entry is recomputed from theta_0 = 5 and eta = 1/10 by the derived map.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+import sympy as sp
+from sympy.solvers.inequalities import solve_univariate_inequality
+
+from derive.core import Derivation, Example, Formula, Locator, Quantity, Step, within_bounds
+
+n = sp.Symbol("n", integer=True, positive=True)
+i, j = sp.symbols("i j", integer=True, positive=True)
+t = sp.Symbol("t", integer=True, nonnegative=True)
+eta = sp.Symbol("eta", positive=True)
+eta_real = sp.Symbol("eta", real=True)
+theta = sp.Symbol("theta", real=True)
+theta0 = sp.Symbol("theta_0", real=True)
+thetav, gradv, stepv = sp.IndexedBase("\\theta"), sp.IndexedBase("\\nabla_{\\theta} L"), sp.IndexedBase("d")
+ETA_EXAMPLE, ETA_DIVERGENT, THETA_START = sp.Rational(1, 10), sp.Rational(11, 10), sp.Integer(5)
+
+LOSS_1D = theta**2
+VECTOR_DOMAIN = {"\\theta": (-3.0, 3.0), "\\nabla_{\\theta} L": (-3.0, 3.0), "eta": (0.01, 2.0), "n": (1, 5),
+                 "j": (1, 1)}
+SCALAR_DOMAIN = {"theta": (-5.0, 5.0), "theta_0": (-5.0, 5.0), "eta": (0.01, 2.0), "t": (0, 12)}
+
+SECTION = "1.4"
+UPDATE_LINE = Locator(SECTION, r"\\theta \\leftarrow \\theta - \\eta", "display")
+GRAD_LINE = Locator(SECTION, r"Gradient \$L'\(\\theta\) = 2\\theta\$", "inline")
+TABLE_HEADER = Locator(SECTION, r"update \$\\theta - 0\.1\\cdot 2\\theta = 0\.8\\theta\$", "inline")
+MULTIPLIES = Locator(SECTION, r"multiplies \$\\theta\$ by \$0\.8\$, converging geometrically", "prose")
+MINIMUM = Locator(SECTION, r"converging geometrically to the minimum at \$0\$", "prose")
+TOO_LARGE = Locator(SECTION, r"Too large → diverge/oscillate; too small → crawl", "prose")
+MULTIPLIER_DIVERGENT = Locator(SECTION, r"the multiplier becomes \$-1\.2\$", "prose")
+DIVERGES = Locator(SECTION, r"\$-1\.2\$ → diverges", "prose")
+
+
+@cache
+def derive_update_rule() -> Derivation:
+    """theta' = argmin of  g.(theta' - theta) + |theta' - theta|^2 / (2 eta): stationary point, index form."""
+    model = sp.Sum(gradv[i] * stepv[i], (i, 1, n)) + sp.Sum(stepv[i] ** 2, (i, 1, n)) / (2 * eta)
+    stationary = within_bounds(sp.diff(model, stepv[j]).doit(), j, n)
+    curvature = within_bounds(sp.diff(stationary, stepv[j]).doit(), j, n)
+    (step,) = sp.solve(stationary, stepv[j])
+    loss = sp.Function("L")
+    descent = sp.diff(loss(theta - eta * sp.diff(loss(theta), theta)), eta).subs(eta, 0).doit()
+    return Derivation(thetav[j] + step, (
+        Step("local model of L(theta + d) - L(theta): first order plus proximity |d|^2/(2 eta)", model),
+        Step("stationary point: d/d d_j, Kronecker delta summed out (1 <= j <= n)", sp.Eq(stationary, 0)),
+        Step("second derivative 1/eta > 0: a minimum", curvature),
+        Step("solve for d_j", sp.Eq(stepv[j], step)),
+        Step("first-order change of L along the step (one coordinate): -L'(theta)^2 <= 0", descent),
+        Step("update theta_j + d_j", thetav[j] + step),
+    ))
+
+
+@cache
+def derive_quadratic_grad() -> Derivation:
+    """L'(theta) for L = theta^2."""
+    d = sp.diff(LOSS_1D, theta)
+    return Derivation(d, (Step("definition", LOSS_1D), Step("power rule", d)))
+
+
+@cache
+def derive_iterate() -> Derivation:
+    """theta_{t+1} = theta_t - eta L'(theta_t) for L = theta^2, factored."""
+    grad = derive_quadratic_grad().result
+    update = theta - eta * grad
+    factored = sp.factor(update)
+    multiplier = sp.expand(factored / theta)
+    return Derivation(multiplier * theta, (
+        Step("update rule with L'(theta) = 2 theta", update),
+        Step("factor", factored),
+        Step("multiplier of theta_t", multiplier),
+    ))
+
+
+def multiplier(at_eta: sp.Expr) -> sp.Expr:
+    """The factor theta_{t+1}/theta_t of the derived iterate map at a given eta."""
+    return sp.expand(derive_iterate().result / theta).subs(eta, at_eta)
+
+
+@cache
+def derive_step_example() -> Derivation:
+    """The iterate map at eta = 1/10."""
+    general = derive_iterate()
+    at = general.result.subs(eta, ETA_EXAMPLE)
+    return Derivation(at, (*general.steps, Step("theta_{t+1} = (1 - 2 eta) theta_t at eta = 1/10", at)))
+
+
+@cache
+def derive_closed_form() -> Derivation:
+    """Solve theta_{t+1} = (1 - 2 eta) theta_t, theta(0) = theta_0 with rsolve, then set eta = 1/10."""
+    seq = sp.Function("theta")
+    recurrence = seq(t + 1) - derive_iterate().result.subs(theta, seq(t))
+    general = sp.rsolve(recurrence, seq(t), {seq(0): theta0})
+    at = general.subs(eta, ETA_EXAMPLE)
+    return Derivation(at, (
+        Step("recurrence from the iterate map", sp.Eq(recurrence, 0)),
+        Step("rsolve with theta(0) = theta_0", sp.Eq(seq(t), general)),
+        Step("eta = 1/10: theta_t, a geometric sequence of ratio 4/5", at),
+    ))
+
+
+@cache
+def derive_limit() -> Derivation:
+    """The limit of the closed form at eta = 1/10, and the minimiser of theta^2."""
+    closed = derive_closed_form().result
+    lim = sp.limit(closed, t, sp.oo)
+    (argmin,) = sp.solve(derive_quadratic_grad().result, theta)
+    return Derivation(lim, (
+        Step("closed form at eta = 1/10", closed),
+        Step("minimiser of theta^2: L'(theta) = 0 (L'' = 2 > 0)", sp.Eq(theta, argmin)),
+        Step("limit t -> oo", lim),
+    ))
+
+
+@cache
+def derive_convergence_set() -> Derivation:
+    """{eta : |1 - 2 eta| < 1}: theta_0 (1 - 2 eta)^t -> 0 for theta_0 != 0 iff the ratio is below 1 in size."""
+    ratio = multiplier(eta_real)
+    condition = sp.Abs(ratio) < 1
+    solved = solve_univariate_inequality(condition, eta_real, relational=False)
+    return Derivation(solved, (
+        Step("ratio of the geometric sequence theta_0 (1 - 2 eta)^t", ratio),
+        Step("r^t theta_0 -> 0 (theta_0 != 0) iff |r| < 1", condition),
+        Step("solve_univariate_inequality over the reals", solved),
+    ))
+
+
+@cache
+def derive_divergence_set() -> Derivation:
+    """{eta : |1 - 2 eta| > 1}, where |theta_t| grows without bound; intersected with {1.1}."""
+    ratio = multiplier(eta_real)
+    solved = solve_univariate_inequality(sp.Abs(ratio) > 1, eta_real, relational=False)
+    member = sp.Intersection(sp.FiniteSet(ETA_DIVERGENT), solved)
+    outside = sp.Intersection(sp.FiniteSet(ETA_DIVERGENT), derive_convergence_set().result)
+    return Derivation(member, (
+        Step("|theta_t| = |theta_0| |1 - 2 eta|^t -> oo iff |1 - 2 eta| > 1", sp.Abs(ratio) > 1),
+        Step("solve_univariate_inequality over the reals", solved),
+        Step("{1.1} intersected with the convergence set 0 < eta < 1: empty", outside),
+        Step("{1.1} intersected with the divergence set (stated: 1.1 diverges)", member),
+    ))
+
+
+@cache
+def derive_multiplier_divergent() -> Derivation:
+    """The multiplier 1 - 2 eta at eta = 11/10."""
+    general = multiplier(eta)
+    at = multiplier(ETA_DIVERGENT)
+    return Derivation(at, (*derive_iterate().steps, Step("multiplier of the derived iterate map", general),
+                           Step("eta = 11/10", at)))
+
+
+FORMULAS: tuple[Formula, ...] = (
+    Formula(
+        key="gd_update_rule", section=SECTION, title="Gradient-descent update",
+        assumptions=("n parameters, symbolic", "L differentiable, g = grad L at theta", "eta > 0"),
+        definition=sp.Symbol("argmin_d g.d + |d|^2/(2 eta)"), derive=derive_update_rule,
+        stated=thetav[j] - eta * gradv[j], locator=UPDATE_LINE, variables=(thetav, gradv, eta),
+        domain=VECTOR_DOMAIN,
+        comment="the notes define the step; SymPy derives it as the minimiser of the linear model of L "
+                "plus the proximity term |d|^2/(2 eta), and shows it decreases L to first order",
+    ),
+    Formula(
+        key="gd_quadratic_grad", section=SECTION, title="Gradient of L(theta) = theta^2",
+        assumptions=("theta real",), definition=LOSS_1D, derive=derive_quadratic_grad, stated=2 * theta,
+        locator=GRAD_LINE, variables=(theta,), domain=SCALAR_DOMAIN,
+    ),
+    Formula(
+        key="gd_quadratic_step", section=SECTION, title="One step at eta = 0.1 multiplies theta by 0.8",
+        assumptions=("theta real", "eta = 1/10"), definition=theta - ETA_EXAMPLE * sp.Derivative(LOSS_1D, theta),
+        derive=derive_step_example, stated=sp.Rational(8, 10) * theta, locator=TABLE_HEADER, variables=(theta,),
+        domain=SCALAR_DOMAIN,
+    ),
+    Formula(
+        key="gd_quadratic_closed_form", section=SECTION, title="Geometric decay theta_t = 0.8^t theta_0",
+        assumptions=("t = 0, 1, 2, ...", "theta_0 real", "eta = 1/10 (rsolve runs with symbolic eta)"),
+        definition=sp.Eq(sp.Function("theta")(t + 1), (1 - 2 * eta) * sp.Function("theta")(t)),
+        derive=derive_closed_form, stated=theta0 * sp.Rational(8, 10) ** t, locator=MULTIPLIES,
+        variables=(theta0, t), domain=SCALAR_DOMAIN,
+    ),
+    Formula(
+        key="gd_quadratic_limit", section=SECTION, title="The iterates converge to the minimiser 0",
+        assumptions=("theta_0 real", "eta = 1/10"), definition=theta0 * sp.Rational(8, 10) ** t,
+        derive=derive_limit, stated=sp.Integer(0), locator=MINIMUM, variables=(theta0,), domain=SCALAR_DOMAIN,
+    ),
+    Formula(
+        key="gd_convergence_set", section=SECTION, title="Learning rates for which GD on theta^2 converges",
+        assumptions=("L = theta^2", "theta_0 != 0", "eta real"), definition=sp.Abs(1 - 2 * eta_real) < 1,
+        derive=derive_convergence_set, stated=sp.Interval.open(0, 1), locator=TOO_LARGE, variables=(eta_real,),
+        domain={"eta": (-2.0, 3.0)},
+        comment="the notes say it in words (too large diverges or oscillates); for the 1D example the exact "
+                "set is 0 < eta < 1, oscillating (negative multiplier) for 1/2 < eta < 1",
+    ),
+    Formula(
+        key="gd_multiplier_divergent", section=SECTION, title="The multiplier at eta = 1.1 is -1.2",
+        assumptions=("L = theta^2", "eta = 11/10"), definition=1 - 2 * eta, derive=derive_multiplier_divergent,
+        stated=sp.Rational(-12, 10), locator=MULTIPLIER_DIVERGENT, variables=(eta,), domain=SCALAR_DOMAIN,
+    ),
+    Formula(
+        key="gd_divergent_rate", section=SECTION, title="eta = 1.1 lies in the divergence set",
+        assumptions=("L = theta^2", "theta_0 != 0", "eta real"), definition=sp.Abs(1 - 2 * eta_real) > 1,
+        derive=derive_divergence_set, stated=sp.FiniteSet(ETA_DIVERGENT), locator=DIVERGES,
+        variables=(eta_real,), domain={"eta": (-2.0, 3.0)},
+        comment="stated as {1.1}: the notes claim 1.1 diverges, i.e. {1.1} is inside {eta : |1 - 2 eta| > 1}",
+    ),
+)
+
+
+def _table_rows(steps: int = 4) -> tuple[tuple[sp.Expr, sp.Expr, sp.Expr], ...]:
+    """(theta_t, L'(theta_t), theta_{t+1}) for t < steps, from theta_0 = 5 by the derived map at eta = 1/10."""
+    grad, step = derive_quadratic_grad().result, derive_step_example().result
+    rows, value = [], THETA_START
+    for _ in range(steps):
+        nxt = step.subs(theta, value)
+        rows.append((value, grad.subs(theta, value), nxt))
+        value = nxt
+    return tuple(rows)
+
+
+TABLE_STATED = (("5.000", "10.0", "4.000"), ("4.000", "8.0", "3.200"), ("3.200", "6.4", "2.560"),
+                ("2.560", "5.12", "2.048"))
+
+
+def _table_quantities() -> tuple[Quantity, ...]:
+    """Every cell of the worked table, with a locator to its row."""
+    out = []
+    for row, ((th, g, nxt), stated) in enumerate(zip(_table_rows(), TABLE_STATED, strict=True)):
+        cells = [re.escape(x) for x in stated]
+        where = [Locator(SECTION, "^" + "".join(rf"\| (?P<value>{c}) " if k == col else rf"\| {c} "
+                                                 for k, c in enumerate([str(row), *cells])), "table")
+                 for col in (1, 2, 3)]
+        out += [Quantity(f"theta_{row}", rf"\theta_{row}", th, stated[0], where[0]),
+                Quantity(f"grad_{row}", rf"L'(\theta_{row})", g, stated[1], where[1]),
+                Quantity(f"update_{row}", rf"\theta_{row + 1}", nxt, stated[2], where[2])]
+    return tuple(out)
+
+
+EXAMPLES: tuple[Example, ...] = (
+    Example(
+        key="gd_table", section=SECTION, title="Gradient descent on theta^2 from theta_0 = 5, eta = 0.1",
+        inputs={"theta_0": THETA_START, "eta": ETA_EXAMPLE}, quantities=_table_quantities(),
+    ),
+)
+
+#: How the notes write a claim's symbols, where the name alone does not say it (read by verify/audit.py).
+NOTATION: dict[str, dict[str, sp.Basic]] = {
+    "gd_update_rule": {"theta": thetav[j], "\\nabla_{\\theta} L": gradv[j]},  # the notes' vectors, entry j
+}

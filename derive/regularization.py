@@ -1,0 +1,210 @@
+"""Section 1.8: the gradients of the L2 and L1 penalties, what each does to a minimiser, and inverted dropout.
+
+The penalties are summed over a symbolic number of parameters n. L1 is not differentiable at 0:
+its one-sided derivatives there are found by limits and give the subgradient interval, which is
+why L1 (unlike L2) sets weights exactly to zero. Dropout's moments come from sympy.stats.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import sympy as sp
+from sympy import stats
+
+from derive.core import Derivation, Formula, Locator, Region, Step, within_bounds
+
+n = sp.Symbol("n", integer=True, positive=True)
+i, j = sp.symbols("i j", integer=True, positive=True)
+lam = sp.Symbol("lambda", positive=True)
+thv = sp.IndexedBase("theta", real=True)
+theta = sp.Symbol("theta", real=True)
+h = sp.Symbol("h", real=True)
+a = sp.Symbol("a", positive=True)
+c = sp.Symbol("c", real=True)
+u, r = sp.symbols("u r", positive=True)
+p = sp.Symbol("p", positive=True)
+x = sp.Symbol("x", real=True)
+scale = sp.Symbol("s", positive=True)
+
+L2 = lam / 2 * sp.Sum(thv[i] ** 2, (i, 1, n))
+L1 = lam * sp.Sum(sp.Abs(thv[i]), (i, 1, n))
+PARAMS = {"theta": (-3.0, 3.0), "lambda": (0.001, 2.0), "n": (1, 5), "j": (1, 1)}
+PENALTY = {"a": (0.1, 3.0), "c": (-3.0, 3.0), "lambda": (0.001, 2.0)}
+DROPOUT = {"p": (0.01, 0.95), "x": (-3.0, 3.0)}
+L2_LOC = Locator("1.8", r"gradient gains \$\+\\lambda\\theta\$", "inline")
+L1_LOC = Locator("1.8", r"drives some weights exactly to 0", "prose")
+DROPOUT_LOC = Locator("1.8", r"scale survivors by \$1/\(1-p\)\$", "inline")
+
+
+@cache
+def derive_l2_gradient() -> Derivation:
+    """d/d theta_j of (lambda/2) sum_i theta_i^2, for a symbolic number of parameters n."""
+    d = sp.diff(L2, thv[j])
+    done = within_bounds(d.doit(), j, n)
+    return Derivation(done, (Step("definition", L2), Step("differentiate under the sum", d),
+                             Step("sum out the Kronecker delta (1 <= j <= n)", done)))
+
+
+@cache
+def derive_l1_gradient() -> Derivation:
+    """d/d theta_j of lambda sum_i |theta_i| for theta_j != 0: lambda sign(theta_j)."""
+    d = sp.diff(L1, thv[j])
+    done = within_bounds(d.doit(), j, n)
+    return Derivation(done, (Step("definition", L1), Step("d|t|/dt = sign(t) for real t != 0", d),
+                             Step("sum out the Kronecker delta (1 <= j <= n)", done)))
+
+
+@cache
+def _one_sided() -> tuple[sp.Expr, sp.Expr]:
+    """The left and right derivatives of lambda |h| at h = 0, as limits of difference quotients."""
+    quotient = (lam * sp.Abs(h) - lam * sp.Abs(0)) / h
+    return sp.limit(quotient, h, 0, "-"), sp.limit(quotient, h, 0, "+")
+
+
+@cache
+def derive_l1_subgradient() -> Derivation:
+    """The subdifferential of lambda |theta| at 0: the interval between its one-sided derivatives."""
+    left, right = _one_sided()
+    interval = sp.Interval(left, right)
+    return Derivation(interval, (
+        Step("difference quotient at 0", (lam * sp.Abs(h) - lam * sp.Abs(0)) / h),
+        Step("one-sided limits h -> 0-, h -> 0+", sp.Tuple(left, right)),
+        Step("convex function: subdifferential = [left derivative, right derivative]", interval),
+    ))
+
+
+@cache
+def derive_l1_sparsity() -> Derivation:
+    """Minimiser of (a/2)(theta - c)^2 + lambda |theta|: soft thresholding, exactly 0 for |c| <= lambda/a."""
+    objective = a / 2 * (theta - c) ** 2 + lam * sp.Abs(theta)
+    stationary_pos = sp.solve(sp.diff(a / 2 * (theta - c) ** 2 + lam * theta, theta), theta)[0]
+    stationary_neg = sp.solve(sp.diff(a / 2 * (theta - c) ** 2 - lam * theta, theta), theta)[0]
+    left, right_d = _one_sided()
+    smooth_slope = sp.diff(a / 2 * (theta - c) ** 2, theta).subs(theta, 0)
+    at_zero = sp.And(smooth_slope + left <= 0, smooth_slope + right_d >= 0)
+    halves = [sp.solveset(cond, c, sp.S.Reals) for cond in at_zero.args]
+    zero_set = sp.Interval(next(s.start for s in halves if s.start.is_finite),
+                           next(s.end for s in halves if s.end.is_finite))
+    minimiser = sp.Piecewise((stationary_pos, stationary_pos > 0), (stationary_neg, stationary_neg < 0), (0, True))
+    return Derivation(minimiser, (
+        Step("objective: a quadratic loss around c plus the L1 penalty", objective),
+        Step("theta > 0: F' = a(theta - c) + lambda = 0", sp.Eq(theta, stationary_pos)),
+        Step("theta < 0: F' = a(theta - c) - lambda = 0", sp.Eq(theta, stationary_neg)),
+        Step("theta = 0 is optimal iff 0 lies in F'(0) + [-lambda, lambda]", at_zero),
+        Step("that is, for c in", zero_set),
+        Step("each piece where it is consistent; 0 otherwise", minimiser),
+    ))
+
+
+@cache
+def derive_l2_shrinkage() -> Derivation:
+    """Minimiser of (a/2)(theta - c)^2 + (lambda/2) theta^2: a c/(a + lambda), shrunk but not zero."""
+    objective = a / 2 * (theta - c) ** 2 + lam / 2 * theta**2
+    slope = sp.diff(objective, theta)
+    (solved,) = sp.solve(slope, theta)
+    curvature = sp.diff(objective, theta, 2)
+    return Derivation(solved, (Step("objective: a quadratic loss around c plus the L2 penalty", objective),
+                               Step("F'(theta) = 0", sp.Eq(slope, 0)),
+                               Step("F'' = a + lambda > 0: the only minimiser", curvature),
+                               Step("solve", solved)))
+
+
+@cache
+def _mask() -> stats.rv.RandomSymbol:
+    """The keep mask m ~ Bernoulli(1 - p)."""
+    return stats.Bernoulli("m", 1 - p)
+
+
+@cache
+def derive_dropout_scale() -> Derivation:
+    """The survivor scale s with E[m s x] = x, m ~ Bernoulli(1 - p): s = 1/(1 - p)."""
+    mean = stats.E(_mask() * scale * x)
+    (solved,) = sp.solve(sp.Eq(mean, x), scale)
+    return Derivation(solved, (Step("sympy.stats: E[m s x], m ~ Bernoulli(1 - p)", mean),
+                               Step("ask E[m s x] = x and solve for s", solved)))
+
+
+@cache
+def derive_dropout_mean() -> Derivation:
+    """E[m x/(1 - p)] = x: inverted dropout keeps the expectation of every activation."""
+    y = _mask() * x / (1 - p)
+    mean = sp.factor(stats.E(y))
+    return Derivation(mean, (Step("inverted dropout y = m x/(1 - p)", y), Step("sympy.stats: E[y]", mean)))
+
+
+@cache
+def derive_dropout_variance() -> Derivation:
+    """Var[m x/(1 - p)] = x^2 p/(1 - p): the noise dropout adds."""
+    y = _mask() * x / (1 - p)
+    raw = stats.variance(y)
+    var = sp.factor(raw)
+    return Derivation(var, (Step("inverted dropout y = m x/(1 - p)", y), Step("sympy.stats: Var[y]", raw),
+                            Step("factor", var)))
+
+
+FORMULAS: tuple[Formula, ...] = (
+    Formula(
+        key="l2_gradient", section="1.8", title="Gradient of the L2 penalty",
+        assumptions=("n parameters, symbolic", "1 <= j <= n", "lambda > 0"), definition=L2,
+        derive=derive_l2_gradient, stated=lam * thv[j], locator=L2_LOC, variables=(thv, lam), domain=PARAMS,
+    ),
+    Formula(
+        key="l1_gradient", section="1.8", title="Gradient of the L1 penalty away from 0 (beyond the notes)",
+        assumptions=("n parameters, symbolic", "1 <= j <= n", "theta_j != 0"), definition=L1,
+        derive=derive_l1_gradient, stated=lam * sp.sign(thv[j]), locator=None, variables=(thv, lam),
+        domain={**PARAMS, "q": (0.05, 3.0)},
+        regions=(Region("theta_j > 0", {thv[j]: sp.Symbol("q", positive=True)}, {}),
+                 Region("theta_j < 0", {thv[j]: -sp.Symbol("q", positive=True)}, {})),
+    ),
+    Formula(
+        key="l1_subgradient_at_zero", section="1.8", title="Subgradients of the L1 penalty at 0 (beyond the notes)",
+        assumptions=("lambda > 0", "one coordinate; the penalty is separable"), definition=lam * sp.Abs(theta),
+        derive=derive_l1_subgradient, stated=sp.Interval(-lam, lam), locator=None, variables=(lam,),
+        domain={"lambda": (0.001, 2.0)},
+    ),
+    Formula(
+        key="l1_sparsity", section="1.8", title="L1 sets a weight exactly to 0 when |c| <= lambda/a",
+        assumptions=("loss quadratic near its minimiser c with curvature a > 0", "lambda > 0", "one coordinate"),
+        definition=a / 2 * (theta - c) ** 2 + lam * sp.Abs(theta), derive=derive_l1_sparsity,
+        stated=sp.sign(c) * sp.Max(sp.Abs(c) - lam / a, 0), locator=L1_LOC, variables=(c, a, lam),
+        domain=PENALTY,
+        regions=(Region("c > lambda/a", {c: lam / a + u}, {"u": (0.01, 3.0)}),
+                 Region("0 < c < lambda/a", {c: r, lam: a * (r + u)}, {"r": (0.01, 3.0), "u": (0.01, 3.0)}),
+                 Region("-lambda/a < c < 0", {c: -r, lam: a * (r + u)}, {"r": (0.01, 3.0), "u": (0.01, 3.0)}),
+                 Region("c < -lambda/a", {c: -lam / a - u}, {"u": (0.01, 3.0)})),
+        comment="The notes' 'drives some weights exactly to 0' made precise: soft thresholding.",
+    ),
+    Formula(
+        key="l2_shrinkage", section="1.8", title="L2 shrinks a weight toward 0 but not to 0",
+        assumptions=("loss quadratic near its minimiser c with curvature a > 0", "lambda > 0"),
+        definition=a / 2 * (theta - c) ** 2 + lam / 2 * theta**2, derive=derive_l2_shrinkage,
+        stated=a * c / (a + lam), locator=Locator("1.8", r"shrinks weights toward 0", "prose"),
+        variables=(c, a, lam), domain=PENALTY,
+        comment="The notes' 'shrinks weights toward 0' made precise: c scaled by a/(a + lambda), zero only if c is.",
+    ),
+    Formula(
+        key="dropout_scale", section="1.8", title="Inverted dropout's survivor scale",
+        assumptions=("m ~ Bernoulli(1 - p), 0 < p < 1", "x fixed (the activation)"),
+        definition=sp.Eq(sp.Symbol("E[m s x]"), x), derive=derive_dropout_scale, stated=1 / (1 - p),
+        locator=DROPOUT_LOC, variables=(p,), domain=DROPOUT,
+        comment="The scale making E[y] = x is exactly 1/(1 - p), as the notes say.",
+    ),
+    Formula(
+        key="dropout_mean", section="1.8", title="Inverted dropout keeps the expectation",
+        assumptions=("m ~ Bernoulli(1 - p), 0 < p < 1", "x fixed"), definition=sp.Symbol("m") * x / (1 - p),
+        derive=derive_dropout_mean, stated=x,
+        locator=Locator("1.8", r"so expectations match at test time", "prose"), variables=(x, p), domain=DROPOUT,
+    ),
+    Formula(
+        key="dropout_variance", section="1.8", title="The variance inverted dropout adds (beyond the notes)",
+        assumptions=("m ~ Bernoulli(1 - p), 0 < p < 1", "x fixed"), definition=sp.Symbol("m") * x / (1 - p),
+        derive=derive_dropout_variance, stated=x**2 * p / (1 - p), locator=None, variables=(x, p),
+        domain=DROPOUT,
+    ),
+)
+
+#: How the notes write a claim's symbols, where the name alone does not say it (read by verify/audit.py).
+NOTATION: dict[str, dict[str, sp.Basic]] = {
+    "l2_gradient": {"theta": thv[j]},  # the notes write the vector theta; the record takes its j-th entry
+}

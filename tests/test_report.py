@@ -1,0 +1,362 @@
+"""The LaTeX report: a fresh, deterministic view of the registry that no notes text can subvert."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import types
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import reports.build as build
+from derive.core import Registry, registry
+from reports.build import (
+    ERRATA,
+    MAIN,
+    MISSING,
+    PREAMBLE,
+    build_errata,
+    build_report,
+    build_sections,
+    compile_pdf,
+    environment,
+    example_checks,
+    function_sources,
+    generated,
+    render_report,
+    section_titles,
+)
+from reports.latex import Tex, escape, finalize, listing_body
+from reports.plots import FIGURES, render_figures
+
+REPO = Path(__file__).resolve().parents[1]
+NOTES = Path(__file__).resolve().parents[2] / "shared" / "notes" / "01_foundations.md"
+COMMITTED = REPO / "reports" / "out"
+HOSTILE = (r"\input{/etc/passwd}", r"\write18{rm -rf /}", r"\immediate\write18{touch PWNED}",
+           "^^5cinput{/etc/passwd}", r"\catcode`\~=0 ~input{/etc/passwd}", "$x$ & # % _ ~ { }")
+HAS_TEX = all(shutil.which(tool) for tool in ("latexmk", "pdflatex", "pdftotext"))
+needs_tex = pytest.mark.skipif(not HAS_TEX, reason="latexmk, pdflatex or pdftotext not installed "
+                               "(apt-get install latexmk texlive-latex-recommended texlive-latex-extra poppler-utils)")
+
+
+@dataclass(frozen=True)
+class FakeFinding:
+    """The fields of verify.audit's findings that the errata section reads."""
+
+    claim: str
+    line: int
+    severity: str
+    message: str
+    stated: str
+    expected: str
+
+
+@dataclass(frozen=True)
+class FakeCheck:
+    """The fields of verify.examples' QuantityCheck that the example tables read."""
+
+    example: str
+    quantity: str
+    stated: str
+    exact: float
+    numpy: float
+    jax: float
+    decimals: int
+    verdict: str
+
+
+@pytest.fixture(scope="module")
+def rendered() -> dict[str, str]:
+    """The report as `chainrule report` writes it: with the audit of the notes when they are present."""
+    return render_report(NOTES if NOTES.is_file() else None)
+
+
+def _plain(tex: str) -> str:
+    """Escaped text with its inert spellings removed, so that any TeX special left over is live."""
+    return re.sub(r"\\(textbackslash|textasciicircum|textasciitilde|textless|textgreater|textbar|textquotedbl|"
+                  r"textasciigrave|textquotesingle|textemdash|allowbreak|dots|texttimes|textperiodcentered|nobreakspace)\{\}"
+                  r"|\\[{}$&#_%]|\{[\[\]*]\}|-\{\}|\$\\[a-zA-Z]+\$|\\unknownchar\{[0-9A-F]{4,6}\}", "", tex)
+
+
+# --- escaping ---------------------------------------------------------------------------------
+
+
+def test_escape_spells_input_as_inert_characters():
+    assert escape(r"\input{/etc/passwd}") == r"\textbackslash{}input\{/etc/passwd\}"
+
+
+def test_escape_spells_write18_as_inert_characters():
+    assert escape(r"\write18{rm -rf /}") == r"\textbackslash{}write18\{rm -{}rf /\}"
+
+
+def test_escape_neutralises_the_double_caret_spelling_of_a_backslash():
+    assert escape("^^5c") == r"\textasciicircum{}\textasciicircum{}5c"
+
+
+@pytest.mark.parametrize("char", list("\\{}$&#^_%~"))
+def test_escape_leaves_no_special_character_live(char):
+    assert not set(_plain(escape(f"a{char}b"))) & set("\\{}$&#^_%~")
+
+
+@settings(max_examples=400)
+@given(st.text())
+def test_escape_of_any_text_leaves_no_special_character_live(text):
+    assert not set(_plain(escape(text))) & set("\\{}$&#^_%~\n")
+
+
+@settings(max_examples=400)
+@given(st.text())
+def test_breakable_escape_leaves_no_special_character_live(text):
+    assert not set(_plain(escape(text, breakable=True))) & set("\\{}$&#^_%~\n")
+
+
+def test_templates_escape_plain_strings_by_default():
+    assert finalize(r"\input{x}") == r"\textbackslash{}input\{x\}"
+
+
+def test_templates_pass_trusted_latex_through():
+    assert finalize(Tex(r"\frac{1}{2}")) == r"\frac{1}{2}"
+
+
+def test_a_listing_cannot_be_closed_by_the_code_it_shows():
+    with pytest.raises(ValueError, match="lstlisting"):
+        listing_body("x = 1\n\\end{lstlisting}\n\\input{/etc/passwd}")
+
+
+def test_findings_quoting_tex_commands_reach_the_errata_escaped():
+    findings = [FakeFinding("sigmoid_grad", 7, "error", msg, msg, msg) for msg in HOSTILE]
+    errata = environment().get_template("errata.tex.j2").render(errata=build_errata(None, findings))
+    for needle in (r"\input{", r"\write18", r"\immediate", "^^5c", r"\catcode"):
+        assert needle not in errata
+
+
+# --- content ----------------------------------------------------------------------------------
+
+
+def test_every_section_of_the_registry_has_its_own_file(rendered):
+    sections = {f.section for f in registry().formulas} | {e.section for e in registry().examples}
+    assert {f"section-{s}.tex" for s in sections} <= set(rendered)
+
+
+def test_the_main_document_inputs_every_section_in_the_notes_order(rendered):
+    inputs = re.findall(r"\\input\{section-([0-9.]+)\.tex\}", rendered[MAIN])
+    assert inputs == sorted(inputs, key=lambda s: tuple(map(int, s.split(".")))) and len(inputs) >= 3
+
+
+def test_the_main_document_inputs_the_preamble_and_the_errata(rendered):
+    assert rf"\input{{{PREAMBLE}}}" in rendered[MAIN] and rf"\input{{{ERRATA}}}" in rendered[MAIN]
+
+
+def test_every_section_file_names_its_section_title(rendered):
+    for number, title in section_titles().items():
+        assert rf"\notessection{{{number}}}{{{escape(title)}}}" in rendered[f"section-{number}.tex"]
+
+
+def test_every_formula_appears_in_its_section_with_its_title(rendered):
+    for f in registry().formulas:
+        assert rf"\formulatitle{{{escape(f.title)}}}{{{escape(f.key)}}}" in rendered[f"section-{f.section}.tex"]
+
+
+def test_every_worked_example_has_a_table_row_per_quantity(rendered):
+    for e in registry().examples:
+        body = rendered[f"section-{e.section}.tex"]
+        assert all(f"${q.latex}$ & {escape(q.stated) if q.stated else MISSING}" in body for q in e.quantities)
+
+
+def test_every_figure_is_placed_in_its_section(rendered):
+    for spec in FIGURES:
+        assert rf"\includegraphics[width=\linewidth]{{{spec.path}}}" in rendered[f"section-{spec.section}.tex"]
+
+
+def test_without_notes_the_errata_say_no_audit_ran():
+    errata = environment().get_template("errata.tex.j2").render(errata=build_errata(None, None))
+    assert "No audit run" in errata
+
+
+def test_the_errata_list_errors_and_warnings_but_only_count_the_rest():
+    findings = [FakeFinding("gelu_range", 88, "error", "range differs", "R", "[-0.17, oo)"),
+                FakeFinding("tanh_grad", 85, "info", "proven", "1-tanh^2", "1 - tanh(z)**2")]
+    errata = environment().get_template("errata.tex.j2").render(errata=build_errata(None, findings))
+    assert "gelu" in errata and "range differs" in errata and "tanh" not in errata
+
+
+def test_the_refuted_gelu_range_shows_its_verdict(rendered):
+    body = rendered["section-1.2.tex"]
+    start = body.index(r"\formulatitle{Range of GELU}")
+    assert r"\textbf{Verdict:} \verdict{refuted}" in body[start:body.index(r"\formulatitle", start + 1)]
+
+
+def test_function_sources_cuts_each_function_with_its_decorators():
+    source = 'import jax\n\n\n@jax.jit\ndef f(x):\n    """f."""\n    return x\n\n\ndef g(y):\n    return y\n'
+    assert function_sources(source) == {"f": '@jax.jit\ndef f(x):\n    """f."""\n    return x',
+                                        "g": "def g(y):\n    return y"}
+
+
+def _fake_stages(monkeypatch) -> None:
+    """Stand-ins for chainrule.codegen and verify.examples with recognisable output."""
+    code = {"chainrule/kernels/numpy_kernels.py": "def sigmoid(z):\n    return 'numpy-sigmoid'\n",
+            "chainrule/kernels/jax_kernels.py": "@jit\ndef sigmoid(z):\n    return 'jax-sigmoid'\n"}
+    checks = [FakeCheck("neuron_example", "a", "0.2689", 0.2689414, 0.26894142137, 0.2689414322, 4, "correct")]
+    monkeypatch.setitem(sys.modules, "chainrule.codegen",
+                        types.SimpleNamespace(render_all=lambda: code, prove_kernels=lambda: []))
+    monkeypatch.setitem(sys.modules, "verify.examples", types.SimpleNamespace(check_examples=lambda: checks))
+
+
+def _render_sections(keys: set[str]) -> dict[str, str]:
+    """The section files for a registry cut down to the records named in ``keys``."""
+    reg = registry()
+    small = Registry(tuple(f for f in reg.formulas if f.key in keys), tuple(e for e in reg.examples if e.key in keys))
+    sections = build_sections(small, generated(), example_checks(), lambda _msg: None)
+    template = environment().get_template("section.tex.j2")
+    return {s.filename: template.render(section=s) for s in sections}
+
+
+def test_each_backend_listing_is_cut_from_its_generated_module(monkeypatch):
+    _fake_stages(monkeypatch)
+    body = _render_sections({"sigmoid_grad"})["section-1.2.tex"]
+    assert "def sigmoid(z):\n    return 'numpy-sigmoid'" in body
+    assert "@jit\ndef sigmoid(z):\n    return 'jax-sigmoid'" in body
+
+
+def test_worked_example_tables_show_each_backend_value_and_verdict(monkeypatch):
+    _fake_stages(monkeypatch)
+    body = _render_sections({"neuron_example"})["section-1.1.tex"]
+    assert "& 0.2689414 & 0.2689414 & correct" in body
+
+
+def test_without_the_later_stages_the_report_says_what_it_skipped(monkeypatch):
+    monkeypatch.setitem(sys.modules, "chainrule.codegen", None)
+    monkeypatch.setitem(sys.modules, "verify.examples", None)
+    body = "".join(_render_sections({"sigmoid_grad", "neuron_example"}).values())
+    assert "listings skipped" in body and "backend columns left empty" in body
+
+
+# --- determinism and freshness ----------------------------------------------------------------
+
+
+def test_the_committed_report_is_fresh(rendered):
+    committed = {p.name: p.read_text(encoding="utf-8") for p in sorted(COMMITTED.glob("*.tex"))}
+    names = set(rendered) | set(committed)
+    if not NOTES.is_file():
+        names.discard(ERRATA)  # the committed errata come from the audit of the notes, absent here
+    stale = sorted(name for name in names if rendered.get(name) != committed.get(name))
+    assert not stale, f"reports/out is stale ({', '.join(stale)}): run `chainrule report`"
+
+
+def test_the_committed_errata_come_from_the_audit_of_the_notes():
+    if not NOTES.is_file():
+        pytest.skip(f"notes absent: {NOTES}")
+    assert f"The audit of \\texttt{{{escape(NOTES.name, breakable=True)}}}" in (COMMITTED / ERRATA).read_text()
+
+
+@pytest.mark.slow
+def test_a_fresh_process_renders_byte_identical_tex(rendered):
+    notes = repr(str(NOTES)) if NOTES.is_file() else "None"
+    code = ("import json, sys; from pathlib import Path; from reports.build import render_report; "
+            f"json.dump(render_report(None if {notes} is None else Path({notes})), sys.stdout)")
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == rendered
+
+
+@pytest.fixture(scope="module")
+def figures() -> dict[str, bytes]:
+    """The report's figures, drawn once for the module."""
+    return render_figures(registry())
+
+
+def test_figures_are_byte_identical_run_to_run(figures):
+    assert render_figures(registry()) == figures
+
+
+def test_the_committed_figures_are_fresh(figures):
+    for name, data in figures.items():
+        path = COMMITTED / name
+        assert path.is_file(), f"{path} is missing: run `chainrule report`"
+        made_by = re.search(rb"matplotlib ([0-9][^)\s]*)\)", path.read_bytes())
+        if made_by is None or made_by.group(1).decode() != matplotlib.__version__:
+            pytest.skip(f"{name} was drawn by another matplotlib than {matplotlib.__version__}; bytes differ")
+        assert path.read_bytes() == data, f"{path} is stale: run `chainrule report`"
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def test_a_failed_build_leaves_the_output_folder_untouched(tmp_path, monkeypatch):
+    (tmp_path / MAIN).write_text("old", encoding="utf-8")
+
+    def broken(_registry):
+        raise RuntimeError("figure failed")
+
+    monkeypatch.setattr(build, "render_report", lambda *_args, **_kw: {MAIN: "new", "section-9.9.tex": "new"})
+    monkeypatch.setattr(build, "render_figures", broken)
+    with pytest.raises(RuntimeError, match="figure failed"):
+        build_report(tmp_path, pdf=False)
+    assert [p.name for p in tmp_path.iterdir()] == [MAIN] and (tmp_path / MAIN).read_text() == "old"
+
+
+def test_without_latexmk_the_build_writes_the_tex_and_says_how_to_install_tex(tmp_path, monkeypatch):
+    monkeypatch.setattr(build, "render_report", lambda *_args, **_kw: {MAIN: "main", "section-1.1.tex": "s"})
+    monkeypatch.setattr(build, "render_figures", lambda _registry: {"figures/f.pdf": b"%PDF"})
+    monkeypatch.setattr(build.shutil, "which", lambda _tool: None)
+    result = build_report(tmp_path, pdf=True)
+    assert result.pdf is None and "apt-get install latexmk" in result.message
+    assert {p.name: p.read_text() for p in result.tex} == {MAIN: "main", "section-1.1.tex": "s"}
+    assert (tmp_path / "figures" / "f.pdf").read_bytes() == b"%PDF"
+
+
+def test_a_rebuild_removes_section_files_it_no_longer_writes(tmp_path, monkeypatch):
+    (tmp_path / "section-9.9.tex").write_text("old", encoding="utf-8")
+    monkeypatch.setattr(build, "render_report", lambda *_args, **_kw: {MAIN: "main"})
+    monkeypatch.setattr(build, "render_figures", lambda _registry: {})
+    build_report(tmp_path, pdf=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [MAIN]
+
+
+@pytest.fixture(scope="module")
+def pdf_text(rendered, figures, tmp_path_factory) -> str:
+    """The text of the PDF compiled from the rendered report and its figures."""
+    out = tmp_path_factory.mktemp("report")
+    pdf = compile_pdf(out, {**rendered, **figures}, lambda _msg: None)
+    return subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+
+
+@pytest.mark.tex
+@needs_tex
+def test_the_pdf_names_every_section_and_formula(pdf_text):
+    flat = " ".join(pdf_text.replace("-\n", "").split())
+    titles = [f"{n} {t}" for n, t in section_titles().items()] + [f.title for f in registry().formulas]
+    missing = [t for t in titles if " ".join(t.split()) not in flat]
+    assert not missing, f"not in the PDF: {missing}"
+
+
+@pytest.mark.tex
+@needs_tex
+def test_tex_commands_quoted_by_the_notes_are_printed_not_run(tmp_path):
+    errata = environment().get_template("errata.tex.j2").render(
+        errata=build_errata(None, [FakeFinding("k", 1, "error", h, h, h) for h in HOSTILE]))
+    main = "\\documentclass{article}\\input{preamble.tex}\\begin{document}\\input{errata.tex}\\end{document}\n"
+    preamble = environment().get_template("preamble.tex.j2").render()
+    pdf = compile_pdf(tmp_path, {MAIN: main, PREAMBLE: preamble, ERRATA: errata}, lambda _msg: None)
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    flat = "".join(text.split())
+    assert r"\input{/etc/passwd}" in flat and r"\write18{rm-rf/}" in flat and "^^5cinput" in flat
+    assert "root:" not in text and not list(tmp_path.rglob("PWNED")) and not list(REPO.rglob("PWNED"))
+
+
+@pytest.mark.tex
+@needs_tex
+def test_the_pdf_is_compiled_with_shell_escape_off(tmp_path):
+    main = "\\documentclass{article}\\begin{document}shell-escape-\\the\\pdfshellescape\\end{document}\n"
+    pdf = compile_pdf(tmp_path, {MAIN: main}, lambda _msg: None)
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "shell-escape-0" in text  # pdfTeX: 0 disabled, 1 enabled, 2 restricted

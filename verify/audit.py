@@ -1,0 +1,1172 @@
+"""Audit a notes file: find each claim of the registry where the notes state it, read what is
+actually written there, and judge it against what SymPy derived.
+
+How a claim is read (a later section plugs in by adding records only):
+
+1. ``Locator.pattern`` (a regex on the raw line) finds the first matching line of
+   ``Locator.section`` (or a subsection). No line: a "not found" error naming the section.
+2. What is written there:
+   - a ``(?P<value>...)`` (number) or ``(?P<formula>...)`` (LaTeX) named group of the regex, if any;
+   - ``kind="table"``: the cell of the column that holds the claim: ``Locator.column`` (a header
+     regex) when the record gives one, else the rule in ``COLUMNS`` for the key's suffix
+     (``*_grad`` -> derivative column, ``*_range`` -> range column, ``*_sum`` -> "sums to ...");
+   - display/inline math: the member of the relation chain the match points into, or the
+     right-hand side when the match is on the left-hand side (``\\frac{dL}{dz} = ...``);
+   - quantities: the clause whose left-hand side is ``Quantity.latex`` (``a = ... = 0.2689``);
+   - ``kind="prose"``/``"code"`` (and tables with no known column): judged as the record reads
+     them, and the finding says so.
+3. The LaTeX is parsed by ``verify.notation`` (never ``sympify``/``eval``); the notes' symbols are
+   mapped onto the record's by name, by canonical name (no bold, ``\\ell`` as ``l``), bold vectors
+   onto the record's component ``x[j]``, the section module's ``NOTATION[claim]`` table, and a lone
+   unmatched index pair (``z_k`` -> ``z_j``). The map used is kept in ``Finding.symbols``.
+4. Judged by ``derive.proof.check_equal`` / ``compare_sets`` (matrices also at random sizes):
+   proven/agrees -> correct, refuted -> error, undecided -> unknown (never correct). Numbers are
+   judged at the precision written; matching only ``Quantity.rounded_expr`` is a warning.
+
+Then every other math fragment and prose number of the file gets a verdict too: numeric chains
+(``a = 0.5(0.5175) + ... = 0.5872``) are checked by exact arithmetic, definitions and lone symbols
+are "notation", the rest is "unchecked" -- so coverage says how much of the file was checked.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+import sympy as sp
+
+from derive.core import SECTIONS, Example, Formula, Locator, Quantity, registry
+from derive.proof import Proof, check_equal, compare_sets
+from verify.notation import (
+    Clause,
+    Context,
+    Decimal,
+    NotationError,
+    Top,
+    clauses,
+    decimal,
+    parse_expr_latex,
+    parse_prose_cases,
+    parse_set,
+)
+from verify.notes import Math, Notes, NotesError, Row, parse_notes, read_notes
+
+__all__ = ["AuditReport", "Finding", "FragmentVerdict", "NotesError", "audit_file", "audit_notes", "audit_text"]
+
+Severity = Literal["error", "warning", "info"]
+SEVERITY: dict[str, Severity] = {
+    "correct": "info", "error": "error", "not found": "error", "warning": "warning", "unknown": "warning",
+    "unparsed": "warning", "not stated": "info",
+}
+#: Which table column holds a claim, by the claim key's suffix: (key regex, header regex, reading).
+COLUMNS: tuple[tuple[str, str, str], ...] = (
+    (r"_grad$", r"deriv", "expr"),
+    (r"_range$", r"range", "set"),
+    (r"_sum$", r"range|sum", "sum"),
+)
+#: Claims of these kinds live in words or code: they are judged as the record reads them, unless the
+#: locator's regex has a ``value`` (number) or ``formula`` (LaTeX) named group saying what is written.
+AS_READ = frozenset({"prose", "code"})
+SUMS_TO = re.compile(r"sums?\s+to\s+\$?(?P<value>[^$,;]+?)\$?\s*(?:[,;.]|$)", re.IGNORECASE)
+NOTATION_RELATIONS = frozenset({r"\in", r"\equiv", ":=", r"\leftarrow", r"\sim", r"\mapsto", r"\to", r"\rightarrow"})
+VERDICT_ORDER = ("error", "not found", "warning", "unknown", "unparsed", "correct", "not stated", "unchecked",
+                 "notation")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The verdict on one claim: where it is, what is written, what was derived, and why."""
+
+    claim: str
+    line: int | None
+    severity: Severity
+    message: str
+    stated: str | None
+    expected: str | None
+    verdict: str
+    section: str = ""
+    kind: str = ""
+    symbols: Mapping[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON form (required keys first)."""
+        d = asdict(self)
+        d["symbols"] = dict(self.symbols)
+        return d
+
+
+@dataclass(frozen=True)
+class FragmentVerdict:
+    """The verdict on one math fragment or prose number of the file (for coverage)."""
+
+    line: int
+    col: int
+    kind: str
+    text: str
+    verdict: str
+    claims: tuple[str, ...] = ()
+    clauses: tuple[str, ...] = ()
+
+
+@dataclass
+class AuditReport:
+    """All findings (ordered by line) and coverage counts for one notes file."""
+
+    source: str
+    findings: list[Finding]
+    coverage: dict[str, int]
+    fragments: list[FragmentVerdict] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when no finding is an error, 1 otherwise."""
+        return 1 if any(f.severity == "error" for f in self.findings) else 0
+
+    def to_json(self) -> str:
+        """Findings and coverage as JSON (deterministic: fixed key order, findings by line)."""
+        return json.dumps({
+            "source": self.source,
+            "findings": [f.as_dict() for f in self.findings],
+            "coverage": self.coverage,
+            "fragments": [asdict(v) for v in self.fragments],
+        }, indent=2, ensure_ascii=False)
+
+    def to_markdown(self) -> str:
+        """An errata page: errors and warnings first, then every claim, then coverage."""
+        name = Path(self.source).name
+        c = self.coverage
+        out = [f"# Errata: {_md(name)}", "",
+               f"{c['claims']} claims audited: {c['correct']} correct, {c['error']} errors, "
+               f"{c['warning']} warnings, {c['unknown']} undecided, {c['unparsed']} unparsed, "
+               f"{c['not_found']} not found, {c['not_stated']} not stated in the notes.", ""]
+        for title, keep in (("Errors", {"error"}), ("Warnings", {"warning"})):
+            rows = [f for f in self.findings if f.severity in keep]
+            out += [f"## {title}", ""]
+            if not rows:
+                out += ["None.", ""]
+                continue
+            out += ["| Line | Claim | Verdict | Written | Derived | Note |", "| --- | --- | --- | --- | --- | --- |"]
+            out += [f"| {f.line or '-'} | {_md(f.claim)} | {f.verdict} | {_code(f.stated)} | {_code(f.expected)} | "
+                    f"{_md(f.message)} |" for f in rows]
+            out.append("")
+        out += ["## All claims", "", "| Line | Section | Claim | Verdict |", "| --- | --- | --- | --- |"]
+        out += [f"| {f.line or '-'} | {f.section} | {_md(f.claim)} | {f.verdict} |" for f in self.findings]
+        out += ["", "## Coverage", "", "| Count | Value |", "| --- | --- |"]
+        out += [f"| {k} | {v} |" for k, v in self.coverage.items()]
+        return "\n".join(out) + "\n"
+
+    def render(self, console: object) -> None:
+        """Print the findings as a rich table, then the coverage line (notes text is never markup)."""
+        from rich.table import Table
+        from rich.text import Text
+
+        styles = {"error": "bold red", "warning": "yellow", "info": "green"}
+        table = Table(title=Text(f"Audit of {self.source}"), show_lines=False)
+        for name in ("Line", "Section", "Claim", "Verdict", "Message"):
+            table.add_column(name, overflow="fold")
+        for f in self.findings:
+            table.add_row(Text(str(f.line or "-")), Text(f.section), Text(f.claim),
+                          Text(f.verdict, style=styles[f.severity]), Text(f.message))
+        console.print(table)  # type: ignore[attr-defined]
+        summary = ", ".join(f"{k} {v}" for k, v in self.coverage.items())
+        console.print(Text(f"coverage: {summary}"))  # type: ignore[attr-defined]
+
+
+def _md(text: str | None) -> str:
+    """Text safe inside a Markdown table cell."""
+    return (text or "").replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _code(text: str | None) -> str:
+    """Text as a Markdown code span safe inside a table cell."""
+    if not text:
+        return "-"
+    body = text.replace("\n", " ").replace("|", "\\|")
+    fence = "`" * (max((len(m) for m in re.findall(r"`+", body)), default=0) + 1)
+    return f"{fence} {body} {fence}"
+
+
+# ----------------------------------------------------------------------------------------------
+# Claims
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A registry record with a locator: a formula, or one quantity of a worked example."""
+
+    key: str
+    locator: Locator
+    formula: Formula | None = None
+    quantity: Quantity | None = None
+    example: Example | None = None
+
+
+@dataclass(frozen=True)
+class Located:
+    """Where a claim was found: the line, the regex match, and the matched line's text."""
+
+    line: int
+    match: re.Match[str]
+    others: int
+
+
+def claims() -> list[Claim]:
+    """Every formula and example quantity of the registry that says where the notes state it."""
+    reg = registry()
+    out = [Claim(f.key, f.locator, formula=f) for f in reg.formulas if f.locator is not None]
+    out += [Claim(f"{e.key}.{q.name}", q.locator, quantity=q, example=e)
+            for e in reg.examples for q in e.quantities if q.locator is not None]
+    return out
+
+
+def unlocated() -> int:
+    """How many records carry no locator (they cannot be audited)."""
+    reg = registry()
+    return (sum(f.locator is None for f in reg.formulas)
+            + sum(q.locator is None for e in reg.examples for q in e.quantities))
+
+
+def notation_table() -> dict[str, dict[str, sp.Basic]]:
+    """Per-claim symbol maps: each section module's optional ``NOTATION`` dict, merged."""
+    merged: dict[str, dict[str, sp.Basic]] = {}
+    for name in SECTIONS:
+        module = importlib.import_module(f"derive.{name}")
+        for key, mapping in getattr(module, "NOTATION", {}).items():
+            merged[key] = dict(mapping)
+    return merged
+
+
+_DERIVED: dict[str, sp.Basic] = {}
+
+
+class DerivationError(Exception):
+    """A record's derivation raised; the audit reports it for that claim instead of stopping."""
+
+
+def derived(formula: Formula) -> sp.Basic:
+    """The formula's derivation result, computed once per process."""
+    if formula.key not in _DERIVED:
+        try:
+            _DERIVED[formula.key] = formula.derive().result
+        except Exception as e:  # a bug in one record must not hide the verdicts on all the others
+            raise DerivationError(f"derivation of {formula.key!r} failed: {type(e).__name__}: {e}") from e
+    return _DERIVED[formula.key]
+
+
+def locate(notes: Notes, locator: Locator) -> Located | None:
+    """The first line of the locator's section that its regex matches."""
+    pattern = re.compile(locator.pattern)
+    hits = []
+    for number, text in enumerate(notes.lines, start=1):
+        if notes.in_section(number, locator.section):
+            m = pattern.search(text)
+            if m is not None:
+                hits.append((number, m))
+    if not hits:
+        return None
+    return Located(hits[0][0], hits[0][1], len(hits) - 1)
+
+
+# ----------------------------------------------------------------------------------------------
+# Reading the written fragment
+
+
+@dataclass(frozen=True)
+class Written:
+    """What the notes write for a claim: raw text, how to read it, and where (fragment, clause)."""
+
+    text: str
+    mode: str  # "expr" | "set" | "sum" | "cell" | "number"
+    line: int
+    math: Math | None = None
+    clause: Clause | None = None
+    segments: tuple[tuple[str, str], ...] = ()
+    cell: int | None = None
+
+
+class UnreadableError(Exception):
+    """The claim's line was found but no fragment of the expected form is there."""
+
+
+def column_for(claim: Claim) -> tuple[str, str]:
+    """The header regex and reading mode of the table column that holds ``claim``."""
+    explicit = getattr(claim.locator, "column", "")
+    formula = claim.formula
+    is_set = formula is not None and isinstance(formula.stated, sp.Set)
+    for key_pattern, header, mode in COLUMNS:
+        if re.search(key_pattern, claim.key):
+            return explicit or header, "set" if is_set else mode
+    if explicit:
+        return explicit, "set" if is_set else ("number" if claim.quantity else "cell")
+    raise UnreadableError(f"no table column is known for claim {claim.key!r}; give its Locator a column "
+                     f"or add a rule to verify.audit.COLUMNS")
+
+
+def _has_column(claim: Claim) -> bool:
+    """Whether the audit knows which table column holds ``claim``."""
+    try:
+        column_for(claim)
+    except UnreadableError:
+        return False
+    return True
+
+
+def read_table(notes: Notes, claim: Claim, line: int) -> Written:
+    """The cell of the row on ``line`` that holds the claim."""
+    row: Row | None = notes.row_at(line)
+    if row is None:
+        raise UnreadableError(f"line {line} is not a table row")
+    header, mode = column_for(claim)
+    cell = row.cell(header)
+    if cell is None:
+        raise UnreadableError(f"the table at line {line} has no column matching /{header}/")
+    maths = [m for m in notes.math_on(line) if m.cell == cell.column]
+    if mode == "set":
+        first = next((seg for kind, seg in cell.segments if kind == "math"), None)
+        if first is None:
+            raise UnreadableError(f"no formula in the {cell.header!r} cell: {cell.text!r}")
+        m = next((x for x in maths if x.latex == first), None)
+        return Written(first, "set", line, m, cell=cell.column)
+    if mode == "sum":
+        hit = SUMS_TO.search(cell.text)
+        if hit is None:
+            raise UnreadableError(f"the {cell.header!r} cell does not say what the values sum to: {cell.text!r}")
+        return Written(hit.group("value").strip(), "sum", line, maths[0] if maths else None, cell=cell.column)
+    if mode == "number":
+        return Written(cell.text.strip().strip("$"), "number", line, maths[0] if maths else None, cell=cell.column)
+    if not any(kind == "math" for kind, _ in cell.segments):
+        raise UnreadableError(f"no formula in the {cell.header!r} cell: {cell.text!r}")
+    texts = [seg for kind, seg in cell.segments if seg.strip()]
+    shown = texts[0] if len(texts) == 1 else cell.text
+    return Written(shown, "cell", line, maths[0] if maths else None, segments=cell.segments, cell=cell.column)
+
+
+def _group(match: re.Match[str]) -> tuple[str, int] | None:
+    """The text and start of a ``value`` or ``formula`` named group of the locator's regex, if it matched."""
+    for name in ("value", "formula"):
+        if name in match.re.groupindex and match.group(name) is not None:
+            return match.group(name), match.start(name)
+    return None
+
+
+def _dollar_segments(text: str) -> tuple[tuple[str, str], ...]:
+    """Split ``$a$ if $b$`` into ("math", "a"), ("text", " if "), ("math", "b") (unescaped dollars only)."""
+    parts = re.split(r"(?<!\\)\$", text)
+    return tuple(("math" if k % 2 else "text", part) for k, part in enumerate(parts) if part)
+
+
+def read(notes: Notes, claim: Claim, located: Located) -> Written:
+    """What is written for ``claim``: a named group of the regex, a table cell, or a chain member."""
+    group = _group(located.match)
+    if group is not None:
+        text, start = group
+        hit = notes.math_at(located.line, start)
+        segments = _dollar_segments(text.strip())
+        if claim.quantity is not None:
+            return Written(text.strip().strip("$").strip(), "number", located.line, hit[0] if hit else None)
+        if len(segments) == 1 and segments[0][0] == "math" or "$" not in text:
+            body = segments[0][1] if segments else text
+            is_set = claim.formula is not None and isinstance(_rhs(derived(claim.formula)), sp.Set)
+            return Written(body.strip(), "set" if is_set else "expr", located.line, hit[0] if hit else None)
+        return Written(text.strip(), "cell", located.line, hit[0] if hit else None, segments=segments)
+    if claim.locator.kind == "table":
+        return read_table(notes, claim, located.line)
+    return read_math(notes, located, claim.quantity)
+
+
+def _rhs(value: sp.Basic) -> sp.Basic:
+    """The right-hand side of an equation, or the value itself."""
+    return value.rhs if isinstance(value, sp.Equality) else value
+
+
+def read_math(notes: Notes, located: Located, quantity: Quantity | None) -> Written:
+    """The chain member the match points into (the right-hand side if it is on the left)."""
+    line, m = located.line, located.match
+    hit = notes.math_at(line, m.start())
+    if hit is None:
+        later = [x for x in notes.math_on(line) if x.line == line and x.col >= m.start()]
+        if not later:
+            raise UnreadableError(f"no math at or after the match on line {line}")
+        hit = (later[0], 0)
+    math, offset = hit
+    parts = clauses(math.latex)
+    if not parts:
+        raise UnreadableError(f"empty formula at line {line}")
+    if quantity is not None:
+        return _read_value(notes, located, math, parts, quantity)
+    clause = next((c for c in parts if c.start <= offset <= c.end), None)
+    if clause is None:
+        clause = next((c for c in parts if c.start >= offset), parts[-1])
+    index = clause.member_at(offset)
+    member = clause.members[-1] if index == 0 and len(clause.members) > 1 else clause.members[index]
+    return Written(member.text, "expr", math.position(member.start)[0], math, clause)
+
+
+def _read_value(notes: Notes, located: Located, math: Math, parts: tuple[Clause, ...], q: Quantity) -> Written:
+    """The number a quantity states: a ``value`` group of the regex, or the end of the clause ``q.latex = ...``."""
+    m = located.match
+    if "value" in m.re.groupindex and m.group("value") is not None:
+        return Written(m.group("value"), "number", located.line, math)
+    want = _squash(q.latex)
+    for clause in parts:
+        if len(clause.members) > 1 and _squash(clause.members[0].text) == want:
+            last = clause.members[-1]
+            return Written(last.text, "number", math.position(last.start)[0], math, clause)
+    raise UnreadableError(f"no clause '{q.latex} = ...' in the formula at line {located.line}")
+
+
+def _squash(text: str) -> str:
+    """LaTeX with spacing removed, for comparing short left-hand sides."""
+    return re.sub(r"\s+|\\[,;!:]|\\q?quad", "", text)
+
+
+# ----------------------------------------------------------------------------------------------
+# Symbols: mapping the notes' names onto the record's
+
+
+def record_atoms(*exprs: object) -> tuple[dict[str, sp.Basic], frozenset[str]]:
+    """Names of the plain and matrix symbols and of the IndexedBase labels in a record's expressions."""
+    names: dict[str, sp.Basic] = {}
+    labels: set[str] = set()
+    for e in exprs:
+        if not isinstance(e, sp.Basic):
+            continue
+        for x in e.atoms(sp.Indexed):
+            labels.add(str(x.base.label))
+        for s in e.atoms(sp.Symbol, sp.MatrixSymbol):
+            names.setdefault(str(s.name), s)
+    return names, frozenset(labels)
+
+
+def context_for(formula: Formula) -> Context:
+    """The parsing context of a claim: which names its record indexes, which it keeps plain."""
+    names, labels = record_atoms(formula.definition, formula.stated, derived(formula))
+    return Context(indexed=labels, symbols=frozenset(names) - labels)
+
+
+def _free_plain(expr: sp.Basic) -> set[sp.Symbol]:
+    """Free symbols that are not IndexedBase labels."""
+    labels = {x.base.label for x in expr.atoms(sp.Indexed)}
+    return {s for s in expr.free_symbols if isinstance(s, sp.Symbol) and s not in labels}
+
+
+def canonical(name: str) -> str:
+    r"""A name as compared across notes and records: no bold, ``\ell`` as ``l``, ``\hat y`` as ``\hat{y}``.
+
+    ``\mathbf{W}^{(\ell)}`` -> ``W^{(l)}``, ``\boldsymbol{\delta}`` -> ``delta``, ``\hat{\mathbf{y}}`` -> ``\hat{y}``.
+    """
+    name = re.sub(r"\\(?:mathbf|boldsymbol|bm)\{(\\?[A-Za-z]+)\}", r"\1", name)
+    name = re.sub(r"\\ell(?![A-Za-z])", "l", name)
+    name = re.sub(r"\\(hat|bar|tilde)\s*([A-Za-z])(?![A-Za-z{])", r"\\\1{\2}", name)
+    name = re.sub(r"\s+", "", name)
+    return name[1:] if re.fullmatch(r"\\[A-Za-z]+", name) else name
+
+
+def align(parsed: sp.Basic, formula: Formula, target: sp.Basic,
+          explicit: Mapping[str, sp.Basic]) -> tuple[sp.Basic, dict[str, str]]:
+    """Rename the notes' symbols to the record's; return the expression and the renames made.
+
+    In order: the module's ``NOTATION`` entries for this claim; symbols of the same name (or the
+    same name without bold styling, for the record's MatrixSymbols); then, when exactly one integer
+    index of the notes and one of the record are left unmatched, those two (``z_k`` vs ``z_j``).
+    """
+    shown: dict[str, str] = {}
+    subs: dict[sp.Basic, sp.Basic] = {}
+    for x in parsed.atoms(sp.Indexed):
+        name = str(x.base.label)
+        if name in explicit and isinstance(explicit[name], sp.IndexedBase):
+            subs[x.base] = explicit[name]
+            shown[name] = str(explicit[name])
+    indices = {s for x in parsed.atoms(sp.Indexed) for s in x.indices if isinstance(s, sp.Symbol)}
+    for s in _free_plain(parsed) | indices:
+        if s.name in explicit and not isinstance(explicit[s.name], sp.IndexedBase):
+            subs[s] = explicit[s.name]
+            shown[s.name] = str(explicit[s.name])
+    names, labels = record_atoms(formula.definition, formula.stated, target, *formula.variables)
+    names = {k: v for k, v in names.items() if k not in labels}
+    by_canon = {canonical(k): v for k, v in names.items()}
+    bases = {canonical(label): sp.IndexedBase(label) for label in labels}
+    for x in parsed.atoms(sp.Indexed):
+        label = str(x.base.label)
+        if label not in labels and x.base not in subs and canonical(label) in bases:
+            subs[x.base] = bases[canonical(label)]
+            shown[label] = str(bases[canonical(label)])
+    components = _components(target)
+    for s in (_free_plain(parsed) | _bound(parsed)) - set(subs):
+        match = names.get(s.name) or by_canon.get(canonical(s.name)) or components.get(canonical(s.name))
+        if match is not None and match != s:
+            subs[s] = match
+            if str(match) != s.name:
+                shown[s.name] = str(match)
+    expr = _rebuild(parsed, subs) if subs else parsed
+    record_free = {s.name for s in _free_plain(target)}
+    mine = sorted((s for s in _free_plain(expr) if s.name not in record_free and s.is_integer), key=str)
+    theirs = sorted((s for s in _free_plain(target) if s.name not in {t.name for t in _free_plain(expr)}
+                     and s.is_integer), key=str)
+    if len(mine) == 1 and len(theirs) == 1:
+        expr = expr.xreplace({mine[0]: theirs[0]})
+        shown[mine[0].name] = theirs[0].name
+    return expr, shown
+
+
+def _components(target: sp.Basic) -> dict[str, sp.Basic]:
+    """Vector names the record writes by component: canonical label -> its one indexed entry.
+
+    The notes write ``\\hat{\\mathbf{y}} - \\mathbf{y}``; a record that works with components states
+    ``\\hat{y}[j] - y[j]``. A bold name stands for the record's entry when that base appears with one
+    index tuple only.
+    """
+    seen: dict[str, set[sp.Basic]] = {}
+    for x in target.atoms(sp.Indexed):
+        seen.setdefault(canonical(str(x.base.label)), set()).add(x)
+    return {label: next(iter(entries)) for label, entries in seen.items() if len(entries) == 1}
+
+
+def _rebuild(expr: sp.Basic, subs: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:
+    """``expr.xreplace(subs)``, turning products and sums of matrices into MatMul/MatAdd."""
+    if expr in subs:
+        return subs[expr]
+    if not expr.args:
+        return expr
+    args = [_rebuild(a, subs) for a in expr.args]
+    if any(isinstance(a, sp.MatrixExpr) for a in args):
+        if isinstance(expr, sp.Mul):
+            return sp.MatMul(*args)
+        if isinstance(expr, sp.Add):
+            return sp.MatAdd(*args)
+        if isinstance(expr, sp.Pow):
+            return sp.MatPow(*args)
+        if isinstance(expr, Top):
+            return args[0].T
+    return expr.func(*args)
+
+
+def _bound(expr: sp.Basic) -> set[sp.Symbol]:
+    """Summation indices of the Sums and Products in ``expr``."""
+    return {lim[0] for s in expr.atoms(sp.Sum, sp.Product) for lim in s.limits}
+
+
+def _exact_floats(expr: sp.Basic) -> sp.Basic:
+    """Replace each Float by the decimal it prints as (0.044715 -> 8943/200000)."""
+    exact = {}
+    for f in expr.atoms(sp.Float):
+        d = decimal(str(f))
+        if d is not None:
+            exact[f] = d.value
+    return expr.xreplace(exact) if exact else expr
+
+
+# ----------------------------------------------------------------------------------------------
+# Judging
+
+
+def _describe(value: sp.Basic) -> str:
+    """A short readable form of a derived value (floats to 6 digits, intervals as [a, b))."""
+    if isinstance(value, sp.Interval):
+        lo = "(" if value.left_open else "["
+        hi = ")" if value.right_open else "]"
+        return f"{lo}{_describe(value.start)}, {_describe(value.end)}{hi}"
+    if value == sp.S.Reals:
+        return "R"
+    floats = value.atoms(sp.Float) if isinstance(value, sp.Basic) else set()
+    if floats:
+        value = value.xreplace({f: sp.Float(f, 6) for f in floats})
+    return sp.sstr(value)
+
+
+def _verdict(proof: Proof) -> str:
+    """correct for proven/agrees, error for refuted, unknown otherwise (never correct)."""
+    return {"proven": "correct", "agrees": "correct", "refuted": "error"}.get(proof.verdict, "unknown")
+
+
+COMPARE_ERRORS = (TypeError, ValueError, KeyError, ZeroDivisionError, NotImplementedError, AttributeError,
+                  RecursionError, sp.PolynomialError, sp.ShapeError)
+
+
+def expected_of(claim: Claim) -> str:
+    """What the derivation (or the exact value of a quantity) says, as short text."""
+    if claim.quantity is not None:
+        return _describe(sp.N(claim.quantity.expr, 10))
+    assert claim.formula is not None
+    target = derived(claim.formula)
+    return _describe(target.rhs if isinstance(target, sp.Equality) else target)
+
+
+def judge_formula(claim: Claim, written: Written, explicit: Mapping[str, sp.Basic]) -> Finding:
+    """Compare the formula written at the claim's place with the derivation."""
+    formula = claim.formula
+    assert formula is not None
+    base = {"claim": claim.key, "section": claim.locator.section, "kind": claim.locator.kind}
+    target = derived(formula)
+    expected = expected_of(claim)
+    if formula.stated is None:
+        return _unstated(base, formula, written, explicit, expected)
+    context = context_for(formula)
+    try:
+        parsed = _parse_written(written, context)
+    except NotationError as e:
+        return _finding(base, written.line, "unparsed", f"cannot read {written.text!r}: {e}", written.text, expected)
+    rhs = target.rhs if isinstance(target, sp.Equality) else target
+    if isinstance(rhs, sp.Set):
+        if not isinstance(parsed, sp.Set):
+            return _finding(base, written.line, "unparsed", "expected a set (an interval or \\mathbb{R})",
+                            written.text, expected)
+        proof = compare_sets(rhs, parsed)
+        if proof.verdict == "refuted" and _interval_at_precision(rhs, parsed, written.text):
+            proof = Proof("agrees", "the endpoints agree at the precision written", 0)
+        symbols: dict[str, str] = {}
+    else:
+        try:
+            parsed, symbols = align(parsed, formula, rhs, explicit)
+        except sp.ShapeError as e:
+            return _finding(base, written.line, "error", f"the product as written is undefined: {e}",
+                            written.text, expected)
+        except COMPARE_ERRORS as e:
+            return _finding(base, written.line, "unknown", f"cannot map the notes' symbols ({e})",
+                            written.text, expected)
+        leftover = sorted(s.name for s in _free_plain(parsed) - _free_plain(rhs)
+                          if s.name not in formula.domain)
+        if leftover:
+            return _finding(base, written.line, "unknown", f"symbols {leftover} of the notes have no counterpart in "
+                            f"record {formula.key!r}; add them to the module's NOTATION table", written.text,
+                            expected, symbols)
+        try:
+            proof = check_equal(rhs, parsed, formula.domain, formula.regions)
+            if proof.verdict == "unknown" and (isinstance(rhs, sp.MatrixExpr) or isinstance(parsed, sp.MatrixExpr)):
+                proof = matrix_witness(rhs, parsed)
+        except COMPARE_ERRORS as e:
+            return _finding(base, written.line, "unknown", f"comparison failed ({type(e).__name__}: {e})",
+                            written.text, expected, symbols)
+    verdict = _verdict(proof)
+    read = _describe(parsed)
+    if verdict == "correct":
+        message = f"{proof.verdict} ({proof.method})"
+    elif verdict == "error":
+        message = f"written {read}, derived {expected}: {proof.detail or proof.method}"
+    else:
+        message = f"undecided: {proof.detail or proof.method}"
+    drift = _drift(formula, parsed)
+    return _finding(base, written.line, verdict, message + drift, written.text, expected, symbols)
+
+
+def matrix_witness(derived_expr: sp.Basic, written: sp.Basic, trials: int = 4, seed: int = 0) -> Proof:
+    """Compare matrix expressions at random sizes (1..4) and random rational entries.
+
+    A size at which the written product is undefined, or a pair of values that differ, refutes it;
+    agreement at every trial is "agrees" (evidence, not a proof).
+    """
+    import random
+
+    rng = random.Random(seed)
+    sizes = sorted({s for e in (derived_expr, written) for m in e.atoms(sp.MatrixSymbol)
+                    for s in sp.Tuple(*m.shape).free_symbols}, key=str)
+    for trial in range(trials):
+        at = {s: sp.Integer(rng.randint(1, 4)) for s in sizes}
+        values: dict[tuple[str, tuple[int, int]], sp.ImmutableMatrix] = {}
+
+        def concrete(e: sp.Basic, at: dict = at, values: dict = values) -> sp.Basic:
+            sized = e.xreplace(at)
+            table = {}
+            for m in sized.atoms(sp.MatrixSymbol):
+                key = (str(m.name), (int(m.shape[0]), int(m.shape[1])))
+                if key not in values:
+                    values[key] = sp.ImmutableMatrix(*key[1], lambda i, j: sp.Rational(rng.randint(-9, 9), 7))
+                table[m] = values[key]
+            return sp.ImmutableMatrix(sized.xreplace(table).doit())
+
+        want = concrete(derived_expr)
+        try:
+            have = concrete(written)
+        except (sp.ShapeError, ValueError, TypeError) as e:
+            return Proof("refuted", "random sizes and entries", trial,
+                         f"undefined at sizes {dict(sorted((str(k), int(v)) for k, v in at.items()))}: {e}")
+        if want.shape != have.shape or want != have:
+            return Proof("refuted", "random sizes and entries", trial,
+                         f"differs at sizes {dict(sorted((str(k), int(v)) for k, v in at.items()))}")
+    return Proof("agrees", f"random sizes and entries ({trials} trials)", trials)
+
+
+def _interval_at_precision(derived_set: sp.Basic, written: sp.Basic, text: str) -> bool:
+    """Whether two intervals agree when each decimal endpoint written is judged at its own precision."""
+    if not (isinstance(derived_set, sp.Interval) and isinstance(written, sp.Interval)):
+        return False
+    if (derived_set.left_open, derived_set.right_open) != (written.left_open, written.right_open):
+        return False
+    inner = text.strip()
+    inner = re.sub(r"^\\left", "", inner)[1:]
+    inner = re.sub(r"\\right\s*$", "", inner[:-1])
+    ends = [e.strip() for e in inner.split(",")]
+    if len(ends) != 2:
+        return False
+    for have, want, end_text in ((derived_set.start, written.start, ends[0]), (derived_set.end, written.end, ends[1])):
+        if have == want:
+            continue
+        number = decimal(end_text)
+        if number is None or not have.is_number or not _rounds_to(sp.N(have, 50), number):
+            return False
+    return True
+
+
+def _parse_written(written: Written, context: Context) -> sp.Basic:
+    """Parse a written fragment according to how it is to be read."""
+    if written.mode == "set":
+        return parse_set(written.text, context)
+    if written.mode == "cell":
+        return parse_prose_cases(written.segments, context)
+    return parse_expr_latex(written.text, context)
+
+
+def _drift(formula: Formula, parsed: sp.Basic) -> str:
+    """A note when the notes no longer say what the record's ``stated`` expects."""
+    stated = formula.stated
+    if stated is None:
+        return ""
+    if isinstance(stated, sp.Set) or isinstance(parsed, sp.Set):
+        return "" if stated == parsed else f" (the record expects the notes to say {_describe(stated)})"
+    try:
+        proof = check_equal(stated, parsed, formula.domain, formula.regions)
+    except COMPARE_ERRORS:
+        return ""
+    return f" (the record expects the notes to say {_describe(stated)})" if proof.verdict == "refuted" else ""
+
+
+def _unstated(base: dict[str, str], formula: Formula, written: Written, explicit: Mapping[str, sp.Basic],
+              expected: str) -> Finding:
+    """A record whose notes state no closed form: info, unless what is written contradicts the definition."""
+    message = f"the notes state no closed form; derived: {expected}"
+    definition = formula.definition
+    names = {s.name for s in _free_plain(definition)} if isinstance(definition, sp.Expr) else set()
+    if written.mode != "expr" or not names or not names <= set(formula.domain):
+        return _finding(base, written.line, "not stated", message, written.text, expected)
+    try:
+        parsed = parse_expr_latex(written.text, context_for(formula))
+        parsed, symbols = align(parsed, formula, definition, explicit)
+        proof = check_equal(_exact_floats(definition), parsed, formula.domain, formula.regions)
+    except (NotationError, *COMPARE_ERRORS):
+        return _finding(base, written.line, "not stated", message, written.text, expected)
+    if proof.verdict == "refuted":
+        return _finding(base, written.line, "error", f"written {_describe(parsed)} is not the record's definition "
+                        f"{_describe(definition)}: {proof.detail}", written.text, expected, symbols)
+    return _finding(base, written.line, "not stated", f"written form matches the record's definition "
+                    f"({proof.verdict}); derived: {expected}", written.text, expected, symbols)
+
+
+def judge_as_read(claim: Claim, located: Located) -> Finding:
+    """A claim made in words (or code): judge the record's reading of it, and say so."""
+    base = {"claim": claim.key, "section": claim.locator.section, "kind": claim.locator.kind}
+    expected = expected_of(claim)
+    where = f"{claim.locator.kind} claim, judged as the record reads it"
+    if claim.locator.kind == "table":
+        where += " (no table column known: give the Locator a column or a (?P<value>...) group)"
+    if claim.quantity is not None:
+        q = claim.quantity
+        number = decimal(q.stated) if q.stated is not None else None
+        if number is None:
+            return _finding(base, located.line, "not stated", f"{where}: no number stated", q.stated, expected)
+        verdict, message = judge_number(number, q.expr, q.rounded_expr)
+        return _finding(base, located.line, verdict, f"{where}: {message}", q.stated, fixed(q.expr, number.places))
+    formula = claim.formula
+    assert formula is not None
+    if formula.stated is None:
+        return _finding(base, located.line, "not stated", f"{where}: the notes state no closed form; derived: "
+                        f"{expected}", None, expected)
+    target, stated = _rhs(derived(formula)), _rhs(formula.stated)
+    try:
+        if isinstance(target, sp.Set) or isinstance(stated, sp.Set):
+            proof = compare_sets(target, stated) if isinstance(stated, sp.Set) else Proof(
+                "refuted", "set comparison", 0, f"derived {target}, stated {stated}")
+        else:
+            proof = check_equal(target, stated, formula.domain, formula.regions)
+    except COMPARE_ERRORS as e:
+        return _finding(base, located.line, "unknown", f"{where}: comparison failed ({type(e).__name__}: {e})",
+                        _describe(stated), expected)
+    verdict = _verdict(proof)
+    detail = proof.method if verdict == "correct" else (proof.detail or proof.method)
+    return _finding(base, located.line, verdict, f"{where} ({_short(_describe(stated))}): {proof.verdict}, "
+                    f"{_short(detail)}", _describe(stated), expected)
+
+
+def _short(text: str, limit: int = 200) -> str:
+    """``text`` cut to ``limit`` characters (for messages; the full forms stay in stated/expected)."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def judge_quantity(claim: Claim, written: Written) -> Finding:
+    """Judge the number written at the claim's place at the precision it is written with."""
+    q = claim.quantity
+    assert q is not None
+    base = {"claim": claim.key, "section": claim.locator.section, "kind": claim.locator.kind}
+    exact = sp.N(q.expr, 50)
+    number = decimal(written.text)
+    if number is None:
+        return _finding(base, written.line, "unparsed", f"expected a number, found {written.text!r}", written.text,
+                        _describe(exact))
+    if q.stated is None:
+        return _finding(base, written.line, "not stated", "the record expects no number here", written.text,
+                        fixed(exact, number.places))
+    verdict, message = judge_number(number, q.expr, q.rounded_expr)
+    if number.text != q.stated:
+        message += f" (the record expects {q.stated})"
+    return _finding(base, written.line, verdict, message, number.text, fixed(exact, number.places))
+
+
+def judge_number(number: Decimal, exact: sp.Expr, rounded: sp.Expr | None = None) -> tuple[str, str]:
+    """correct if ``exact`` rounds to the written number at its precision; warning if only ``rounded`` does."""
+    value = sp.N(exact, 50)
+    shown = fixed(value, number.places)
+    if _rounds_to(value, number):
+        return "correct", f"exact value {_describe(sp.N(exact, 10))} rounds to {shown}"
+    if rounded is not None and _rounds_to(sp.N(rounded, 50), number):
+        return "warning", (f"right only with rounded intermediates: exact value rounds to {shown}, "
+                           f"the rounded computation gives {fixed(sp.N(rounded, 50), number.places)}")
+    return "error", f"written {number.text}, exact value {_describe(sp.N(exact, 10))} rounds to {shown}"
+
+
+def _rounds_to(value: sp.Expr, number: Decimal) -> bool:
+    """Whether ``value`` lies within half a unit of the written number's last place."""
+    half = sp.Rational(1, 2 * 10**number.places)
+    return bool(abs(value - number.value) <= half + sp.Float(10) ** -45)
+
+
+def fixed(value: sp.Expr, places: int) -> str:
+    """``value`` rounded half away from zero to ``places`` decimals, as text."""
+    v = sp.N(value, 50)
+    if not v.is_real:
+        return sp.sstr(v)
+    scaled = abs(v) * 10**places
+    units = int(sp.floor(scaled + sp.Rational(1, 2)))
+    sign = "-" if v < 0 and units else ""
+    digits = str(units).rjust(places + 1, "0")
+    return f"{sign}{digits[:-places]}.{digits[-places:]}" if places else f"{sign}{digits}"
+
+
+def _finding(base: Mapping[str, str], line: int | None, verdict: str, message: str, stated: str | None,
+             expected: str | None, symbols: Mapping[str, str] | None = None) -> Finding:
+    """Build a Finding with the severity that belongs to its verdict."""
+    return Finding(base["claim"], line, SEVERITY[verdict], message, stated, expected, verdict,
+                   base["section"], base["kind"], dict(symbols or {}))
+
+
+def judge(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic]) -> tuple[Finding, Written | None]:
+    """Find one claim in the notes, read what is written there, and judge it."""
+    base = {"claim": claim.key, "section": claim.locator.section, "kind": claim.locator.kind}
+    try:
+        located = locate(notes, claim.locator)
+    except re.error as e:
+        return _finding(base, None, "not found", f"locator pattern of {claim.key!r} does not compile: {e}",
+                        None, None), None
+    if located is None:
+        span = notes.section_span(claim.locator.section)
+        where = f"lines {span[0]}-{span[1]}" if span else "no such section in the file"
+        head = next((h.line for h in notes.headings if h.section == claim.locator.section), None)
+        return _finding(base, head, "not found", f"not found in section {claim.locator.section} ({where}): "
+                        f"no line matches /{claim.locator.pattern}/", None, None), None
+    if not _group(located.match) and (claim.locator.kind in AS_READ or (
+            claim.locator.kind == "table" and not _has_column(claim))):
+        return judge_as_read(claim, located), None
+    try:
+        written = read(notes, claim, located)
+    except UnreadableError as e:
+        unstated = claim.formula is not None and claim.formula.stated is None
+        verdict = "not stated" if unstated else "unparsed"
+        message = f"the notes state no closed form; derived: {expected_of(claim)}" if unstated else str(e)
+        return _finding(base, located.line, verdict, message, None, expected_of(claim)), None
+    finding = judge_quantity(claim, written) if claim.quantity is not None else judge_formula(claim, written, explicit)
+    if located.others:
+        finding = replace(finding, message=f"{finding.message} (the pattern also matches {located.others} later "
+                                           f"line(s) of the section; the first is used)")
+    return finding, written
+
+
+# ----------------------------------------------------------------------------------------------
+# Every other fragment: arithmetic chains, notation, unchecked
+
+
+@dataclass(frozen=True)
+class Term:
+    """A member of a chain that evaluates to a number (or a matrix of numbers)."""
+
+    text: str
+    value: sp.Basic
+    literal: tuple[Decimal, ...] | None  # the numerals, when the member is written as plain numbers
+
+
+def _numeric(value: sp.Basic) -> bool:
+    """Whether ``value`` is a number, or a matrix of numbers, with no symbols or unknown functions."""
+    if isinstance(value, sp.MatrixBase):
+        return all(_numeric(x) for x in value)
+    return isinstance(value, sp.Expr) and value.is_number is True and not value.atoms(sp.core.function.AppliedUndef)
+
+
+def _literal(text: str, value: sp.Basic) -> tuple[Decimal, ...] | None:
+    """The numerals of a member written only as numbers (``0.2689``, ``[0.5175,\\, 0.5474]``, a bmatrix)."""
+    single = decimal(text)
+    if single is not None:
+        return (single,)
+    if not isinstance(value, sp.MatrixBase):
+        return None
+    body = text.strip()
+    one_env = re.fullmatch(r"\\begin\{([a-zA-Z]*matrix)\}(?:(?!\\begin).)*\\end\{\1\}", body, re.DOTALL)
+    one_row = re.fullmatch(r"(?:\\left)?\[[^\[\]]*(?:\\right)?\]", body)
+    if not (one_env or one_row):
+        return None
+    rest = re.sub(r"\\(?:begin|end)\{[a-zA-Z]*matrix\}|\\\\|&|[\[\],]|\\[,;!]|\\(?:left|right)|\s", " ", text)
+    numerals = [decimal(t) for t in rest.split()]
+    if not numerals or any(d is None for d in numerals) or len(numerals) != len(value):
+        return None
+    return tuple(d for d in numerals if d is not None)
+
+
+def _matches(literal: tuple[Decimal, ...], value: sp.Basic) -> bool:
+    """Whether every written numeral is ``value`` (entry by entry) rounded at the numeral's precision."""
+    entries = list(value) if isinstance(value, sp.MatrixBase) else [value]
+    if len(entries) != len(literal):
+        return False
+    return all(_rounds_to(sp.N(v, 50), d) for v, d in zip(entries, literal, strict=True))
+
+
+def _show(value: sp.Basic, like: tuple[Decimal, ...]) -> str:
+    """``value`` rounded like the numerals it is compared with."""
+    entries = list(value) if isinstance(value, sp.MatrixBase) else [value]
+    if len(entries) != len(like):
+        return _describe(value)
+    shown = [fixed(v, d.places) for v, d in zip(entries, like, strict=True)]
+    return shown[0] if len(shown) == 1 else "[" + ", ".join(shown) + "]"
+
+
+def numeric_terms(clause: Clause) -> list[Term]:
+    """The members of a clause that parse to numbers, in order."""
+    out = []
+    for member in clause.members:
+        try:
+            value = parse_expr_latex(member.text)
+        except NotationError:
+            continue
+        if _numeric(value):
+            out.append(Term(member.text, value, _literal(member.text, value)))
+    return out
+
+
+def arithmetic(clause: Clause) -> tuple[str, str] | None:
+    """Check a chain like ``0.5(0.5175)+0.6(0.5474) = 0.5872``; None if it is not a numeric chain.
+
+    A numeral is correct when the first computed member before it rounds to it; a warning when only
+    the last computed member before it does (it was computed from rounded intermediates); else an
+    error. Two computed members with no decimals in them must be exactly equal.
+    """
+    terms = numeric_terms(clause)
+    if len(terms) < 2:
+        return None
+    verdicts: list[str] = []
+    notes: list[str] = []
+    for k, term in enumerate(terms):
+        before = [t for t in terms[:k] if t.literal is None]
+        if term.literal is None:
+            if before and "." not in term.text and "." not in before[-1].text:
+                same = _exact_equal(before[-1].value, term.value)
+                verdicts.append("correct" if same else "error")
+                if not same:
+                    notes.append(f"{term.text} differs from {before[-1].text}")
+            continue
+        if not before:
+            continue
+        first, last = before[0], before[-1]
+        written = ", ".join(d.text for d in term.literal)
+        if _matches(term.literal, first.value):
+            verdicts.append("correct")
+        elif _matches(term.literal, last.value):
+            verdicts.append("warning")
+            notes.append(f"{written}: right only with rounded intermediates ({first.text} gives "
+                         f"{_show(first.value, term.literal)}, {last.text} gives {_show(last.value, term.literal)})")
+        else:
+            verdicts.append("error")
+            notes.append(f"written {written}, but {first.text} gives {_show(first.value, term.literal)}")
+    if not verdicts:
+        return None
+    for v in ("error", "warning"):
+        if v in verdicts:
+            return v, "numeric chain: " + "; ".join(notes)
+    return "correct", f"numeric chain: {len(verdicts)} value(s) consistent"
+
+
+def _exact_equal(a: sp.Basic, b: sp.Basic) -> bool:
+    """Exact equality of two numbers or numeric matrices (to 50 digits where irrational)."""
+    if isinstance(a, sp.MatrixBase) or isinstance(b, sp.MatrixBase):
+        if not (isinstance(a, sp.MatrixBase) and isinstance(b, sp.MatrixBase)) or a.shape != b.shape:
+            return False
+        return all(_exact_equal(x, y) for x, y in zip(a, b, strict=True))
+    diff = sp.N(a - b, 50)
+    return diff == 0 or abs(diff) < sp.Float(10) ** -40
+
+
+def _is_name(value: sp.Basic) -> bool:
+    """A single symbol or indexed entry (what an assignment's left-hand side looks like)."""
+    return isinstance(value, (sp.Symbol, sp.Indexed)) or (isinstance(value, sp.Mul) and value.args[0] == -1
+                                                           and _is_name(value.args[1]))
+
+
+def clause_verdict(clause: Clause) -> tuple[str, str]:
+    """Notation, a numeric check, or unchecked, for a clause no claim covers."""
+    relations = [m.relation for m in clause.members[1:]]
+    if any(r in NOTATION_RELATIONS for r in relations):
+        return "notation", "definition or membership"
+    if not relations:
+        try:
+            parse_expr_latex(clause.members[0].text)
+        except NotationError as e:
+            return "unchecked", f"not read: {e}"
+        return "notation", "a name or expression, no statement"
+    checked = arithmetic(clause)
+    if checked is not None:
+        return checked
+    if _assignment(clause):
+        return "notation", "a value given to a name"
+    return "unchecked", "a statement no record covers"
+
+
+def _assignment(clause: Clause) -> bool:
+    """``b = 0.5``, ``\\mathbf{x} = [1, 2]``, ``m_0 = v_0 = 0``, ``\\alpha \\approx 0.01``: names and numerals only."""
+    kinds = []
+    for member in clause.members:
+        try:
+            value = parse_expr_latex(member.text)
+        except NotationError:
+            return False
+        if _is_name(value):
+            kinds.append("name")
+        elif _numeric(value):
+            kinds.append("number")
+        elif isinstance(value, sp.Tuple) and all(isinstance(x, sp.Number) for x in value):
+            kinds.append("number")
+        else:
+            return False
+    return "name" in kinds
+
+
+def fragment_verdicts(notes: Notes, findings: Iterable[Finding],
+                      covered: Mapping[tuple[int, int], list[tuple[str, str, str]]]
+                      ) -> tuple[list[FragmentVerdict], list[Finding]]:
+    """A verdict for every math fragment and prose number; arithmetic errors and warnings become findings.
+
+    ``covered`` maps a fragment (line, col) to (claim, clause span or "", verdict) of the claims read there.
+    """
+    out: list[FragmentVerdict] = []
+    extra: list[Finding] = []
+    by_number = {(f.line, f.stated): f for f in findings if f.stated is not None}
+    for m in notes.math:
+        mine = covered.get((m.line, m.col), [])
+        verdicts = [v for _, _, v in mine]
+        spans = {span for _, span, _ in mine if span}
+        try:
+            parts = clauses(m.latex)
+        except NotationError:
+            parts = ()
+        whole = any(not span for _, span, _ in mine)
+        for clause in parts:
+            if f"{clause.start}:{clause.end}" in spans or (whole and m.kind == "inline" and m.cell is not None):
+                continue
+            verdict, message = clause_verdict(clause)
+            verdicts.append(verdict)
+            if verdict in {"error", "warning"}:
+                line = m.position(clause.start)[0]
+                extra.append(Finding(f"arithmetic@{line}", line, SEVERITY[verdict], message,
+                                     m.latex[clause.start:clause.end], None, verdict, m.section, m.kind))
+        if not verdicts:
+            verdicts = ["unchecked"]
+        names = tuple(dict.fromkeys(c for c, _, _ in mine))
+        out.append(FragmentVerdict(m.line, m.col, m.kind, m.latex, _worst(verdicts), names, tuple(verdicts)))
+    for n in notes.numbers:
+        claim = by_number.get((n.line, n.text))
+        out.append(FragmentVerdict(n.line, n.col, "number", n.text, claim.verdict if claim else "unchecked",
+                                   (claim.claim,) if claim else ()))
+    out.sort(key=lambda v: (v.line, v.col))
+    return out, extra
+
+
+def _worst(verdicts: list[str]) -> str:
+    """The most serious verdict of a fragment's clauses; a checked clause beats unchecked and notation."""
+    for v in VERDICT_ORDER:
+        if v in verdicts:
+            return v
+    return verdicts[0]
+
+
+# ----------------------------------------------------------------------------------------------
+# Entry points
+
+
+def audit_notes(notes: Notes, sections: Iterable[str] | None = None) -> AuditReport:
+    """Judge every located claim of the registry against ``notes``, then give every fragment a verdict.
+
+    ``sections`` (e.g. ``("1.1", "1.2")``) limits the claims judged to those sections and their subsections.
+    """
+    explicit = notation_table()
+    findings: list[Finding] = []
+    covered: dict[tuple[int, int], list[tuple[str, str, str]]] = {}
+    wanted = tuple(sections) if sections is not None else None
+    for claim in claims():
+        if wanted is not None and not any(claim.locator.section == w or claim.locator.section.startswith(w + ".")
+                                          for w in wanted):
+            continue
+        try:
+            finding, written = judge(notes, claim, explicit.get(claim.key, {}))
+        except DerivationError as e:
+            base = {"claim": claim.key, "section": claim.locator.section, "kind": claim.locator.kind}
+            finding, written = _finding(base, None, "unknown", str(e), None, None), None
+        findings.append(finding)
+        if written is not None and written.math is not None:
+            span = "" if written.clause is None else f"{written.clause.start}:{written.clause.end}"
+            for m in notes.math_on(written.line):
+                if m == written.math or (written.cell is not None and m.cell == written.cell
+                                         and m.line == written.line):
+                    covered.setdefault((m.line, m.col), []).append((claim.key, span, finding.verdict))
+    fragments, extra = fragment_verdicts(notes, findings, covered)
+    findings.extend(extra)
+    findings.sort(key=lambda f: (f.line if f.line is not None else 10**9, f.claim))
+    return AuditReport(notes.source, findings, _coverage(findings, fragments, len(notes.code)), fragments)
+
+
+def _coverage(findings: list[Finding], fragments: list[FragmentVerdict], code_blocks: int) -> dict[str, int]:
+    """Counts of claims by verdict, and of fragments by verdict."""
+    claim_findings = [f for f in findings if not f.claim.startswith("arithmetic@")]
+    verdicts = Counter(f.verdict for f in claim_findings)
+    frag = Counter(v.verdict for v in fragments)
+    return {
+        "claims": len(claim_findings),
+        "found": len(claim_findings) - verdicts["not found"],
+        "correct": verdicts["correct"],
+        "error": verdicts["error"],
+        "warning": verdicts["warning"],
+        "unknown": verdicts["unknown"],
+        "unparsed": verdicts["unparsed"],
+        "not_found": verdicts["not found"],
+        "not_stated": verdicts["not stated"],
+        "unlocated_records": unlocated(),
+        "fragments": len(fragments),
+        "fragments_correct": frag["correct"],
+        "fragments_error": frag["error"] + frag["not found"],
+        "fragments_warning": frag["warning"],
+        "fragments_undecided": frag["unknown"] + frag["unparsed"] + frag["not stated"],
+        "notation": frag["notation"],
+        "unchecked": frag["unchecked"],
+        "arithmetic_findings": len(findings) - len(claim_findings),
+        "code_blocks_skipped": code_blocks,
+    }
+
+
+def audit_text(text: str, source: str = "<text>", sections: Iterable[str] | None = None) -> AuditReport:
+    """Audit Markdown given as a string (tests, editors)."""
+    if not text.strip():
+        raise NotesError(f"{source} is empty; nothing to audit")
+    return audit_notes(parse_notes(text, source), sections)
+
+
+def audit_file(path: Path, sections: Iterable[str] | None = None) -> AuditReport:
+    """Audit a notes file; raise NotesError (one line) if it cannot be read."""
+    return audit_notes(read_notes(Path(path)), sections)

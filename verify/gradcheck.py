@@ -1,0 +1,243 @@
+"""Three-way derivative checks of the generated kernels, with labelled failures.
+
+For a derivative kernel G (``Kernel.grad_of`` names its forward kernel F) at given inputs:
+the generated G, run in the inputs' dtype, is compared with JAX autodiff of the generated JAX F
+(reverse mode by ``jax.vjp``, forward mode by ``jax.jvp``) and with central finite differences of
+the generated NumPy F. Both references are computed in float64 at the same points, so a float32
+check measures the float32 kernel and not the float32 rounding of a reference. The forward values
+of both backends are compared in the inputs' dtype, so a failure says whether a value or a
+gradient is wrong, of which kernel, with respect to which input, and where.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.test_util import check_grads
+
+from chainrule.codegen import load_backend
+from derive.core import Kernel, registry
+from verify.tolerances import FD_STEP, Tolerance, tolerance
+
+Mode = Literal["rev", "fwd"]
+
+
+@dataclass(frozen=True)
+class GradFailure:
+    """One failed comparison: which kernel, value or gradient, against what, for which input, and where."""
+
+    kernel: str
+    check: Literal["value", "gradient"]
+    against: str
+    argument: str
+    dtype: str
+    max_error: float
+    allowed: float
+    at: str
+
+    def __str__(self) -> str:
+        return (f"{self.kernel} [{self.dtype}] {self.check} w.r.t. {self.argument} vs {self.against}: "
+                f"error {self.max_error:.3g} > allowed {self.allowed:.3g} at {self.at}")
+
+
+def kernel_record(name: str) -> Kernel:
+    """The registry's kernel called ``name``."""
+    for k in registry().kernels():
+        if k.name == name:
+            return k
+    raise KeyError(f"no kernel {name!r} in the registry")
+
+
+def function(name: str, backend: str) -> Callable[..., object]:
+    """The generated kernel ``name`` of ``backend`` ("numpy" or "jax")."""
+    return getattr(load_backend(backend), name)
+
+
+@contextlib.contextmanager
+def precision(dtype: object) -> Iterator[None]:
+    """Let JAX compute in float64 inside the block when ``dtype`` is float64."""
+    if np.dtype(dtype) == np.float64:
+        with jax.enable_x64(True):
+            yield
+    else:
+        yield
+
+
+def compare(actual: object, reference: object, tol: Tolerance, *, kernel: Kernel, check: Literal["value", "gradient"],
+            against: str, argument: str, inputs: Sequence[np.ndarray]) -> list[GradFailure]:
+    """A one-item list naming the worst entry where ``actual`` and ``reference`` differ beyond ``tol``, or []."""
+    dtype = np.dtype(np.asarray(inputs[0]).dtype).name
+    if np.shape(actual) != np.shape(reference):
+        return [GradFailure(kernel.name, check, against, argument, dtype, np.inf, 0.0,
+                            f"shapes {np.shape(actual)} vs {np.shape(reference)}")]
+    a, r = np.asarray(actual, dtype=np.float64), np.asarray(reference, dtype=np.float64)
+    err = np.where(np.isnan(a) & np.isnan(r), 0.0, np.abs(a - r))
+    err = np.where(np.isnan(err), np.inf, err)
+    excess = err - tol.allowed(r)
+    if not np.any(excess > 0):
+        return []
+    idx = np.unravel_index(int(np.argmax(excess)), excess.shape)
+    return [GradFailure(kernel.name, check, against, argument, dtype, float(err[idx]), float(tol.allowed(r)[idx]),
+                        f"output index {tuple(map(int, idx))}, inputs {_inputs_at(kernel, inputs, idx)}")]
+
+
+def _inputs_at(kernel: Kernel, inputs: Sequence[np.ndarray], idx: tuple[int, ...]) -> str:
+    """The input values behind output entry ``idx``: the entries (elementwise) or the rows (vector kernels)."""
+    parts = []
+    for x in map(np.asarray, inputs):
+        if kernel.shape == "elementwise":
+            picked = x[tuple(i if s > 1 else 0 for i, s in zip(idx[len(idx) - x.ndim:], x.shape, strict=True))]
+        else:
+            picked = x[idx[: x.ndim - 1]]
+        parts.append(np.array2string(np.asarray(picked), precision=17, separator=", "))
+    return "(" + ", ".join(parts) + ")"
+
+
+def _is_reduced(forward: Kernel, inputs: Sequence[np.ndarray]) -> bool:
+    """True when the forward kernel returns one value per row (a loss), not a vector."""
+    out = np.asarray(function(forward.name, "numpy")(*inputs))
+    return forward.shape != "elementwise" and out.ndim == np.asarray(inputs[0]).ndim - 1
+
+
+def _basis(x: np.ndarray, j: int) -> np.ndarray:
+    """Zeros like ``x`` with ones at position j of the last axis."""
+    e = np.zeros_like(x)
+    e[..., j] = 1
+    return e
+
+
+def autodiff_derivative(kernel: Kernel, inputs: Sequence[np.ndarray], mode: Mode = "rev") -> np.ndarray:
+    """What JAX autodiff of the generated JAX forward kernel gives for the derivative kernel's output."""
+    forward = kernel_record(kernel.grad_of)
+    f = function(forward.name, "jax")
+    w = [a.name for a in forward.args].index(kernel.grad_wrt)
+    args = [jnp.asarray(x) for x in inputs]
+    x = np.asarray(inputs[w])
+
+    def along(t: np.ndarray) -> jax.Array:
+        tangents = [jnp.zeros_like(a) for a in args]
+        tangents[w] = jnp.asarray(t, dtype=args[w].dtype)
+        return jax.jvp(f, tuple(args), tuple(tangents))[1]
+
+    out, pullback = jax.vjp(f, *args)
+    if forward.shape == "elementwise":
+        grad = pullback(jnp.ones_like(out))[w] if mode == "rev" else along(np.ones_like(x))
+        return np.asarray(grad)
+    n = x.shape[-1]
+    if _is_reduced(forward, inputs):
+        if mode == "rev":
+            return np.asarray(pullback(jnp.ones_like(out))[w])
+        return np.stack([np.asarray(along(_basis(x, j))) for j in range(n)], axis=-1)
+    if mode == "rev":
+        return np.stack([np.asarray(pullback(jnp.asarray(_basis(np.asarray(out), i)))[w]) for i in range(n)], axis=-2)
+    return np.stack([np.asarray(along(_basis(x, j))) for j in range(n)], axis=-1)
+
+
+def finite_difference_derivative(kernel: Kernel, inputs: Sequence[np.ndarray], step: float = FD_STEP) -> np.ndarray:
+    """Central differences of the generated NumPy forward kernel, in float64, laid out like the derivative kernel."""
+    forward = kernel_record(kernel.grad_of)
+    f = function(forward.name, "numpy")
+    w = [a.name for a in forward.args].index(kernel.grad_wrt)
+    args = [np.asarray(x, dtype=np.float64) for x in inputs]
+    x = args[w]
+
+    def quotient(delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        plus, minus = list(args), list(args)
+        plus[w], minus[w] = x + delta, x - delta
+        dx = (x + delta) - (x - delta)
+        return np.asarray(f(*plus)) - np.asarray(f(*minus)), dx
+
+    h = step * (1 + np.abs(x))
+    if forward.shape == "elementwise":
+        df, dx = quotient(h)
+        return df / dx
+    columns = []
+    for j in range(x.shape[-1]):
+        delta = np.where(np.arange(x.shape[-1]) == j, h, 0.0)
+        df, dx = quotient(delta)
+        columns.append(df / (dx[..., j] if df.ndim == x.ndim - 1 else dx[..., j : j + 1]))
+    return np.stack(columns, axis=-1)
+
+
+def check_values(kernel: Kernel, inputs: Sequence[np.ndarray]) -> list[GradFailure]:
+    """The NumPy and JAX kernels agree on ``inputs`` and keep their dtype."""
+    dtype = np.dtype(inputs[0].dtype)
+    with precision(dtype):
+        got_np = function(kernel.name, "numpy")(*inputs)
+        got_jax = np.asarray(function(kernel.name, "jax")(*[jnp.asarray(x) for x in inputs]))
+    failures = compare(got_np, got_jax, tolerance(dtype, "value"), kernel=kernel, check="value",
+                       against="the JAX kernel", argument="all inputs", inputs=inputs)
+    for backend, got in (("numpy", got_np), ("jax", got_jax)):
+        if np.asarray(got).dtype != dtype:
+            failures.append(GradFailure(kernel.name, "value", f"dtype of the {backend} kernel", "all inputs",
+                                        dtype.name, np.inf, 0.0, f"returned {np.asarray(got).dtype}"))
+    return failures
+
+
+def check_derivative(kernel: Kernel, inputs: Sequence[np.ndarray], *, modes: Sequence[Mode] = ("rev", "fwd"),
+                     finite_differences: bool = True) -> list[GradFailure]:
+    """Compare the derivative kernel (in the inputs' dtype) with float64 JAX autodiff and central differences."""
+    if not kernel.grad_of:
+        raise ValueError(f"kernel {kernel.name!r} is not a derivative kernel (grad_of is empty)")
+    dtype = np.dtype(inputs[0].dtype)
+    label = dict(kernel=kernel, argument=kernel.grad_wrt, inputs=inputs)
+    symbolic = np.asarray(function(kernel.name, "numpy")(*inputs))
+    exact_inputs = [np.asarray(x, dtype=np.float64) for x in inputs]
+    failures = []
+    with precision(np.float64):
+        for mode in modes:
+            ad = autodiff_derivative(kernel, exact_inputs, mode)
+            failures += compare(symbolic, ad, tolerance(dtype, "gradient"), check="gradient",
+                                against=f"JAX autodiff of {kernel.grad_of} ({mode}, float64)", **label)
+    if finite_differences:
+        fd = finite_difference_derivative(kernel, exact_inputs)
+        failures += compare(symbolic, fd, tolerance(dtype, "finite_difference"), check="gradient",
+                            against=f"central differences of {kernel.grad_of} (float64)", **label)
+    return failures
+
+
+def check_forward_autodiff(kernel: Kernel, inputs: Sequence[np.ndarray]) -> list[GradFailure]:
+    """``jax.test_util.check_grads`` on the generated JAX forward kernel (both modes, float64)."""
+    forward = kernel_record(kernel.grad_of)
+    f = function(forward.name, "jax")
+    w = [a.name for a in forward.args].index(kernel.grad_wrt)
+    tol = tolerance(np.float64, "finite_difference")
+    with precision(np.float64):
+        args = [jnp.asarray(x, dtype=jnp.float64) for x in inputs]
+
+        def partial(x: jax.Array) -> jax.Array:
+            return f(*args[:w], x, *args[w + 1:])
+
+        try:
+            check_grads(partial, (args[w],), order=1, modes=("fwd", "rev"), atol=tol.atol, rtol=tol.rtol,
+                        eps=FD_STEP)
+        except AssertionError as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else "assertion failed"
+            return [GradFailure(forward.name, "gradient", "jax.test_util.check_grads", kernel.grad_wrt, "float64",
+                                np.inf, tol.atol, first)]
+    return []
+
+
+def check_all(kernel: Kernel, inputs: Sequence[np.ndarray]) -> list[GradFailure]:
+    """Values of both backends, then (for a derivative kernel) the three-way derivative check."""
+    failures = check_values(kernel, inputs)
+    if kernel.grad_of:
+        failures += check_values(kernel_record(kernel.grad_of), inputs)
+        failures += check_derivative(kernel, inputs)
+    return failures
+
+
+def report(failures: Sequence[GradFailure]) -> str:
+    """One line per failure, for an assertion message."""
+    return "\n".join(map(str, failures))
+
+
+__all__ = ["GradFailure", "autodiff_derivative", "check_all", "check_derivative", "check_forward_autodiff",
+           "check_values", "compare", "finite_difference_derivative", "function", "kernel_record", "precision",
+           "report"]

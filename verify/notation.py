@@ -1,0 +1,1030 @@
+"""Read the LaTeX written in a notes file into SymPy, through a table of the notes' notation.
+
+This is a small recursive-descent parser for the subset of LaTeX that deep-learning notes use
+(fractions, sums, subscripts, ``\\hat``/``\\mathbf`` names, ``cases``, matrices, intervals). It
+never hands notes text to ``eval``, ``exec``, ``sympify`` or ``parse_expr``: every SymPy object is
+built from tokens by the rules below, numbers from their digits. Anything outside the table raises
+``NotationError`` with the position, so a caller can report the fragment as "unparsed".
+
+Why not latex2sympy2_extended: its number rule calls ``sympy.Number(text)``, which sympifies the
+token text, and it builds ``sympy.Function`` objects from arbitrary command names. SymPy's own
+lark backend needs ``lark`` (not installed) and knows neither ``cases`` nor ``\\text`` subscripts.
+
+Conventions (the "notation table"):
+
+- ``\\sigma(x)`` is the logistic sigmoid ``derive.functions.sigmoid``, ``\\Phi(x)`` the normal CDF;
+  a bare ``\\sigma`` is the symbol ``sigma``.
+- ``e^{x}`` is ``exp(x)``; ``e`` alone is Euler's number; ``\\pi``, ``\\infty`` are constants.
+- Names: a letter ``x``; a Greek command without backslash (``\\alpha`` -> ``alpha``); decorated
+  and styled names keep their LaTeX (``\\hat y`` and ``\\hat{y}`` -> ``\\hat{y}``, ``\\mathbf{x}``).
+  Bold names are vectors or matrices: their symbols do not commute, so products keep their order.
+- Subscripts: letters are indices (``w_i`` -> ``IndexedBase("w")[i]``, ``i`` an integer symbol),
+  ``\\delta_{ij}`` is ``KroneckerDelta(i, j)``; numbers and ``\\text{..}`` make a new name
+  (``\\beta_1``, ``L_{\\text{MSE}}``) unless the caller's ``Context`` says the base is indexed.
+- Superscripts: ``^{(\\ell)}`` and ``^{*}`` are part of the name (layer index, optimum);
+  ``^\\top`` transposes; anything else is a power (``\\tanh^2(z)`` is ``tanh(z)**2``).
+- ``\\sum_{i=1}^{N}`` binds the rest of its product term; ``\\sum_k`` runs over 1..n.
+- ``\\begin{cases} a & c \\\\ b & c' \\end{cases}`` is a ``Piecewise``; ``\\text{otherwise}`` is True.
+- ``\\nabla_\\theta L`` is one name, ``\\nabla_{\\theta} L`` (a gradient the record names as a whole).
+- Spacing (``\\, \\; \\! \\quad``), ``\\left``/``\\right``/``\\big``, ``\\displaystyle`` are ignored;
+  ``\\dfrac``/``\\tfrac`` are ``\\frac``; ``\\boxed{x}`` is ``x``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from derive.functions import Phi, sigmoid
+
+MAX_LENGTH = 4000
+MAX_DEPTH = 60
+MAX_POWER_DIGITS = 10_000
+MAX_EXPONENT = 1000
+MAX_SUM_TERMS = 1000
+
+
+class NotationError(ValueError):
+    """LaTeX outside the notation table; the message names the construct and its position."""
+
+
+class Top(sp.Function):
+    """The transpose of something whose shape is unknown (``x^\\top`` for a symbol ``x``)."""
+
+    nargs = 1
+
+
+class Partial(sp.Function):
+    """A Leibniz derivative ``d num / d den`` as written; kept opaque (it names, it does not compute)."""
+
+    nargs = 2
+
+
+INDEX = {"integer": True, "positive": True}
+DEFAULT_SIZE = sp.Symbol("n", **INDEX)
+
+GREEK = frozenset("""alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi
+    omicron rho varrho sigma tau upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Upsilon
+    Phi Psi Omega ell""".split())
+DECORATIONS = frozenset({"hat", "widehat", "bar", "overline", "tilde", "widetilde", "vec", "dot", "ddot", "check"})
+STYLES = frozenset({"mathbf", "boldsymbol", "bm", "mathcal", "mathit", "mathsf", "mathscr", "mathfrak", "mathrm"})
+TEXT_COMMANDS = frozenset({"text", "textrm", "textit", "textbf", "mbox", "operatorname", "textnormal"})
+IGNORED = frozenset({"left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "biggl",
+                     "biggr", "Biggl", "Biggr", "middle", "displaystyle", "textstyle", "limits", "nolimits", ",",
+                     ";", ":", "!", " ", "thinspace", "medspace", "thickspace", "nobreak"})
+SEPARATORS = frozenset({"quad", "qquad"})
+FRACTIONS = frozenset({"frac", "dfrac", "tfrac", "cfrac"})
+FUNCTIONS: dict[str, Callable[..., sp.Expr]] = {
+    "log": sp.log, "ln": sp.log, "exp": sp.exp, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan,
+    "tanh": sp.tanh, "sinh": sp.sinh, "cosh": sp.cosh, "arctan": sp.atan, "erf": sp.erf,
+    "max": sp.Max, "min": sp.Min,
+}
+NAMED_CALLS: dict[str, Callable[[sp.Expr], sp.Expr]] = {"sigma": sigmoid, "Phi": Phi}
+CALLABLE_NAMES = frozenset(NAMED_CALLS) | {f"{k}'" for k in NAMED_CALLS}
+CONSTANTS: dict[str, sp.Expr] = {"e": sp.E, "pi": sp.pi, "infty": sp.oo}
+SETS: dict[str, sp.Set] = {"R": sp.S.Reals, "N": sp.S.Naturals, "Z": sp.S.Integers, "Q": sp.S.Rationals}
+COMPARISONS: dict[str, Callable[[sp.Expr, sp.Expr], sp.Basic]] = {
+    "=": sp.Eq, "<": sp.Lt, ">": sp.Gt, r"\lt": sp.Lt, r"\gt": sp.Gt, r"\le": sp.Le, r"\leq": sp.Le,
+    r"\leqslant": sp.Le, r"\ge": sp.Ge, r"\geq": sp.Ge, r"\geqslant": sp.Ge, r"\ne": sp.Ne, r"\neq": sp.Ne,
+}
+CHAIN_RELATIONS = frozenset(COMPARISONS) | {r"\approx", r"\equiv", ":=", r"\in", r"\leftarrow", r"\to",
+                                            r"\rightarrow", r"\Rightarrow", r"\mapsto", r"\sim", r"\propto"}
+MATRICES = frozenset({"matrix", "bmatrix", "pmatrix", "Bmatrix", "vmatrix", "smallmatrix", "array"})
+OPENERS, CLOSERS = frozenset({"(", "[", "{", r"\{", "begin"}), frozenset({")", "]", "}", r"\}", "end"})
+NUMBER = re.compile(r"(?P<sign>[-+−]?)(?P<int>\d*)(?:\.(?P<frac>\d+))?")
+TOKEN = re.compile(r"""
+    (?P<num>\d+(?:\.\d+)?|\.\d+)
+  | (?P<cmd>\\(?:[A-Za-z]+|.))
+  | (?P<letter>[A-Za-z])
+  | (?P<op>[-+*/=<>()\[\]{}^_,'|&!:;.])
+  | (?P<space>\s+)
+""", re.VERBOSE)
+
+
+@dataclass(frozen=True)
+class Token:
+    """One lexical unit of a LaTeX fragment, with its span in the fragment."""
+
+    kind: str
+    value: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a claim's record knows: names it uses as IndexedBase, and names of its plain symbols."""
+
+    indexed: frozenset[str] = frozenset()
+    symbols: frozenset[str] = frozenset()
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split ``text`` into tokens; a character outside the table becomes a ``bad`` token."""
+    if len(text) > MAX_LENGTH:
+        raise NotationError(f"fragment of {len(text)} characters is longer than {MAX_LENGTH}; split it")
+    tokens: list[Token] = []
+    pos = 0
+    while pos < len(text):
+        m = TOKEN.match(text, pos)
+        if m is None:
+            tokens.append(Token("bad", text[pos], pos, pos + 1))
+            pos += 1
+            continue
+        kind = m.lastgroup or "bad"
+        value = m.group()
+        end = m.end()
+        if kind == "cmd" and value[1:] in TEXT_COMMANDS | {"begin", "end"} | STYLES | {"mathbb"}:
+            body, end = _brace_body(text, end)
+            if body is None:
+                tokens.append(Token("bad", value, pos, end))
+                pos = end
+                continue
+            kind = {"begin": "begin", "end": "end", "mathbb": "set"}.get(value[1:], "text" if value[1:] in
+                                                                         TEXT_COMMANDS else "style")
+            value = body if kind != "style" else f"{value}{{{body}}}"
+        elif kind == "cmd" and value[1:] in IGNORED:
+            if value[1:] in {"left", "right", "middle"} and text.startswith(".", end):
+                end += 1
+            kind = "space"
+        elif kind == "cmd" and value == "\\\\":
+            kind = "rowsep"
+        elif kind == "cmd" and value[1:] in SEPARATORS:
+            kind = "sep"
+        if kind != "space":
+            tokens.append(Token(kind, value, pos, end))
+        pos = end
+    return tokens
+
+
+def _brace_body(text: str, pos: int) -> tuple[str | None, int]:
+    """The content of the brace group starting at ``pos`` (after optional spaces), and the end."""
+    while pos < len(text) and text[pos] == " ":
+        pos += 1
+    if pos >= len(text) or text[pos] != "{":
+        return None, pos
+    depth = 0
+    for k in range(pos, len(text)):
+        if text[k] == "{" and (k == 0 or text[k - 1] != "\\"):
+            depth += 1
+        elif text[k] == "}" and text[k - 1] != "\\":
+            depth -= 1
+            if depth == 0:
+                return text[pos + 1:k], k + 1
+    return None, len(text)
+
+
+def _depth_change(tok: Token) -> int:
+    """+1 for an opening bracket or environment, -1 for a closing one, else 0."""
+    if tok.kind == "begin" or (tok.kind in {"op", "cmd"} and tok.value in {"(", "[", "{", r"\{"}):
+        return 1
+    if tok.kind == "end" or (tok.kind in {"op", "cmd"} and tok.value in {")", "]", "}", r"\}"}):
+        return -1
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------
+# Clauses and equality chains, found on tokens so spans stay positions in the raw text
+
+
+@dataclass(frozen=True)
+class Member:
+    """One side of a relation chain ``a = b \\approx c``: its text, span, and the relation before it."""
+
+    text: str
+    start: int
+    end: int
+    relation: str
+
+
+@dataclass(frozen=True)
+class Clause:
+    """A top-level statement of a fragment (separated by ``\\qquad``, ``\\quad``, a comma or a label colon)."""
+
+    start: int
+    end: int
+    members: tuple[Member, ...]
+
+    def member_at(self, offset: int) -> int:
+        """Index of the member whose span contains ``offset`` (the nearest one before it otherwise)."""
+        best = 0
+        for k, m in enumerate(self.members):
+            if m.start <= offset:
+                best = k
+        return best
+
+
+def _relation_at(tokens: Sequence[Token], k: int) -> tuple[str, int] | None:
+    """The chain relation starting at token ``k`` and how many tokens it spans, if any."""
+    tok = tokens[k]
+    if tok.kind == "op" and tok.value == ":" and k + 1 < len(tokens) and tokens[k + 1].value == "=":
+        return ":=", 2
+    if tok.kind in {"op", "cmd"} and tok.value in CHAIN_RELATIONS:
+        return tok.value, 1
+    return None
+
+
+def clauses(text: str) -> tuple[Clause, ...]:
+    """Split a math fragment into top-level clauses, each into the members of its relation chain."""
+    tokens = tokenize(text)
+    out: list[Clause] = []
+    groups: list[list[Token]] = [[]]
+    depth = 0
+    for k, tok in enumerate(tokens):
+        depth += _depth_change(tok)
+        label = tok.value == ":" and (k + 1 == len(tokens) or tokens[k + 1].value != "=")
+        if depth == 0 and (tok.kind == "sep" or (tok.kind == "op" and (tok.value in {",", ";"} or label))):
+            groups.append([])
+            continue
+        groups[-1].append(tok)
+    for group in groups:
+        group = _unbox(group)
+        if not group:
+            continue
+        members: list[Member] = []
+        start, relation, depth, k = 0, "", 0, 0
+        while k < len(group):
+            depth += _depth_change(group[k])
+            rel = _relation_at(group, k) if depth == 0 else None
+            if rel is not None:
+                members.append(_member(text, group[start:k], relation))
+                relation, start = rel[0], k + rel[1]
+                k += rel[1]
+                continue
+            k += 1
+        members.append(_member(text, group[start:], relation))
+        out.append(Clause(group[0].start, group[-1].end, tuple(members)))
+    return tuple(out)
+
+
+def _unbox(group: list[Token]) -> list[Token]:
+    """Drop a ``\\boxed{...}`` that wraps a whole clause, keeping the positions of what is inside."""
+    if len(group) >= 3 and group[0].value == r"\boxed" and group[1].value == "{" and group[-1].value == "}":
+        depth = 0
+        for k, tok in enumerate(group[1:], start=1):
+            depth += _depth_change(tok)
+            if depth == 0:
+                return group[2:-1] if k == len(group) - 1 else group
+    return group
+
+
+def _member(text: str, toks: Sequence[Token], relation: str) -> Member:
+    """A member built from its tokens (empty members keep an empty text)."""
+    if not toks:
+        return Member("", 0, 0, relation)
+    return Member(text[toks[0].start:toks[-1].end], toks[0].start, toks[-1].end, relation)
+
+
+# ----------------------------------------------------------------------------------------------
+# Numbers
+
+
+@dataclass(frozen=True)
+class Decimal:
+    """A decimal numeral as written: its exact value and the number of digits after the point."""
+
+    value: sp.Rational
+    places: int
+    text: str
+
+
+def decimal(text: str) -> Decimal | None:
+    """Read a plain numeral (``-0.2689``, ``5``, ``+1.0``); None if ``text`` is anything else."""
+    s = text.strip().replace("\\,", "").replace("{,}", "")
+    m = NUMBER.fullmatch(s)
+    if m is None or not (m.group("int") or m.group("frac")):
+        return None
+    frac = m.group("frac") or ""
+    magnitude = sp.Rational(int(m.group("int") or "0") * 10 ** len(frac) + int(frac or "0"), 10 ** len(frac))
+    return Decimal(-magnitude if m.group("sign") in {"-", "−"} else magnitude, len(frac), s)
+
+
+def _number(text: str) -> sp.Rational:
+    """The exact value of a digit token."""
+    d = decimal(text)
+    if d is None:
+        raise NotationError(f"not a number: {text!r}")
+    return d.value
+
+
+# ----------------------------------------------------------------------------------------------
+# The parser
+
+
+@dataclass
+class Name:
+    """A name being built (before subscripts and superscripts decide what it is)."""
+
+    text: str
+    greek: bool = False
+    plain: bool = True  # a bare letter or Greek command, no decoration
+
+
+@dataclass
+class Parser:
+    """Recursive-descent parser over the tokens of one member."""
+
+    tokens: list[Token]
+    context: Context = field(default_factory=Context)
+    pos: int = 0
+    depth: int = 0
+
+    # -- token helpers ---------------------------------------------------------------------------
+
+    def peek(self, ahead: int = 0) -> Token:
+        """The token ``ahead`` positions on (an ``eof`` token past the end)."""
+        k = self.pos + ahead
+        while k < len(self.tokens) and self.tokens[k].kind == "sep":
+            k += 1
+        if k < len(self.tokens):
+            return self.tokens[k]
+        end = self.tokens[-1].end if self.tokens else 0
+        return Token("eof", "", end, end)
+
+    def next(self) -> Token:
+        """Consume and return the next token."""
+        while self.pos < len(self.tokens) and self.tokens[self.pos].kind == "sep":
+            self.pos += 1
+        tok = self.peek()
+        self.pos += 1
+        return tok
+
+    def at(self, *values: str) -> bool:
+        """Whether the next token has one of ``values``."""
+        tok = self.peek()
+        return tok.kind in {"op", "cmd", "rowsep"} and tok.value in values
+
+    def expect(self, value: str) -> Token:
+        """Consume a token with ``value`` or raise."""
+        tok = self.next()
+        if tok.value != value or tok.kind not in {"op", "cmd", "rowsep"}:
+            raise self.error(f"expected {value!r}", tok)
+        return tok
+
+    def error(self, message: str, tok: Token | None = None) -> NotationError:
+        """A NotationError naming the offending token and its position."""
+        tok = tok or self.peek()
+        what = "end of formula" if tok.kind == "eof" else repr(tok.value)
+        return NotationError(f"{message} at {what} (character {tok.start})")
+
+    def enter(self) -> None:
+        """Count one level of nesting; refuse absurd depth."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(f"nesting deeper than {MAX_DEPTH}")
+
+    # -- grammar --------------------------------------------------------------------------------
+
+    def parse(self) -> sp.Basic:
+        """The whole token list as one expression."""
+        value = self.expr()
+        if self.peek().kind != "eof":
+            raise self.error("unexpected token")
+        return value
+
+    def expr(self) -> sp.Basic:
+        """Sums and differences of terms."""
+        self.enter()
+        value = self.term()
+        while self.at("+", "-"):
+            op = self.next().value
+            rhs = self.term()
+            value = _add(value, rhs if op == "+" else _neg(rhs))
+        self.depth -= 1
+        return value
+
+    def term(self) -> sp.Basic:
+        """Products, quotients and juxtaposition of factors; a leading sign negates the whole term."""
+        if self.at("-"):
+            self.next()
+            return _neg(self.term())
+        if self.at("+"):
+            self.next()
+            return self.term()
+        value = self.factor()
+        while True:
+            if self.at("*", r"\cdot", r"\times", r"\ast"):
+                self.next()
+                value = _mul(value, self.factor())
+            elif self.at(r"\odot"):
+                self.next()
+                value = _hadamard(value, self.factor())
+            elif self.at("/"):
+                self.next()
+                value = _mul(value, _inverse(self.factor()))
+            elif self.starts_factor():
+                value = _mul(value, self.factor())
+            else:
+                return value
+
+    def starts_factor(self) -> bool:
+        """Whether the next token can begin a factor (for implicit multiplication)."""
+        tok = self.peek()
+        if tok.kind in {"num", "letter", "text", "style", "set", "begin"}:
+            return True
+        if tok.kind == "op":
+            return tok.value in {"(", "[", "{"}
+        if tok.kind == "cmd":
+            name = tok.value[1:]
+            return (name in GREEK or name in FUNCTIONS or name in DECORATIONS or name in FRACTIONS
+                    or name in CONSTANTS or name in {"sqrt", "sum", "prod", "boxed", "{", "nabla"})
+        return False
+
+    def factor(self) -> sp.Basic:
+        """A signed power: ``-x^2`` is ``-(x^2)``."""
+        if self.at("-"):
+            self.next()
+            return _neg(self.factor())
+        if self.at("+"):
+            self.next()
+            return self.factor()
+        return self.postfix()
+
+    def postfix(self) -> sp.Basic:
+        """An atom with its subscripts, superscripts and primes."""
+        self.enter()
+        tok = self.peek()
+        if tok.kind == "cmd" and tok.value[1:] in {"sum", "prod"}:
+            value = self.big_operator()
+        elif tok.kind == "cmd" and tok.value[1:] in FUNCTIONS:
+            value = self.function()
+        else:
+            atom = self.atom()
+            value = self.scripts(atom)
+        self.depth -= 1
+        return value
+
+    # -- names, subscripts and superscripts ---------------------------------------------------
+
+    def scripts(self, atom: Name | sp.Basic) -> sp.Basic:
+        """Apply ``_``, ``^`` and ``'`` after an atom; a name decides here what it stands for."""
+        sub: list[Token] | None = None
+        while self.at("_", "^", "'"):
+            op = self.next().value
+            if op == "'":
+                if not isinstance(atom, Name):
+                    raise self.error("prime on an expression")
+                atom = Name(atom.text + "'", atom.greek, False)
+                continue
+            group = self.script_group()
+            if op == "_":
+                if sub is not None or not isinstance(atom, Name):
+                    raise self.error("subscript on an expression")
+                sub = group
+                continue
+            labelled = group and (group[0].value == "(" and group[-1].value == ")" or [t.value for t in group] == ["*"])
+            if isinstance(atom, Name) and labelled:
+                atom = self.superscript(atom, group)  # W_{kj}^{(l)}: the layer label belongs to the name
+                continue
+            if isinstance(atom, Name) and sub is not None:
+                atom, sub = self.resolve(atom, sub), None
+            atom = self.superscript(atom, group)
+        if isinstance(atom, Name) and self.at("(") and sub is None and atom.text in CALLABLE_NAMES:
+            return self.call(atom)
+        if isinstance(atom, Name):
+            if atom.text.startswith("\\text{") and self.at("(") and sub is None:
+                return self.call(atom)
+            return self.resolve(atom, sub)
+        return atom
+
+    def script_group(self) -> list[Token]:
+        """The tokens of a sub/superscript: a brace group, or one token (one digit of a number)."""
+        tok = self.next()
+        if tok.kind == "op" and tok.value == "{":
+            return self.group_tokens(tok)
+        if tok.kind == "num" and len(tok.value) > 1:
+            self.pos -= 1
+            self.tokens[self.pos] = Token("num", tok.value[1:], tok.start + 1, tok.end)
+            return [Token("num", tok.value[0], tok.start, tok.start + 1)]
+        if tok.kind in {"eof", "op"} and tok.value not in {"*"}:
+            raise self.error("missing sub/superscript", tok)
+        if tok.kind == "cmd" and tok.value[1:] in DECORATIONS | {"mathbf"}:
+            raise self.error("decorated script needs braces", tok)
+        return [tok]
+
+    def group_tokens(self, opener: Token) -> list[Token]:
+        """Tokens up to the brace matching ``opener`` (already consumed)."""
+        depth, out = 1, []
+        while True:
+            tok = self.next()
+            if tok.kind == "eof":
+                raise self.error("unclosed {", opener)
+            if tok.kind == "op" and tok.value == "{":
+                depth += 1
+            elif tok.kind == "op" and tok.value == "}":
+                depth -= 1
+                if depth == 0:
+                    return out
+            out.append(tok)
+
+    def sub_parse(self, toks: list[Token]) -> sp.Basic:
+        """Parse a token list (a script or an argument) with the same context and depth budget."""
+        if not toks:
+            raise self.error("empty group")
+        inner = Parser(list(toks), self.context, 0, self.depth)
+        value = inner.parse()
+        return value
+
+    def resolve(self, name: Name, sub: list[Token] | None) -> sp.Basic:
+        """What a name with an optional subscript stands for: a constant, symbol or indexed entry."""
+        if sub is None:
+            if name.plain and name.text in CONSTANTS:
+                return CONSTANTS[name.text]
+            return _symbol(name.text)
+        text_sub = len(sub) == 1 and sub[0].kind == "text"
+        letters = all(t.kind == "letter" or (t.kind == "cmd" and t.value[1:] in GREEK) or t.value == ","
+                      for t in sub)
+        if letters:
+            indices = [sp.Symbol(t.value.lstrip("\\"), **INDEX) for t in sub if t.value != ","]
+            if name.text == "delta" and name.plain and len(indices) == 2:
+                return sp.KroneckerDelta(*indices)
+            joined = f"{name.text}_{''.join(t.value for t in sub)}"
+            if joined in self.context.symbols:
+                return _symbol(joined)
+            return sp.IndexedBase(name.text)[tuple(indices)]
+        if text_sub:
+            label = sub[0].value.strip()
+            if name.text in self.context.indexed and re.fullmatch(r"[A-Za-z]+", label):
+                return sp.IndexedBase(name.text)[sp.Symbol(label, **INDEX)]
+            return _symbol(f"{name.text}_{{{label}}}")
+        value = self.sub_parse(sub)
+        if isinstance(value, sp.Integer) and name.text not in self.context.indexed:
+            return _symbol(f"{name.text}_{value}")
+        if not isinstance(value, sp.Expr):
+            raise self.error("subscript is not an index")
+        return sp.IndexedBase(name.text)[value]
+
+    def superscript(self, atom: Name | sp.Basic, group: list[Token]) -> Name | sp.Basic:
+        """A layer index ``^{(l)}``, a star, a transpose, or a power."""
+        if group and group[-1].value in {r"\top", r"\intercal"}:
+            rest = group[:-1]
+            if rest:
+                atom = self.superscript(atom, rest)
+            value = self.resolve(atom, None) if isinstance(atom, Name) else atom
+            return value.T if isinstance(value, sp.MatrixBase) else Top(value)
+        if isinstance(atom, Name) and group and group[0].value == "(" and group[-1].value == ")":
+            return Name(f"{atom.text}^{{{_raw(group)}}}", atom.greek, False)
+        if isinstance(atom, Name) and [t.value for t in group] == ["*"]:
+            return Name(f"{atom.text}^{{*}}", atom.greek, False)
+        exponent = self.sub_parse(group)
+        base = self.resolve(atom, None) if isinstance(atom, Name) else atom
+        if base == sp.E:
+            return sp.exp(exponent)
+        return _power(base, exponent, self)
+
+    def call(self, name: Name) -> sp.Basic:
+        """``\\sigma(x)``, ``\\Phi(x)``, ``\\text{GELU}(x)``: a named function applied to a group."""
+        args = self.paren_args()
+        key = name.text.lstrip("\\")
+        if key in NAMED_CALLS and len(args) == 1:
+            return NAMED_CALLS[key](args[0])
+        return sp.Function(name.text)(*args)
+
+    def paren_args(self) -> list[sp.Basic]:
+        """A parenthesised, comma-separated argument list."""
+        opener = self.next()
+        closer = {"(": ")", "[": "]", "{": "}"}[opener.value]
+        args, current, depth = [], [], 0
+        while True:
+            tok = self.next()
+            if tok.kind == "eof":
+                raise self.error(f"unclosed {opener.value}", opener)
+            depth += _depth_change(tok)
+            if depth < 0 and tok.value == closer:
+                break
+            if depth == 0 and tok.value == "," and tok.kind == "op":
+                args.append(self.sub_parse(current))
+                current = []
+                continue
+            current.append(tok)
+        args.append(self.sub_parse(current))
+        return args
+
+    def function(self) -> sp.Basic:
+        """``\\log x``, ``\\tanh^2(z)``, ``\\max(a, b)``: the argument is a group or the next power."""
+        name = self.next().value[1:]
+        power: sp.Basic | None = None
+        if self.at("^"):
+            self.next()
+            power = self.sub_parse(self.script_group())
+        if self.at("(", "["):
+            args = self.paren_args()
+        elif self.at("{"):
+            args = [self.sub_parse(self.group_tokens(self.next()))]
+        else:
+            args = [self.factor()]
+        try:
+            value = FUNCTIONS[name](*args)
+        except (TypeError, ValueError) as e:
+            raise self.error(f"\\{name} cannot take {len(args)} argument(s)") from e
+        return value if power is None else _power(value, power, self)
+
+    def big_operator(self) -> sp.Basic:
+        """``\\sum_{i=1}^{N} body`` and ``\\prod``: the body is the rest of the product term."""
+        op = self.next().value[1:]
+        lower: list[Token] = []
+        upper: list[Token] = []
+        while self.at("_", "^"):
+            which = self.next().value
+            (lower if which == "_" else upper).extend(self.script_group())
+        if not lower or lower[0].kind != "letter":
+            raise self.error(f"\\{op} without an index")
+        index = sp.Symbol(lower[0].value, **INDEX)
+        if len(lower) > 1:
+            if lower[1].value != "=":
+                raise self.error(f"\\{op} index is not 'i=...'")
+            start = self.sub_parse(lower[2:])
+            stop = self.sub_parse(upper) if upper else DEFAULT_SIZE
+        else:
+            start, stop = sp.Integer(1), self.sub_parse(upper) if upper else DEFAULT_SIZE
+        if isinstance(start, sp.Integer) and isinstance(stop, sp.Integer) and stop - start > MAX_SUM_TERMS:
+            raise self.error(f"\\{op} of more than {MAX_SUM_TERMS} terms")
+        body = self.term()
+        return (sp.Sum if op == "sum" else sp.Product)(body, (index, start, stop))
+
+    def atom(self) -> Name | sp.Basic:
+        """A number, name, group, fraction, root, set, environment or Kronecker delta."""
+        tok = self.next()
+        kind, value = tok.kind, tok.value
+        if kind == "num":
+            return _number(value)
+        if kind == "letter":
+            return Name(value)
+        if kind == "style":
+            return Name(_canonical_style(value))
+        if kind == "text":
+            return Name(f"\\text{{{value.strip()}}}", plain=False)
+        if kind == "set":
+            if value.strip() in SETS:
+                return SETS[value.strip()]
+            raise self.error("unknown \\mathbb set", tok)
+        if kind == "begin":
+            return self.environment(tok)
+        if kind == "op" and value in {"(", "[", "{"}:
+            return self.bracket(tok)
+        if kind == "op" and value == "|":
+            inner = self.expr()
+            self.expect("|")
+            return sp.Abs(inner)
+        if kind == "cmd":
+            name = value[1:]
+            if name in GREEK:
+                return Name(name, greek=True)
+            if name in CONSTANTS:
+                return Name(name)
+            if name in DECORATIONS:
+                return self.decorated(name)
+            if name in FRACTIONS:
+                return self.fraction()
+            if name == "sqrt":
+                return self.root()
+            if name == "boxed":
+                return self.sub_parse(self.group_tokens(self.expect("{")))
+            if name == "nabla":
+                return self.nabla()
+            if name == "{":
+                return self.finite_set(tok)
+        raise self.error("not in the notation table", tok)
+
+    def nabla(self) -> Name:
+        """``\\nabla_\\theta L``: the gradient of a name, kept as one name ``\\nabla_{\\theta} L``."""
+        sub: list[Token] = []
+        if self.at("_"):
+            self.next()
+            sub = self.script_group()
+        tok = self.next()
+        if tok.kind == "letter" or (tok.kind == "cmd" and tok.value[1:] in GREEK):
+            operand = tok.value
+        elif tok.kind == "style":
+            operand = _canonical_style(tok.value)
+        else:
+            raise self.error("\\nabla of something that is not a name", tok)
+        return Name(f"\\nabla_{{{_raw(sub)}}} {operand}" if sub else f"\\nabla {operand}", plain=False)
+
+    def decorated(self, decoration: str) -> Name:
+        """``\\hat y``, ``\\hat{y}``, ``\\hat{\\mathbf{y}}``: a name that keeps its decoration."""
+        canon = {"widehat": "hat", "overline": "bar", "widetilde": "tilde"}.get(decoration, decoration)
+        tok = self.next()
+        toks = self.group_tokens(tok) if tok.value == "{" and tok.kind == "op" else [tok]
+        if len(toks) != 1:
+            raise self.error(f"\\{decoration} of more than one name", tok)
+        inner = toks[0]
+        if inner.kind == "letter":
+            body = inner.value
+        elif inner.kind == "style":
+            body = _canonical_style(inner.value)
+        elif inner.kind == "cmd" and inner.value[1:] in GREEK:
+            body = inner.value
+        else:
+            raise self.error(f"\\{decoration} of something that is not a name", inner)
+        return Name(f"\\{canon}{{{body}}}", plain=False)
+
+    def fraction(self) -> sp.Basic:
+        """``\\frac{a}{b}`` (braceless arguments take one token, one digit of a number)."""
+        num = self.script_group()
+        den = self.script_group()
+        if num and num[0].value == r"\partial" and den and den[0].value == r"\partial":
+            return Partial(self.sub_parse(num[1:]), self.sub_parse(den[1:]))
+        return _mul(self.sub_parse(num), _inverse(self.sub_parse(den)))
+
+    def root(self) -> sp.Basic:
+        """``\\sqrt{x}`` and ``\\sqrt[n]{x}``."""
+        degree: sp.Basic = sp.Integer(2)
+        if self.at("["):
+            self.next()
+            toks = []
+            while not self.at("]"):
+                tok = self.next()
+                if tok.kind == "eof":
+                    raise self.error("unclosed [ in \\sqrt")
+                toks.append(tok)
+            self.next()
+            degree = self.sub_parse(toks)
+        radicand = self.sub_parse(self.script_group())
+        return _power(radicand, 1 / degree, self) if degree != 2 else sp.sqrt(radicand)
+
+    def bracket(self, opener: Token) -> sp.Basic:
+        """A parenthesised expression; a comma list in ``(..)`` is a Tuple, in ``[..]`` a row vector."""
+        closer = {"(": ")", "[": "]", "{": "}"}[opener.value]
+        self.pos -= 1
+        items = self.paren_args()
+        if len(items) == 1:
+            return items[0]
+        if closer == "]":
+            return sp.ImmutableMatrix([items])
+        return sp.Tuple(*items)
+
+    def finite_set(self, opener: Token) -> sp.Basic:
+        r"""``\{a, b\}``."""
+        items, current, depth = [], [], 0
+        while True:
+            tok = self.next()
+            if tok.kind == "eof":
+                raise self.error("unclosed \\{", opener)
+            if tok.value == r"\}" and depth == 0:
+                break
+            depth += _depth_change(tok)
+            if tok.value == "," and depth == 0:
+                items.append(self.sub_parse(current))
+                current = []
+                continue
+            current.append(tok)
+        if current:
+            items.append(self.sub_parse(current))
+        return sp.FiniteSet(*items)
+
+    def environment(self, begin: Token) -> sp.Basic:
+        """``cases`` as a Piecewise, the matrix environments as a matrix."""
+        env = begin.value.strip()
+        if env not in MATRICES | {"cases"}:
+            raise self.error(f"environment {env!r} is not in the notation table", begin)
+        if env == "array" and self.at("{"):
+            self.group_tokens(self.next())
+        rows: list[list[list[Token]]] = [[[]]]
+        depth = 0
+        while True:
+            tok = self.next()
+            if tok.kind == "eof":
+                raise self.error(f"unclosed environment {env!r}", begin)
+            if tok.kind == "end" and depth == 0:
+                break
+            depth += _depth_change(tok)
+            if depth == 0 and tok.kind == "rowsep":
+                rows.append([[]])
+            elif depth == 0 and tok.kind == "op" and tok.value == "&":
+                rows[-1].append([])
+            else:
+                rows[-1][-1].append(tok)
+        rows = [r for r in rows if any(cell for cell in r)]
+        if env == "cases":
+            return self.piecewise(rows)
+        cells = [[self.sub_parse(cell) for cell in row] for row in rows]
+        if len({len(r) for r in cells}) != 1:
+            raise self.error("matrix rows of different lengths", begin)
+        return sp.ImmutableMatrix(cells)
+
+    def piecewise(self, rows: list[list[list[Token]]]) -> sp.Basic:
+        """Rows ``value & condition`` of a cases environment."""
+        pieces = []
+        for row in rows:
+            if len(row) != 2:
+                raise self.error("a cases row needs 'value & condition'")
+            pieces.append((self.sub_parse(row[0]), condition(row[1], self.context)))
+        try:
+            return sp.Piecewise(*pieces)
+        except (TypeError, ValueError) as e:
+            raise NotationError(f"cases do not form a function: {e}") from e
+
+
+# ----------------------------------------------------------------------------------------------
+# Building values (with guards against sizes a notes file should never make SymPy compute)
+
+
+def _as_expr(value: sp.Basic) -> sp.Basic:
+    """Refuse sets, relations and tuples where an arithmetic value is needed."""
+    if isinstance(value, (sp.Set, sp.Tuple)) or (isinstance(value, sp.logic.boolalg.Boolean)
+                                                 and not isinstance(value, sp.Expr)):
+        raise NotationError(f"{type(value).__name__} used in arithmetic")
+    return value
+
+
+def _arith(op: Callable[[], sp.Basic], what: str) -> sp.Basic:
+    """Run one arithmetic step, turning SymPy's shape and type complaints into NotationError."""
+    try:
+        return op()
+    except (TypeError, ValueError, AttributeError, sp.ShapeError, sp.NonSquareMatrixError) as e:
+        raise NotationError(f"cannot {what}: {e}") from e
+
+
+def _add(a: sp.Basic, b: sp.Basic) -> sp.Basic:
+    a, b = _as_expr(a), _as_expr(b)
+    return _arith(lambda: a + b, "add")
+
+
+def _neg(a: sp.Basic) -> sp.Basic:
+    a = _as_expr(a)
+    return _arith(lambda: -a, "negate")
+
+
+def _mul(a: sp.Basic, b: sp.Basic) -> sp.Basic:
+    a, b = _as_expr(a), _as_expr(b)
+    return _arith(lambda: a * b, "multiply")
+
+
+def _hadamard(a: sp.Basic, b: sp.Basic) -> sp.Basic:
+    if isinstance(a, sp.MatrixBase) and isinstance(b, sp.MatrixBase):
+        if a.shape != b.shape:
+            raise NotationError(f"\\odot of shapes {a.shape} and {b.shape}")
+        return a.multiply_elementwise(b)
+    return _mul(a, b)
+
+
+def _inverse(a: sp.Basic) -> sp.Basic:
+    a = _as_expr(a)
+    if a == 0:
+        raise NotationError("division by zero")
+    if isinstance(a, sp.MatrixBase):
+        raise NotationError("division by a matrix")
+    return _arith(lambda: 1 / a, "divide")
+
+
+def _power(base: sp.Basic, exponent: sp.Basic, parser: Parser) -> sp.Basic:
+    """``base**exponent``, refusing powers whose exact value or later evaluation would be huge."""
+    base, exponent = _as_expr(base), _as_expr(exponent)
+    if isinstance(exponent, sp.Number) and abs(exponent) > MAX_EXPONENT:
+        raise parser.error(f"exponent {exponent} larger than {MAX_EXPONENT}")
+    if isinstance(base, sp.Number) and isinstance(exponent, sp.Number) and base not in (0, 1, -1):
+        digits = abs(float(exponent)) * max(abs(float(sp.log(abs(base), 10).evalf(5))), 1e-3)
+        if digits > MAX_POWER_DIGITS:
+            raise parser.error(f"power with about {digits:.0f} digits")
+    if base == 0 and isinstance(exponent, sp.Number) and exponent.is_negative:
+        raise NotationError("0 to a negative power")
+    return _arith(lambda: base**exponent, "raise to a power")
+
+
+def is_bold(name: str) -> bool:
+    """Whether a name is written bold (a vector or matrix in the notes' convention)."""
+    return bool(re.search(r"\\(mathbf|boldsymbol)\{", name))
+
+
+def _symbol(name: str) -> sp.Symbol:
+    """A plain symbol; bold names do not commute (``W x`` is not ``x W``)."""
+    return sp.Symbol(name, commutative=False) if is_bold(name) else sp.Symbol(name)
+
+
+def _canonical_style(value: str) -> str:
+    """``\\bm{x}`` and ``\\boldsymbol{x}`` are written ``\\mathbf{x}`` for Latin letters; keep others."""
+    m = re.fullmatch(r"\\(mathbf|boldsymbol|bm)\{\s*(\\?[A-Za-z]+)\s*\}", value)
+    if m:
+        inner = m.group(2)
+        return f"\\mathbf{{{inner}}}" if not inner.startswith("\\") else f"\\boldsymbol{{{inner}}}"
+    return re.sub(r"\s+", "", value)
+
+
+def _raw(tokens: Sequence[Token]) -> str:
+    """The tokens' values joined (for names built from scripts)."""
+    return "".join(t.value if t.kind != "text" else f"\\text{{{t.value}}}" for t in tokens)
+
+
+# ----------------------------------------------------------------------------------------------
+# Entry points
+
+
+def parse_expr_latex(text: str, context: Context | None = None) -> sp.Basic:
+    """Parse one LaTeX member (no top-level relation) into a SymPy expression."""
+    tokens = tokenize(text)
+    if not tokens:
+        raise NotationError("empty formula")
+    bad = next((t for t in tokens if t.kind == "bad"), None)
+    if bad is not None:
+        raise NotationError(f"character {bad.value!r} at {bad.start} is not LaTeX math the audit reads")
+    try:
+        return Parser(tokens, context or Context()).parse()
+    except RecursionError as e:
+        raise NotationError("formula nested too deeply") from e
+
+
+def condition(tokens: Sequence[Token], context: Context | None = None) -> sp.Basic:
+    """A cases condition: ``z > 0``, ``i \\ne j``, ``0 < z < 1``, ``\\text{otherwise}``, ``\\text{if } x``."""
+    toks = list(tokens)
+    if toks and toks[0].kind == "text" and toks[0].value.strip() in {"if", "for", "when"}:
+        toks = toks[1:]
+    if toks and toks[0].kind == "op" and toks[0].value == ",":
+        toks = toks[1:]
+    if len(toks) == 1 and toks[0].kind == "text":
+        word = toks[0].value.strip()
+        if word in {"otherwise", "else", "if otherwise"}:
+            return sp.true
+        m = re.fullmatch(r"(?:if\s+)?(.+)", word)
+        raise NotationError(f"condition in words: {m.group(1) if m else word!r}")
+    parts, ops, current, depth = [], [], [], 0
+    for tok in toks:
+        depth += _depth_change(tok)
+        if depth == 0 and tok.kind in {"op", "cmd"} and tok.value in COMPARISONS:
+            parts.append(current)
+            ops.append(tok.value)
+            current = []
+        else:
+            current.append(tok)
+    parts.append(current)
+    if not ops:
+        raise NotationError("a condition needs a comparison")
+    values = [Parser(p, context or Context()).parse() if p else _empty() for p in parts]
+    relations = [COMPARISONS[op](values[k], values[k + 1]) for k, op in enumerate(ops)]
+    return sp.And(*relations) if len(relations) > 1 else relations[0]
+
+
+def _empty() -> sp.Basic:
+    raise NotationError("comparison with a missing side")
+
+
+def parse_condition(text: str, context: Context | None = None) -> sp.Basic:
+    """Parse a condition written on its own (``z>0``)."""
+    return condition(tokenize(text), context)
+
+
+def parse_set(text: str, context: Context | None = None) -> sp.Set:
+    """An interval ``(a,b)``, ``[0,\\infty)``, a named set ``\\mathbb{R}``, ``\\{0,1\\}``, or a union."""
+    tokens = tokenize(text)
+    pieces: list[list[Token]] = [[]]
+    depth = 0
+    for tok in tokens:
+        depth += _depth_change(tok)
+        if depth == 0 and tok.value == r"\cup":
+            pieces.append([])
+        else:
+            pieces[-1].append(tok)
+    sets = [_one_set(p, context or Context()) for p in pieces]
+    return sp.Union(*sets) if len(sets) > 1 else sets[0]
+
+
+def _one_set(tokens: list[Token], context: Context) -> sp.Set:
+    """One interval or named set."""
+    if not tokens:
+        raise NotationError("empty set expression")
+    first, last = tokens[0], tokens[-1]
+    if len(tokens) == 1 and first.kind == "set":
+        if first.value.strip() in SETS:
+            return SETS[first.value.strip()]
+        raise NotationError(f"unknown set \\mathbb{{{first.value}}}")
+    if first.value in {"(", "["} and last.value in {")", "]"} and first.kind == last.kind == "op":
+        inner, depth, comma = tokens[1:-1], 0, None
+        for k, tok in enumerate(inner):
+            depth += _depth_change(tok)
+            if depth == 0 and tok.value == ",":
+                if comma is not None:
+                    raise NotationError("an interval has two ends")
+                comma = k
+        if comma is None:
+            raise NotationError("an interval needs 'a, b'")
+        lo = Parser(inner[:comma], context).parse() if inner[:comma] else _empty()
+        hi = Parser(inner[comma + 1:], context).parse() if inner[comma + 1:] else _empty()
+        try:
+            return sp.Interval(lo, hi, left_open=first.value == "(", right_open=last.value == ")")
+        except (TypeError, ValueError) as e:
+            raise NotationError(f"not an interval: {e}") from e
+    value = Parser(tokens, context).parse()
+    if isinstance(value, sp.Set):
+        return value
+    raise NotationError("not a set")
+
+
+def parse_prose_cases(segments: Sequence[tuple[str, str]], context: Context | None = None) -> sp.Basic:
+    """Cells like ``$1$ if $z>0$ else $\\alpha$`` (segments of kind "math" or "text") as a Piecewise."""
+    parts = [(kind, text.strip()) for kind, text in segments if text.strip()]
+    words = [t.lower().strip(" ,;") for k, t in parts if k == "text"]
+    math = [t for k, t in parts if k == "math"]
+    kinds = [k for k, _ in parts]
+    ctx = context or Context()
+    if kinds == ["math", "text", "math", "text", "math"] and words[0] == "if" and words[1] in {"else", "otherwise"}:
+        return sp.Piecewise((parse_expr_latex(math[0], ctx), parse_condition(math[1], ctx)),
+                            (parse_expr_latex(math[2], ctx), sp.true))
+    if kinds == ["math", "text", "math", "text", "math", "text"] and words[0] == "if" and words[2] == "otherwise":
+        return sp.Piecewise((parse_expr_latex(math[0], ctx), parse_condition(math[1], ctx)),
+                            (parse_expr_latex(math[2], ctx), sp.true))
+    if kinds == ["math"]:
+        return parse_expr_latex(math[0], ctx)
+    raise NotationError("prose in the cell is not of the form '$a$ if $c$ else $b$'")
