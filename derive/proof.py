@@ -7,6 +7,7 @@ rational points (exactly where it is rational, else to 50 significant digits).
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -60,7 +61,7 @@ def _sample(rng: random.Random, lo: float, hi: float, integer: bool) -> sp.Ratio
     if integer:
         return sp.Integer(rng.randint(int(lo), int(hi)))
     q = rng.randint(7, 97)
-    return sp.Rational(rng.randint(int(lo * q), int(hi * q)), q)
+    return sp.Rational(rng.randint(math.ceil(lo * q), math.floor(hi * q)), q)
 
 
 def evaluate_at(expr: sp.Expr, domain: Mapping[str, tuple[float, float]], rng: random.Random) -> sp.Expr:
