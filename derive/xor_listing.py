@@ -6,9 +6,10 @@ W^{(1)}. Each backward line is encoded as SymPy data (``listing_backward``) in t
 A2 that the listing keeps, and compared with SymPy's derivative of the loss with respect to that
 line's array, the loss written from that array onward (so dZ1 is dL/dZ1 with Z1 free, dW1 is dL/dW1
 with X free, ...). After differentiating, each e^{-Z} is written 1/A - 1 with A = sigma(Z) named, as
-the listing does (the whole atom is replaced, outer layer first, so the sigmoids fold back to A). Matrices are compared along a symbolic direction U: sum(G * U) is the same for every
-U exactly when the two gradients are equal entry by entry. X and Y are symbolic: the XOR data is one
-instance of the shapes.
+the listing does (the whole atom is replaced, outer layer first, so the sigmoids fold back to A).
+Matrices are compared along a symbolic direction U: sum(G * U) is the same for every U exactly when
+the two gradients are equal entry by entry. X and Y are symbolic: the XOR data is one instance of
+the shapes.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Property tests of every generated kernel: backends agree, derivatives are right, dtypes kept, special values finite."""
+"""Property tests of every generated kernel: backends agree, derivatives right, dtypes kept, special values finite."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+import mpmath
 import numpy as np
 import pytest
 import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chainrule.codegen import simplex_args
+from chainrule.codegen import load_backend, simplex_args
 from derive.arrays import expand
 from derive.core import Kernel, registry
 from verify import gradcheck
@@ -94,26 +95,26 @@ def test_kernel_is_batched_over_leading_axes(kernel: Kernel, data: st.DataObject
 def test_vector_kernels_have_the_shape_their_kind_says(kernel: Kernel) -> None:
     inputs = tuple(np.full((4, 5), np.mean(kernel.domain[a.name])) for a in kernel.args)
     out = run(kernel, "numpy", inputs)
-    reduced = out.shape == (4,)
-    assert out.shape == {"vector": (4, 5), "jacobian": (4, 5, 5)}[kernel.shape] or (kernel.shape == "vector" and reduced)
+    allowed = {"vector": [(4, 5), (4,)], "jacobian": [(4, 5, 5)]}[kernel.shape]
+    assert out.shape in allowed
 
 
 @pytest.mark.parametrize("kernel", KERNELS, ids=name_of)
 @settings(max_examples=3)
 @given(data=st.data())
 def test_jax_kernel_works_under_jit(kernel: Kernel, data: st.DataObject) -> None:
-    inputs = data.draw(kernel_inputs(kernel, batch_shape=(3,)))
-    f = gradcheck.function(kernel.name, "jax")
-    assert_close(np.asarray(jax.jit(f)(*inputs)), run(kernel, "jax", inputs), "float64", "jit")
+    inputs = data.draw(kernel_inputs(kernel, batch_shape=(3,), size=3))
+    eager = getattr(load_backend("jax"), kernel.name)
+    assert_close(np.asarray(jax.jit(eager)(*inputs)), np.asarray(eager(*inputs)), "float64", "jit")
 
 
 @pytest.mark.parametrize("kernel", KERNELS, ids=name_of)
 @settings(max_examples=3)
 @given(data=st.data())
 def test_jax_kernel_works_under_vmap(kernel: Kernel, data: st.DataObject) -> None:
-    inputs = data.draw(kernel_inputs(kernel, batch_shape=(4,)))
-    f = gradcheck.function(kernel.name, "jax")
-    assert_close(np.asarray(jax.vmap(f)(*inputs)), run(kernel, "jax", inputs), "float64", "vmap")
+    inputs = data.draw(kernel_inputs(kernel, batch_shape=(4,), size=3))
+    eager = getattr(load_backend("jax"), kernel.name)
+    assert_close(np.asarray(jax.vmap(eager)(*inputs)), np.asarray(eager(*inputs)), "float64", "vmap")
 
 
 # --- derivatives -------------------------------------------------------------------------------
@@ -234,11 +235,17 @@ def special_inputs(kernel: Kernel, dtype: str) -> list[tuple[np.ndarray, ...]]:
 
 
 def exact(kernel: Kernel, inputs: tuple[np.ndarray, ...]) -> np.ndarray:
-    """The kernel's expression evaluated by SymPy at the (exactly converted) inputs, to 30 digits."""
+    """The kernel's expression evaluated at the (exactly converted) inputs with 40-digit mpmath arithmetic.
+
+    Elementwise kernels go through mpmath at a fixed working precision rather than ``evalf``: evalf
+    insists on relative accuracy, and for ``1 + erf(-707)`` (GELU' at -1e3) that means raising the
+    precision to hundreds of thousands of digits. An absolute error of 1e-40 is far below every tolerance.
+    """
     values = [np.asarray(x, dtype=np.float64) for x in inputs]
     if kernel.shape == "elementwise":
-        subs = {a: sp.Rational(float(v)) for a, v in zip(kernel.args, values, strict=True)}
-        return np.asarray(float(sp.N(kernel.expr.xreplace(subs), 30)))
+        f = sp.lambdify(kernel.args, kernel.expr.rewrite(sp.log), modules="mpmath")
+        with mpmath.workdps(40):
+            return np.asarray(float(f(*(mpmath.mpf(float(v)) for v in values))))
     cols = {a: sp.Matrix([sp.Rational(float(e)) for e in v]) for a, v in zip(kernel.args, values, strict=True)}
     value = expand(kernel.expr, cols)
     if not isinstance(value, sp.MatrixBase):
@@ -270,17 +277,17 @@ def forward_autodiff(quirk: Quirk) -> Callable[..., jax.Array]:
     """jax.grad of the sum of the generated JAX forward kernel, w.r.t. the derivative kernel's argument."""
     kernel = kernel_named(quirk.kernel)
     forward = kernel_named(kernel.grad_of)
-    f = gradcheck.function(forward.name, "jax")
+    f = getattr(load_backend("jax"), forward.name)
     w = [a.name for a in forward.args].index(kernel.grad_wrt)
     return jax.grad(lambda *a: jnp.sum(f(*a)), argnums=w)
 
 
-@pytest.mark.parametrize("quirk", QUIRKS, ids=lambda q: q.kernel)
+@pytest.mark.parametrize("quirk", QUIRKS, ids=lambda q: f"{q.kernel}-{q.dtype}-{list(q.inputs.values())}")
 def test_documented_quirk_holds(quirk: Quirk) -> None:
     kernel = kernel_named(quirk.kernel)
-    inputs = tuple(np.float64(quirk.inputs[a.name]) for a in kernel.args)
-    for backend in BACKENDS:
-        assert float(run(kernel, backend, inputs)) == quirk.kernel_value, (backend, quirk.note)
+    inputs = tuple(np.asarray(quirk.inputs[a.name], dtype=quirk.dtype) for a in kernel.args)
+    assert float(run(kernel, "numpy", inputs)) == quirk.numpy_value, quirk.note
+    assert float(run(kernel, "jax", inputs)) == quirk.jax_value, quirk.note
     if quirk.autodiff_value is not None:
         assert float(forward_autodiff(quirk)(*inputs)) == quirk.autodiff_value, quirk.note
 

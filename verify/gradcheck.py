@@ -12,6 +12,7 @@ gradient is wrong, of which kernel, with respect to which input, and where.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -55,8 +56,14 @@ def kernel_record(name: str) -> Kernel:
 
 
 def function(name: str, backend: str) -> Callable[..., object]:
-    """The generated kernel ``name`` of ``backend`` ("numpy" or "jax")."""
-    return getattr(load_backend(backend), name)
+    """The generated kernel ``name`` of ``backend`` ("numpy", or "jax": jitted, so compiled once per shape)."""
+    return _jitted(name) if backend == "jax" else getattr(load_backend(backend), name)
+
+
+@functools.cache
+def _jitted(name: str) -> Callable[..., object]:
+    """The generated JAX kernel ``name`` under ``jax.jit``."""
+    return jax.jit(getattr(load_backend("jax"), name))
 
 
 @contextlib.contextmanager
@@ -99,44 +106,37 @@ def _inputs_at(kernel: Kernel, inputs: Sequence[np.ndarray], idx: tuple[int, ...
     return "(" + ", ".join(parts) + ")"
 
 
-def _is_reduced(forward: Kernel, inputs: Sequence[np.ndarray]) -> bool:
-    """True when the forward kernel returns one value per row (a loss), not a vector."""
-    out = np.asarray(function(forward.name, "numpy")(*inputs))
-    return forward.shape != "elementwise" and out.ndim == np.asarray(inputs[0]).ndim - 1
+@functools.cache
+def _autodiff(forward_name: str, w: int, mode: Mode, elementwise: bool) -> Callable[..., jax.Array]:
+    """A jitted function of the forward kernel's arguments giving its derivative w.r.t. argument ``w``.
 
+    Elementwise: the derivative entry by entry (a vjp with ones, or a jvp along ones). Vector kernels:
+    for each row, the gradient (scalar output) or the Jacobian (vector output), by jacrev or jacfwd.
+    """
+    f = getattr(load_backend("jax"), forward_name)
+    if elementwise:
+        def entrywise(*args: jax.Array) -> jax.Array:
+            if mode == "rev":
+                out, pullback = jax.vjp(f, *args)
+                return pullback(jnp.ones_like(out))[w]
+            tangents = [jnp.ones_like(a) if i == w else jnp.zeros_like(a) for i, a in enumerate(args)]
+            return jax.jvp(f, args, tuple(tangents))[1]
+        return jax.jit(entrywise)
+    per_row = (jax.jacrev if mode == "rev" else jax.jacfwd)(f, argnums=w)
 
-def _basis(x: np.ndarray, j: int) -> np.ndarray:
-    """Zeros like ``x`` with ones at position j of the last axis."""
-    e = np.zeros_like(x)
-    e[..., j] = 1
-    return e
+    def rows(*args: jax.Array) -> jax.Array:
+        batch, n = args[0].shape[:-1], args[0].shape[-1]
+        flat = jax.vmap(per_row)(*[a.reshape(-1, n) for a in args])
+        return flat.reshape(batch + flat.shape[1:])
+    return jax.jit(rows)
 
 
 def autodiff_derivative(kernel: Kernel, inputs: Sequence[np.ndarray], mode: Mode = "rev") -> np.ndarray:
     """What JAX autodiff of the generated JAX forward kernel gives for the derivative kernel's output."""
     forward = kernel_record(kernel.grad_of)
-    f = function(forward.name, "jax")
     w = [a.name for a in forward.args].index(kernel.grad_wrt)
-    args = [jnp.asarray(x) for x in inputs]
-    x = np.asarray(inputs[w])
-
-    def along(t: np.ndarray) -> jax.Array:
-        tangents = [jnp.zeros_like(a) for a in args]
-        tangents[w] = jnp.asarray(t, dtype=args[w].dtype)
-        return jax.jvp(f, tuple(args), tuple(tangents))[1]
-
-    out, pullback = jax.vjp(f, *args)
-    if forward.shape == "elementwise":
-        grad = pullback(jnp.ones_like(out))[w] if mode == "rev" else along(np.ones_like(x))
-        return np.asarray(grad)
-    n = x.shape[-1]
-    if _is_reduced(forward, inputs):
-        if mode == "rev":
-            return np.asarray(pullback(jnp.ones_like(out))[w])
-        return np.stack([np.asarray(along(_basis(x, j))) for j in range(n)], axis=-1)
-    if mode == "rev":
-        return np.stack([np.asarray(pullback(jnp.asarray(_basis(np.asarray(out), i)))[w]) for i in range(n)], axis=-2)
-    return np.stack([np.asarray(along(_basis(x, j))) for j in range(n)], axis=-1)
+    fn = _autodiff(forward.name, w, mode, forward.shape == "elementwise")
+    return np.asarray(fn(*[jnp.asarray(x) for x in inputs]))
 
 
 def finite_difference_derivative(kernel: Kernel, inputs: Sequence[np.ndarray], step: float = FD_STEP) -> np.ndarray:

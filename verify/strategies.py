@@ -93,14 +93,21 @@ def _away_from(x: np.ndarray, points: Sequence[float], margin: float) -> np.ndar
 
 def arrays_in(domain: tuple[float, float], *, dtype: object = "float64",
               shape: int | Shape | st.SearchStrategy[Shape] = (), avoid: Sequence[float] = (),
-              margin: float = 0.0) -> st.SearchStrategy[np.ndarray]:
-    """Arrays of ``dtype`` and ``shape`` with finite entries in ``domain``, at least ``margin`` from ``avoid``."""
+              margin: float = 0.0, allow_subnormal: bool = False) -> st.SearchStrategy[np.ndarray]:
+    """Arrays of ``dtype`` and ``shape`` with finite entries in ``domain``, at least ``margin`` from ``avoid``.
+
+    Subnormal numbers are left out unless ``allow_subnormal``: XLA on CPU flushes them to zero, so
+    NumPy and JAX kernels legitimately differ there (see ``verify.tolerances.QUIRKS``).
+    """
     d = _dtype(dtype)
     lo, hi = _inward(*_domain(domain), d)
     if not (isinstance(margin, int | float) and margin >= 0 and np.isfinite(margin)):
         raise InvalidArgument(f"margin={margin!r} must be a finite number >= 0")
+    if not isinstance(allow_subnormal, bool):
+        raise InvalidArgument(f"allow_subnormal={allow_subnormal!r} must be a bool")
     points = tuple(float(p) for p in avoid)
-    elements = st.floats(lo, hi, width=d.itemsize * 8, allow_nan=False, allow_infinity=False)
+    elements = st.floats(lo, hi, width=d.itemsize * 8, allow_nan=False, allow_infinity=False,
+                         allow_subnormal=allow_subnormal)
     drawn = hnp.arrays(d, _shape_strategy(shape, "shape"), elements=elements)
     if margin and points:
         return drawn.map(lambda x: np.clip(_away_from(x, points, margin), lo, hi).astype(d))

@@ -85,30 +85,38 @@ SPECIAL_VECTORS: Mapping[str, tuple[tuple[float, ...], ...]] = {
 
 @dataclass(frozen=True)
 class Quirk:
-    """Documented behaviour of a generated kernel at one input, where it is a choice or a limit of the form used.
+    """Documented behaviour of the generated kernels at one input, where it is a choice or a limit of the form used.
 
-    ``kernel_value`` is what both generated backends return (float64); ``autodiff_value``, for a
-    derivative kernel, is what ``jax.grad`` of the generated JAX forward kernel returns there.
+    ``numpy_value`` and ``jax_value`` are what the two generated kernels return at ``inputs`` in
+    ``dtype``; ``autodiff_value``, for a derivative kernel, is what ``jax.grad`` of the generated
+    JAX forward kernel returns there.
     """
 
     kernel: str
     inputs: Mapping[str, float]
-    kernel_value: float
+    numpy_value: float
+    jax_value: float
     autodiff_value: float | None
     note: str
+    dtype: DTypeName = "float64"
 
+
+_FTZ = ("XLA on CPU flushes subnormal numbers to zero, so the JAX kernel sees z = 0 and takes the z <= 0 branch, "
+        "while NumPy sees z > 0; property tests therefore draw no subnormals (arrays_in(allow_subnormal=False)).")
 
 QUIRKS: tuple[Quirk, ...] = (
-    Quirk("relu_grad", {"z": 0.0}, kernel_value=0.0, autodiff_value=0.5,
+    Quirk("relu_grad", {"z": 0.0}, numpy_value=0.0, jax_value=0.0, autodiff_value=0.5,
           note="kink: the subdifferential is [0, 1]; the generated derivative chooses 0, while jax.grad of "
                "maximum(0, z) splits the tie and returns 0.5. Both are valid subgradients."),
-    Quirk("leaky_relu_grad", {"z": 0.0, "alpha": 0.01}, kernel_value=0.01, autodiff_value=0.01,
+    Quirk("leaky_relu_grad", {"z": 0.0, "alpha": 0.01}, numpy_value=0.01, jax_value=0.01, autodiff_value=0.01,
           note="kink: the subdifferential is [alpha, 1]; both the generated derivative and jax.grad of the "
                "generated where(z > 0, z, alpha z) take the left derivative alpha."),
-    Quirk("sigmoid", {"z": -40.0}, kernel_value=0.0, autodiff_value=None,
+    Quirk("sigmoid", {"z": -40.0}, numpy_value=0.0, jax_value=0.0, autodiff_value=None,
           note="the overflow-free form (1 + tanh(z/2))/2 has absolute, not relative, accuracy in the left tail: "
                "tanh(-20) rounds to -1 in float64, so the kernel returns 0 where sigma(-40) = 4.25e-18."),
-    Quirk("sigmoid_grad", {"z": -40.0}, kernel_value=0.0, autodiff_value=0.0,
+    Quirk("sigmoid_grad", {"z": -40.0}, numpy_value=0.0, jax_value=0.0, autodiff_value=0.0,
           note="same left-tail limit as sigmoid: sigma'(-40) = 4.25e-18 is returned as 0, by the kernel and by "
                "jax.grad of the generated sigmoid alike."),
+    Quirk("relu_grad", {"z": 1e-40}, numpy_value=1.0, jax_value=0.0, autodiff_value=0.5, dtype="float32", note=_FTZ),
+    Quirk("relu_grad", {"z": 5e-324}, numpy_value=1.0, jax_value=0.0, autodiff_value=0.5, note=_FTZ),
 )
