@@ -12,7 +12,6 @@ activation appears.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from functools import cache
 
@@ -40,6 +39,8 @@ ENTRY = (-3.0, 3.0)
 WIDTHS = {"m_{l-1}": (2, 4), "m_l": (2, 4), "m_{l+1}": (1, 4), "m_L": (2, 4)}  # >= 2: indices run to 2
 ENTRIES = {str(x): ENTRY for x in (z_out, grad_out, slope_out, z_l, slope_l, W_next, b_next, delta_next,
                                    W_l, b_l, delta_l, a_prev)}
+# Entries of neighbouring layers' vectors that only a mistaken claim uses (see ``_layer_shapes``).
+ENTRIES |= {name: ENTRY for name in ("a^{(l)}", "\\sigma'(z^{(l+1)})", "\\sigma'(z^{(l-1)})")}
 DOMAIN = {**WIDTHS, **ENTRIES, **{x: (1, 2) for x in ("i", "j", "k", "q", "r", "s")},
           "\\hat{y}": (0.15, 0.95), "y": (0.0, 1.0), "n": (2, 5)}
 
@@ -288,8 +289,7 @@ FORMULAS: tuple[Formula, ...] = (
         key="bp1_output_error", section=SECTION, title="BP1: output-layer error",
         assumptions=("m_L outputs, symbolic", "a^L = sigma(z^L) entrywise, sigma differentiable", "1 <= j <= m_L"),
         definition=sp.Symbol("delta^L = dL/dz^L"), derive=derive_bp1, stated=stated_bp1(),
-        locator=Locator(SECTION, r"\\boldsymbol\{\\delta\}\^\{\(L\)\} = \\nabla_\{\\mathbf\{a\}\^\{\(L\)\}\} L",
-                        "display"),
+        locator=Locator(SECTION, r"^\s*\\boldsymbol\{\\delta\}\^\{\(L\)\} =", "display"),
         variables=(grad_out, z_out), domain=DOMAIN,
     ),
     Formula(
@@ -303,23 +303,21 @@ FORMULAS: tuple[Formula, ...] = (
         key="bp2_inner_derivative", section=SECTION, title="BP2: the inner derivative dz^(l+1)_k / dz^(l)_j",
         assumptions=("m_l, m_{l+1} symbolic", "sigma differentiable, entrywise", "1 <= j <= m_l"),
         definition=next_preactivation(k), derive=derive_bp2_inner, stated=W_next[k, j] * slope_l[j],
-        locator=Locator(SECTION, r"The inner derivative is \$W_\{kj\}\^\{\(\\ell\+1\)\} \\sigma'", "inline"),
+        locator=Locator(SECTION, r"The inner derivative is \$", "inline"),
         variables=(W_next, z_l), domain=DOMAIN,
     ),
     Formula(
         key="bp2_hidden_error", section=SECTION, title="BP2: backpropagating the error",
         assumptions=("m_l, m_{l+1} symbolic", "sigma differentiable, entrywise", "1 <= j <= m_l"),
         definition=next_preactivation(k), derive=derive_bp2, stated=stated_bp2(),
-        locator=Locator(SECTION, r"\\boldsymbol\{\\delta\}\^\{\(\\ell\)\} = "
-                                 r"\\left\( \\mathbf\{W\}\^\{\(\\ell\+1\)\\top\}", "display"),
+        locator=Locator(SECTION, r"^\s*\\boldsymbol\{\\delta\}\^\{\(\\ell\)\} =", "display"),
         variables=(W_next, delta_next, z_l), domain=DOMAIN,
     ),
     Formula(
         key="bp3_weight_grad", section=SECTION, title="BP3: gradient with respect to the weights",
         assumptions=("m_l, m_{l-1} symbolic", "1 <= r <= m_l, 1 <= s <= m_{l-1}"),
         definition=preactivation(q), derive=derive_bp3, stated=stated_bp3(),
-        locator=Locator(SECTION, r"\\frac\{\\partial L\}\{\\partial \\mathbf\{W\}\^\{\(\\ell\)\}\} = "
-                                 r"\\boldsymbol\{\\delta\}\^\{\(\\ell\)\} \\,\\mathbf\{a\}\^\{\(\\ell-1\)\\top\}",
+        locator=Locator(SECTION, r"^\s*\\frac\{\\partial L\}\{\\partial \\mathbf\{W\}\^\{\(\\ell\)\}\} =",
                         "display"),
         variables=(W_l, delta_l, a_prev), domain=DOMAIN,
         comment="the activation is that of layer l-1 and the transpose sits on it: an m_l x m_{l-1} outer product",
@@ -369,17 +367,33 @@ def _worked() -> networks.Backprop:
                              _sigmoid_slope)
 
 
+#: Any number as printed (a sign, digits, decimals); ``#`` in an ``*_AT`` pattern stands for one.
+NUMBER = r"-?\d+(?:\.\d+)?"
+
+
 def _at(pattern: str, number: str, kind: str = "display") -> Locator:
-    """A locator for one printed number: ``@`` in ``pattern`` becomes the group ``value`` matching ``number``."""
-    return Locator(SECTION, pattern.replace("@", f"(?P<value>{re.escape(number)})", 1), kind)  # type: ignore[arg-type]
+    """A locator for one printed number: ``@`` marks it (the group ``value``) and ``#`` any other number.
+
+    The pattern pins the place by its LaTeX around the numbers, never by the numbers themselves, so
+    an edited value is read and judged where it is written instead of going "not found".
+    ``number`` is the value the notes print there; the locator must not depend on it.
+    """
+    del number
+    return Locator(SECTION, pattern.replace("#", NUMBER).replace("@", f"(?P<value>{NUMBER})", 1), kind)  # type: ignore[arg-type]
 
 
-# Where each number of the example is printed: "@" marks the number itself (regexes on the raw lines).
-Z1_AT = r"= \\begin\{bmatrix\}@\\\\0\.19\\end\{bmatrix\},", r"= \\begin\{bmatrix\}0\.07\\\\@\\end\{bmatrix\},"
-A1_AT = r"\\begin\{bmatrix\}@\\\\0\.5474\\end\{bmatrix\}", r"\\begin\{bmatrix\}0\.5175\\\\@\\end\{bmatrix\}"
-SLOPE1_AT = r"\\odot \\begin\{bmatrix\}@\\\\0\.2478", r"\\odot \\begin\{bmatrix\}0\.2497\\\\@\\end"
-DELTA1_AT = r"= \\begin\{bmatrix\}@\\\\-0\.0122\\end\{bmatrix\}$", r"= \\begin\{bmatrix\}-0\.0103\\\\@\\end\{bmatrix\}$"
-DW1_AT = (r"\\begin\{bmatrix\}@ & -0\.00103", r"-0\.00514 & @\\\\", r"\\\\ @ & -0\.00122", r"-0\.00610 & @\\end")
+# Where each number of the example is printed: "@" marks the number itself, "#" any other number.
+Z1_AT = (r"\\end\{bmatrix\} = \\begin\{bmatrix\}@\\\\#\\end\{bmatrix\},",
+         r"\\end\{bmatrix\} = \\begin\{bmatrix\}#\\\\@\\end\{bmatrix\},")
+A1_AT = (r"\\sigma\(\\mathbf\{z\}\^\{\(1\)\}\) = \\begin\{bmatrix\}@\\\\#\\end",
+         r"\\sigma\(\\mathbf\{z\}\^\{\(1\)\}\) = \\begin\{bmatrix\}#\\\\@\\end")
+SLOPE1_AT = r"\\odot \\begin\{bmatrix\}@\\\\#\\end", r"\\odot \\begin\{bmatrix\}#\\\\@\\end"
+DELTA1_AT = (r"\\odot \\begin\{bmatrix\}#\\\\#\\end\{bmatrix\} = \\begin\{bmatrix\}@\\\\#\\end\{bmatrix\}$",
+             r"\\odot \\begin\{bmatrix\}#\\\\#\\end\{bmatrix\} = \\begin\{bmatrix\}#\\\\@\\end\{bmatrix\}$")
+DW1_AT = (r"= \\begin\{bmatrix\}@ & #\\\\ # & #\\end\{bmatrix\}$",
+          r"= \\begin\{bmatrix\}# & @\\\\ # & #\\end\{bmatrix\}$",
+          r"= \\begin\{bmatrix\}# & #\\\\ @ & #\\end\{bmatrix\}$",
+          r"= \\begin\{bmatrix\}# & #\\\\ # & @\\end\{bmatrix\}$")
 
 
 def _example_quantities() -> tuple[Quantity, ...]:
@@ -403,23 +417,23 @@ def _example_quantities() -> tuple[Quantity, ...]:
           for j, (text, z) in enumerate((("0.5175", "0.07"), ("0.5474", "0.19")))),
         Quantity("z2", "z^{(2)}", z2, "0.5872", _at(r"= @, \\quad \\hat y", "0.5872"),
                  d("0.5") * d("0.5175") + d("0.6") * d("0.5474")),
-        Quantity("yhat", r"\hat y", a2, "0.6427", _at(r"\\sigma\(0\.5872\) = @", "0.6427"), sigmoid(d("0.5872"))),
-        Quantity("loss", "L", (a2 - Y_EX) ** 2 / 2, "0.0638", _at(r"\\tfrac12\(0\.6427-1\)\^2 = @", "0.0638", "inline"),
+        Quantity("yhat", r"\hat y", a2, "0.6427", _at(r"\\sigma\(#\) = @", "0.6427"), sigmoid(d("0.5872"))),
+        Quantity("loss", "L", (a2 - Y_EX) ** 2 / 2, "0.0638", _at(r"\\tfrac12\(#-1\)\^2 = @", "0.0638", "inline"),
                  (d("0.6427") - 1) ** 2 / 2),
-        Quantity("error", r"\hat y - y", a2 - Y_EX, "-0.3573", _at(r"= \(@\)\\cdot\(0\.6427\)", "-0.3573"),
+        Quantity("error", r"\hat y - y", a2 - Y_EX, "-0.3573", _at(r"= \(@\)\\cdot\(#\)", "-0.3573"),
                  d("0.6427") - 1),
         Quantity("dsigma_z2", r"\sigma'(z^{(2)})", _sigmoid_slope(z2), "0.2297",
-                 _at(r"= -0\.3573 \\cdot @ =", "0.2297"), d("0.6427") * (1 - d("0.6427"))),
-        Quantity("delta2", r"\delta^{(2)}", d2[0], "-0.0821", _at(r"\\cdot 0\.2297 = @", "-0.0821"),
+                 _at(r"= # \\cdot @ =", "0.2297"), d("0.6427") * (1 - d("0.6427"))),
+        Quantity("delta2", r"\delta^{(2)}", d2[0], "-0.0821", _at(r"\\cdot # = @", "-0.0821"),
                  d("-0.3573") * d("0.2297")),
         Quantity("dW2_1", r"\partial L/\partial W^{(2)}_1", dW2[0, 0], "-0.0425",
-                 _at(r"= \[@,\\,-0\.0449\]", "-0.0425"), d("-0.0821") * d("0.5175")),
+                 _at(r"= \[@,\\,#\]", "-0.0425"), d("-0.0821") * d("0.5175")),
         Quantity("dW2_2", r"\partial L/\partial W^{(2)}_2", dW2[0, 1], "-0.0449",
-                 _at(r"= \[-0\.0425,\\,@\]", "-0.0449"), d("-0.0821") * d("0.5474")),
+                 _at(r"= \[#,\\,@\]", "-0.0449"), d("-0.0821") * d("0.5474")),
         Quantity("one_minus_a1_1", r"1 - a^{(1)}_1", 1 - a1[0], "0.4825",
-                 _at(r"0\.5175\\cdot@=0\.2497", "0.4825", "inline"), 1 - d("0.5175")),
+                 _at(r"\(using \$\\sigma\'\(#\)=#\\cdot@=#", "0.4825", "inline"), 1 - d("0.5175")),
         Quantity("one_minus_a1_2", r"1 - a^{(1)}_2", 1 - a1[1], "0.4526",
-                 _at(r"0\.5474\\cdot@=0\.2478", "0.4526", "inline"), 1 - d("0.5474")),
+                 _at(r"\$, \$\\sigma\'\(#\)=#\\cdot@=#", "0.4526", "inline"), 1 - d("0.5474")),
         *(Quantity(f"dsigma_z1_{j + 1}", f"\\sigma'(z^{{(1)}}_{j + 1})", slope1[j], text, _at(SLOPE1_AT[j], text),
                    d(a) * d(b))
           for j, (text, a, b) in enumerate((("0.2497", "0.5175", "0.4825"), ("0.2478", "0.5474", "0.4526")))),
@@ -431,7 +445,7 @@ def _example_quantities() -> tuple[Quantity, ...]:
           for (r, c), text in zip(((0, 0), (0, 1), (1, 0), (1, 1)), ("-0.00514", "-0.00103", "-0.00610", "-0.00122"),
                                   strict=True)),
         Quantity("W2_1_updated", r"W^{(2)}_1 - \eta\,\partial L/\partial W^{(2)}_1", W2_EX[0, 0] - ETA_EX * dW2[0, 0],
-                 "0.50425", _at(r"0\.5 - 0\.1\(-0\.0425\)=@", "0.50425", "inline"), d("0.5") - d("0.1") * d("-0.0425")),
+                 "0.50425", _at(r"# - #\(#\)=@", "0.50425", "inline"), d("0.5") - d("0.1") * d("-0.0425")),
     ]
     return tuple(out)
 
@@ -445,9 +459,34 @@ EXAMPLES: tuple[Example, ...] = (
 )
 
 
+def _layer_shapes() -> dict[str, sp.Basic]:
+    """The notes' bold names of layers l-1, l, l+1 as MatrixSymbols of the record's symbolic shapes.
+
+    Names of neighbouring layers are included on purpose: a claim that uses the wrong layer's
+    activation or a transpose in the wrong place then reads as a matrix of the wrong shape or the
+    wrong entries, and the audit reports an error instead of "unknown".
+    """
+    vectors = {"\\mathbf{a}^{(\\ell-1)}": (a_prev, m_prev), "\\mathbf{a}^{(\\ell)}": ("a^{(l)}", m_l),
+               "\\boldsymbol{\\delta}^{(\\ell)}": (delta_l, m_l),
+               "\\boldsymbol{\\delta}^{(\\ell+1)}": (delta_next, m_next),
+               "sigma'(\\mathbf{z}^{(\\ell)})": (slope_l, m_l),
+               "sigma'(\\mathbf{z}^{(\\ell+1)})": ("\\sigma'(z^{(l+1)})", m_next),
+               "sigma'(\\mathbf{z}^{(\\ell-1)})": ("\\sigma'(z^{(l-1)})", m_prev)}
+    table: dict[str, sp.Basic] = {name: sp.MatrixSymbol(str(base), rows, 1) for name, (base, rows) in vectors.items()}
+    table["\\mathbf{W}^{(\\ell)}"] = sp.MatrixSymbol(str(W_l), m_l, m_prev)
+    table["\\mathbf{W}^{(\\ell+1)}"] = sp.MatrixSymbol(str(W_next), m_next, m_l)
+    return table
+
+
 #: How the notes write a claim's symbols, where the name alone does not say it (read by verify/audit.py).
-#: Entry-wise claims only: the bold matrix forms of BP1-BP3 need the audit to read them entry by entry.
+#: Bold names of BP1-BP3 are matrices of the record's shapes; "(entry)" says which entry of the matrix
+#: expression as written is compared with the record's entry-wise derivation.
 NOTATION: dict[str, dict[str, sp.Basic]] = {
+    "bp1_output_error": {"\\nabla_{\\mathbf{a}^{(L)}} L": sp.MatrixSymbol(str(grad_out), m_out, 1),
+                         "sigma'(\\mathbf{z}^{(L)})": sp.MatrixSymbol(str(slope_out), m_out, 1),
+                         "(entry)": sp.Tuple(j)},
     "bp1_softmax_ce": {"\\hat{\\mathbf{y}}": yhat[j], "\\mathbf{y}": yv[j]},
+    "bp2_hidden_error": {**_layer_shapes(), "(entry)": sp.Tuple(j)},
+    "bp3_weight_grad": {**_layer_shapes(), "(entry)": sp.Tuple(r, s)},
     "bp4_bias_grad": {"\\boldsymbol{\\delta}^{(\\ell)}": delta_l[r]},
 }

@@ -32,9 +32,9 @@ L1 = lam * sp.Sum(sp.Abs(thv[i]), (i, 1, n))
 PARAMS = {"theta": (-3.0, 3.0), "lambda": (0.001, 2.0), "n": (1, 5), "j": (1, 1)}
 PENALTY = {"a": (0.1, 3.0), "c": (-3.0, 3.0), "lambda": (0.001, 2.0)}
 DROPOUT = {"p": (0.01, 0.95), "x": (-3.0, 3.0)}
-L2_LOC = Locator("1.8", r"gradient gains \$\+\\lambda\\theta\$", "inline")
+L2_LOC = Locator("1.8", r"gradient gains \$(?P<formula>[^$]+)\$", "inline")
 L1_LOC = Locator("1.8", r"drives some weights exactly to 0", "prose")
-DROPOUT_LOC = Locator("1.8", r"scale survivors by \$1/\(1-p\)\$", "inline")
+DROPOUT_LOC = Locator("1.8", r"scale survivors by \$(?P<formula>[^$]+)\$", "inline")
 
 
 @cache

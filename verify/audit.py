@@ -30,8 +30,10 @@ are "notation", the rest is "unchecked" -- so coverage says how much of the file
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
+import operator
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -40,6 +42,8 @@ from pathlib import Path
 from typing import Literal
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
+from sympy.matrices.expressions.matexpr import MatrixElement
 
 from derive.core import SECTIONS, Example, Formula, Locator, Quantity, registry
 from derive.proof import Proof, check_equal, compare_sets
@@ -47,6 +51,7 @@ from verify.notation import (
     Clause,
     Context,
     Decimal,
+    Hadamard,
     NotationError,
     Top,
     clauses,
@@ -488,8 +493,18 @@ def align(parsed: sp.Basic, formula: Formula, target: sp.Basic,
         if s.name in explicit and not isinstance(explicit[s.name], sp.IndexedBase):
             subs[s] = explicit[s.name]
             shown[s.name] = str(explicit[s.name])
+    for app in parsed.atoms(AppliedUndef):
+        key = f"{app.func.__name__}({', '.join(map(str, app.args))})"
+        if key in explicit:
+            subs[app] = explicit[key]
+            shown[key] = str(explicit[key])
     names, labels = record_atoms(formula.definition, formula.stated, target, *formula.variables)
     names = {k: v for k, v in names.items() if k not in labels}
+    for app in parsed.atoms(AppliedUndef):
+        spelled = _operator_name(app)
+        if app not in subs and spelled in names:
+            subs[app] = names[spelled]
+            shown[str(app)] = spelled
     by_canon = {canonical(k): v for k, v in names.items()}
     bases = {canonical(label): sp.IndexedBase(label) for label in labels}
     for x in parsed.atoms(sp.Indexed):
@@ -505,6 +520,9 @@ def align(parsed: sp.Basic, formula: Formula, target: sp.Basic,
             if str(match) != s.name:
                 shown[s.name] = str(match)
     expr = _rebuild(parsed, subs) if subs else parsed
+    expr = _name_applied_slopes(expr, labels, shown)
+    if isinstance(expr, sp.MatrixExpr) and "(entry)" in explicit:
+        expr = matrix_entry_of(expr, explicit["(entry)"])
     record_free = {s.name for s in _free_plain(target)}
     mine = sorted((s for s in _free_plain(expr) if s.name not in record_free and s.is_integer), key=str)
     theirs = sorted((s for s in _free_plain(target) if s.name not in {t.name for t in _free_plain(expr)}
@@ -513,6 +531,58 @@ def align(parsed: sp.Basic, formula: Formula, target: sp.Basic,
         expr = expr.xreplace({mine[0]: theirs[0]})
         shown[mine[0].name] = theirs[0].name
     return expr, shown
+
+
+def _operator_name(app: AppliedUndef) -> str:
+    r"""How a record names an operator applied to a symbol: ``\text{Var}(W)`` -> ``\mathrm{Var}(W)``."""
+    m = re.fullmatch(r"\\(?:text|mathrm|operatorname)\{(\w+)\}", app.func.__name__)
+    head = f"\\mathrm{{{m.group(1)}}}" if m else app.func.__name__
+    return f"{head}({', '.join(map(str, app.args))})"
+
+
+def _plain_label(name: str) -> str:
+    """A label compared without backslashes or bold: ``\\sigma'(z^{(\\ell)})`` -> ``sigma'(z^{(l)})``."""
+    return canonical(name).replace("\\", "")
+
+
+def _name_applied_slopes(expr: sp.Basic, labels: frozenset[str], shown: dict[str, str]) -> sp.Basic:
+    """Write ``sigma'(z[j])`` as the record's entry ``sigma'(z)[j]`` when the record names that vector."""
+    by_plain = {_plain_label(label): label for label in labels}
+
+    def entry(app: AppliedUndef) -> sp.Basic:
+        (arg,) = app.args
+        label = by_plain.get(_plain_label(f"{app.func.__name__}({arg.base.label})"))
+        if label is None:
+            return app
+        shown[str(app)] = f"{label}{list(arg.indices)}"
+        return sp.IndexedBase(label)[arg.indices]
+
+    return expr.replace(lambda e: isinstance(e, AppliedUndef) and len(e.args) == 1
+                        and isinstance(e.args[0], sp.Indexed), entry)
+
+
+def matrix_entry_of(expr: sp.MatrixExpr, at: sp.Tuple) -> sp.Basic:
+    """Entry ``at`` (1-based row, column indices) of a matrix expression, written with IndexedBase entries.
+
+    Each MatrixSymbol ``M`` stands for the IndexedBase of the same name (``M[i]`` for a column vector,
+    ``M[i, j]`` otherwise); the sums SymPy writes over 0-based dummies are shifted to 1-based.
+    """
+    row, col = (tuple(at) + (sp.Integer(1),))[:2]
+    if expr.shape[1] == 1:
+        col = sp.Integer(1)
+    entry = expr[row - 1, col - 1]
+
+    def shift(total: sp.Sum) -> sp.Sum:
+        (dummy, lo, hi), = total.limits
+        index = sp.Dummy("k", integer=True, positive=True)
+        return sp.Sum(total.function.xreplace({dummy: index - 1}), (index, lo + 1, hi + 1))
+
+    def indexed(e: MatrixElement) -> sp.Indexed:
+        base = sp.IndexedBase(e.parent.name)
+        return base[e.i + 1] if e.parent.shape[1] == 1 else base[e.i + 1, e.j + 1]
+
+    entry = entry.replace(lambda e: isinstance(e, sp.Sum), shift)
+    return entry.replace(lambda e: isinstance(e, MatrixElement), indexed)
 
 
 def _components(target: sp.Basic) -> dict[str, sp.Basic]:
@@ -544,6 +614,11 @@ def _rebuild(expr: sp.Basic, subs: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:
             return sp.MatPow(*args)
         if isinstance(expr, Top):
             return args[0].T
+        if isinstance(expr, Hadamard):
+            scalars = [a for a in args if not isinstance(a, sp.MatrixExpr)]
+            return functools.reduce(operator.mul, args) if scalars else sp.hadamard_product(*args)
+    if isinstance(expr, Hadamard):
+        return sp.Mul(*args)
     return expr.func(*args)
 
 

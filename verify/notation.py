@@ -57,6 +57,12 @@ class Top(sp.Function):
     nargs = 1
 
 
+class Hadamard(sp.Function):
+    """An entrywise product ``a \\odot b`` of operands whose shapes are not known yet (bold names)."""
+
+    nargs = 2
+
+
 class Partial(sp.Function):
     """A Leibniz derivative ``d num / d den`` as written; kept opaque (it names, it does not compute)."""
 
@@ -411,7 +417,7 @@ class Parser:
                 value = _mul(value, self.factor())
             elif self.at(r"\odot"):
                 self.next()
-                value = _hadamard(value, self.factor())
+                value = _hadamard(value, self.juxtaposed())
             elif self.at("/"):
                 self.next()
                 value = _mul(value, _inverse(self.factor()))
@@ -419,6 +425,13 @@ class Parser:
                 value = _mul(value, self.factor())
             else:
                 return value
+
+    def juxtaposed(self) -> sp.Basic:
+        """A run of implicitly multiplied factors: the right operand of ``\\odot`` (``a \\odot 2 b`` is a (.) (2b))."""
+        value = self.factor()
+        while self.starts_factor():
+            value = _mul(value, self.factor())
+        return value
 
     def starts_factor(self) -> bool:
         """Whether the next token can begin a factor (for implicit multiplication)."""
@@ -541,9 +554,10 @@ class Parser:
             indices = [sp.Symbol(t.value.lstrip("\\"), **INDEX) for t in sub if t.value != ","]
             if name.text == "delta" and name.plain and len(indices) == 2:
                 return sp.KroneckerDelta(*indices)
-            joined = f"{name.text}_{''.join(t.value for t in sub)}"
-            if joined in self.context.symbols:
-                return _symbol(joined)
+            letters_text = "".join(t.value for t in sub)
+            for joined in (f"{name.text}_{letters_text}", f"{name.text}_{{{letters_text}}}"):
+                if joined in self.context.symbols:
+                    return _symbol(joined)
             return sp.IndexedBase(name.text)[tuple(indices)]
         if text_sub:
             label = sub[0].value.strip()
@@ -859,6 +873,9 @@ def _hadamard(a: sp.Basic, b: sp.Basic) -> sp.Basic:
         if a.shape != b.shape:
             raise NotationError(f"\\odot of shapes {a.shape} and {b.shape}")
         return a.multiply_elementwise(b)
+    a, b = _as_expr(a), _as_expr(b)
+    if not (a.is_commutative and b.is_commutative):
+        return Hadamard(a, b)  # shapes come from the record's notation table; the audit resolves it
     return _mul(a, b)
 
 
