@@ -6,7 +6,7 @@ import sympy as sp
 from sympy.calculus.util import function_range
 
 from derive.arrays import Col, Eye, RMax, Row, RSum
-from derive.core import Derivation, Formula, Kernel, Locator, Region, Step, within_bounds
+from derive.core import Definition, Derivation, Formula, Kernel, Locator, Region, Step, within_bounds
 from derive.functions import Phi, sigmoid
 
 z = sp.Symbol("z", real=True)
@@ -333,4 +333,15 @@ FORMULAS: tuple[Formula, ...] = (
         stated=sp.MatMul(sp.MatMul(W_2, W_1, evaluate=False), X_IN, evaluate=False),
         locator=Locator("1.2", r"W\}_2\(\\mathbf\{W\}_1", "inline"), variables=(), domain={},
     ),
+)
+
+
+# -- definitions the notes write (checked by the audit, not proven) ------------------------------------------
+
+DEFINITIONS: tuple[Definition, ...] = (
+    Definition("gelu_definition", "1.2", "GELU", GELU,
+               Locator("1.2", r"\$\\text\{GELU\}\(z\) = ", "inline"), REAL, "GELU, differentiated by gelu_grad"),
+    Definition("softmax_definition", "1.2", "Softmax", sp.exp(zv[i]) / sp.Sum(sp.exp(zv[k]), (k, 1, n)),
+               Locator("1.2", r"Let \$s_i = ", "inline"), {"z": (-3.0, 3.0), "n": (1, 5), "i": (1, 1)},
+               "the softmax the Jacobian is derived from"),
 )

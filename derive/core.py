@@ -114,6 +114,23 @@ class Example:
     kernels_used: tuple[str, ...] = field(default=())
 
 
+@dataclass(frozen=True)
+class Definition:
+    """A definition the notes write and the derivations build on: its right-hand side as they use it, and where.
+
+    Nothing is proven about a definition; the audit checks that the notes define the symbol the way
+    the derivations (or the cited source) do, so an edited definition is an error at its line.
+    """
+
+    key: str
+    section: str
+    title: str
+    expr: sp.Basic
+    locator: Locator
+    domain: Mapping[str, tuple[float, float]]
+    source: str = ""
+
+
 SECTIONS: tuple[str, ...] = ("neuron", "activations", "losses", "gradient_descent", "backprop", "optimizers", "init",
                              "regularization", "normalization", "xor_listing")
 
@@ -124,6 +141,7 @@ class Registry:
 
     formulas: tuple[Formula, ...]
     examples: tuple[Example, ...]
+    definitions: tuple[Definition, ...] = ()
 
     def formula(self, key: str) -> Formula:
         """Return the formula record called ``key``."""
@@ -139,18 +157,20 @@ class Registry:
 
 @cache
 def registry() -> Registry:
-    """Import each section module and collect its ``FORMULAS`` and ``EXAMPLES``."""
+    """Import each section module and collect its ``FORMULAS``, ``EXAMPLES`` and ``DEFINITIONS``."""
     formulas: list[Formula] = []
     examples: list[Example] = []
+    definitions: list[Definition] = []
     for name in SECTIONS:
         mod = importlib.import_module(f"derive.{name}")
         formulas.extend(getattr(mod, "FORMULAS", ()))
         examples.extend(getattr(mod, "EXAMPLES", ()))
-    keys = [f.key for f in formulas] + [e.key for e in examples]
+        definitions.extend(getattr(mod, "DEFINITIONS", ()))
+    keys = [f.key for f in formulas] + [e.key for e in examples] + [d.key for d in definitions]
     dupes = sorted({k for k in keys if keys.count(k) > 1})
     if dupes:
         raise ValueError(f"duplicate record keys in derive/: {dupes}; rename one of each")
-    return Registry(tuple(formulas), tuple(examples))
+    return Registry(tuple(formulas), tuple(examples), tuple(definitions))
 
 
 def within_bounds(expr: sp.Basic, index: sp.Symbol, upper: sp.Expr) -> sp.Basic:

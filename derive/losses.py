@@ -6,7 +6,7 @@ import sympy as sp
 from sympy.codegen.numpy_nodes import logaddexp
 
 from derive.arrays import Count, RMax, RSum
-from derive.core import Derivation, Formula, Kernel, Locator, Step, within_bounds
+from derive.core import Definition, Derivation, Formula, Kernel, Locator, Step, within_bounds
 from derive.functions import sigmoid
 
 N, n = sp.symbols("N n", integer=True, positive=True)
@@ -150,3 +150,14 @@ FORMULAS: tuple[Formula, ...] = (
 NOTATION: dict[str, dict[str, sp.Basic]] = {
     "bce_grad_logit": {"\\hat{y}": sigmoid(z)},  # the notes set yhat = sigma(z) just above the claim
 }
+
+
+# -- definitions the notes write (checked by the audit, not proven) ------------------------------------------
+
+DEFINITIONS: tuple[Definition, ...] = (
+    Definition("mse_definition", "1.3", "Mean squared error", MSE,
+               Locator("1.3", r"^L_\{\\text\{MSE\}\} = ", "display"),
+               {"\\hat{y}": (-3.0, 3.0), "y": (-3.0, 3.0), "N": (1, 5)}, "MSE, differentiated by mse_grad"),
+    Definition("bce_definition", "1.3", "Binary cross-entropy", BCE,
+               Locator("1.3", r"^L_\{\\text\{BCE\}\} = ", "display"), PROB, "BCE, differentiated by bce_grad_*"),
+)

@@ -14,7 +14,7 @@ from functools import cache
 
 import sympy as sp
 
-from derive.core import Derivation, Formula, Locator, Step
+from derive.core import Definition, Derivation, Formula, Locator, Step
 
 B = sp.Symbol("B", integer=True, positive=True)
 H = sp.Symbol("H", integer=True, positive=True)
@@ -277,3 +277,35 @@ FORMULAS: tuple[Formula, ...] = (
         comment="Beyond the notes: batch norm's form with g_j replaced by gamma_j g_j.",
     ),
 )
+
+
+# -- definitions the notes write (checked by the audit, not proven) ------------------------------------------
+
+NORM = {**ENTRIES, **SCALARS, "B": (2, 5), "H": (2, 5), "j": (1, 2)}
+_SIGMA = {"sigma": sp.sqrt(sigma2)}  # the notes write sigma^2; the records name the variance sigma^2
+
+DEFINITIONS: tuple[Definition, ...] = (
+    Definition("batchnorm_mean", "1.9", "The batch mean", mean(B),
+               Locator("1.9", r"^\\mu = \\frac\{1\}\{B\}", "display"), NORM, "mean(B), used by every 1.9 record"),
+    Definition("batchnorm_variance", "1.9", "The batch variance", variance(B).subs(mean(B), mu),
+               Locator("1.9", r"(?<=\\quad )\\sigma\^2 = \\frac\{1\}\{B\}", "display"), NORM,
+               "variance(B), the biased variance"),
+    Definition("batchnorm_normalized", "1.9", "The batch-normalised input", (xv[i] - mu) / STD,
+               Locator("1.9", r"(?<=\\quad )\\hat x_i = ", "display"), NORM,
+               "normalized(B, i)"),
+    Definition("batchnorm_output", "1.9", "The batch-norm output", gamma * xh[i] + beta,
+               Locator("1.9", r"(?<=\\quad )y_i = ", "display"), NORM, "BN_DEFINITION"),
+    Definition("layernorm_mean", "1.9", "The layer mean", mean(H),
+               Locator("1.9", r"^\\mu = \\frac\{1\}\{H\}", "display"), NORM, "mean(H)"),
+    Definition("layernorm_variance", "1.9", "The layer variance", variance(H).subs(mean(H), mu),
+               Locator("1.9", r"(?<=\\quad )\\sigma\^2 = \\frac\{1\}\{H\}", "display"), NORM,
+               "variance(H)"),
+    Definition("layernorm_output", "1.9", "The layer-norm output", gamma_v[i] * (xv[i] - mu) / STD + beta_v[i],
+               Locator("1.9", r"(?<=\\quad )y_j = ", "display"), NORM, "LN_DEFINITION"),
+)
+
+#: How the notes write a definition's symbols (read by verify/audit.py).
+NOTATION: dict[str, dict[str, sp.Basic]] = {
+    "batchnorm_mean": {"n": B}, "batchnorm_variance": {"n": B, **_SIGMA}, "batchnorm_normalized": _SIGMA,
+    "layernorm_variance": {"n": H, **_SIGMA}, "layernorm_output": _SIGMA,
+}

@@ -16,6 +16,7 @@ import pytest
 import sympy as sp
 from rich.console import Console
 
+from derive.core import registry
 from verify.audit import AuditReport, Finding, NotesError, audit_file, audit_text, judge_number
 from verify.notation import (
     Context,
@@ -73,9 +74,12 @@ def by_claim(report: AuditReport) -> dict[str, Finding]:
     return {f.claim: f for f in report.findings}
 
 
+DEFINITIONS = frozenset(d.key for d in registry().definitions)
+
+
 def verdicts(report: AuditReport) -> dict[str, tuple[int | None, str]]:
-    """(line, verdict) of every claim of sections 1.1-1.3."""
-    return {f.claim: (f.line, f.verdict) for f in report.findings if f.section in SCOPE}
+    """(line, verdict) of every claim of sections 1.1-1.3 (definitions are tested in test_audit_sections.py)."""
+    return {f.claim: (f.line, f.verdict) for f in report.findings if f.section in SCOPE and f.claim not in DEFINITIONS}
 
 
 def edited_copy(tmp_path: Path, source: Path, old: str, new: str) -> Path:
@@ -488,7 +492,8 @@ def test_json_has_findings_and_coverage_in_the_agreed_shape(mini_report):
         assert f["severity"] in {"error", "warning", "info"}
     for key in ("claims", "found", "correct", "error", "warning", "unknown", "not_found", "unchecked"):
         assert isinstance(data["coverage"][key], int)
-    assert data["coverage"]["claims"] == len(MINI)
+    scoped_definitions = [d for d in registry().definitions if d.section in SCOPE]
+    assert data["coverage"]["claims"] == len(MINI) + len(scoped_definitions)
 
 
 def test_output_is_deterministic_and_ordered_by_line():

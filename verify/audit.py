@@ -45,7 +45,7 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from derive.core import SECTIONS, Example, Formula, Locator, Quantity, registry
+from derive.core import SECTIONS, Definition, Derivation, Example, Formula, Locator, Quantity, Step, registry
 from derive.proof import Proof, check_equal, compare_sets
 from verify.notation import (
     Clause,
@@ -67,7 +67,7 @@ __all__ = ["AuditReport", "Finding", "FragmentVerdict", "NotesError", "audit_fil
 Severity = Literal["error", "warning", "info"]
 SEVERITY: dict[str, Severity] = {
     "correct": "info", "error": "error", "not found": "error", "warning": "warning", "unknown": "warning",
-    "unparsed": "warning", "not stated": "info",
+    "unparsed": "warning", "not stated": "info", "definition": "info",
 }
 #: Which table column holds a claim, by the claim key's suffix: (key regex, header regex, reading).
 COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -80,8 +80,8 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
 AS_READ = frozenset({"prose", "code"})
 SUMS_TO = re.compile(r"sums?\s+to\s+\$?(?P<value>[^$,;]+?)\$?\s*(?:[,;.]|$)", re.IGNORECASE)
 NOTATION_RELATIONS = frozenset({r"\in", r"\equiv", ":=", r"\leftarrow", r"\sim", r"\mapsto", r"\to", r"\rightarrow"})
-VERDICT_ORDER = ("error", "not found", "warning", "unknown", "unparsed", "correct", "not stated", "unchecked",
-                 "notation")
+VERDICT_ORDER = ("error", "not found", "warning", "unknown", "unparsed", "correct", "definition", "not stated",
+                 "unchecked", "notation")
 
 
 @dataclass(frozen=True)
@@ -210,6 +210,7 @@ class Claim:
     formula: Formula | None = None
     quantity: Quantity | None = None
     example: Example | None = None
+    definition: Definition | None = None
 
 
 @dataclass(frozen=True)
@@ -227,7 +228,16 @@ def claims() -> list[Claim]:
     out = [Claim(f.key, f.locator, formula=f) for f in reg.formulas if f.locator is not None]
     out += [Claim(f"{e.key}.{q.name}", q.locator, quantity=q, example=e)
             for e in reg.examples for q in e.quantities if q.locator is not None]
+    out += [Claim(d.key, d.locator, formula=as_formula(d), definition=d) for d in reg.definitions]
     return out
+
+
+def as_formula(d: Definition) -> Formula:
+    """A definition as a formula record whose "derivation" is the definition itself (for reading and comparing)."""
+    step = Step(f"definition ({d.source})" if d.source else "definition", d.expr)
+    return Formula(key=d.key, section=d.section, title=d.title, assumptions=(), definition=d.expr,
+                   derive=lambda: Derivation(d.expr, (step,)), stated=d.expr, locator=d.locator,
+                   variables=tuple(sorted(d.expr.free_symbols, key=str)), domain=d.domain)
 
 
 def unlocated() -> int:
@@ -953,10 +963,24 @@ def judge(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic]) -> tuple
         message = f"the notes state no closed form; derived: {expected_of(claim)}" if unstated else str(e)
         return _finding(base, located.line, verdict, message, None, expected_of(claim)), None
     finding = judge_quantity(claim, written) if claim.quantity is not None else judge_formula(claim, written, explicit)
+    if claim.definition is not None:
+        finding = _as_definition(finding, claim.definition)
     if located.others:
         finding = replace(finding, message=f"{finding.message} (the pattern also matches {located.others} later "
                                            f"line(s) of the section; the first is used)")
     return finding, written
+
+
+def _as_definition(finding: Finding, d: Definition) -> Finding:
+    """Reword a definition's finding: a match is the verdict "definition", a mismatch an error about the definition."""
+    source = f" ({d.source})" if d.source else ""
+    if finding.verdict == "correct":
+        return replace(finding, verdict="definition",
+                       message=f"a definition, written as the derivations use it{source}: {finding.message}")
+    if finding.verdict == "error":
+        return replace(finding, message=f"the notes define {d.title.lower()} differently from the derivations"
+                                        f"{source}: {finding.message}")
+    return finding
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1194,6 +1218,9 @@ def audit_notes(notes: Notes, sections: Iterable[str] | None = None) -> AuditRep
         except DerivationError as e:
             base = {"claim": claim.key, "section": claim.locator.section, "kind": claim.locator.kind}
             finding, written = _finding(base, None, "unknown", str(e), None, None), None
+        if claim.definition is not None and finding.verdict == "not found":
+            finding = replace(finding, severity="warning",
+                              message=f"definition not written here: {finding.message}")
         findings.append(finding)
         if written is not None and written.math is not None:
             span = "" if written.clause is None else f"{written.clause.start}:{written.clause.end}"
@@ -1216,6 +1243,7 @@ def _coverage(findings: list[Finding], fragments: list[FragmentVerdict], code_bl
         "claims": len(claim_findings),
         "found": len(claim_findings) - verdicts["not found"],
         "correct": verdicts["correct"],
+        "definition": verdicts["definition"],
         "error": verdicts["error"],
         "warning": verdicts["warning"],
         "unknown": verdicts["unknown"],
@@ -1225,6 +1253,7 @@ def _coverage(findings: list[Finding], fragments: list[FragmentVerdict], code_bl
         "unlocated_records": unlocated(),
         "fragments": len(fragments),
         "fragments_correct": frag["correct"],
+        "fragments_definition": frag["definition"],
         "fragments_error": frag["error"] + frag["not found"],
         "fragments_warning": frag["warning"],
         "fragments_undecided": frag["unknown"] + frag["unparsed"] + frag["not stated"],
