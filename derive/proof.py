@@ -8,14 +8,18 @@ rational points (exactly where it is rational, else to 50 significant digits).
 from __future__ import annotations
 
 import math
+import multiprocessing as mp
+import os
 import random
-from collections.abc import Callable, Iterable, Mapping
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import sympy as sp
 
-from derive.core import Formula, Region
+from derive.core import Formula, Region, registry
 from derive.functions import unfold
 
 Verdict = Literal["proven", "agrees", "refuted", "unknown"]
@@ -128,6 +132,45 @@ def prove(formula: Formula, points: int = 6, seed: int = 0) -> Proof:
     if isinstance(formula.stated, sp.Set):
         return compare_sets(result, formula.stated)
     return check_equal(_rhs(result), _rhs(formula.stated), formula.domain, formula.regions, points, seed)
+
+
+def timed_prove(formula: Formula) -> tuple[Proof, float]:
+    """``prove(formula)`` and the seconds it took."""
+    start = time.perf_counter()
+    proof = prove(formula)
+    return proof, time.perf_counter() - start
+
+
+def _prove_key(key: str) -> tuple[Proof, float]:
+    """Prove the registry's formula ``key`` (the unit of work of a ``prove_all`` worker)."""
+    return timed_prove(registry().formula(key))
+
+
+def prove_all(formulas: Sequence[Formula], jobs: int | None = None,
+              progress: Callable[[Formula], None] | None = None) -> list[tuple[Proof, float]]:
+    """Prove each registry formula, in ``jobs`` forked worker processes (default: one per core), in input order.
+
+    Returns (proof, seconds) per formula. The records are independent, so the work splits cleanly.
+    Runs in this process when ``jobs`` is 1, when there is one formula, or when JAX is loaded
+    (forking a process that runs JAX's threads can deadlock). ``progress`` is called as each result arrives.
+    """
+    jobs = (os.cpu_count() or 1) if jobs is None else jobs
+    known = {f.key for f in registry().formulas}
+    parallel = (jobs > 1 and len(formulas) > 1 and "jax" not in sys.modules
+                and "fork" in mp.get_all_start_methods() and all(f.key in known for f in formulas))
+    out: list[tuple[Proof, float]] = []
+    if not parallel:
+        for f in formulas:
+            out.append(timed_prove(f))
+            if progress:
+                progress(f)
+        return out
+    with mp.get_context("fork").Pool(min(jobs, len(formulas))) as pool:
+        for f, result in zip(formulas, pool.imap(_prove_key, [f.key for f in formulas], chunksize=1), strict=True):
+            out.append(result)
+            if progress:
+                progress(f)
+    return out
 
 
 def _rhs(e: sp.Basic) -> sp.Expr:
