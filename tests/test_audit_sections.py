@@ -32,8 +32,9 @@ NOT_CORRECT = {
 
 
 def verdicts(report: AuditReport) -> dict[str, tuple[int | None, str]]:
-    """(line, verdict) of every claim finding (arithmetic fragments left out)."""
-    return {f.claim: (f.line, f.verdict) for f in report.findings if not f.claim.startswith("arithmetic@")}
+    """(line, verdict) of every claim finding (arithmetic fragments and listing runs left out)."""
+    return {f.claim: (f.line, f.verdict) for f in report.findings
+            if not f.claim.startswith(("arithmetic@", "listing@"))}
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +121,36 @@ def test_an_edit_is_an_error_at_its_line_and_nothing_else_changes(notes_text, re
     assert after[claim] == (line, "error"), what
     changed = {k: (real.get(k), v) for k, v in after.items() if k != claim and real.get(k) != v}
     assert changed == {}, what
+
+
+def by_claim(report: AuditReport) -> dict[str, object]:
+    """Findings keyed by claim."""
+    return {f.claim: f for f in report.findings}
+
+
+def test_the_numpy_listing_runs_and_prints_what_it_states(real_report):
+    listing = [f for f in real_report.findings if f.claim.startswith("listing@") and f.verdict != "not run"]
+    assert [(f.line, f.verdict) for f in listing] == [(399, "correct")]
+    assert "seeds" in listing[0].message
+
+
+def test_the_pytorch_listing_is_never_run(real_report):
+    torch = [f for f in real_report.findings if f.claim.startswith("listing@") and f.verdict == "not run"]
+    assert [f.line for f in torch] == [406]
+    assert "imports torch" in torch[0].message
+
+
+def test_a_stated_output_the_listing_does_not_print_is_an_error_at_the_print_line(notes_text):
+    edited = notes_text.replace("# ≈ [0, 1, 1, 0]", "# ≈ [1, 0, 0, 1]")
+    assert edited != notes_text
+    report = audit_text(edited, source=str(NOTES), sections=("1.10",))
+    found = [f for f in report.findings if f.claim.startswith("listing@") and f.verdict != "not run"]
+    assert [(f.line, f.verdict) for f in found] == [(399, "error")]
+
+
+def test_a_listing_that_no_longer_learns_is_an_error(notes_text):
+    edited = notes_text.replace("eta = 0.5\n", "eta = 0.0\n")
+    assert edited != notes_text
+    report = audit_text(edited, source=str(NOTES), sections=("1.10",))
+    found = [f for f in report.findings if f.claim.startswith("listing@") and f.verdict != "not run"]
+    assert [(f.line, f.verdict) for f in found] == [(399, "error")]

@@ -35,6 +35,7 @@ import importlib
 import json
 import operator
 import re
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -47,6 +48,16 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 from derive.core import SECTIONS, Definition, Derivation, Example, Formula, Locator, Quantity, Step, registry
 from derive.proof import Proof, check_equal, compare_sets
+from verify.listings import (
+    RunResult,
+    close_to,
+    printed_vector,
+    read_xor_setup,
+    run_listing,
+    screen,
+    stated_vector,
+    xor_training,
+)
 from verify.notation import (
     Clause,
     Context,
@@ -67,7 +78,7 @@ __all__ = ["AuditReport", "Finding", "FragmentVerdict", "NotesError", "audit_fil
 Severity = Literal["error", "warning", "info"]
 SEVERITY: dict[str, Severity] = {
     "correct": "info", "error": "error", "not found": "error", "warning": "warning", "unknown": "warning",
-    "unparsed": "warning", "not stated": "info", "definition": "info",
+    "unparsed": "warning", "not stated": "info", "definition": "info", "not run": "info",
 }
 #: Which table column holds a claim, by the claim key's suffix: (key regex, header regex, reading).
 COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -971,6 +982,77 @@ def judge(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic]) -> tuple
     return finding, written
 
 
+#: Seeds the XOR listing's training is repeated with, to say how typical its stated output is.
+LISTING_SEEDS = tuple(range(20))
+
+
+@functools.lru_cache(maxsize=8)
+def _run_listing(code: str) -> tuple[RunResult, float]:
+    """Run a screened listing once per process (audits of edited copies share the run), with its wall time."""
+    start = time.perf_counter()
+    result = run_listing(code)
+    return result, time.perf_counter() - start
+
+
+@functools.lru_cache(maxsize=8)
+def _seeds_reaching(code: str, stated: tuple[float, ...]) -> tuple[int, int] | None:
+    """How many of ``LISTING_SEEDS`` reach the stated output when the XOR training reruns with the generated kernels."""
+    setup = read_xor_setup(code)
+    if setup is None:
+        return None
+    predictions = xor_training(setup, list(LISTING_SEEDS))
+    return sum(close_to(list(p), list(stated)) for p in predictions), len(LISTING_SEEDS)
+
+
+def listing_findings(notes: Notes) -> list[Finding]:
+    """A finding per Python listing: run it in the sandbox and compare what it prints with the output stated in it.
+
+    A listing the screen refuses (another library, anything outside the safe subset) is never run;
+    its finding says why. The stated output is the ``# ≈ [...]`` comment of a ``print("Label:", ...)`` line.
+    """
+    out = []
+    for code in notes.code:
+        if code.info.split()[:1] != ["python"]:
+            continue
+        base = {"claim": f"listing@{code.line}", "section": code.section, "kind": "code"}
+        printed = [(k, ln) for k, ln in enumerate(code.text.splitlines()) if "print(" in ln and stated_vector(ln)]
+        refused = screen(code.text)
+        if refused:
+            out.append(_finding(base, code.line, "not run", f"not run: {'; '.join(sorted(set(refused)))} (only "
+                                "NumPy listings run in the sandbox)", None, None))
+            continue
+        if not printed:
+            out.append(_finding(base, code.line, "not run", "not run: no print line states an output "
+                                "('# ≈ [...]')", None, None))
+            continue
+        k, text = printed[0]
+        line = code.line + 1 + k
+        label = re.search(r"print\(\s*[\"']([^\"']+)[\"']", text)
+        stated = stated_vector(text) or []
+        result, seconds = _run_listing(code.text)
+        shown = f"[{', '.join(f'{v:g}' for v in stated)}]"
+        if result.timed_out or result.returncode != 0:
+            why = "timed out" if result.timed_out else f"exit code {result.returncode}"
+            last = (result.stderr.strip().splitlines() or [""])[-1]
+            out.append(_finding(base, line, "error", f"the listing fails when run ({why}) {last}".strip(),
+                                shown, None))
+            continue
+        values = printed_vector(result.stdout, label.group(1)) if label else None
+        if values is None:
+            out.append(_finding(base, line, "error", "the listing ran but printed no such line", shown, None))
+            continue
+        got = f"[{', '.join(f'{v:g}' for v in values)}]"
+        seeds = _seeds_reaching(code.text, tuple(stated))
+        tally = "" if seeds is None else (f"; with the generated kernels, {seeds[0]} of {seeds[1]} seeds "
+                                          f"({LISTING_SEEDS[0]}-{LISTING_SEEDS[-1]}) reach it")
+        verdict = "correct" if close_to(values, stated) else "error"
+        message = (f"ran in the sandbox in {seconds:.1f} s and printed {got}; the listing states ≈ {shown}{tally}"
+                   if verdict == "correct" else
+                   f"the listing states ≈ {shown} but running it prints {got}{tally}")
+        out.append(_finding(base, line, verdict, message, shown, got))
+    return out
+
+
 def _as_definition(finding: Finding, d: Definition) -> Finding:
     """Reword a definition's finding: a match is the verdict "definition", a mismatch an error about the definition."""
     source = f" ({d.source})" if d.source else ""
@@ -1230,13 +1312,17 @@ def audit_notes(notes: Notes, sections: Iterable[str] | None = None) -> AuditRep
                     covered.setdefault((m.line, m.col), []).append((claim.key, span, finding.verdict))
     fragments, extra = fragment_verdicts(notes, findings, covered)
     findings.extend(extra)
+    if wanted is None or any(c.section == w or c.section.startswith(w + ".") for c in notes.code for w in wanted):
+        findings.extend(f for f in listing_findings(notes)
+                        if wanted is None or any(f.section == w or f.section.startswith(w + ".") for w in wanted))
     findings.sort(key=lambda f: (f.line if f.line is not None else 10**9, f.claim))
     return AuditReport(notes.source, findings, _coverage(findings, fragments, len(notes.code)), fragments)
 
 
 def _coverage(findings: list[Finding], fragments: list[FragmentVerdict], code_blocks: int) -> dict[str, int]:
     """Counts of claims by verdict, and of fragments by verdict."""
-    claim_findings = [f for f in findings if not f.claim.startswith("arithmetic@")]
+    listings = [f for f in findings if f.claim.startswith("listing@")]
+    claim_findings = [f for f in findings if not f.claim.startswith(("arithmetic@", "listing@"))]
     verdicts = Counter(f.verdict for f in claim_findings)
     frag = Counter(v.verdict for v in fragments)
     return {
@@ -1259,8 +1345,9 @@ def _coverage(findings: list[Finding], fragments: list[FragmentVerdict], code_bl
         "fragments_undecided": frag["unknown"] + frag["unparsed"] + frag["not stated"],
         "notation": frag["notation"],
         "unchecked": frag["unchecked"],
-        "arithmetic_findings": len(findings) - len(claim_findings),
-        "code_blocks_skipped": code_blocks,
+        "arithmetic_findings": len(findings) - len(claim_findings) - len(listings),
+        "listings_run": sum(f.verdict != "not run" for f in listings),
+        "code_blocks_skipped": code_blocks - sum(f.verdict != "not run" for f in listings),
     }
 
 
