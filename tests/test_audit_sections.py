@@ -154,3 +154,20 @@ def test_a_listing_that_no_longer_learns_is_an_error(notes_text):
     report = audit_text(edited, source=str(NOTES), sections=("1.10",))
     found = [f for f in report.findings if f.claim.startswith("listing@") and f.verdict != "not run"]
     assert [(f.line, f.verdict) for f in found] == [(399, "error")]
+
+
+LISTING_EDITS = [
+    ("the activation of dZ1", "dZ1   = dA1 * dsigmoid(A1)", "dZ1   = dA1 * dsigmoid(A2)", "xor_dZ1", 391),
+    ("the activation of dW2", "dW2   = A1.T @ dZ2", "dW2   = X.T @ dZ2", "xor_dW2", 388),
+    ("the missing transpose of dA1", "dA1   = dZ2 @ W2.T", "dA1   = dZ2 @ W2", "xor_dA1", 390),
+    ("the axis of db1", "db1   = dZ1.sum(0, keepdims=True)", "db1   = dZ1.sum(1, keepdims=True)", "xor_db1", 393),
+    ("the factor of dA2", "dA2   = 2*(A2 - Y)/len(X)", "dA2   = (A2 - Y)/len(X)", "xor_dA2", 386),
+]
+
+
+@pytest.mark.parametrize(("what", "old", "new", "claim", "line"), LISTING_EDITS, ids=[e[0] for e in LISTING_EDITS])
+def test_an_edited_listing_line_is_an_error_at_that_line_only(notes_text, real, what, old, new, claim, line):
+    assert notes_text.count(old) == 1
+    after = verdicts(audit_text(notes_text.replace(old, new), source=str(NOTES), sections=("1.10",)))
+    assert after[claim] == (line, "error"), what
+    assert {k: v for k, v in after.items() if k != claim and real.get(k) != v} == {}, what

@@ -40,6 +40,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from types import ModuleType
 from typing import Literal
 
 import sympy as sp
@@ -48,6 +49,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 from derive.core import SECTIONS, Definition, Derivation, Example, Formula, Locator, Quantity, Step, registry
 from derive.proof import Proof, check_equal, compare_sets
+from verify.code_reading import CodeReadError, CodeShapeError, read_assignment, read_function
 from verify.listings import (
     RunResult,
     close_to,
@@ -963,6 +965,9 @@ def judge(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic]) -> tuple
         head = next((h.line for h in notes.headings if h.section == claim.locator.section), None)
         return _finding(base, head, "not found", f"not found in section {claim.locator.section} ({where}): "
                         f"no line matches /{claim.locator.pattern}/", None, None), None
+    reader = code_readers().get(claim.key)
+    if reader is not None and claim.locator.kind == "code":
+        return judge_code(notes, claim, located, reader), None
     if not _group(located.match) and (claim.locator.kind in AS_READ or (
             claim.locator.kind == "table" and not _has_column(claim))):
         return judge_as_read(claim, located), None
@@ -1051,6 +1056,52 @@ def listing_findings(notes: Notes) -> list[Finding]:
                    f"the listing states ≈ {shown} but running it prints {got}{tally}")
         out.append(_finding(base, line, verdict, message, shown, got))
     return out
+
+
+def code_readers() -> dict[str, ModuleType]:
+    """Claims read from a listing's code as written: claim key -> the section module with its CODE_CLAIMS."""
+    out: dict[str, ModuleType] = {}
+    for name in SECTIONS:
+        module = importlib.import_module(f"derive.{name}")
+        out.update({key: module for key in getattr(module, "CODE_CLAIMS", {})})
+    return out
+
+
+def judge_code(notes: Notes, claim: Claim, located: Located, module: ModuleType) -> Finding:
+    """Read what a listing line computes (from its syntax tree, never running it) and compare with the derivation."""
+    formula = claim.formula
+    assert formula is not None
+    base = {"claim": claim.key, "section": claim.locator.section, "kind": claim.locator.kind}
+    written = notes.lines[located.line - 1].split("#")[0].strip()
+    expected = expected_of(claim)
+    code = notes.code_at(located.line)
+    if code is None:
+        return _finding(base, located.line, "unparsed", "the line is not inside a code block", written, expected)
+    name, wrt = module.CODE_CLAIMS[claim.key]
+    try:
+        if wrt is None:
+            stated = read_function(code.text, name, module.CODE_PARAMETER)
+        else:
+            value = read_assignment(code.text, module.code_env(), name)
+            if value is None:
+                return _finding(base, located.line, "unparsed", f"the listing assigns no {name}", written, expected)
+            stated = module.along(value, wrt)
+    except CodeShapeError as e:
+        return _finding(base, located.line, "error", f"as written: {e}", written, expected)
+    except CodeReadError as e:
+        return _finding(base, located.line, "unparsed", f"cannot read the listing: {e}", written, expected)
+    except ValueError as e:  # a shape that does not fit the array it is the gradient of
+        return _finding(base, located.line, "error", f"as written: {e}", written, expected)
+    try:
+        proof = check_equal(_rhs(derived(formula)), stated, formula.domain, formula.regions)
+    except COMPARE_ERRORS as e:
+        return _finding(base, located.line, "unknown", f"comparison failed ({type(e).__name__}: {e})",
+                        written, expected)
+    verdict = _verdict(proof)
+    message = {"correct": f"the code as written computes what SymPy derived: {proof.verdict} ({proof.method})",
+               "error": f"the code as written does not compute what SymPy derived: {proof.detail or proof.method}"
+               }.get(verdict, f"undecided: {proof.detail or proof.method}")
+    return _finding(base, located.line, verdict, message, written, _short(expected))
 
 
 def _as_definition(finding: Finding, d: Definition) -> Finding:
