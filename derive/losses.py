@@ -37,6 +37,15 @@ def derive_bce_grad_yhat() -> Derivation:
     return Derivation(d, (Step("definition", BCE), Step("d log u = du / u", d)))
 
 
+def derive_yhat_slope() -> Derivation:
+    """d yhat/dz for yhat = sigma(z): sigma' from its definition, then written in yhat."""
+    from derive.activations import derive_sigmoid_grad
+
+    base = derive_sigmoid_grad()
+    in_yhat = base.result.subs(sigmoid(z), yhat)
+    return Derivation(in_yhat, (*base.steps, Step("name yhat = sigma(z)", in_yhat)))
+
+
 def derive_bce_grad_z() -> Derivation:
     """dL/dz of BCE with yhat = sigma(z): chain rule, then cancel."""
     composed = BCE.subs(yhat, sigmoid(z)).replace(sigmoid, lambda a: 1 / (1 + sp.exp(-a)))
@@ -120,6 +129,12 @@ FORMULAS: tuple[Formula, ...] = (
         ),
     ),
     Formula(
+        key="yhat_slope", section="1.3", title="The slope of yhat = sigma(z), in terms of yhat",
+        assumptions=("yhat = sigma(z), z real",), definition=sigmoid(z), derive=derive_yhat_slope,
+        stated=yhat * (1 - yhat), locator=Locator("1.3", r"and \$\\frac\{\\partial \\hat y\}\{\\partial z\} = ", "inline"),
+        variables=(yhat,), domain=PROB,
+    ),
+    Formula(
         key="ce_onehot", section="1.3", title="Cross-entropy of a one-hot label",
         assumptions=("n classes, symbolic", "label c, 1 <= c <= n"),
         definition=-sp.Sum(yv[k] * sp.log(yh[k]), (k, 1, n)), derive=derive_ce_onehot,
@@ -158,6 +173,10 @@ DEFINITIONS: tuple[Definition, ...] = (
     Definition("mse_definition", "1.3", "Mean squared error", MSE,
                Locator("1.3", r"^L_\{\\text\{MSE\}\} = ", "display"),
                {"\\hat{y}": (-3.0, 3.0), "y": (-3.0, 3.0), "N": (1, 5)}, "MSE, differentiated by mse_grad"),
+    Definition("ce_definition", "1.3", "Cross-entropy of a softmax output",
+               -sp.Sum(yv[i] * sp.log(sp.IndexedBase("s")[i]), (i, 1, n)),
+               Locator("1.3", r"Derivation: \$L = ", "inline"), {"y": (0.0, 1.0), "s": (0.01, 0.99), "n": (1, 5)},
+               "the loss ce_grad_logits differentiates, with s = softmax(z)"),
     Definition("bce_definition", "1.3", "Binary cross-entropy", BCE,
                Locator("1.3", r"^L_\{\\text\{BCE\}\} = ", "display"), PROB, "BCE, differentiated by bce_grad_*"),
 )

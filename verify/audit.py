@@ -1246,6 +1246,8 @@ def _is_name(value: sp.Basic) -> bool:
 def clause_verdict(clause: Clause) -> tuple[str, str]:
     """Notation, a numeric check, or unchecked, for a clause no claim covers."""
     relations = [m.relation for m in clause.members[1:]]
+    if any(r"\dots" in m.text or r"\ldots" in m.text for m in clause.members):
+        return "notation", "an index range"
     if any(r in NOTATION_RELATIONS for r in relations):
         return "notation", "definition or membership"
     if not relations:
