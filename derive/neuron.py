@@ -5,7 +5,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from derive.core import Derivation, Example, Formula, Locator, Quantity, Step
+from derive.core import Definition, Derivation, Example, Formula, Locator, Quantity, Step
 from derive.functions import sigmoid
 
 n = sp.Symbol("n", integer=True, positive=True)
@@ -47,9 +47,24 @@ EXAMPLES: tuple[Example, ...] = (
         key="neuron_example", section="1.1", title="One sigmoid neuron",
         inputs={"x": sp.Matrix(X1), "w": sp.Matrix(W1), "b": B1},
         quantities=(
-            Quantity("z", "z", Z1, "-1.0", Locator("1.1", r"^z = 0\.5\(1\)", "display")),
-            Quantity("a", "a", sigmoid(Z1), "0.2689", Locator("1.1", r"a = \\frac\{1\}\{1\+e\^\{-\(-1\)\}\}", "display")),
+            Quantity("z", "z", Z1, "-1.0", Locator("1.1", r"^z = -?[\d.]+\(", "display")),
+            Quantity("a", "a", sigmoid(Z1), "0.2689", Locator("1.1", r"\\qquad a = \\frac\{1\}\{1\+e\^", "display")),
         ),
         kernels_used=("sigmoid",),
     ),
 )
+
+
+m = sp.Symbol("m", integer=True, positive=True)
+W_LAYER, X_LAYER, B_LAYER = sp.MatrixSymbol("W", m, n), sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("b", m, 1)
+
+DEFINITIONS: tuple[Definition, ...] = (
+    Definition("layer_preactivation", "1.1", "A layer's pre-activation", W_LAYER * X_LAYER + B_LAYER,
+               Locator("1.1", r"^\\mathbf\{z\} = ", "display"), {"m": (1, 4), "n": (1, 4)},
+               "one neuron's w^T x + b per row of W"),
+)
+
+#: The notes' bold names of a layer, as matrices of symbolic shapes (read by verify/audit.py).
+NOTATION: dict[str, dict[str, sp.Basic]] = {
+    "layer_preactivation": {"\\mathbf{W}": W_LAYER, "\\mathbf{x}": X_LAYER, "\\mathbf{b}": B_LAYER},
+}

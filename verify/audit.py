@@ -734,9 +734,15 @@ def judge_formula(claim: Claim, written: Written, explicit: Mapping[str, sp.Basi
             return _finding(base, written.line, "unknown", f"symbols {leftover} of the notes have no counterpart in "
                             f"record {formula.key!r}; add them to the module's NOTATION table", written.text,
                             expected, symbols)
+        matrices = isinstance(rhs, sp.MatrixExpr) or isinstance(parsed, sp.MatrixExpr)
         try:
-            proof = check_equal(rhs, parsed, formula.domain, formula.regions)
-            if proof.verdict == "unknown" and (isinstance(rhs, sp.MatrixExpr) or isinstance(parsed, sp.MatrixExpr)):
+            try:
+                proof = check_equal(rhs, parsed, formula.domain, formula.regions)
+            except COMPARE_ERRORS:
+                if not matrices:
+                    raise
+                proof = Proof("unknown", "no symbolic comparison of matrix expressions", 0)
+            if proof.verdict == "unknown" and matrices:
                 proof = matrix_witness(rhs, parsed)
         except COMPARE_ERRORS as e:
             return _finding(base, written.line, "unknown", f"comparison failed ({type(e).__name__}: {e})",
