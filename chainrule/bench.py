@@ -2,7 +2,8 @@
 
 Speed targets are measured here, never by timed unit tests. Each row reports the median of
 ``repeats`` runs; the derivation suite runs each repeat in a fresh interpreter (cold: imports,
-derivations and proofs, nothing cached).
+derivations and proofs, nothing cached). The kernel suite's rows come from
+``verify.benchmarks.kernel_rows`` (hand-written NumPy and JAX autodiff references, one process).
 """
 
 from __future__ import annotations
@@ -11,68 +12,115 @@ import json
 import statistics
 import subprocess
 import sys
-import time
 from dataclasses import asdict, dataclass
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
+
+from chainrule.errors import ChainruleError
 
 DERIVE_TARGET_S = 10.0
 COLD_DERIVE = (
     "import time; t = time.perf_counter()\n"
     "from derive.core import registry\n"
-    "from derive.proof import prove\n"
-    "[prove(f) for f in registry().formulas]\n"
+    "from derive.proof import prove_all\n"
+    "prove_all(registry().formulas)\n"
     "print(time.perf_counter() - t)\n"
 )
 
 
+class BenchError(ChainruleError):
+    """A benchmark could not run (the code it times failed): exit code 1."""
+
+
 @dataclass(frozen=True)
 class Row:
-    """One benchmark row: what was timed, the median seconds, the reference and their ratio."""
+    """One benchmark row: what was timed, the median seconds, the reference, their ratio and the goal.
+
+    ``ratio`` is seconds / reference_seconds, or None when the row was not timed; ``note`` then says why.
+    """
 
     suite: str
     name: str
     size: str
-    seconds: float
+    seconds: float | None
     reference: str
     reference_seconds: float | None
     ratio: float | None
     goal: str
+    backend: str = ""
+    met: bool | None = None
+    note: str = ""
 
 
 def bench_derive(repeats: int) -> list[Row]:
     """Time import + derivation + proof of every record, cold, in fresh interpreters."""
     times = []
     for _ in range(repeats):
-        out = subprocess.run([sys.executable, "-c", COLD_DERIVE], capture_output=True, text=True, check=True)
+        out = subprocess.run([sys.executable, "-c", COLD_DERIVE], capture_output=True, text=True)
+        if out.returncode != 0:
+            last = (out.stderr.strip().splitlines() or ["no output"])[-1]
+            raise BenchError(f"the cold derivation failed in a fresh interpreter ({last}); "
+                             "run `chainrule derive --debug` to see where")
         times.append(float(out.stdout.strip().splitlines()[-1]))
     from derive.core import registry
 
     median = statistics.median(times)
-    return [Row("derive", "derive + prove all records (cold)", f"{len(registry().formulas)} formulas", median,
-                f"target {DERIVE_TARGET_S:.0f} s", DERIVE_TARGET_S, median / DERIVE_TARGET_S, "ratio <= 1")]
+    ratio = median / DERIVE_TARGET_S
+    return [Row("derive", "derive all (cold)", f"{len(registry().formulas)} formulas", median,
+                f"target {DERIVE_TARGET_S:.0f} s", DERIVE_TARGET_S, ratio, "ratio <= 1", "sympy", ratio <= 1,
+                "import + derive + prove every record in a fresh interpreter")]
 
 
-def bench_kernels(repeats: int) -> list[Row]:
+def bench_kernels(repeats: int, quick: bool = False, only: tuple[str, ...] = (),
+                  backends: tuple[str, ...] = ("numpy", "jax"), status: object = None) -> list[Row]:
     """Time generated kernels against hand-written NumPy and JAX autodiff references."""
-    from verify.benchmarks import kernel_rows
+    from verify.benchmarks import FULL, QUICK, kernel_rows
 
-    return [Row("kernels", **r) for r in kernel_rows(repeats)]
+    def progress(msg: str) -> None:
+        if status is not None:
+            status.update(f"timing {msg}")  # type: ignore[attr-defined]
 
-
-def median_seconds(fn: object, repeats: int) -> float:
-    """The median wall time of ``repeats`` calls of ``fn`` (after one warm-up call)."""
-    fn()  # type: ignore[operator]
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()  # type: ignore[operator]
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    sizes = QUICK if quick else FULL
+    return [Row("kernels", **r) for r in kernel_rows(repeats, sizes, only, backends, progress)]
 
 
-def run_bench(suite: str, fmt: str, repeats: int, console: Console) -> int:
+def duration(seconds: float | None) -> str:
+    """Seconds in a readable unit for the table: '13.42 s', '84.62 ms', '54.1 us' ('' when untimed)."""
+    if seconds is None:
+        return ""
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    return f"{seconds * 1e3:.2f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.1f} us"
+
+
+def kernel_table(rows: list[Row], title: str) -> Table:
+    """The rows as a table narrow enough for 80 columns (the goals, references and notes go below it)."""
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("name", "backend", "size", "median", "ref.", "ratio", "met"):
+        table.add_column(col, justify="right" if col in ("median", "ref.", "ratio") else "left", no_wrap=True)
+    for r in rows:
+        ratio = "" if r.ratio is None else f"{r.ratio:.2f}"
+        met = {True: "[green]yes[/]", False: "[red]no[/]", None: "-"}[r.met]
+        table.add_row(r.name, r.backend, r.size.removesuffix(" float32"), duration(r.seconds),
+                      duration(r.reference_seconds), ratio, met)
+    return table
+
+
+def legend(rows: list[Row]) -> list[str]:
+    """Lines under the table: each backend's reference and goal ("met"), then each row's note."""
+    names = {"numpy": "hand-written NumPy (verify/benchmarks.py)",
+             "jax": "jitted JAX autodiff of the generated forward kernel"}
+    seen: dict[str, str] = {}
+    for r in rows:
+        seen.setdefault(r.backend, f"{r.backend}: ref. = {names.get(r.backend, r.reference)}; goal {r.goal}")
+    lines = [*seen.values(), "ratio = median / ref.; sizes are of float32 inputs"]
+    return lines + [f"{r.name} ({r.backend}): {r.note}" for r in rows if r.note]
+
+
+def run_bench(suite: str, fmt: str, repeats: int, console: Console, quick: bool = False,
+              only: tuple[str, ...] = (), backends: tuple[str, ...] = ("numpy", "jax")) -> int:
     """Run the chosen suites and print a table (or JSON with a ``ratio`` per row)."""
     rows: list[Row] = []
     with console.status("benchmarking...") as status:
@@ -81,16 +129,11 @@ def run_bench(suite: str, fmt: str, repeats: int, console: Console) -> int:
             rows += bench_derive(repeats)
         if suite in ("kernels", "all"):
             status.update("generated kernels vs references")
-            rows += bench_kernels(repeats)
+            rows += bench_kernels(repeats, quick=quick, only=only, backends=backends, status=status)
     if fmt == "json":
-        print(json.dumps({"rows": [asdict(r) for r in rows]}, indent=2))
+        print(json.dumps({"repeats": repeats, "quick": quick, "rows": [asdict(r) for r in rows]}, indent=2))
         return 0
-    table = Table(title=f"chainrule bench (median of {repeats})")
-    for col in ("suite", "name", "size", "median", "reference", "ref. median", "ratio", "goal"):
-        table.add_column(col)
-    for r in rows:
-        ref = "" if r.reference_seconds is None else f"{r.reference_seconds * 1e3:.2f} ms"
-        ratio = "" if r.ratio is None else f"{r.ratio:.2f}"
-        table.add_row(r.suite, r.name, r.size, f"{r.seconds * 1e3:.2f} ms", r.reference, ref, ratio, r.goal)
-    console.print(table)
+    console.print(kernel_table(rows, f"chainrule bench (median of {repeats}{', quick sizes' if quick else ''})"))
+    for line in legend(rows):
+        console.print(line, markup=False)
     return 0

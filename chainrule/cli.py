@@ -43,22 +43,24 @@ def _console(args: argparse.Namespace) -> Console:
 def cmd_derive(args: argparse.Namespace) -> int:
     """Derive every record from its definition and compare it with the notes' stated form."""
     from derive.core import registry
-    from derive.proof import prove
+    from derive.proof import prove_all
 
     console = _console(args)
     formulas = [f for f in registry().formulas if not args.only or f.key in args.only]
     if args.only and not formulas:
         raise UsageError(f"no formula named {', '.join(args.only)}; run `chainrule derive` to list them")
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError(f"--jobs {args.jobs}: pass 1 or more worker processes")
     rows = []
     start = time.perf_counter()
-    with console.status("deriving...") as status:
-        for f in formulas:
-            status.update(f"deriving {f.key} ({f.section})")
-            t0 = time.perf_counter()
-            proof = prove(f)
-            rows.append({"key": f.key, "section": f.section, "title": f.title, "verdict": proof.verdict,
-                         "method": proof.method, "detail": proof.detail,
-                         "seconds": round(time.perf_counter() - t0, 3)})
+    with console.status(f"deriving {len(formulas)} formulas...") as status:
+        done = iter(range(1, len(formulas) + 1))
+        results = prove_all(formulas, jobs=args.jobs,
+                            progress=lambda f: status.update(f"derived {next(done)}/{len(formulas)}: {f.key}"))
+    for f, (proof, seconds) in zip(formulas, results, strict=True):
+        rows.append({"key": f.key, "section": f.section, "title": f.title, "verdict": proof.verdict,
+                     "expected": f.expect, "method": proof.method, "detail": proof.detail,
+                     "seconds": round(seconds, 3)})
     total = time.perf_counter() - start
     if args.format == "json":
         print(json.dumps({"formulas": rows, "seconds": round(total, 3)}, indent=2))
@@ -68,7 +70,8 @@ def cmd_derive(args: argparse.Namespace) -> int:
         table.add_column(col)
     for r in rows:
         style = VERDICT_STYLE.get(r["verdict"], "")
-        table.add_row(r["section"], r["key"], f"[{style}]{r['verdict']}[/]", r["method"])
+        verdict = r["verdict"] + (" (expected: the notes' form is wrong)" if r["expected"] == "differ" else "")
+        table.add_row(r["section"], r["key"], f"[{style}]{verdict}[/]", r["method"])
     console.print(table)
     return 0
 
@@ -151,7 +154,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 def cmd_all(args: argparse.Namespace) -> int:
     """Run every stage in order: derive, generate, verify, report, audit."""
-    args.format, args.only, args.check = "table", [], False
+    args.format, args.only, args.check, args.jobs = "table", [], False, None
     codes = []
     for name, fn in (("derive", cmd_derive), ("generate", cmd_generate), ("verify", cmd_verify),
                      ("report", cmd_report)):
@@ -170,7 +173,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
     """Time the stages: cold derivation of every record, and (with --suite kernels) the generated kernels."""
     from chainrule.bench import run_bench
 
-    return run_bench(args.suite, args.format, repeats=args.repeats, console=_console(args))
+    if args.repeats < 1:
+        raise UsageError(f"--repeats {args.repeats}: time at least one call per row (pass 1 or more)")
+    if args.only and args.suite == "derive":
+        raise UsageError("--only names kernels; use it with --suite kernels or all")
+    try:
+        backends = ("numpy", "jax") if args.backend == "all" else (args.backend,)
+        return run_bench(args.suite, args.format, repeats=args.repeats, console=_console(args), quick=args.quick,
+                         only=tuple(args.only), backends=backends)
+    except KeyError as exc:
+        raise UsageError(f"{exc.args[0]} (see `chainrule bench --suite kernels`)") from exc
 
 
 def _notes_arg(args: argparse.Namespace, required: bool) -> Path | None:
@@ -202,6 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("derive", cmd_derive, "derive every formula from its definition and prove it equal to the notes' form")
     p.add_argument("--only", nargs="*", default=[], metavar="KEY", help="derive only these record keys")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="worker processes (default: one per core; 1 derives in this process)")
     p.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
 
     p = add("generate", cmd_generate, "write the NumPy and JAX kernel modules from the derivations")
@@ -229,6 +243,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("bench", cmd_bench, "benchmark derivation speed and generated kernels against references")
     p.add_argument("--suite", choices=("derive", "kernels", "all"), default="all", help="what to time (default: all)")
     p.add_argument("--repeats", type=int, default=5, help="timed repeats per row; the median is reported")
+    p.add_argument("--quick", action="store_true",
+                   help="time kernels on tiny inputs (a smoke run: the ratios then mean little)")
+    p.add_argument("--only", nargs="*", default=[], metavar="KERNEL", help="time only these kernels")
+    p.add_argument("--backend", choices=("numpy", "jax", "all"), default="all",
+                   help="which generated kernels to time (default: all; jax times the derivative kernels)")
     p.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
     return parser
 

@@ -1,0 +1,130 @@
+"""`chainrule bench --suite kernels` on tiny sizes: one row per registry kernel, ratios or reasons.
+
+Timing goals are never asserted here (the numbers live in docs/BENCHMARKS.md); these tests check
+the structure of the output and that each reference computes what its kernel computes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+
+import numpy as np
+import pytest
+
+from chainrule.cli import main
+from verify import benchmarks
+from verify.benchmarks import QUICK, REFERENCES, Reference, accuracy, kernel_rows, registry_kernels
+
+JAX_SAMPLE = ("sigmoid_grad", "softmax_jacobian", "ce_logits_grad")   # elementwise, Jacobian, row-wise
+
+
+def bench_json(*args: str) -> list[dict]:
+    """The JSON rows of a quick kernel benchmark run through the command line."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["bench", "--suite", "kernels", "--quick", "--repeats", "1", "--format", "json", *args])
+    assert code == 0
+    return json.loads(out.getvalue())["rows"]
+
+
+@pytest.fixture(scope="module")
+def rows() -> list[dict]:
+    """Every kernel's NumPy row, and the JAX rows of a sample (compiling every JAX kernel takes ~20 s:
+    test_every_jax_row_is_timed_against_autodiff does that, with --runslow)."""
+    return bench_json("--backend", "numpy") + bench_json("--backend", "jax", "--only", *JAX_SAMPLE)
+
+
+def test_every_registry_kernel_has_one_numpy_row_in_registry_order(rows):
+    names = [r["name"] for r in rows if r["backend"] == "numpy"]
+    assert names == [k.name for k in registry_kernels()]
+
+
+def test_the_jax_rows_are_the_derivative_kernels_asked_for(rows):
+    assert [r["name"] for r in rows if r["backend"] == "jax"] == list(JAX_SAMPLE)
+    assert all(r["reference"].startswith("jax autodiff of ") for r in rows if r["backend"] == "jax")
+
+
+@pytest.mark.slow
+def test_every_jax_row_is_timed_against_autodiff():
+    referenced = {r.kernel for r in REFERENCES}
+    jax_rows = bench_json("--backend", "jax")
+    wanted = [k.name for k in registry_kernels() if k.grad_of and k.name in referenced]
+    assert [r["name"] for r in jax_rows] == wanted
+    assert [(r["name"], r["note"]) for r in jax_rows if r["ratio"] is None] == []
+
+
+def test_each_ratio_is_a_positive_float_or_null_with_a_reason(rows):
+    for r in rows:
+        assert "ratio" in r
+        if r["ratio"] is None:
+            assert r["note"], r
+            assert r["met"] is None
+        else:
+            assert isinstance(r["ratio"], float) and r["ratio"] > 0, r
+            assert r["ratio"] == pytest.approx(r["seconds"] / r["reference_seconds"])
+            assert isinstance(r["met"], bool)
+
+
+def test_met_says_whether_the_ratio_is_within_the_goal(rows):
+    for r in rows:
+        if r["ratio"] is not None:
+            goal = float(r["goal"].removeprefix("ratio <= "))
+            assert r["met"] == (r["ratio"] <= goal), r
+
+
+def test_every_reference_row_computes_what_its_kernel_computes(rows):
+    # a row is left untimed when the kernel and its reference disagree with the float64 reference
+    referenced = {r.kernel for r in REFERENCES}
+    untimed = [(r["name"], r["backend"], r["note"]) for r in rows if r["name"] in referenced and r["ratio"] is None]
+    assert untimed == []
+
+
+def test_every_reference_row_names_a_registry_kernel():
+    known = {k.name for k in registry_kernels()}
+    assert [r.kernel for r in REFERENCES if r.kernel not in known] == []
+
+
+def test_a_kernel_without_a_reference_is_listed_not_skipped(monkeypatch):
+    monkeypatch.setattr(benchmarks, "REFERENCES", tuple(r for r in REFERENCES if r.kernel != "tanh"))
+    (row,) = kernel_rows(1, QUICK, only=["tanh"])
+    assert (row["name"], row["reference"], row["ratio"], row["met"]) == ("tanh", "no reference", None, None)
+    assert "no reference" in row["note"]
+
+
+def test_a_reference_that_computes_something_else_leaves_the_row_untimed(monkeypatch):
+    wrong = Reference("sigmoid", (benchmarks.Z,), lambda z: np.exp(-z))
+    monkeypatch.setattr(benchmarks, "REFERENCES", (wrong,))
+    (row,) = kernel_rows(1, QUICK, only=["sigmoid"])
+    assert row["ratio"] is None and "against the float64 reference" in row["note"]
+
+
+def test_a_reference_that_computes_in_float64_leaves_the_row_untimed(monkeypatch):
+    wide = Reference("sigmoid", (benchmarks.Z,), lambda z: 1 / (1 + np.exp(-z.astype(np.float64))))
+    monkeypatch.setattr(benchmarks, "REFERENCES", (wide,))
+    (row,) = kernel_rows(1, QUICK, only=["sigmoid"])
+    assert row["ratio"] is None and "returns float64" in row["note"]
+
+
+def test_the_table_lists_the_requested_kernels(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["bench", "--suite", "kernels", "--quick", "--repeats", "1", "--only", "sigmoid_grad"]) == 0
+    out = capsys.readouterr().out
+    lines = [ln.split() for ln in out.splitlines()]
+    assert [ln[:2] for ln in lines if ln and ln[0] == "sigmoid_grad"] == [["sigmoid_grad", "numpy"],
+                                                                          ["sigmoid_grad", "jax"]]
+    assert "hand-written NumPy" in out and "autodiff of the generated forward kernel" in out
+
+
+def test_an_unknown_kernel_is_a_usage_error(capsys):
+    assert main(["bench", "--suite", "kernels", "--quick", "--only", "no_such_kernel"]) == 2
+    assert "no kernel named no_such_kernel" in capsys.readouterr().err
+
+
+def test_accuracy_is_judged_normwise_and_componentwise_misses_are_noted():
+    truth = np.array([100.0, 1e-7])
+    close = np.array([100.0, 1e-5], dtype=np.float32)   # off in its own entry, tiny beside the largest one
+    assert accuracy(close, truth).fatal == "" and "1 of 2 entries" in accuracy(close, truth).entries
+    assert accuracy(np.array([100.0, 1.0], dtype=np.float32), truth).fatal
+    assert "returns float64" in accuracy(close.astype(np.float64), truth).fatal

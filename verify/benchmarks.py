@@ -1,0 +1,467 @@
+"""Generated kernels against references, timed in one process: the table behind `chainrule bench --suite kernels`.
+
+``REFERENCES`` has one row per kernel: the kernel's name, how to build its inputs, and the NumPy a
+person would write for it by hand, in the style of the notes' 1.10 listing (``1/(1+np.exp(-z))``).
+Each generated NumPy kernel is timed against that hand-written version on sizes users meet (``FULL``:
+1e7 float32 elements for elementwise kernels, 4096x1024 float32 rows for row-wise kernels, 4096x64
+rows for a Jacobian, whose output is n times larger). Each generated JAX derivative kernel, jitted,
+is timed against jitted autodiff of the generated JAX forward kernel: ``jax.grad`` of the summed
+forward kernel with respect to the kernel's ``grad_wrt`` argument, or ``jax.jacrev`` mapped over the
+rows for a Jacobian. The JAX reference needs no row: it comes from the registry's ``grad_of``.
+
+Before timing, both sides are run once (the warm-up) and judged against the hand-written reference
+evaluated in float64 with ``TOLERANCES["float32"]["gradient"]`` (the float32-vs-float64 derivative
+budget), and their output dtype must be float32. The generated kernel must agree normwise (every entry
+within the tolerance of the largest one: a float32 sum of 1024 terms that cancels is accurate only in
+that sense); a reference that computes something else, or silently computes in float64, leaves the row
+untimed with the reason in its note instead of a flattering ratio. Entries off componentwise are noted,
+and a reference side that is itself inaccurate in float32 (JAX autodiff of ``gelu_tanh`` cancels in
+``1 - tanh^2``) is still timed, with a note saying by how much it is off.
+
+Calls alternate between the two sides and each side's median over ``repeats`` is reported; JAX calls
+end with ``block_until_ready`` and the warm-up call compiles, so compilation is never timed. Every
+registry kernel gets a NumPy row: one without a reference is listed as "no reference" with a null
+ratio, never skipped.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from verify.tolerances import TOLERANCES
+
+Arg = Callable[[np.random.Generator, tuple[int, ...]], Any]
+Layout = Literal["elementwise", "vector", "jacobian"]
+NUMPY_GOAL = 0.5
+JAX_GOAL = 1.0
+SEED = 0
+AGREEMENT = TOLERANCES["float32"]["gradient"]
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """Input sizes per layout: elements of an elementwise kernel, (rows, columns) of row-wise and Jacobian kernels."""
+
+    elements: int
+    rows: tuple[int, int]
+    jacobian_rows: tuple[int, int]
+
+    def shape(self, layout: Layout) -> tuple[int, ...]:
+        """The input shape of a kernel with this layout."""
+        return {"elementwise": (self.elements,), "vector": self.rows, "jacobian": self.jacobian_rows}[layout]
+
+
+FULL = Sizes(elements=10_000_000, rows=(4096, 1024), jacobian_rows=(4096, 64))
+QUICK = Sizes(elements=1_000, rows=(8, 32), jacobian_rows=(4, 8))
+
+
+# ---- input builders: each makes one argument at the row's shape, in float32 ----
+
+def uniform(lo: float, hi: float) -> Arg:
+    """Float32 values uniform in [lo, hi) at the input shape."""
+    return lambda rng, shape: rng.uniform(lo, hi, shape).astype(np.float32)
+
+
+def labels() -> Arg:
+    """Float32 binary labels (0 or 1, each with probability 1/2) at the input shape."""
+    return lambda rng, shape: rng.integers(0, 2, shape).astype(np.float32)
+
+
+def one_hot() -> Arg:
+    """Float32 one-hot rows along the last axis (a random class per row)."""
+    def make(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        return np.eye(shape[-1], dtype=np.float32)[rng.integers(0, shape[-1], shape[:-1])]
+    return make
+
+
+def counts(lo: int, hi: int) -> Arg:
+    """Float32 whole numbers in [lo, hi] (layer widths) at the input shape."""
+    return lambda rng, shape: rng.integers(lo, hi + 1, shape).astype(np.float32)
+
+
+def keep_mask(keep: float) -> Arg:
+    """A float32 dropout mask: 1 with probability ``keep``, else 0."""
+    return lambda rng, shape: (rng.random(shape) < keep).astype(np.float32)
+
+
+def per_row(lo: float, hi: float) -> Arg:
+    """Float32 values uniform in [lo, hi), one per row: shape (..., 1), as batch norm's gamma and beta."""
+    return lambda rng, shape: rng.uniform(lo, hi, (*shape[:-1], 1)).astype(np.float32)
+
+
+def scalar(value: float) -> Arg:
+    """A Python float (weakly typed: it keeps the arrays' float32)."""
+    return lambda rng, shape: value
+
+
+# ---- hand-written NumPy references, written as in the notes' listing ----
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    m = z.max(-1, keepdims=True)
+    return z - m - np.log(np.exp(z - m).sum(-1, keepdims=True))
+
+
+def _sigmoid_grad(z: np.ndarray) -> np.ndarray:
+    s = 1 / (1 + np.exp(-z))
+    return s * (1 - s)
+
+
+def _softmax_jacobian(z: np.ndarray) -> np.ndarray:
+    s = _softmax(z)
+    jac = -s[..., :, None] * s[..., None, :]          # diag(s) - s s^T
+    i = np.arange(z.shape[-1])
+    jac[..., i, i] += s
+    return jac
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    from scipy.special import erf  # NumPy has no erf; SciPy's is what a hand-written version reaches for
+
+    return erf(x)
+
+
+def _gelu_grad(z: np.ndarray) -> np.ndarray:
+    cdf = 0.5 * (1 + _erf(z / math.sqrt(2)))
+    pdf = np.exp(-z**2 / 2) / math.sqrt(2 * math.pi)
+    return cdf + z * pdf
+
+
+C_TANH = math.sqrt(2 / math.pi)
+
+
+def _gelu_tanh_grad(z: np.ndarray) -> np.ndarray:
+    t = np.tanh(C_TANH * (z + 0.044715 * z**3))
+    return 0.5 * (1 + t) + 0.5 * z * (1 - t**2) * C_TANH * (1 + 3 * 0.044715 * z**2)
+
+
+def _rmsprop_step(theta: np.ndarray, s: np.ndarray, g: np.ndarray, eta: float, beta: float,
+                  eps: float) -> np.ndarray:
+    s = beta * s + (1 - beta) * g**2
+    return theta - eta * g / (np.sqrt(s) + eps)
+
+
+def _adam_step(theta: np.ndarray, m: np.ndarray, v: np.ndarray, g: np.ndarray, t: int, eta: float, beta_1: float,
+               beta_2: float, eps: float) -> np.ndarray:
+    m = beta_1 * m + (1 - beta_1) * g
+    v = beta_2 * v + (1 - beta_2) * g**2
+    m_hat, v_hat = m / (1 - beta_1**t), v / (1 - beta_2**t)
+    return theta - eta * m_hat / (np.sqrt(v_hat) + eps)
+
+
+def _adamw_step(theta: np.ndarray, m: np.ndarray, v: np.ndarray, g: np.ndarray, t: int, eta: float, beta_1: float,
+                beta_2: float, eps: float, lam: float) -> np.ndarray:
+    m = beta_1 * m + (1 - beta_1) * g
+    v = beta_2 * v + (1 - beta_2) * g**2
+    m_hat, v_hat = m / (1 - beta_1**t), v / (1 - beta_2**t)
+    return theta - eta * (m_hat / (np.sqrt(v_hat) + eps) + lam * theta)
+
+
+def _normalized(x: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """x_hat over the last axis and 1/sqrt(var + eps), as the notes' batch and layer norm define them."""
+    mu = x.mean(-1, keepdims=True)
+    inv_std = 1 / np.sqrt(x.var(-1, keepdims=True) + eps)
+    return (x - mu) * inv_std, inv_std
+
+
+def _norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> np.ndarray:
+    return gamma * _normalized(x, eps)[0] + beta
+
+
+def _norm_backward(x: np.ndarray, g: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> np.ndarray:
+    x_hat, inv_std = _normalized(x, eps)
+    d_hat = g * gamma
+    n = x.shape[-1]
+    return inv_std / n * (n * d_hat - d_hat.sum(-1, keepdims=True) - x_hat * (d_hat * x_hat).sum(-1, keepdims=True))
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A kernel's benchmark row: how to build its inputs and the hand-written NumPy that computes the same."""
+
+    kernel: str
+    args: tuple[Arg, ...]
+    numpy: Callable[..., Any]
+    note: str = ""
+
+
+Z = uniform(-6.0, 6.0)
+THETA, G, SQ = uniform(-3.0, 3.0), uniform(-3.0, 3.0), uniform(0.0, 3.0)   # parameters, gradients, squares
+ADAM = (scalar(1e-3), scalar(0.9), scalar(0.999), scalar(1e-8))             # eta, beta_1, beta_2, epsilon
+X, EPS = uniform(-3.0, 3.0), scalar(1e-5)                                 # normalization inputs
+REFERENCES: tuple[Reference, ...] = (
+    Reference("sigmoid", (Z,), lambda z: 1 / (1 + np.exp(-z))),
+    Reference("sigmoid_grad", (Z,), _sigmoid_grad),
+    Reference("tanh", (Z,), np.tanh, "the reference is the same np.tanh call"),
+    Reference("tanh_grad", (Z,), lambda z: 1 - np.tanh(z)**2),
+    Reference("relu", (Z,), lambda z: np.maximum(0, z)),
+    Reference("relu_grad", (Z,), lambda z: (z > 0).astype(z.dtype)),
+    Reference("leaky_relu", (Z, scalar(0.01)), lambda z, a: np.where(z > 0, z, a * z)),
+    Reference("leaky_relu_grad", (Z, scalar(0.01)),
+              lambda z, a: np.where(z > 0, z.dtype.type(1), z.dtype.type(a))),
+    Reference("gelu", (Z,), lambda z: 0.5 * z * (1 + _erf(z / math.sqrt(2))), "reference erf: scipy.special.erf"),
+    Reference("gelu_grad", (Z,), _gelu_grad, "reference erf: scipy.special.erf"),
+    Reference("gelu_tanh", (Z,), lambda z: 0.5 * z * (1 + np.tanh(C_TANH * (z + 0.044715 * z**3)))),
+    Reference("gelu_tanh_grad", (Z,), _gelu_tanh_grad),
+    Reference("softmax", (Z,), _softmax),
+    Reference("softmax_jacobian", (Z,), _softmax_jacobian),
+    Reference("mse", (uniform(-3.0, 3.0), uniform(0.0, 1.0)), lambda p, y: np.mean((p - y)**2, axis=-1)),
+    Reference("mse_grad", (uniform(-3.0, 3.0), uniform(0.0, 1.0)), lambda p, y: 2 * (p - y) / y.shape[-1]),
+    Reference("bce", (uniform(0.02, 0.98), labels()), lambda p, y: -(y * np.log(p) + (1 - y) * np.log(1 - p))),
+    Reference("bce_grad_yhat", (uniform(0.02, 0.98), labels()), lambda p, y: (p - y) / (p * (1 - p))),
+    Reference("bce_logits", (Z, labels()), lambda z, y: np.logaddexp(0, z) - y * z),
+    Reference("bce_logits_grad", (Z, labels()), lambda z, y: 1 / (1 + np.exp(-z)) - y),
+    Reference("log_softmax", (Z,), _log_softmax),
+    Reference("ce_logits", (Z, one_hot()), lambda z, y: -(y * _log_softmax(z)).sum(-1)),
+    Reference("ce_logits_grad", (Z, one_hot()), lambda z, y: _softmax(z) - y),
+    # section 1.4 and 1.6: one optimiser step per parameter entry (scalars are the usual defaults)
+    Reference("sgd_step", (THETA, G, scalar(0.1)), lambda theta, g, eta: theta - eta * g),
+    Reference("momentum_velocity", (uniform(-3.0, 3.0), G, scalar(0.9)),
+              lambda v, g, beta: beta * v + (1 - beta) * g),
+    Reference("momentum_step", (THETA, uniform(-3.0, 3.0), G, scalar(0.1), scalar(0.9)),
+              lambda theta, v, g, eta, beta: theta - eta * (beta * v + (1 - beta) * g)),
+    Reference("rmsprop_accumulator", (SQ, G, scalar(0.9)), lambda s, g, beta: beta * s + (1 - beta) * g**2),
+    Reference("rmsprop_step", (THETA, SQ, G, scalar(1e-3), scalar(0.9), scalar(1e-8)), _rmsprop_step),
+    Reference("adam_m", (uniform(-3.0, 3.0), G, scalar(0.9)), lambda m, g, b1: b1 * m + (1 - b1) * g),
+    Reference("adam_v", (SQ, G, scalar(0.999)), lambda v, g, b2: b2 * v + (1 - b2) * g**2),
+    Reference("adam_step", (THETA, uniform(-3.0, 3.0), SQ, G, scalar(10), *ADAM), _adam_step),
+    Reference("adamw_step", (THETA, uniform(-3.0, 3.0), SQ, G, scalar(10), *ADAM, scalar(0.01)), _adamw_step),
+    # section 1.7: initialisation scales, elementwise over layer widths
+    Reference("xavier_std", (counts(1, 4096), counts(1, 4096)), lambda n_in, n_out: np.sqrt(2 / (n_in + n_out))),
+    Reference("he_std", (counts(1, 4096),), lambda n_in: np.sqrt(2 / n_in)),
+    # section 1.8: penalties over the last axis, dropout elementwise
+    Reference("l2_penalty", (THETA, scalar(0.01)), lambda theta, lam: 0.5 * lam * np.sum(theta**2, axis=-1)),
+    Reference("l2_penalty_grad", (THETA, scalar(0.01)), lambda theta, lam: lam * theta),
+    Reference("l1_penalty", (THETA, scalar(0.01)), lambda theta, lam: lam * np.abs(theta).sum(-1)),
+    Reference("l1_penalty_grad", (THETA, scalar(0.01)), lambda theta, lam: lam * np.sign(theta)),
+    Reference("dropout", (uniform(-3.0, 3.0), keep_mask(0.9), scalar(0.1)), lambda x, mask, p: x * mask / (1 - p)),
+    Reference("dropout_grad", (uniform(-3.0, 3.0), keep_mask(0.9), scalar(0.1)), lambda x, mask, p: mask / (1 - p)),
+    # section 1.9: batch norm with the batch on the last axis (gamma, beta per row), layer norm over features
+    Reference("batch_norm_batch_last", (X, per_row(0.5, 2.0), per_row(-1.0, 1.0), EPS), _norm),
+    Reference("batch_norm_batch_last_linear_loss", (X, G, per_row(0.5, 2.0), per_row(-1.0, 1.0), EPS),
+              lambda x, g, gamma, beta, eps: np.sum(g * _norm(x, gamma, beta, eps), axis=-1)),
+    Reference("batch_norm_batch_last_backward", (X, G, per_row(0.5, 2.0), per_row(-1.0, 1.0), EPS), _norm_backward),
+    Reference("batch_norm_batch_last_grad_gamma", (X, G, per_row(0.5, 2.0), per_row(-1.0, 1.0), EPS),
+              lambda x, g, gamma, beta, eps: np.sum(g * _normalized(x, eps)[0], axis=-1, keepdims=True)),
+    Reference("batch_norm_batch_last_grad_beta", (X, G, per_row(0.5, 2.0), per_row(-1.0, 1.0), EPS),
+              lambda x, g, gamma, beta, eps: g.sum(-1, keepdims=True)),
+    # layer norm: gamma and beta given per entry, so that autodiff's d/dgamma is per example as the kernel's is
+    Reference("layer_norm", (X, uniform(0.5, 2.0), uniform(-1.0, 1.0), EPS), _norm),
+    Reference("layer_norm_linear_loss", (X, G, uniform(0.5, 2.0), uniform(-1.0, 1.0), EPS),
+              lambda x, g, gamma, beta, eps: np.sum(g * _norm(x, gamma, beta, eps), axis=-1)),
+    Reference("layer_norm_backward", (X, G, uniform(0.5, 2.0), uniform(-1.0, 1.0), EPS), _norm_backward),
+    Reference("layer_norm_grad_gamma", (X, G, uniform(0.5, 2.0), uniform(-1.0, 1.0), EPS),
+              lambda x, g, gamma, beta, eps: g * _normalized(x, eps)[0]),
+)
+
+
+@dataclass(frozen=True)
+class KernelInfo:
+    """What the registry says about a kernel: argument names, layout, and what it differentiates."""
+
+    name: str
+    args: tuple[str, ...]
+    layout: Layout
+    grad_of: str
+    grad_wrt: str
+
+
+def registry_kernels() -> tuple[KernelInfo, ...]:
+    """Every kernel of the formula registry, in registry order."""
+    from derive.core import registry
+
+    return tuple(KernelInfo(k.name, tuple(str(a) for a in k.args), k.shape, k.grad_of, k.grad_wrt)
+                 for k in registry().kernels())
+
+
+# ---- timing and agreement ----
+
+def _timed(fn: Callable[[], object]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def paired_medians(generated: Callable[[], object], reference: Callable[[], object],
+                   repeats: int) -> tuple[float, float]:
+    """Median seconds of each side over ``repeats`` alternating calls (each warmed up by the caller)."""
+    if repeats < 1:
+        raise ValueError(f"repeats={repeats}: time at least one call (pass --repeats 1 or more)")
+    gen, ref = [], []
+    for _ in range(repeats):
+        gen.append(_timed(generated))
+        ref.append(_timed(reference))
+    return statistics.median(gen), statistics.median(ref)
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """A float32 result against the float64 reference: what disqualifies it, and what is worth a note."""
+
+    fatal: str = ""     # wrong dtype or shape, or off normwise: it stands for something else
+    entries: str = ""   # off componentwise only (a long sum with cancellation, a saturating tail)
+
+
+def accuracy(actual: Any, truth: np.ndarray) -> Accuracy:
+    """Compare float32 ``actual`` with the float64 ``truth``: normwise (the error of every entry within
+    the tolerance of the largest entry), which a float32 sum of many terms meets even where it cancels,
+    and componentwise (``TOLERANCES`` as written), reported but not required."""
+    a = np.asarray(actual)
+    if a.dtype != np.float32:
+        return Accuracy(fatal=f"returns {a.dtype} on float32 inputs")
+    if a.shape != truth.shape:
+        return Accuracy(fatal=f"has shape {a.shape}, the float64 reference {truth.shape}")
+    err = np.abs(a.astype(np.float64) - truth)
+    worst = float(err.max(initial=0.0))
+    allowed = AGREEMENT.atol + AGREEMENT.rtol * float(np.abs(truth).max(initial=0.0))
+    if not worst <= allowed:
+        return Accuracy(fatal=f"is off by up to {worst:.2g}, over {allowed:.2g} (tolerance of the largest entry)")
+    bad = ~(err <= AGREEMENT.allowed(truth))
+    if bad.any():
+        return Accuracy(entries=f"off componentwise at {int(bad.sum())} of {a.size} entries "
+                                f"(max |error| {float(err[bad].max()):.2g})")
+    return Accuracy()
+
+
+def float64_truth(ref: Reference, args: tuple[Any, ...]) -> np.ndarray:
+    """The hand-written reference evaluated on the same inputs in float64."""
+    wide = tuple(np.asarray(a, dtype=np.float64) if isinstance(a, np.ndarray) else a for a in args)
+    return np.asarray(ref.numpy(*wide), dtype=np.float64)
+
+
+def judge(generated: Any, reference: Any, truth: np.ndarray, reference_name: str) -> tuple[bool, str]:
+    """Whether the row may be timed, and its note. The generated kernel must stand for the float64 truth;
+    a reference of the right dtype and shape that is merely inaccurate in float32 is still timed."""
+    gen, ref = accuracy(generated, truth), accuracy(reference, truth)
+    if gen.fatal:
+        return False, f"generated kernel {gen.fatal} against the float64 reference; check the kernel or fix the row"
+    if ref.fatal.startswith(("returns", "has shape")):
+        return False, f"{reference_name} {ref.fatal}; fix the row in verify/benchmarks.py"
+    notes = [f"generated kernel {gen.entries}" if gen.entries else "",
+             f"{reference_name} {ref.fatal or ref.entries} in float32" if ref.fatal or ref.entries else ""]
+    return True, "; ".join(n for n in notes if n)
+
+
+def _size_label(shape: tuple[int, ...]) -> str:
+    """'1e7 float32' for 10_000_000 elements, '4096x1024 float32' for rows."""
+    if len(shape) == 1 and shape[0] >= 10_000 and math.log10(shape[0]).is_integer():
+        return f"1e{int(math.log10(shape[0]))} float32"
+    return "x".join(map(str, shape)) + " float32"
+
+
+def _row(name: str, backend: str, size: str, reference: str, goal: float, seconds: float | None = None,
+         reference_seconds: float | None = None, note: str = "") -> dict[str, Any]:
+    """One result row; the ratio is generated/reference, null (with the reason in ``note``) when untimed."""
+    ratio = None if seconds is None or reference_seconds is None else seconds / reference_seconds
+    met = None if ratio is None else bool(ratio <= goal)
+    return {"name": name, "backend": backend, "size": size, "seconds": seconds, "reference": reference,
+            "reference_seconds": reference_seconds, "ratio": ratio, "goal": f"ratio <= {goal:g}", "met": met,
+            "note": note}
+
+
+def numpy_row(info: KernelInfo, ref: Reference, kernels: Any, sizes: Sizes, repeats: int) -> dict[str, Any]:
+    """Time a generated NumPy kernel against its hand-written reference."""
+    shape = sizes.shape(info.layout)
+    rng = np.random.default_rng(SEED)
+    args = tuple(make(rng, shape) for make in ref.args)
+    kernel = getattr(kernels, info.name)
+    ok, note = judge(kernel(*args), ref.numpy(*args), float64_truth(ref, args), "hand-written reference")
+    if not ok:
+        return _row(info.name, "numpy", _size_label(shape), "hand-written NumPy", NUMPY_GOAL, note=note)
+    seconds, ref_seconds = paired_medians(lambda: kernel(*args), lambda: ref.numpy(*args), repeats)
+    return _row(info.name, "numpy", _size_label(shape), "hand-written NumPy", NUMPY_GOAL, seconds, ref_seconds,
+                "; ".join(n for n in (ref.note, note) if n))
+
+
+def autodiff(forward: Callable[..., Any], argnum: int, layout: Layout, args: tuple[Any, ...]) -> Callable[..., Any]:
+    """Jitted JAX autodiff of ``forward``: grad of its sum (elementwise / row-wise), or row-mapped jacrev."""
+    import jax
+    import jax.numpy as jnp
+
+    if layout == "jacobian":
+        fn = jax.jacrev(forward, argnums=argnum)
+        for _ in range(np.ndim(args[argnum]) - 1):
+            fn = jax.vmap(fn, in_axes=tuple(0 if np.ndim(a) else None for a in args))
+        return jax.jit(fn)
+    return jax.jit(jax.grad(lambda *a: jnp.sum(forward(*a)), argnums=argnum))
+
+
+def jax_row(info: KernelInfo, forward: KernelInfo, ref: Reference, kernels: Any, sizes: Sizes,
+            repeats: int) -> dict[str, Any]:
+    """Time a jitted generated JAX derivative kernel against jitted autodiff of its generated forward kernel."""
+    import jax
+
+    shape = sizes.shape(info.layout)
+    label = f"jax autodiff of {forward.name}"
+    rng = np.random.default_rng(SEED)
+    host = tuple(make(rng, shape) for make in ref.args)
+    args = tuple(jax.device_put(a) if isinstance(a, np.ndarray) else a for a in host)
+    if info.grad_wrt not in forward.args:
+        return _row(info.name, "jax", _size_label(shape), label, JAX_GOAL,
+                    note=f"grad_wrt {info.grad_wrt!r} is not an argument of {forward.name}")
+    generated = jax.jit(getattr(kernels, info.name))
+    reference = autodiff(getattr(kernels, forward.name), forward.args.index(info.grad_wrt), info.layout, args)
+    # the warm-up calls compile both sides
+    ok, note = judge(generated(*args), reference(*args), float64_truth(ref, host), "autodiff")
+    if not ok:
+        return _row(info.name, "jax", _size_label(shape), label, JAX_GOAL, note=note)
+    seconds, ref_seconds = paired_medians(lambda: generated(*args).block_until_ready(),
+                                          lambda: reference(*args).block_until_ready(), repeats)
+    return _row(info.name, "jax", _size_label(shape), label, JAX_GOAL, seconds, ref_seconds, note)
+
+
+BACKENDS: tuple[str, ...] = ("numpy", "jax")
+
+
+def kernel_rows(repeats: int, sizes: Sizes = FULL, only: Iterable[str] = (), backends: Iterable[str] = BACKENDS,
+                progress: Callable[[str], None] = lambda msg: None) -> list[dict[str, Any]]:
+    """One NumPy row per registry kernel and one JAX row per derivative kernel, in registry order; a kernel
+    that is not generated or has no reference row gets one untimed row saying so."""
+    from chainrule.codegen import load_backend
+
+    chosen = tuple(b for b in BACKENDS if b in set(backends))
+    if not chosen:
+        raise KeyError(f"no backend among {sorted(set(backends))}; choose from {', '.join(BACKENDS)}")
+    modules = {b: load_backend(b) for b in chosen}
+    infos = registry_kernels()
+    by_name: Mapping[str, KernelInfo] = {k.name: k for k in infos}
+    refs: Mapping[str, Reference] = {r.kernel: r for r in REFERENCES}
+    wanted = set(only)
+    unknown = sorted(wanted - set(by_name))
+    if unknown:
+        raise KeyError(f"no kernel named {', '.join(unknown)} in the registry; known: {', '.join(by_name)}")
+    rows = []
+    for info in infos:
+        if wanted and info.name not in wanted:
+            continue
+        forward = by_name.get(info.grad_of)
+        here = [b for b in chosen if b == "numpy" or forward is not None]
+        if not here:
+            continue
+        size, ref = _size_label(sizes.shape(info.layout)), refs.get(info.name)
+        missing = [b for b in here if not hasattr(modules[b], info.name)
+                   or (b == "jax" and forward is not None and not hasattr(modules[b], forward.name))]
+        if missing or ref is None:
+            goal = NUMPY_GOAL if here[0] == "numpy" else JAX_GOAL
+            note = (f"not generated in the {', '.join(missing)} module: run `chainrule generate`" if missing
+                    else "no reference: add a Reference row to verify/benchmarks.py")
+            rows.append(_row(info.name, here[0], size, "no reference" if ref is None else "", goal, note=note))
+            continue
+        if "numpy" in here:
+            progress(f"numpy {info.name}")
+            rows.append(numpy_row(info, ref, modules["numpy"], sizes, repeats))
+        if "jax" in here and forward is not None:
+            progress(f"jax {info.name}")
+            rows.append(jax_row(info, forward, ref, modules["jax"], sizes, repeats))
+    return rows
