@@ -97,7 +97,8 @@ FORMULAS: tuple[Formula, ...] = (
     Formula(
         key="mse_grad", section="1.3", title="Gradient of mean squared error",
         assumptions=("N outputs, symbolic", "1 <= j <= N"), definition=MSE, derive=derive_mse_grad,
-        stated=2 * (yh[j] - yv[j]) / N, locator=Locator("1.3", r"\\frac\{\\partial L\}\{\\partial \\hat\{y\}_i\} =", "display"),
+        stated=2 * (yh[j] - yv[j]) / N,
+        locator=Locator("1.3", r"\\frac\{\\partial L\}\{\\partial \\hat\{y\}_i\} =", "display"),
         variables=(yh, yv), domain={"\\hat{y}": (-3.0, 3.0), "y": (-3.0, 3.0), "N": (1, 5), "j": (1, 1)},
         kernels=(
             Kernel("mse", (yhs, ys), RSum((yhs - ys) ** 2) / Count(ys), VEC, shape="vector"),
@@ -109,7 +110,8 @@ FORMULAS: tuple[Formula, ...] = (
         key="bce_grad_yhat", section="1.3", title="Gradient of BCE with respect to the prediction",
         assumptions=("0 < yhat < 1", "y in {0, 1} (any real y for the algebra)"), definition=BCE,
         derive=derive_bce_grad_yhat, stated=-y / yhat + (1 - y) / (1 - yhat),
-        locator=Locator("1.3", r"\\frac\{\\partial L\}\{\\partial \\hat y\} =", "inline"), variables=(yhat, y), domain=PROB,
+        locator=Locator("1.3", r"\\frac\{\\partial L\}\{\\partial \\hat y\} =", "inline"),
+        variables=(yhat, y), domain=PROB,
         kernels=(
             Kernel("bce", (yhat, y), BCE, PROB),
             Kernel("bce_grad_yhat", (yhat, y), -y / yhat + (1 - y) / (1 - yhat), PROB,
@@ -120,7 +122,8 @@ FORMULAS: tuple[Formula, ...] = (
         key="bce_grad_logit", section="1.3", title="Gradient of BCE with respect to the logit",
         assumptions=("yhat = sigma(z), z real", "y real"), definition=BCE.subs(yhat, sigmoid(z)),
         derive=derive_bce_grad_z, stated=sigmoid(z) - y,
-        locator=Locator("1.3", r"\\frac\{\\partial L_\{\\text\{BCE\}\}\}\{\\partial z\} =", "display"), variables=(z, y), domain=PROB,
+        locator=Locator("1.3", r"\\frac\{\\partial L_\{\\text\{BCE\}\}\}\{\\partial z\} =", "display"),
+        variables=(z, y), domain=PROB,
         kernels=(
             Kernel("bce_logits", (z, y), logaddexp(0, z) - y * z, PROB,
                    rewrite="-[y log s + (1-y) log(1-s)] = log(1 + e^z) - y z with s = sigma(z)"),
@@ -131,7 +134,8 @@ FORMULAS: tuple[Formula, ...] = (
     Formula(
         key="yhat_slope", section="1.3", title="The slope of yhat = sigma(z), in terms of yhat",
         assumptions=("yhat = sigma(z), z real",), definition=sigmoid(z), derive=derive_yhat_slope,
-        stated=yhat * (1 - yhat), locator=Locator("1.3", r"and \$\\frac\{\\partial \\hat y\}\{\\partial z\} = ", "inline"),
+        stated=yhat * (1 - yhat),
+        locator=Locator("1.3", r"and \$\\frac\{\\partial \\hat y\}\{\\partial z\} = ", "inline"),
         variables=(yhat,), domain=PROB,
     ),
     Formula(
@@ -152,7 +156,8 @@ FORMULAS: tuple[Formula, ...] = (
         assumptions=("n classes, symbolic", "labels sum to 1"),
         definition=-sp.Sum(yv[i] * sp.log(sp.exp(zv[i]) / sp.Sum(sp.exp(zv[k]), (k, 1, n))), (i, 1, n)),
         derive=derive_ce_grad, stated=sp.IndexedBase("\\hat{y}")[j] - yv[j],
-        locator=Locator("1.3", r"\\frac\{\\partial L_\{\\text\{CE\}\}\}\{\\partial z_k\} =", "display"), variables=(zv, yv),
+        locator=Locator("1.3", r"\\frac\{\\partial L_\{\\text\{CE\}\}\}\{\\partial z_k\} =", "display"),
+        variables=(zv, yv),
         domain={"s": (0.01, 0.99), "\\hat{y}": (0.01, 0.99), "y": (0.0, 1.0), "n": (1, 5), "j": (1, 1)},
         kernels=(
             Kernel("ce_logits_grad", (zs, ys), SOFTMAX - ys, {"z": (-6.0, 6.0), "y": (0.0, 1.0)}, shape="vector",

@@ -65,7 +65,8 @@ MINI = {
     "neuron_preactivation": 10, "neuron_example.z": 16, "neuron_example.a": 16, "linear_collapse": 21,
     "sigmoid_grad": 25, "sigmoid_range": 25, "tanh_grad": 26, "tanh_range": 26, "relu_grad": 27, "relu_range": 27,
     "leaky_relu_grad": 28, "leaky_relu_range": 28, "gelu_grad": 29, "gelu_range": 29, "softmax_sum": 30,
-    "gelu_tanh": 33, "softmax_jacobian": 37, "mse_grad": 43, "bce_grad_yhat": 46, "yhat_slope": 46, "bce_grad_logit": 49,
+    "gelu_tanh": 33, "softmax_jacobian": 37, "mse_grad": 43, "bce_grad_yhat": 46, "yhat_slope": 46,
+    "bce_grad_logit": 49,
     "ce_onehot": 53, "ce_grad_logits": 57,
 }
 
