@@ -2,13 +2,15 @@
 
 Everything in the report is read from ``derive.core.registry()`` and the stages after it: each
 formula's definition, derivation steps, the notes' stated form with the verdict of
-``derive.proof.prove``, its generated NumPy/JAX kernels (``chainrule.codegen.render_all``), the
-worked examples recomputed by ``verify.examples.check_examples`` and the errata found by
-``verify.audit.audit_file``. Stages that are not installed yet are skipped with a line saying so.
+``derive.proof.prove``, its generated NumPy/JAX kernels (``chainrule.codegen``) with their proofs
+and their checks at fixed points (``reports.checks``), the worked examples recomputed by
+``verify.examples.check_examples`` and the errata found by ``verify.audit.audit_file``. Stages that
+are not installed yet are skipped with a line saying so. Expressions too wide for the page are
+abbreviated (``reports.latex.display``); the records keep them whole.
 
-``render_report`` is pure and returns the .tex files; ``build_report`` writes them (and the
-figures) atomically, then compiles the PDF with latexmk, without shell escape, in a temporary
-folder.
+``render_report`` is pure and returns the .tex files (the numeric checks run meanwhile in a worker
+process); ``build_report`` writes them (and the figures) atomically, then compiles the PDF with
+latexmk, without shell escape, in a temporary folder.
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ import sympy as sp
 from chainrule.errors import ChainruleError
 from derive.core import SECTIONS, Example, Formula, Kernel, Registry, registry
 from derive.proof import Proof, prove
-from reports.latex import Tex, escape, finalize, label, listing_body, math, texttt
-from reports.plots import FIGURES, FigureSpec, render_figures
+from reports.checks import KernelCheck, Numeric, Pending, numeric_checks, optional, use_workers
+from reports.latex import Tex, display, escape, finalize, label, listing_body, math, texttt
+from reports.plots import FIGURES, FigureSpec, figure_files, render_figures
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 MAIN = "chainrule.tex"
@@ -48,6 +51,11 @@ INSTALL_TEX = "apt-get install latexmk texlive-latex-recommended texlive-latex-e
 LATEX_TIMEOUT_S = 300
 MISSING = Tex(r"\textemdash{}")
 EXACT_CHARS = 90  # longer exact values are not typeset in the worked-example tables (the 10-digit value is)
+# Widest expression shown as it is, in reports.latex.tex_width units (about 75 fit the line; \fitmath
+# shrinks up to this); wider ones are abbreviated. A half-width cell takes HALF_WIDTH.
+FULL_WIDTH = 80.0
+HALF_WIDTH = 36.0
+SHOWN_FAILURES = 3  # failures of a kernel check listed in the report (the rest are counted)
 
 
 class ReportError(ChainruleError):
@@ -65,10 +73,22 @@ class ReportResult:
 
 @dataclass(frozen=True)
 class StepView:
-    """One derivation step as the template shows it."""
+    """One derivation step as the template shows it (``abbreviated``: too wide, shortened for print)."""
 
     rule: str
     expr: Tex
+    abbreviated: bool = False
+
+
+@dataclass(frozen=True)
+class CheckView:
+    """A check of a generated kernel at fixed points: what it compared, where, and its outcome."""
+
+    what: str
+    dtypes: str
+    points: int
+    verdict: str
+    failures: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -91,15 +111,17 @@ class KernelView:
     shape: str
     listings: tuple[Listing, ...]
     proof: Proof | None
+    checks: tuple[CheckView, ...] = ()
 
 
 @dataclass(frozen=True)
 class FigureView:
-    """A figure placed in a section."""
+    """A figure placed in a section, with the sentence that cites it."""
 
     path: Tex
-    caption: str
+    caption: Tex
     label: Tex
+    cite: Tex
 
 
 @dataclass(frozen=True)
@@ -132,6 +154,8 @@ class FormulaView:
     examples: tuple[ExampleUse, ...]
     figures: tuple[FigureView, ...]
     codegen: bool
+    checked: bool = False
+    abbreviated: bool = False
 
 
 @dataclass(frozen=True)
@@ -145,6 +169,7 @@ class QuantityRow:
     numpy: str
     jax: str
     verdict: str
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -175,9 +200,10 @@ class SectionView:
 
 @dataclass(frozen=True)
 class FindingView:
-    """One audit finding, every field escaped (it quotes the notes)."""
+    """One audit finding, every field escaped (it quotes the notes); ``where`` is file:line."""
 
     line: str
+    where: Tex
     severity: str
     claim: str
     message: Tex
@@ -195,18 +221,31 @@ class Errata:
     counts: tuple[tuple[str, int], ...] = field(default=())
     claims: int = 0
 
+    @property
+    def errors(self) -> tuple[FindingView, ...]:
+        """The findings of severity error: claims of the notes the derivations refute."""
+        return tuple(f for f in self.findings if f.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[FindingView, ...]:
+        """The other findings listed (not errors, not info)."""
+        return tuple(f for f in self.findings if f.severity != "error")
+
+    @property
+    def groups(self) -> tuple[tuple[str, str, str, tuple[FindingView, ...]], ...]:
+        """(heading, contents entry, name of the derived column, findings) for errors, then warnings."""
+        groups = (("Errors: claims the derivations refute", "Errors", "right", self.errors),
+                  ("Warnings: right only with rounded intermediates, or not settled", "Warnings", "expected",
+                   self.warnings))
+        return tuple(g for g in groups if g[3])
+
 
 # --- the stages after derive/ (optional while they are being written) -------------------------
 
 
 def _optional(module: str) -> ModuleType | None:
     """Import ``module``, or None when that module itself does not exist yet."""
-    try:
-        return import_module(module)
-    except ModuleNotFoundError as e:
-        if e.name in {module, module.rpartition(".")[0]}:
-            return None
-        raise
+    return optional(module)
 
 
 @dataclass(frozen=True)
@@ -222,14 +261,19 @@ def generated() -> Generated | None:
     codegen = _optional("chainrule.codegen")
     if codegen is None:
         return None
-    modules: Mapping[str, str] = codegen.render_all()
+    proofs = list(codegen.prove_kernels()) if hasattr(codegen, "prove_kernels") else []
+    render, backends = getattr(codegen, "render_module", None), getattr(codegen, "BACKENDS", None)
+    if proofs and render is not None and isinstance(backends, Mapping):
+        # The proofs are shown, not required: a refuted kernel reads as refuted instead of stopping the report.
+        modules: Mapping[str, str] = {b.path: render(name) for name, b in backends.items()}
+    else:
+        modules = codegen.render_all()
     sources: dict[str, dict[str, str]] = {}
     for filename, source in sorted(modules.items()):
         backend = next((b for b in BACKENDS if b in Path(filename).name.lower()), None)
         if backend is not None:
             sources.setdefault(backend, {}).update(function_sources(source, where=filename))
-    proofs = dict(codegen.prove_kernels()) if hasattr(codegen, "prove_kernels") else {}
-    return Generated(sources, proofs)
+    return Generated(sources, dict(proofs))
 
 
 def function_sources(source: str, where: str = "<generated>") -> dict[str, str]:
@@ -245,12 +289,6 @@ def function_sources(source: str, where: str = "<generated>") -> dict[str, str]:
             start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
             found[node.name] = "\n".join(lines[start - 1:node.end_lineno])
     return found
-
-
-def example_checks() -> list[Any] | None:
-    """``verify.examples.check_examples()``, or None while that stage is absent."""
-    examples = _optional("verify.examples")
-    return None if examples is None else list(examples.check_examples())
 
 
 def audit_findings(notes: Path) -> list[Any] | None:
@@ -292,8 +330,30 @@ def section_titles() -> dict[str, str]:
     return titles
 
 
-def _kernel_view(kernel: Kernel, gen: Generated | None) -> KernelView:
-    """A kernel with the generated source of each backend that has it, and its proof."""
+def _check_views(kernel: Kernel, checks: Sequence[KernelCheck]) -> tuple[CheckView, ...]:
+    """The kernel's checks at fixed points, one line per kind of check (the dtypes merged)."""
+    what = {"values": "NumPy and JAX values agree",
+            "derivative": f"against JAX autodiff of {kernel.grad_of} (reverse and forward mode) and central "
+                          f"differences of its NumPy kernel"}
+    views = []
+    for kind in ("values", "derivative"):
+        mine = [c for c in checks if c.kernel == kernel.name and c.check == kind]
+        if not mine:
+            continue
+        errors = [f"{c.dtype}: could not run ({c.error})" for c in mine if c.error]
+        failures = [f"{c.dtype}: {f}" for c in mine for f in c.failures]
+        verdict = "skipped" if errors else ("failed" if failures else "passed")
+        listed = (errors + failures)[:SHOWN_FAILURES]
+        more = len(errors) + len(failures) - len(listed)
+        if more:
+            listed.append(f"... and {more} more")
+        views.append(CheckView(what[kind], ", ".join(c.dtype for c in mine), max(c.points for c in mine), verdict,
+                               tuple(listed)))
+    return tuple(views)
+
+
+def _kernel_view(kernel: Kernel, gen: Generated | None, checks: Sequence[KernelCheck] = ()) -> KernelView:
+    """A kernel with the generated source of each backend that has it, its proof and its checks."""
     listings = []
     for backend, label_ in BACKENDS.items():
         code = gen.sources.get(backend, {}).get(kernel.name) if gen else None
@@ -301,34 +361,43 @@ def _kernel_view(kernel: Kernel, gen: Generated | None) -> KernelView:
             listings.append(Listing(label_, kernel.name, listing_body(code)))
     wrt = math(sp.Symbol(kernel.grad_wrt)) if kernel.grad_wrt else Tex("")
     proof = gen.proofs.get(kernel.name) if gen else None
-    return KernelView(kernel.name, kernel.grad_of, wrt, kernel.rewrite, kernel.shape, tuple(listings), proof)
+    return KernelView(kernel.name, kernel.grad_of, wrt, kernel.rewrite, kernel.shape, tuple(listings), proof,
+                      _check_views(kernel, checks))
 
 
-def _definition(formula: Formula) -> Tex:
-    """The definition's LaTeX; a placeholder symbol gives way to the first 'definition' step."""
+def _definition(formula: Formula) -> tuple[Tex, bool]:
+    """The definition's LaTeX (and whether abbreviated); a placeholder symbol gives way to a 'definition' step."""
     d = formula.definition
     if isinstance(d, sp.Symbol) and not d.name.isidentifier():
         steps = formula.derive().steps
         if steps and steps[0].rule.startswith("definition"):
-            return math(steps[0].expr)
-        return Tex(r"\text{" + escape(d.name) + "}")
-    return math(d)
+            return display(steps[0].expr, FULL_WIDTH)
+        return Tex(r"\text{" + escape(d.name) + "}"), False
+    return display(d, FULL_WIDTH)
 
 
-def _formula_view(formula: Formula, gen: Generated | None,
-                  uses: Sequence[ExampleUse], figures: Sequence[FigureView]) -> FormulaView:
+def _formula_view(formula: Formula, gen: Generated | None, uses: Sequence[ExampleUse],
+                  figures: Sequence[FigureView], checks: Sequence[KernelCheck] | None = None,
+                  proof: Proof | None = None) -> FormulaView:
     """Derive and prove one formula and collect what the template shows for it."""
     derivation = formula.derive()
     loc = formula.locator
+    definition, short_def = _definition(formula)
+    steps = []
+    for s in derivation.steps:
+        tex, short = display(s.expr, FULL_WIDTH)
+        steps.append(StepView(s.rule, tex, short))
+    half = HALF_WIDTH if formula.stated is not None else FULL_WIDTH
+    derived, short_res = display(derivation.result, half)
+    stated, short_st = (None, False) if formula.stated is None else display(formula.stated, HALF_WIDTH)
     return FormulaView(
         key=formula.key, label=label(f"formula:{formula.key}"), title=formula.title,
-        assumptions=formula.assumptions, definition=_definition(formula),
-        steps=tuple(StepView(s.rule, math(s.expr)) for s in derivation.steps),
-        stated=None if formula.stated is None else math(formula.stated), derived=math(derivation.result),
-        proof=prove(formula), expect=formula.expect, comment=formula.comment,
+        assumptions=formula.assumptions, definition=definition, steps=tuple(steps), stated=stated, derived=derived,
+        proof=prove(formula) if proof is None else proof, expect=formula.expect, comment=formula.comment,
         locator="" if loc is None else f"section {loc.section}, {loc.kind}",
-        kernels=tuple(_kernel_view(k, gen) for k in formula.kernels),
-        examples=tuple(uses), figures=tuple(figures), codegen=gen is not None,
+        kernels=tuple(_kernel_view(k, gen, checks or ()) for k in formula.kernels),
+        examples=tuple(uses), figures=tuple(figures), codegen=gen is not None, checked=checks is not None,
+        abbreviated=short_def or short_res or short_st or any(s.abbreviated for s in steps),
     )
 
 
@@ -342,8 +411,9 @@ def _value(x: object, places: int) -> str:
         return str(x)
 
 
-def _short(tex: Tex, limit: int = EXACT_CHARS) -> Tex:
-    """``tex`` in math mode when it is short enough to read in a table cell, else a note saying so."""
+def _short(expr: sp.Basic, limit: int = EXACT_CHARS) -> Tex:
+    """``expr`` in inline maths (fractions folded) when short enough for a table cell, else a note saying so."""
+    tex = sp.latex(expr, fold_short_frac=True)
     return Tex(f"${tex}$") if len(tex) <= limit else Tex(r"\emph{(long expression)}")
 
 
@@ -354,12 +424,13 @@ def _example_view(example: Example, checks: list[Any] | None) -> ExampleView:
         check = next((c for c in checks or () if str(getattr(c, "example", "")) in {example.key, example.title}
                       and str(getattr(c, "quantity", "")) == q.name), None)
         places = int(getattr(check, "decimals", 0) or 0) + 3
+        unchecked = "not stated" if q.stated is None and checks is not None else MISSING
         rows.append(QuantityRow(
-            name=Tex(q.latex), stated=q.stated if q.stated is not None else MISSING, exact=_short(math(q.expr)),
+            name=Tex(q.latex), stated=q.stated if q.stated is not None else MISSING, exact=_short(q.expr),
             decimal=str(sp.N(q.expr, 10)),
             numpy=_value(getattr(check, "numpy", None), places) if check else MISSING,
             jax=_value(getattr(check, "jax", None), places) if check else MISSING,
-            verdict=str(check.verdict) if check else MISSING,
+            verdict=str(check.verdict) if check else unchecked, detail=str(getattr(check, "detail", "") or ""),
         ))
     return ExampleView(
         key=example.key, label=label(f"example:{example.key}"), title=example.title,
@@ -370,8 +441,8 @@ def _example_view(example: Example, checks: list[Any] | None) -> ExampleView:
 
 def _example_verdict(view: ExampleView) -> str:
     """One word for a whole example: the worst of its quantities' verdicts."""
-    verdicts = {r.verdict for r in view.rows}
-    if not view.checked or verdicts == {MISSING}:
+    verdicts = {r.verdict for r in view.rows} - {"not stated"}
+    if not view.checked or verdicts <= {MISSING}:
         return "not recomputed"
     good = {"correct", "proven", "agrees"}
     bad = sorted(verdicts - good)
@@ -379,13 +450,17 @@ def _example_verdict(view: ExampleView) -> str:
 
 
 def _figure_view(spec: FigureSpec) -> FigureView:
-    """A figure's template data."""
-    return FigureView(Tex(spec.path), spec.caption, label(f"figure:{spec.name}"))
+    """A figure's template data; its caption and citing sentence are our LaTeX (``reports.plots``)."""
+    return FigureView(Tex(spec.path), Tex(spec.caption), label(f"figure:{spec.name}"), Tex(spec.cite))
 
 
-def build_sections(reg: Registry, gen: Generated | None,
-                   checks: list[Any] | None, progress: Callable[[str], None]) -> list[SectionView]:
-    """Group the registry by section, in the notes' order, and build each section's view."""
+def build_sections(reg: Registry, gen: Generated | None, checks: list[Any] | None,
+                   progress: Callable[[str], None], kernel_checks: list[KernelCheck] | None = None,
+                   proofs: Mapping[str, Proof] | None = None) -> list[SectionView]:
+    """Group the registry by section, in the notes' order, and build each section's view.
+
+    ``proofs`` holds formulas already proven (by key); the others are proven here.
+    """
     titles = section_titles()
     numbers = sorted({f.section for f in reg.formulas} | {e.section for e in reg.examples}, key=section_key)
     examples = {e.key: _example_view(e, checks) for e in reg.examples}
@@ -401,7 +476,7 @@ def build_sections(reg: Registry, gen: Generated | None,
                                _example_verdict(examples[e.key]))
                     for e in reg.examples if names & set(e.kernels_used)]
             figs = [_figure_view(s) for s in FIGURES if s.formula == formula.key]
-            views.append(_formula_view(formula, gen, uses, figs))
+            views.append(_formula_view(formula, gen, uses, figs, kernel_checks, (proofs or {}).get(formula.key)))
         sections.append(SectionView(
             number=number, title=titles.get(number, f"Section {number}"), filename=Tex(f"section-{number}.tex"),
             label=label(f"section:{number}"), formulas=tuple(views),
@@ -411,7 +486,7 @@ def build_sections(reg: Registry, gen: Generated | None,
     return sections
 
 
-def _finding_view(finding: Any) -> FindingView:
+def _finding_view(finding: Any, source: str = "") -> FindingView:
     """An audit finding with every notes-derived field escaped (breakable inside table cells)."""
     def text(v: object) -> Tex:
         if v is None or v == "":
@@ -421,8 +496,9 @@ def _finding_view(finding: Any) -> FindingView:
         return Tex(r"\texttt{" + escape(str(v), breakable=True) + "}")
 
     line = getattr(finding, "line", None)
+    where = MISSING if line is None else texttt(f"{source}:{line}" if source else f"line {line}")
     return FindingView(
-        line=MISSING if line is None else str(line), severity=str(getattr(finding, "severity", "")),
+        line=MISSING if line is None else str(line), where=where, severity=str(getattr(finding, "severity", "")),
         claim=str(getattr(finding, "claim", "")), message=escape(str(getattr(finding, "message", "")), breakable=True),
         stated=text(getattr(finding, "stated", None)), expected=text(getattr(finding, "expected", None)),
     )
@@ -442,7 +518,7 @@ def build_errata(notes: Path | None, findings: Iterable[Any] | None) -> Errata:
     if findings is None:
         return Errata("no audit run", "", ())
     every = list(findings)
-    shown = tuple(_finding_view(f) for f in every if str(getattr(f, "severity", "")) != "info")
+    shown = tuple(_finding_view(f, source) for f in every if str(getattr(f, "severity", "")) != "info")
     counts = Counter(str(getattr(f, "verdict", getattr(f, "severity", ""))) for f in every)
     return Errata("audited", source, shown, tuple(sorted(counts.items())), len(every))
 
@@ -466,18 +542,43 @@ def environment() -> jinja2.Environment:
     return env
 
 
+def worker_tasks(figures: bool = False) -> dict[str, Callable[[], Any]]:
+    """What the report hands to worker processes: code generation, the numeric checks (and the figures)."""
+    tasks: dict[str, Callable[[], Any]] = {"codegen": generated, "numeric": numeric_checks}
+    if figures:
+        tasks["figures"] = figure_files
+    return tasks
+
+
 def render_report(notes: Path | None = None, *, findings: Iterable[Any] | None = None,
-                  progress: Callable[[str], None] | None = None) -> dict[str, str]:
-    """Every .tex file of the report (relative name -> content); deterministic, writes nothing."""
+                  progress: Callable[[str], None] | None = None, parallel: bool | None = None,
+                  pending: Pending | None = None) -> dict[str, str]:
+    """Every .tex file of the report (relative name -> content); deterministic, writes nothing.
+
+    With ``parallel``, code generation (kernel proofs and listings) and the numeric checks (worked
+    examples, kernels at fixed points) run in two worker processes while this one audits the notes
+    and derives and proves every formula; with False, all of it runs here; None (the default)
+    decides by the idle cores (``reports.checks.use_workers``). The output is the same either way.
+    ``pending`` gives tasks already started by the caller (``worker_tasks``); the caller closes it.
+    """
     say = progress or (lambda _msg: None)
-    reg = registry()
-    say("proving and printing the kernels (chainrule.codegen)")
-    gen = generated()
-    say("recomputing the worked examples")
-    checks = example_checks()
-    sections = build_sections(reg, gen, checks, say)
-    say("collecting the errata")
-    errata = build_errata(notes, findings)
+    own = pending is None
+    work = Pending(worker_tasks(), use_workers(parallel)) if pending is None else pending
+    try:
+        reg = registry()
+        say("collecting the errata")
+        errata = build_errata(notes, findings)
+        say("deriving and proving every formula")
+        proofs = {f.key: prove(f) for f in reg.formulas}
+        say("proving and printing the kernels (chainrule.codegen)")
+        gen: Generated | None = work.result("codegen")
+        say("recomputing the worked examples and checking the kernels")
+        numeric: Numeric = work.result("numeric")
+    finally:
+        if own:
+            work.close(wait=False)
+    checks = numeric.examples
+    sections = build_sections(reg, gen, checks, say, numeric.kernels, proofs)
     env = environment()
     formulas = [f for s in sections for f in s.formulas]
     counts = Counter(f.proof.verdict for f in formulas)
@@ -486,6 +587,8 @@ def render_report(notes: Path | None = None, *, findings: Iterable[Any] | None =
         "errata_file": Tex(ERRATA),
         "counts": [(v, counts.get(v, 0)) for v in VERDICTS], "codegen": gen is not None,
         "checked": checks is not None, "examples": [e for s in sections for e in s.examples],
+        "kernels_checked": numeric.kernels is not None,
+        "abbreviated": any(f.abbreviated for f in formulas),
     }
     say("rendering LaTeX")
     files = {
@@ -571,13 +674,23 @@ def compile_pdf(out_dir: Path, files: Mapping[str, str | bytes], progress: Calla
 
 def build_report(out_dir: Path = Path("reports/out"), *, pdf: bool = True, notes: Path | None = None,
                  progress: Callable[[str], None] | None = None,
-                 findings: Iterable[Any] | None = None) -> ReportResult:
-    """Write the report's .tex files and figures into ``out_dir``, then the PDF when latexmk is present."""
+                 findings: Iterable[Any] | None = None, parallel: bool | None = None) -> ReportResult:
+    """Write the report's .tex files and figures into ``out_dir``, then the PDF when latexmk is present.
+
+    With worker processes (``parallel``, as in ``render_report``), they generate the code, run the
+    numeric checks and draw the figures while this one derives.
+    """
     say = progress or (lambda _msg: None)
     out_dir = Path(out_dir)
-    tex = render_report(notes, findings=findings, progress=say)
-    say("drawing the figures")
-    figures = render_figures(registry())
+    workers = use_workers(parallel)
+    pending = Pending(worker_tasks(figures=True)) if workers else None
+    try:
+        tex = render_report(notes, findings=findings, progress=say, parallel=workers, pending=pending)
+        say("drawing the figures")
+        figures = pending.result("figures") if pending is not None else render_figures(registry())
+    finally:
+        if pending is not None:
+            pending.close(wait=False)
     files: dict[str, str | bytes] = {**tex, **figures}
     written = _write_atomically(out_dir, files, _stale(out_dir, files))
     tex_paths = [p for p in written if p.suffix == ".tex"]

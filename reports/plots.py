@@ -1,17 +1,23 @@
-"""The report's few figures, drawn from the registry's kernel expressions as vector PDF.
+"""The report's figures, drawn from the registry's records and the generated kernels as vector PDF.
 
-Every curve is a ``Kernel.expr`` of ``derive/`` lambdified with NumPy, so a figure shows the same
-expression the generated code computes. Drawing uses matplotlib's object API (no pyplot, no global
-backend switch), a fixed style reset to matplotlib's defaults, and PDF metadata without dates, so
-two runs with the same matplotlib give byte-identical files.
+The activation and GELU curves are ``Kernel.expr`` of ``derive/`` lambdified with NumPy, so a
+figure shows the same expression the generated code computes; the gradient-descent iterates come
+from the derived iterate map of ``derive/gradient_descent.py`` in exact arithmetic; the XOR training
+curves from the generated NumPy kernels (``chainrule/kernels/numpy_kernels.py``). Drawing uses
+matplotlib's object API (no pyplot, no global backend switch), a fixed style reset to matplotlib's
+defaults, and PDF metadata without dates, so two runs with the same matplotlib give byte-identical
+files; computed curves are rounded to ``DIGITS`` significant digits first, so that last-bit
+differences between machines do not reach the file.
 """
 
 from __future__ import annotations
 
+import importlib
 import io
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import ModuleType
 
 import matplotlib
 import numpy as np
@@ -19,10 +25,15 @@ import sympy as sp
 from matplotlib.backends.backend_pdf import FigureCanvasPdf
 from matplotlib.figure import Figure
 
-from derive.core import Kernel, Registry
+from derive.core import Kernel, Registry, registry
 
 ACTIVATION_SECTION = "1.2"
-PARAMETERS: Mapping[str, float] = {"alpha": 0.1}  # values for a kernel's extra arguments in the plots
+GD_SECTION = "1.4"
+XOR_SECTION = "1.10"
+NUMPY_KERNELS = "chainrule.kernels.numpy_kernels"
+# Values for a kernel's extra arguments in the plots; an argument not named here takes the middle of its domain.
+PARAMETERS: Mapping[str, float] = {"alpha": 0.1}
+DIGITS = 8  # significant digits kept of computed curves (see the module docstring)
 STYLE: Mapping[str, object] = {
     "svg.hashsalt": "chainrule",
     "pdf.compression": 6,
@@ -41,13 +52,18 @@ _ERF = np.vectorize(math.erf, otypes=[float])
 
 @dataclass(frozen=True)
 class FigureSpec:
-    """One figure: its file name, the section (and formula) it illustrates, its caption and drawing."""
+    """One figure: its file name, the section (and record) it illustrates, its caption (our LaTeX) and drawing.
+
+    ``formula`` names the record after which the figure is placed and which cites it; empty: the
+    figure opens its section.
+    """
 
     name: str
     section: str
     formula: str
     caption: str
     draw: Callable[[Registry], Figure]
+    cite: str = "illustrates this"
 
     @property
     def path(self) -> str:
@@ -55,15 +71,36 @@ class FigureSpec:
         return f"figures/{self.name}.pdf"
 
 
+def parameters(kernel: Kernel) -> dict[str, float]:
+    """Plot values of the kernel's arguments after the first: ``PARAMETERS``, else the middle of the domain."""
+    values = {}
+    for a in kernel.args[1:]:
+        if a.name in PARAMETERS:
+            values[a.name] = PARAMETERS[a.name]
+        elif a.name in kernel.domain:
+            lo, hi = kernel.domain[a.name]
+            values[a.name] = round((lo + hi) / 2, 3)
+        else:
+            raise KeyError(f"kernel {kernel.name!r}: no plot value and no domain for {a.name!r}; add it to "
+                           "reports.plots.PARAMETERS or to the kernel's domain")
+    return values
+
+
+def rounded(x: np.ndarray, digits: int = DIGITS) -> np.ndarray:
+    """``x`` rounded to ``digits`` significant digits (zeros and non-finite values kept)."""
+    x = np.asarray(x, dtype=float)
+    safe = np.where(np.isfinite(x) & (x != 0), np.abs(x), 1.0)
+    scale = 10.0 ** (digits - 1 - np.floor(np.log10(safe)))
+    return np.where(np.isfinite(x) & (x != 0), np.round(x * scale) / scale, x)
+
+
 def numeric(kernel: Kernel) -> Callable[[np.ndarray], np.ndarray]:
-    """The kernel's expression as a NumPy function of its first argument (others from ``PARAMETERS``)."""
+    """The kernel's expression as a NumPy function of its first argument (others from ``parameters``)."""
     first, *rest = kernel.args
-    missing = [a.name for a in rest if a.name not in PARAMETERS]
-    if missing:
-        raise KeyError(f"kernel {kernel.name!r} needs plot values for {missing}: add them to reports.plots.PARAMETERS")
-    expr = kernel.expr.subs({a: PARAMETERS[a.name] for a in rest})
+    values = parameters(kernel)
+    expr = kernel.expr.subs({a: values[a.name] for a in rest})
     fn = sp.lambdify(first, expr, modules=[{"erf": _ERF}, "numpy"])
-    return lambda x: np.broadcast_to(np.asarray(fn(x), dtype=float), np.shape(x))
+    return lambda x: rounded(np.broadcast_to(np.asarray(fn(x), dtype=float), np.shape(x)))
 
 
 def activation_pairs(registry: Registry) -> list[tuple[Kernel, Kernel]]:
@@ -100,7 +137,7 @@ def draw_activations(registry: Registry) -> Figure:
         ax.axvline(0.0, color="0.8", linewidth=0.6)
         ax.plot(x, numeric(f)(x), label=f.name, color="C0")
         ax.plot(x, numeric(g)(x), label=g.name, color="C3", linestyle="--")
-        extra = ", ".join(f"{a.name} = {PARAMETERS[a.name]}" for a in f.args[1:])
+        extra = ", ".join(f"{name} = {value:g}" for name, value in parameters(f).items())
         ax.set_title(f.name + (f" ({extra})" if extra else ""))
         ax.set_xlabel(f.args[0].name)
         ax.legend(loc="upper left", frameon=False)
@@ -137,13 +174,140 @@ def draw_gelu_tanh(registry: Registry) -> Figure:
     return fig
 
 
+def gd_iterates(theta0: sp.Expr, eta: sp.Expr, steps: int) -> list[sp.Expr]:
+    """theta_0, ..., theta_steps by the derived iterate map of ``derive.gradient_descent``, exactly."""
+    gd = importlib.import_module("derive.gradient_descent")
+    step = gd.derive_iterate().result.subs(gd.eta, eta)
+    values = [sp.nsimplify(theta0)]
+    for _ in range(steps):
+        values.append(step.subs(gd.theta, values[-1]))
+    return values
+
+
+def draw_gd(registry: Registry) -> Figure:
+    """Gradient descent on L = theta^2 from theta_0 = 5: the iterates on the loss for both rates, and |theta_t|."""
+    gd = importlib.import_module("derive.gradient_descent")
+    loss = sp.lambdify(gd.theta, gd.LOSS_1D, "numpy")
+    rates = ((gd.ETA_EXAMPLE, "C0", "converges"), (gd.ETA_DIVERGENT, "C3", "diverges"))
+    fig = Figure(figsize=(6.3, 2.3))
+    axes = fig.subplots(1, 3)
+    for ax, (eta, color, verdict) in zip(axes[:2], rates, strict=True):
+        path = [float(v) for v in gd_iterates(gd.THETA_START, eta, 6)]
+        reach = 1.1 * max(abs(v) for v in path)
+        grid = np.linspace(-reach, reach, 401)
+        ax.plot(grid, rounded(loss(grid)), color="0.6", linewidth=0.9)
+        ax.plot(path, [float(loss(v)) for v in path], color=color, marker="o", markersize=3, linewidth=0.9)
+        for t, v in enumerate(path[:4]):
+            ax.annotate(f"$\\theta_{t}$", (v, float(loss(v))), textcoords="offset points", xytext=(3, 3),
+                        fontsize=6)
+        ax.set_title(f"$\\eta = {float(eta):g}$: {verdict}")
+        ax.set_xlabel("$\\theta$")
+        ax.set_ylabel("$L(\\theta) = \\theta^2$" if ax is axes[0] else "")
+    ax = axes[2]
+    steps = 12
+    top = 0.0
+    for eta, color, _verdict in rates:
+        path = [abs(float(v)) for v in gd_iterates(gd.THETA_START, eta, steps)]
+        top = max(top, *path)
+        ax.semilogy(range(steps + 1), path, color=color, marker="o", markersize=2.5, linewidth=0.9,
+                    label=f"$\\eta = {float(eta):g}$, ratio {abs(float(gd.multiplier(eta))):g}")
+    ax.set_ylim(top=top * 30)
+    ax.set_xlabel("step $t$")
+    ax.set_title("$|\\theta_t|$")
+    ax.legend(loc="upper left", frameon=False, fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
+@dataclass(frozen=True)
+class XorRun:
+    """The training set-up of the notes' 1.10 listing, for several seeds."""
+
+    seeds: tuple[int, ...] = tuple(range(8))
+    eta: float = 0.5
+    epochs: int = 10_000
+    init_std: float = 1.0
+    every: int = 20  # plot every ``every``-th epoch
+
+
+XOR = XorRun()
+
+
+def numpy_kernels() -> ModuleType:
+    """The committed generated NumPy kernels."""
+    return importlib.import_module(NUMPY_KERNELS)
+
+
+def xor_losses(run: XorRun = XOR) -> np.ndarray:
+    """The MSE of the 2-2-1 sigmoid MLP on XOR before each epoch, one row per seed, by the generated kernels.
+
+    Full batch, row-major as in the listing (``Z1 = X @ W1 + b1``), W ~ normal(0, init_std) drawn W1
+    then W2 from ``numpy.random.default_rng(seed)``, zero biases; sigmoid, sigmoid_grad, mse and
+    mse_grad are the generated kernels, the rest plain matrix products. All seeds train at once.
+    """
+    k = numpy_kernels()
+    x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+    y = np.array([0, 1, 1, 0], dtype=float)
+    draws = [np.random.default_rng(s) for s in run.seeds]
+    w1 = np.stack([g.normal(0, run.init_std, (2, 2)) for g in draws])
+    w2 = np.stack([g.normal(0, run.init_std, (2, 1)) for g in draws])
+    b1, b2 = np.zeros((len(run.seeds), 1, 2)), np.zeros((len(run.seeds), 1, 1))
+    losses = np.empty((len(run.seeds), run.epochs))
+    for epoch in range(run.epochs):
+        z1 = x @ w1 + b1
+        a1 = k.sigmoid(z1)
+        z2 = a1 @ w2 + b2
+        out = k.sigmoid(z2)[..., 0]
+        losses[:, epoch] = k.mse(out, y)
+        dz2 = (k.mse_grad(out, y) * k.sigmoid_grad(z2[..., 0]))[..., None]
+        dz1 = (dz2 @ w2.transpose(0, 2, 1)) * k.sigmoid_grad(z1)
+        w2 -= run.eta * (a1.transpose(0, 2, 1) @ dz2)
+        b2 -= run.eta * dz2.sum(1, keepdims=True)
+        w1 -= run.eta * (x.T @ dz1)
+        b1 -= run.eta * dz1.sum(1, keepdims=True)
+    return losses
+
+
+def draw_xor(registry: Registry, run: XorRun = XOR) -> Figure:
+    """The XOR listing's training loss against the epoch, one curve per seed (log scale)."""
+    losses = rounded(xor_losses(run))
+    epochs = np.arange(0, run.epochs, run.every)
+    fig = Figure(figsize=(6.3, 2.6))
+    ax = fig.subplots()
+    for row, seed in enumerate(run.seeds):
+        ax.semilogy(epochs, losses[row, ::run.every], color=f"C{row % 10}", linewidth=1.0,
+                    label=f"seed {seed}: {losses[row, -1]:.2g}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("MSE over the 4 XOR rows")
+    ax.set_title(f"2-2-1 sigmoid MLP on XOR, $\\eta = {run.eta:g}$, $W \\sim N(0, {run.init_std:g}^2)$, "
+                 "generated NumPy kernels")
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, title="final loss")
+    fig.tight_layout()
+    return fig
+
+
 FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("activations", ACTIVATION_SECTION, "",
-               "Each activation kernel (solid) with its derivative kernel (dashed), "
-               "evaluated from the expressions in derive/activations.py.", draw_activations),
+               r"Each activation kernel (solid) with its derivative kernel (dashed), evaluated from the "
+               r"kernel expressions of the section's records (\texttt{derive/activations.py}).", draw_activations,
+               "draws every activation kernel of this section with its derivative kernel"),
     FigureSpec("gelu-tanh", ACTIVATION_SECTION, "gelu_tanh",
                "GELU and its tanh approximation (left); the approximation's error with the bound "
-               "found by the derivation (right).", draw_gelu_tanh),
+               "found by the derivation (right).", draw_gelu_tanh,
+               "draws both functions and the error of the approximation against the bound derived here"),
+    FigureSpec("gd-iterates", GD_SECTION, "gd_divergent_rate",
+               r"Gradient descent on $L(\theta) = \theta^2$ from $\theta_0 = 5$ by the derived iterate map "
+               r"$\theta_{t+1} = (1 - 2\eta)\,\theta_t$, in exact arithmetic: at $\eta = 0.1$ the iterates "
+               r"slide down the parabola (left); at $\eta = 1.1$ they jump across it and climb (middle); "
+               r"$|\theta_t|$ is geometric with ratio $|1 - 2\eta|$ (right).", draw_gd,
+               r"draws the iterates at $\eta = 0.1$ (the worked table) and at $\eta = 1.1$"),
+    FigureSpec("xor-loss", XOR_SECTION, "",
+               rf"Training loss of the 1.10 listing's 2-2-1 sigmoid network on XOR (MSE, full batch, "
+               rf"$\eta = {XOR.eta:g}$, {XOR.epochs} epochs, $W \sim N(0, {XOR.init_std:g}^2)$), computed with "
+               r"the generated NumPy kernels \texttt{sigmoid}, \texttt{sigmoid\_grad}, \texttt{mse} and "
+               rf"\texttt{{mse\_grad}} for seeds {XOR.seeds[0]} to {XOR.seeds[-1]} of "
+               r"\texttt{numpy.random.default\_rng}; the legend gives each seed's final loss.", draw_xor,
+               "trains the listing's network with the generated kernels for several seeds"),
 )
 
 
@@ -164,3 +328,8 @@ def render_figures(registry: Registry, specs: tuple[FigureSpec, ...] = FIGURES) 
         for spec in specs:
             out[spec.path] = to_pdf(spec.draw(registry))
     return out
+
+
+def figure_files() -> dict[str, bytes]:
+    """Every figure of the registry (``render_figures(registry())``; a task for a worker process)."""
+    return render_figures(registry())

@@ -13,14 +13,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 import pytest
+import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import reports.build as build
-from derive.core import Registry, registry
+import verify.gradcheck as gradcheck
+from derive.core import Kernel, Registry, registry
 from reports.build import (
     ERRATA,
+    FULL_WIDTH,
     MAIN,
     MISSING,
     PREAMBLE,
@@ -29,14 +33,14 @@ from reports.build import (
     build_sections,
     compile_pdf,
     environment,
-    example_checks,
     function_sources,
     generated,
     render_report,
     section_titles,
 )
-from reports.latex import Tex, escape, finalize, listing_body
-from reports.plots import FIGURES, render_figures
+from reports.checks import KernelCheck, example_checks, fixed_inputs, kernel_checks
+from reports.latex import Tex, display, escape, finalize, listing_body, tex_width
+from reports.plots import FIGURES, XorRun, gd_iterates, render_figures, xor_losses
 
 REPO = Path(__file__).resolve().parents[1]
 NOTES = Path(__file__).resolve().parents[2] / "shared" / "notes" / "01_foundations.md"
@@ -72,6 +76,7 @@ class FakeCheck:
     jax: float
     decimals: int
     verdict: str
+    detail: str = ""
 
 
 @pytest.fixture(scope="module")
@@ -177,6 +182,19 @@ def test_every_figure_is_placed_in_its_section(rendered):
         assert rf"\includegraphics[width=\linewidth]{{{spec.path}}}" in rendered[f"section-{spec.section}.tex"]
 
 
+def test_every_figure_is_cited_in_its_section(rendered):
+    for spec in FIGURES:
+        assert rf"Figure~\ref{{figure:{spec.name}}}" in rendered[f"section-{spec.section}.tex"]
+
+
+def test_every_derivative_kernel_shows_its_three_way_check(rendered):
+    for f in registry().formulas:
+        for k in (k for k in f.kernels if k.grad_of):
+            body = rendered[f"section-{f.section}.tex"]
+            assert rf"\item Kernel \texttt{{{escape(k.name, breakable=True)}}} at " in body
+            assert f"against JAX autodiff of {escape(k.grad_of, breakable=True)}" in body
+
+
 def test_without_notes_the_errata_say_no_audit_ran():
     errata = environment().get_template("errata.tex.j2").render(errata=build_errata(None, None))
     assert "No audit run" in errata
@@ -187,6 +205,15 @@ def test_the_errata_list_errors_and_warnings_but_only_count_the_rest():
                 FakeFinding("tanh_grad", 85, "info", "proven", "1-tanh^2", "1 - tanh(z)**2")]
     errata = environment().get_template("errata.tex.j2").render(errata=build_errata(None, findings))
     assert "gelu" in errata and "range differs" in errata and "tanh" not in errata
+
+
+def test_the_errata_give_file_and_line_and_list_errors_before_warnings():
+    findings = [FakeFinding("tanh_grad", 5, "warning", "rounded", "1", "2"),
+                FakeFinding("gelu_range", 9, "error", "differs", "3", "4")]
+    errata = environment().get_template("errata.tex.j2").render(
+        errata=build_errata(Path("/somewhere/notes.md"), findings))
+    assert escape("notes.md:9", breakable=True) in errata and escape("notes.md:5", breakable=True) in errata
+    assert errata.index("gelu") < errata.index("tanh")
 
 
 def test_the_refuted_gelu_range_shows_its_verdict(rendered):
@@ -205,7 +232,8 @@ def _fake_stages(monkeypatch) -> None:
     """Stand-ins for chainrule.codegen and verify.examples with recognisable output."""
     code = {"chainrule/kernels/numpy_kernels.py": "def sigmoid(z):\n    return 'numpy-sigmoid'\n",
             "chainrule/kernels/jax_kernels.py": "@jit\ndef sigmoid(z):\n    return 'jax-sigmoid'\n"}
-    checks = [FakeCheck("neuron_example", "a", "0.2689", 0.2689414, 0.26894142137, 0.2689414322, 4, "correct")]
+    checks = [FakeCheck("neuron_example", "a", "0.2689", 0.2689414, 0.26894142137, 0.2689414322, 4, "correct",
+                        "the rounded intermediates agree")]
     monkeypatch.setitem(sys.modules, "chainrule.codegen",
                         types.SimpleNamespace(render_all=lambda: code, prove_kernels=lambda: []))
     monkeypatch.setitem(sys.modules, "verify.examples", types.SimpleNamespace(check_examples=lambda: checks))
@@ -233,11 +261,141 @@ def test_worked_example_tables_show_each_backend_value_and_verdict(monkeypatch):
     assert "& 0.2689414 & 0.2689414 & correct" in body
 
 
+def test_worked_example_tables_are_followed_by_the_reasons_for_their_verdicts(monkeypatch):
+    _fake_stages(monkeypatch)
+    body = _render_sections({"neuron_example"})["section-1.1.tex"]
+    assert "Notes on the verdicts" in body and "the rounded intermediates agree" in body
+
+
+def test_a_failed_kernel_check_reads_failed_with_what_failed(monkeypatch):
+    _fake_stages(monkeypatch)
+    failed = [KernelCheck("sigmoid_grad", "derivative", "float64", 64, ("sigmoid_grad gradient: error 1 > 0",))]
+    small = Registry((registry().formula("sigmoid_grad"),), ())
+    (section,) = build_sections(small, generated(), None, lambda _msg: None, failed)
+    body = environment().get_template("section.tex.j2").render(section=section)
+    assert r"\verdict{failed}" in body and r"error 1 \textgreater{} 0" in body
+
+
 def test_without_the_later_stages_the_report_says_what_it_skipped(monkeypatch):
     monkeypatch.setitem(sys.modules, "chainrule.codegen", None)
     monkeypatch.setitem(sys.modules, "verify.examples", None)
     body = "".join(_render_sections({"sigmoid_grad", "neuron_example"}).values())
     assert "listings skipped" in body and "backend columns left empty" in body
+
+
+# --- abbreviating wide expressions -------------------------------------------------------------
+
+TERMS = sp.symbols("x0:40")
+
+
+def test_an_expression_that_fits_is_printed_whole():
+    expr = sp.exp(-TERMS[0] ** 2) / (1 + TERMS[1])
+    assert display(expr, FULL_WIDTH) == (sp.latex(expr), False)
+
+
+def test_a_long_sum_keeps_its_leading_terms_and_counts_the_rest():
+    tex, abbreviated = display(sp.Add(*(x**2 for x in TERMS)), FULL_WIDTH)
+    more = re.search(r"\\text\{(\d+) more terms\}", tex)
+    assert abbreviated and more and tex.count("^{2}") + int(more.group(1)) == len(TERMS)
+
+
+def test_a_large_matrix_shows_its_leading_entries_and_its_shape():
+    matrix = sp.Matrix(6, 6, lambda r, c: TERMS[r] * TERMS[c] + TERMS[r + c] ** 2 + sp.sin(TERMS[r + 2 * c]))
+    tex, abbreviated = display(matrix, FULL_WIDTH)
+    assert abbreviated and r"\vdots" in tex and r"6 \times 6" in tex
+
+
+def test_a_fraction_is_as_wide_as_its_wider_part():
+    assert tex_width(r"\frac{a + b + c}{d}") == pytest.approx(tex_width("a + b + c"), abs=1.0)
+
+
+def _widest(count: int) -> list[sp.Basic]:
+    """The ``count`` widest expressions of the registry's derivations (by ``tex_width``)."""
+    exprs = [s.expr for f in registry().formulas for s in f.derive().steps]
+    return sorted(exprs, key=lambda e: -tex_width(sp.latex(e)))[:count]
+
+
+@pytest.mark.tex
+@needs_tex
+def test_abbreviated_expressions_fit_the_page_when_typeset(rendered, tmp_path):
+    shown = [display(e, FULL_WIDTH)[0] for e in _widest(12)]
+    probes = "".join(rf"\settowidth{{\probe}}{{$\displaystyle {t}$}}W=\the\probe\par " for t in shown)
+    main = (f"\\documentclass[11pt,a4paper]{{article}}\\input{{{PREAMBLE}}}\\newlength\\probe\\begin{{document}}"
+            f"L=\\the\\linewidth\\par {probes}\\end{{document}}\n")
+    pdf = compile_pdf(tmp_path, {MAIN: main, PREAMBLE: rendered[PREAMBLE]}, lambda _msg: None)
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    line = float(re.search(r"L=([\d.]+)pt", text).group(1))
+    widths = [float(w) for w in re.findall(r"W=([\d.]+)pt", text)]
+    assert len(widths) == len(shown) and max(widths) <= 1.3 * line  # \fitmath shrinks them by at most a quarter
+
+
+# --- figures -----------------------------------------------------------------------------------
+
+
+def test_gd_iterates_at_eta_0_1_are_the_notes_table():
+    table = next(e for e in registry().examples if e.key == "gd_table")
+    stated = [sp.Rational(q.stated) for q in table.quantities if q.name.startswith("theta_")]
+    got = gd_iterates(table.inputs["theta_0"], table.inputs["eta"], len(stated) - 1)
+    assert got == stated
+
+
+def test_gd_iterates_at_eta_1_1_grow_by_the_notes_multiplier():
+    ratio = registry().formula("gd_multiplier_divergent").stated  # -1.2, as the notes state it
+    assert gd_iterates(sp.Integer(5), sp.Rational(11, 10), 6) == [5 * ratio**t for t in range(7)]
+
+
+def _listing_losses(run: XorRun) -> np.ndarray:
+    """The 1.10 listing's training loop in plain NumPy (its own sigmoid and a*(1-a)): the loss before each epoch."""
+    x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+    y = np.array([[0], [1], [1], [0]], dtype=float)
+    out = np.empty((len(run.seeds), run.epochs))
+    for row, seed in enumerate(run.seeds):
+        rng = np.random.default_rng(seed)
+        w1, b1 = rng.normal(0, run.init_std, (2, 2)), np.zeros((1, 2))
+        w2, b2 = rng.normal(0, run.init_std, (2, 1)), np.zeros((1, 1))
+        for epoch in range(run.epochs):
+            a1 = 1 / (1 + np.exp(-(x @ w1 + b1)))
+            a2 = 1 / (1 + np.exp(-(a1 @ w2 + b2)))
+            out[row, epoch] = np.mean((a2 - y) ** 2)
+            dz2 = 2 * (a2 - y) / len(x) * a2 * (1 - a2)
+            dz1 = dz2 @ w2.T * a1 * (1 - a1)
+            w2, b2 = w2 - run.eta * a1.T @ dz2, b2 - run.eta * dz2.sum(0, keepdims=True)
+            w1, b1 = w1 - run.eta * x.T @ dz1, b1 - run.eta * dz1.sum(0, keepdims=True)
+    return out
+
+
+def test_xor_losses_follow_a_plain_transcription_of_the_listing():
+    run = XorRun(seeds=(0, 5), epochs=300)
+    np.testing.assert_allclose(xor_losses(run), _listing_losses(run), rtol=1e-9)
+
+
+# --- kernel checks at fixed points --------------------------------------------------------------
+
+
+def _kernel(name: str) -> Kernel:
+    """The registry's kernel called ``name``."""
+    return next(k for k in registry().kernels() if k.name == name)
+
+
+def test_fixed_inputs_are_the_same_every_time_and_inside_the_domain():
+    kernel = _kernel("bce_grad_yhat")
+    first, second = fixed_inputs(kernel, "float64"), fixed_inputs(kernel, "float64")
+    assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
+    for arg, x in zip(kernel.args, first, strict=True):
+        lo, hi = kernel.domain[arg.name]
+        assert lo <= x.min() and x.max() <= hi
+
+
+def test_a_wrong_derivative_kernel_fails_its_check(monkeypatch):
+    real = gradcheck.function
+
+    def doubled(name: str, backend: str):
+        fn = real(name, backend)
+        return (lambda *args: 2 * np.asarray(fn(*args))) if name == "sigmoid_grad" else fn
+
+    monkeypatch.setattr(gradcheck, "function", doubled)
+    (check,) = [c for c in kernel_checks([_kernel("sigmoid_grad")]) if c.check == "derivative"][:1]
+    assert not check.passed and "sigmoid_grad" in check.failures[0]
 
 
 # --- determinism and freshness ----------------------------------------------------------------
@@ -259,10 +417,10 @@ def test_the_committed_errata_come_from_the_audit_of_the_notes():
 
 
 @pytest.mark.slow
-def test_a_fresh_process_renders_byte_identical_tex(rendered):
+def test_a_fresh_process_with_worker_processes_renders_byte_identical_tex(rendered):
     notes = repr(str(NOTES)) if NOTES.is_file() else "None"
     code = ("import json, sys; from pathlib import Path; from reports.build import render_report; "
-            f"json.dump(render_report(None if {notes} is None else Path({notes})), sys.stdout)")
+            f"json.dump(render_report(None if {notes} is None else Path({notes}), parallel=True), sys.stdout)")
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == rendered
@@ -300,7 +458,7 @@ def test_a_failed_build_leaves_the_output_folder_untouched(tmp_path, monkeypatch
     monkeypatch.setattr(build, "render_report", lambda *_args, **_kw: {MAIN: "new", "section-9.9.tex": "new"})
     monkeypatch.setattr(build, "render_figures", broken)
     with pytest.raises(RuntimeError, match="figure failed"):
-        build_report(tmp_path, pdf=False)
+        build_report(tmp_path, pdf=False, parallel=False)
     assert [p.name for p in tmp_path.iterdir()] == [MAIN] and (tmp_path / MAIN).read_text() == "old"
 
 
@@ -308,7 +466,7 @@ def test_without_latexmk_the_build_writes_the_tex_and_says_how_to_install_tex(tm
     monkeypatch.setattr(build, "render_report", lambda *_args, **_kw: {MAIN: "main", "section-1.1.tex": "s"})
     monkeypatch.setattr(build, "render_figures", lambda _registry: {"figures/f.pdf": b"%PDF"})
     monkeypatch.setattr(build.shutil, "which", lambda _tool: None)
-    result = build_report(tmp_path, pdf=True)
+    result = build_report(tmp_path, pdf=True, parallel=False)
     assert result.pdf is None and "apt-get install latexmk" in result.message
     assert {p.name: p.read_text() for p in result.tex} == {MAIN: "main", "section-1.1.tex": "s"}
     assert (tmp_path / "figures" / "f.pdf").read_bytes() == b"%PDF"
@@ -318,7 +476,7 @@ def test_a_rebuild_removes_section_files_it_no_longer_writes(tmp_path, monkeypat
     (tmp_path / "section-9.9.tex").write_text("old", encoding="utf-8")
     monkeypatch.setattr(build, "render_report", lambda *_args, **_kw: {MAIN: "main"})
     monkeypatch.setattr(build, "render_figures", lambda _registry: {})
-    build_report(tmp_path, pdf=False)
+    build_report(tmp_path, pdf=False, parallel=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == [MAIN]
 
 
@@ -337,6 +495,14 @@ def test_the_pdf_names_every_section_and_formula(pdf_text):
     titles = [f"{n} {t}" for n, t in section_titles().items()] + [f.title for f in registry().formulas]
     missing = [t for t in titles if " ".join(t.split()) not in flat]
     assert not missing, f"not in the PDF: {missing}"
+
+
+@pytest.mark.tex
+@needs_tex
+def test_the_pdf_shows_every_figure_and_the_errata(pdf_text):
+    flat = " ".join(pdf_text.split())
+    missing = [n for n in range(1, len(FIGURES) + 1) if f"Figure {n}:" not in flat]
+    assert not missing and "Errata" in flat, f"figures {missing} not in the PDF"
 
 
 @pytest.mark.tex
