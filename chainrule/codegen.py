@@ -1,10 +1,15 @@
 """Generate the NumPy and JAX kernel modules from the ``Kernel`` records of the registry.
 
-One printer design: ``KernelPrinterMixin`` holds every override (array reductions, ``Max``,
-``Piecewise`` as nested ``where``, ``erf``, ``logaddexp``, float literals), and is combined with
-SymPy's ``NumPyPrinter`` and ``JaxPrinter``; the two backends differ only by their row in
-``BACKENDS``. Before any source is rendered, ``prove_kernels`` shows every rewrite and every
+One printer design: ``KernelPrinterMixin`` holds every override (array reductions and matrix
+products, ``Max``, ``Piecewise`` as nested ``where``, ``erf``, ``logaddexp``, float literals), and is
+combined with SymPy's ``NumPyPrinter`` and ``JaxPrinter``; the two backends differ only by their row
+in ``BACKENDS``. Before any source is rendered, ``prove_kernels`` shows every rewrite and every
 derivative kernel equal to what it stands for, and ``render_all`` refuses to generate otherwise.
+
+A kernel that is not elementwise has a ``Signature``: the trailing shape of each argument and of the
+result in NumPy's gufunc notation, e.g. ``(m,n),(m),(B,n)->(B,m)``; leading axes are batch axes.
+Section modules declare it in a module-level ``SIGNATURES`` table next to their kernels; without one,
+every argument is a vector ``(n)``, and a derivative kernel takes its forward kernel's arguments.
 """
 
 from __future__ import annotations
@@ -14,17 +19,18 @@ import keyword
 import random
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from types import ModuleType
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import sympy as sp
 from sympy.codegen.numpy_nodes import logaddexp
 from sympy.printing.numpy import JaxPrinter, NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE
 
-from derive.arrays import Col, Count, Eye, RMax, Row, RSum, expand
+from derive.arrays import ArrayShapeError, BSum, Col, Count, Dot, Eye, RMax, Row, RSum, Swap, Value, expand
 from derive.core import SECTIONS, Formula, Kernel, registry
 from derive.functions import unfold
 from derive.proof import DIGITS, ZERO_BELOW, Proof, check_equal, evaluate_at
@@ -90,6 +96,8 @@ VECTOR_REFERENCES: Mapping[str, tuple[str, Callable[[sp.Expr], sp.Expr]]] = {
     "softmax": ("softmax_jacobian", lambda s: s),
     "log_softmax": ("softmax_jacobian", sp.log),
     "ce_logits": ("ce_grad_logits", lambda loss: loss),
+    "layer_norm": ("layernorm_backward", lambda y: y),
+    "batch_norm_batch_last": ("batchnorm_backward", lambda y: y),
 }
 
 # Arguments whose entries along the last axis sum to 1 for the kernel to hold (labels on the simplex).
@@ -99,6 +107,157 @@ SIMPLEX_ARGS: Mapping[str, tuple[str, ...]] = {"ce_logits_grad": ("y",)}
 def simplex_args(kernel: Kernel) -> tuple[str, ...]:
     """Names of ``kernel``'s arguments that must lie on the probability simplex."""
     return SIMPLEX_ARGS.get(kernel.name, ())
+
+
+# What an elementwise rewrite is proven against where its formula's definition is not an expression in
+# the kernel's arguments: (formula key, map of that formula's derived result), e.g. sqrt of a variance.
+ELEMENTWISE_REFERENCES: Mapping[str, tuple[str, Callable[[sp.Expr], sp.Expr]]] = {
+    "xavier_std": ("xavier_variance", sp.sqrt),
+    "he_std": ("he_variance", sp.sqrt),
+}
+
+
+@dataclass(frozen=True)
+class RecordReference:
+    """A kernel is proven equal to a formula record read entry by entry (1-based) at concrete sizes.
+
+    ``bases`` names the kernel argument that holds each IndexedBase of the record, ``index`` the
+    record's free indices that run over the result's trailing axes, and ``widths`` the kernel size
+    that each symbolic width of the record takes. Arguments in ``per_example`` carry one example per
+    row (axis -2): with ``batch="rows"`` the result has one row per example; with ``batch="sum"`` it is
+    the sum over the examples of the record (a parameter gradient: the batch loss is the sum of the
+    examples' losses). ``use`` picks the record's derived result or its definition.
+    """
+
+    formula: str
+    bases: Mapping[str, str]
+    index: tuple[str, ...] = ()
+    widths: Mapping[str, str] = field(default_factory=dict)
+    per_example: tuple[str, ...] = ()
+    batch: Literal["rows", "sum", "none"] = "none"
+    use: Literal["result", "definition"] = "result"
+
+
+_DENSE_WIDTHS = {"m_l": "m", "m_{l-1}": "n"}
+_LAYER = {"W^{(l)}": "W", "b^{(l)}": "b", "a^{(l-1)}": "a", "\\delta^{(l)}": "\\delta"}
+
+# Kernels proven equal to the BP records of section 1.5 (as well as, where they have one, to the
+# derivative of their forward kernel).
+RECORD_REFERENCES: Mapping[str, RecordReference] = {
+    "bp1_output_error": RecordReference("bp1_output_error", {"\\nabla_{a^{(L)}} L": "\\nabla_{a} L",
+                                                             "\\sigma'(z^{(L)})": "\\sigma'"}),
+    "bp2_hidden_error": RecordReference("bp2_hidden_error", {"W^{(l+1)}": "W", "\\delta^{(l+1)}": "\\delta",
+                                                             "\\sigma'(z^{(l)})": "\\sigma'"},
+                                        ("j",), {"m_{l+1}": "m", "m_l": "n"}, ("\\delta", "\\sigma'"), "rows"),
+    "dense_forward": RecordReference("bp3_weight_grad", _LAYER, ("q",), _DENSE_WIDTHS, ("a",), "rows", "definition"),
+    "dense_grad_weights": RecordReference("bp3_weight_grad", _LAYER, ("r", "s"), _DENSE_WIDTHS, ("\\delta", "a"),
+                                          "sum"),
+    "dense_grad_bias": RecordReference("bp4_bias_grad", _LAYER, ("r",), _DENSE_WIDTHS, ("\\delta",), "sum"),
+}
+
+
+def proven_kernels() -> tuple[Kernel, ...]:
+    """The kernels that ``prove_kernels`` proves: rewrites, derivatives, and those with a record reference."""
+    return tuple(k for k in registry().kernels() if k.rewrite or k.grad_of or k.name in RECORD_REFERENCES)
+
+
+# --- signatures ----------------------------------------------------------------------------------
+
+Core = tuple[str | int, ...]
+_SIGNATURE = re.compile(r"^(?P<inputs>\(.*\))->(?P<output>\(.*\))$")
+
+
+@dataclass(frozen=True)
+class Signature:
+    """The trailing shape of each argument (in argument order) and of the result; leading axes are batch axes."""
+
+    inputs: tuple[Core, ...]
+    output: Core
+
+    def text(self) -> str:
+        """The signature in NumPy's gufunc notation, e.g. ``(m,n),(n)->(m)``."""
+        def one(core: Core) -> str:
+            return "(" + ",".join(map(str, core)) + ")"
+        return ",".join(map(one, self.inputs)) + "->" + one(self.output)
+
+    def sizes(self) -> tuple[str, ...]:
+        """The named sizes, in order of first appearance."""
+        names: list[str] = []
+        for core in (*self.inputs, self.output):
+            names += [d for d in core if isinstance(d, str) and d not in names]
+        return tuple(names)
+
+    def shape(self, core: Core, sizes: Mapping[str, int]) -> tuple[int, ...]:
+        """``core`` with each named size replaced by its value in ``sizes``."""
+        return tuple(d if isinstance(d, int) else sizes[d] for d in core)
+
+
+def parse_signature(text: str) -> Signature:
+    """Read ``(m,n),(m)->(m)``: one parenthesised list of size names or integers per argument, then the result."""
+    found = _SIGNATURE.match(text.replace(" ", ""))
+    if not found:
+        raise CodegenError(f"signature {text!r} is not of the form '(m,n),(n)->(m)'")
+
+    def cores(part: str) -> tuple[Core, ...]:
+        out = []
+        for group in re.findall(r"\(([^()]*)\)", part):
+            dims = [d for d in group.split(",") if d]
+            if not all(d.isdigit() or d.isidentifier() for d in dims):
+                raise CodegenError(f"signature {text!r}: sizes must be names or integers, got ({group})")
+            out.append(tuple(int(d) if d.isdigit() else d for d in dims))
+        return tuple(out)
+
+    (output,) = cores(found["output"]) or ((),)
+    return Signature(cores(found["inputs"]), output)
+
+
+@cache
+def declared_signatures() -> dict[str, str]:
+    """The ``SIGNATURES`` tables of the section modules: kernel name -> gufunc signature."""
+    table: dict[str, str] = {}
+    for name in SECTIONS:
+        table.update(getattr(importlib.import_module(f"derive.{name}"), "SIGNATURES", {}))
+    known = {k.name for k in registry().kernels()}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise CodegenError(f"SIGNATURES in derive/ name kernels that do not exist: {unknown}")
+    return table
+
+
+@cache
+def _signature(name: str) -> Signature:
+    """The signature of the registry's kernel ``name`` (see ``signature``)."""
+    kernel = _kernel(name)
+    if kernel.shape == "elementwise":
+        return Signature(tuple(() for _ in kernel.args), ())
+    if kernel.grad_of:
+        forward = _kernel(kernel.grad_of)
+        if [a.name for a in forward.args] != [a.name for a in kernel.args]:
+            raise CodegenError(f"derivative kernel {name!r} must take the arguments of {forward.name!r} in order: "
+                               f"{[a.name for a in forward.args]}")
+        fwd = _signature(forward.name)
+        wrt = fwd.inputs[[a.name for a in forward.args].index(kernel.grad_wrt)]
+        return Signature(fwd.inputs, wrt if fwd.output == () else fwd.output + wrt)
+    if name in declared_signatures():
+        sig = parse_signature(declared_signatures()[name])
+        if len(sig.inputs) != len(kernel.args):
+            raise CodegenError(f"signature {sig.text()} of {name!r} has {len(sig.inputs)} inputs for "
+                               f"{len(kernel.args)} arguments {[a.name for a in kernel.args]}")
+        return sig
+    if kernel.shape == "jacobian":
+        return Signature(tuple(("n",) for _ in kernel.args), ("n", "n"))
+    reduced = _is_reduced(kernel.expr, frozenset(kernel.args))
+    return Signature(tuple(("n",) for _ in kernel.args), () if reduced else ("n",))
+
+
+def signature(kernel: Kernel) -> Signature:
+    """The trailing shapes of ``kernel``'s arguments and result: declared, inherited by a derivative, or (n)."""
+    return _signature(kernel.name)
+
+
+def arg_cores(kernel: Kernel) -> dict[str, Core]:
+    """Each argument name of ``kernel`` with its trailing shape."""
+    return {a.name: core for a, core in zip(kernel.args, signature(kernel).inputs, strict=True)}
 
 
 class KernelPrinterMixin:
@@ -132,6 +291,15 @@ class KernelPrinterMixin:
 
     def _print_Eye(self, expr: Eye) -> str:
         return f"{self._xp('eye')}({self._atom(expr)}.shape[-1], dtype=dtype)"
+
+    def _print_BSum(self, expr: BSum) -> str:
+        return f"{self._xp('sum')}({self._arg(expr)}, axis=-2)"
+
+    def _print_Dot(self, expr: Dot) -> str:
+        return f"{self._xp('matmul')}({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_Swap(self, expr: Swap) -> str:
+        return f"{self._xp('swapaxes')}({self._arg(expr)}, -1, -2)"
 
     def _nested(self, op: str, args: tuple[sp.Basic, ...]) -> str:
         head, *rest = args
@@ -184,11 +352,17 @@ PRINTERS: Mapping[str, type[KernelPrinterMixin]] = {"numpy": NumPyKernelPrinter,
 
 
 def identifier(name: str) -> str:
-    """A Python identifier for a symbol name: ``\\hat{y}`` -> ``y_hat``, ``\\alpha`` -> ``alpha``."""
+    """A Python identifier for a symbol name: ``\\hat{y}`` -> ``y_hat``, ``\\alpha`` -> ``alpha``.
+
+    A Python keyword gets a trailing underscore (PEP 8: ``\\lambda`` -> ``lambda_``); names the generated
+    code uses itself (``dtype``, the module names) are refused.
+    """
     text = re.sub(r"\\(hat|bar|tilde|dot|vec)\{(\w+)\}", r"\2_\1", name)
-    text = re.sub(r"\\(\w+)", r"\1", text)
-    text = re.sub(r"\W+", "_", text).strip("_")
-    if not text.isidentifier() or keyword.iskeyword(text) or text in RESERVED:
+    text = re.sub(r"\\(\w+)", r"\1", text).replace("'", "_prime")
+    text = re.sub(r"[\W_]*\W[\W_]*", "_", text).strip("_")
+    if keyword.iskeyword(text):
+        text += "_"
+    if not text.isidentifier() or text in RESERVED:
         raise CodegenError(f"symbol name {name!r} gives {text!r}, not usable as an argument; rename the symbol")
     return text
 
@@ -244,13 +418,14 @@ def _is_reduced(expr: sp.Basic, vectors: frozenset[sp.Symbol]) -> bool:
 
 
 def _docstring(kernel: Kernel, formula: Formula) -> str:
-    """One line: the kernel, what it computes, its formula key and section."""
+    """One line: the kernel, what it computes, its trailing shapes (unless elementwise), formula key and section."""
     if kernel.grad_of:
         what = f"d/d{identifier(kernel.grad_wrt)} of {kernel.grad_of}"
         what += f"; {kernel.rewrite}" if kernel.rewrite else ""
     else:
         what = kernel.rewrite or "as defined"
-    text = f"{kernel.name}: {what}. Formula {formula.key} ({formula.title}), section {formula.section}."
+    shapes = "" if kernel.shape == "elementwise" else f" Trailing shapes {signature(kernel).text()}."
+    text = f"{kernel.name}: {what}.{shapes} Formula {formula.key} ({formula.title}), section {formula.section}."
     return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
 
 
@@ -273,8 +448,8 @@ def render_kernel(kernel: Kernel, backend: str) -> str:
     lines += [f"    {n} = {xp}.asarray({n}, dtype=dtype)" for n in names]
     lines += [f"    {t} = {printer.doprint(e)}" for t, e in temps]
     result = printer.doprint(body)
-    if kernel.shape == "vector" and _is_reduced(expr, frozenset(plain.values())):
-        result = f"({result})[..., 0]"
+    if kernel.shape != "elementwise" and signature(kernel).output == ():
+        result = f"({result})[..., 0]"  # the reductions kept a trailing axis of length 1
     lines.append(f"    return {xp}.asarray({result}, dtype=dtype)")
     return "\n".join(lines) + "\n"
 
@@ -282,7 +457,8 @@ def render_kernel(kernel: Kernel, backend: str) -> str:
 def _header(backend: Backend, kernels: tuple[Kernel, ...]) -> str:
     """Module docstring and comments: generated, from which records, by which command."""
     modules = ", ".join(f"derive/{s}.py" for s in SECTIONS)
-    records = [f"#   {k.name:<18} formula {_formula_of(k.name).key} (section {_formula_of(k.name).section})"
+    width = max((len(k.name) for k in kernels), default=0)
+    records = [f"#   {k.name:<{width}} formula {_formula_of(k.name).key} (section {_formula_of(k.name).section})"
                for k in kernels]
     return "\n".join([
         f'"""{backend.title} kernels generated from the Kernel records of the formula registry. Do not edit.',
@@ -290,8 +466,8 @@ def _header(backend: Backend, kernels: tuple[Kernel, ...]) -> str:
         f"Generated by `{GENERATE_COMMAND}` (chainrule.codegen.write_all) from the modules",
         f"{modules}. Every rewrite and derivative kernel was proven equal to what it stands",
         "for before generation (chainrule.codegen.prove_kernels). Each function keeps its inputs' floating",
-        "dtype and batches over leading axes; vector kernels work along the last axis, and jacobian kernels",
-        "return (..., n, n).",
+        "dtype and batches over leading axes; a kernel that is not elementwise states the trailing shapes of",
+        "its arguments and result in its docstring (NumPy gufunc notation: (m,n),(n)->(m)).",
         '"""',
         "# ruff: noqa: E501",
         "# Records:",
@@ -309,21 +485,63 @@ def render_module(backend: str) -> str:
     """The full source of the generated module for ``backend``."""
     kernels = registry().kernels()
     parts = [_header(BACKENDS[backend], kernels), BACKENDS[backend].helpers]
-    parts += ["\n\n" + render_kernel(k, backend) for k in kernels]
+    parts += ["\n\n" + _registry_source(k.name, backend) for k in kernels]
     return "".join(parts)
+
+
+@cache
+def _registry_source(name: str, backend: str) -> str:
+    """The rendered source of the registry's kernel ``name`` (computed once per process)."""
+    return render_kernel(_kernel(name), backend)
 
 
 # --- proofs --------------------------------------------------------------------------------------
 
 
-def _components(kernel: Kernel, n: int) -> dict[sp.Symbol, sp.Matrix]:
-    """Each argument of a vector kernel bound to an explicit column of n symbols ``name_1 .. name_n``."""
-    return {a: sp.Matrix([sp.Symbol(f"{a.name}_{i}", real=True) for i in range(1, n + 1)]) for a in kernel.args}
+def size_sets(sig: Signature) -> list[dict[str, int]]:
+    """The concrete sizes a kernel is proven at: n = 1..4 for one size; for several, all 1 and two distinct sets."""
+    names = sig.sizes()
+    if len(names) <= 1:
+        return [{name: n for name in names} for n in PROOF_SIZES]
+    k = len(names)
+    return [dict.fromkeys(names, 1)] + [{name: 2 + (i + shift) % k for i, name in enumerate(names)}
+                                        for shift in (0, 1)]
 
 
-def _component_domain(kernel: Kernel, n: int) -> dict[str, tuple[float, float]]:
-    """The sampling range of each component symbol, from the kernel's domain."""
-    return {f"{a.name}_{i}": kernel.domain[a.name] for a in kernel.args for i in range(1, n + 1)}
+def _describe(sets: list[dict[str, int]]) -> str:
+    """``n = 1, 2, 3, 4`` or ``(B, m, n) = (1, 1, 1), (2, 3, 4)``: the sizes a proof used."""
+    names = list(sets[0])
+    if len(names) == 1:
+        return f"{names[0]} = " + ", ".join(str(s[names[0]]) for s in sets)
+    return f"({', '.join(names)}) = " + ", ".join("(" + ", ".join(str(s[n]) for n in names) + ")" for s in sets)
+
+
+def components(kernel: Kernel, sizes: Mapping[str, int]) -> dict[sp.Symbol, sp.Matrix]:
+    """Each array argument bound to explicit symbols: ``x_1 .. x_n`` as a (1 x n) row, ``W_1_1 ..`` as a matrix.
+
+    Arguments with trailing shape (1) (one number per row, e.g. epsilon) stay symbols.
+    """
+    sig = signature(kernel)
+    out = {}
+    for a, core in zip(kernel.args, sig.inputs, strict=True):
+        shape = sig.shape(core, sizes)
+        if core in ((), (1,)):
+            continue
+        if len(shape) == 1:
+            out[a] = sp.Matrix(1, shape[0], [sp.Symbol(f"{a.name}_{j}", real=True) for j in range(1, shape[0] + 1)])
+        elif len(shape) == 2:
+            out[a] = sp.Matrix(*shape, lambda i, j, a=a: sp.Symbol(f"{a.name}_{i + 1}_{j + 1}", real=True))
+        else:
+            raise CodegenError(f"kernel {kernel.name!r}: argument {a.name!r} has {len(shape)} trailing axes; "
+                               "at most 2 are supported")
+    return out
+
+
+def _component_domain(kernel: Kernel, comps: Mapping[sp.Symbol, sp.Matrix]) -> dict[str, tuple[float, float]]:
+    """The sampling range of each component symbol (and of each scalar argument), from the kernel's domain."""
+    domain = {a.name: kernel.domain[a.name] for a in kernel.args if a not in comps}
+    domain |= {str(c): kernel.domain[a.name] for a, m in comps.items() for c in m}
+    return domain
 
 
 def instantiate(definition: sp.Expr, n: int, vectors: Mapping[str, sp.Matrix]) -> sp.Expr | sp.Matrix:
@@ -346,71 +564,153 @@ def instantiate(definition: sp.Expr, n: int, vectors: Mapping[str, sp.Matrix]) -
     return sp.Matrix([entries(bound.subs(free[0], r)) for r in range(1, n + 1)])
 
 
-def _vector_reference(kernel: Kernel, n: int, comps: dict[sp.Symbol, sp.Matrix]) -> sp.Expr | sp.Matrix:
-    """What a vector kernel must equal at size n: a derivative of its forward kernel, or a formula definition."""
+def _derivative(value: Value, wrt: Value) -> Value:
+    """d value / d wrt: a gradient shaped like ``wrt`` for a scalar value, a Jacobian for a vector one."""
+    if not isinstance(value, sp.MatrixBase) or value.shape == (1, 1):
+        v = value[0] if isinstance(value, sp.MatrixBase) else value
+        return wrt.applyfunc(lambda w: sp.diff(v, w)) if isinstance(wrt, sp.MatrixBase) else sp.diff(v, wrt)
+    if value.rows == 1 and isinstance(wrt, sp.MatrixBase) and wrt.rows == 1:
+        return sp.Matrix(value.cols, wrt.cols, lambda i, j: sp.diff(value[i], wrt[j]))
+    raise CodegenError(f"no derivative layout for a {value.shape} value with respect to {getattr(wrt, 'shape', ())}")
+
+
+def _array_references(kernel: Kernel, sizes: Mapping[str, int],
+                      comps: dict[sp.Symbol, sp.Matrix]) -> list[tuple[str, Value]]:
+    """What a non-elementwise kernel must equal at concrete sizes: a derivative, a definition, a record."""
+    refs: list[tuple[str, Value]] = []
     if kernel.grad_of:
         fwd = _kernel(kernel.grad_of)
-        fwd_comps = {a: comps[_arg_named(kernel, a.name)] for a in fwd.args}
-        value = expand(fwd.expr, fwd_comps)
-        wrt = comps[_arg_named(kernel, kernel.grad_wrt)]
-        if isinstance(value, sp.MatrixBase):
-            return sp.Matrix(n, n, lambda i, j: sp.diff(value[i], wrt[j]))
-        return sp.Matrix([sp.diff(value, w) for w in wrt])
-    if kernel.name not in VECTOR_REFERENCES:
-        raise CodegenError(f"vector kernel {kernel.name!r} is a rewrite but has no reference definition; "
-                           "add it to chainrule.codegen.VECTOR_REFERENCES")
-    key, transform = VECTOR_REFERENCES[kernel.name]
-    value = instantiate(registry().formula(key).definition, n, {a.name: m for a, m in comps.items()})
-    return value.applyfunc(transform) if isinstance(value, sp.MatrixBase) else transform(value)
+        same = {a: _arg_named(kernel, a.name) for a in fwd.args}
+        wrt = _arg_named(kernel, kernel.grad_wrt)
+        refs.append((f"the derivative of {fwd.name}",
+                     _derivative(expand(fwd.expr.xreplace(same), comps), comps.get(wrt, wrt))))
+    if kernel.name in VECTOR_REFERENCES:
+        key, transform = VECTOR_REFERENCES[kernel.name]
+        (n,) = set(sizes.values())
+        value = instantiate(registry().formula(key).definition, n, {a.name: m for a, m in comps.items()})
+        refs.append((f"the definition of {key}",
+                     value.applyfunc(transform) if isinstance(value, sp.MatrixBase) else transform(value)))
+    if kernel.name in RECORD_REFERENCES:
+        ref = RECORD_REFERENCES[kernel.name]
+        refs.append((f"the record {ref.formula}" + (" summed over the batch" if ref.batch == "sum" else ""),
+                     _record_reference(kernel, sizes, comps)))
+    if not refs:
+        raise CodegenError(f"kernel {kernel.name!r} is a rewrite but has no reference; add it to "
+                           "chainrule.codegen.VECTOR_REFERENCES or RECORD_REFERENCES")
+    return refs
+
+
+def _record_expr(ref: RecordReference) -> sp.Expr:
+    """The record's derived result or definition that a kernel is compared with."""
+    formula = registry().formula(ref.formula)
+    return formula.derive().result if ref.use == "result" else formula.definition
+
+
+def _record_reference(kernel: Kernel, sizes: Mapping[str, int], comps: dict[sp.Symbol, sp.Matrix]) -> Value:
+    """The record of ``RECORD_REFERENCES[kernel.name]`` at concrete sizes, laid out like the kernel's result."""
+    ref = RECORD_REFERENCES[kernel.name]
+    expr = _record_expr(ref)
+    named = {str(s): s for s in expr.free_symbols if isinstance(s, sp.Symbol)}
+    expr = expr.subs({named[w]: sizes[k] for w, k in ref.widths.items() if w in named})
+    args = {a.name: a for a in kernel.args}
+    examples = comps[args[ref.per_example[0]]].rows
+
+    def entry(example: int, at: Mapping[str, int]) -> sp.Expr:
+        bound = expr.subs({named[i]: v + 1 for i, v in at.items()}).doit()
+
+        def value(x: sp.Indexed) -> sp.Expr:
+            name = ref.bases[str(x.base)]
+            m, idx = comps[args[name]], [int(i) - 1 for i in x.indices]
+            if name in ref.per_example:
+                return m[example, idx[0]]
+            return m[idx[0], idx[1]] if len(idx) == 2 else m[0, idx[0]]
+
+        return bound.replace(lambda e: isinstance(e, sp.Indexed), value)
+
+    shape = signature(kernel).shape(signature(kernel).output, sizes)
+    if ref.batch == "rows":
+        return sp.Matrix(*shape, lambda b, c: entry(b, {ref.index[0]: c}))
+    def total(at: Mapping[str, int]) -> sp.Expr:
+        return sp.Add(*[entry(b, at) for b in range(examples)])
+    if len(shape) == 2:
+        return sp.Matrix(*shape, lambda i, j: total({ref.index[0]: i, ref.index[1]: j}))
+    return sp.Matrix(1, shape[0], lambda _, i: total({ref.index[0]: i}))
+
+
+def _flat(value: Value) -> list[sp.Expr]:
+    """The entries of a value, row by row (a scalar is one entry)."""
+    return list(value) if isinstance(value, sp.MatrixBase) else [value]
 
 
 def prove_vector(kernel: Kernel, points: int = PROOF_POINTS, seed: int = 0) -> Proof:
-    """Expand a vector kernel at n = 1..4 and compare it with its reference at random rational points."""
+    """Expand a non-elementwise kernel at concrete sizes; compare it with its references at random rational points."""
     rng = random.Random(seed)
     checked = 0
-    for n in PROOF_SIZES:
-        comps = _components(kernel, n)
-        got = expand(kernel.expr, comps)
-        want = _vector_reference(kernel, n, comps)
-        diff = sp.Matrix(got) - sp.Matrix(want) if isinstance(want, sp.MatrixBase) else sp.Matrix([got - want])
-        for name in simplex_args(kernel):
-            col = comps[_arg_named(kernel, name)]
-            diff = diff.xreplace({col[-1]: 1 - sum(col[:-1])})
-        domain = _component_domain(kernel, n)
-        for _ in range(points):
-            value = evaluate_at(diff, domain, rng)
-            bad = [(idx, v) for idx, v in enumerate(value) if v != 0 and not abs(sp.N(v, DIGITS)) < ZERO_BELOW]
-            if value.free_symbols or bad:
-                detail = f"free symbols {sorted(map(str, value.free_symbols))}" if value.free_symbols else \
-                    f"entry {bad[0][0]} differs by {sp.N(bad[0][1], 8)}"
-                return Proof("refuted", "expanded at concrete n, random rational points", checked, f"n = {n}: {detail}")
-            checked += 1
-    return Proof("agrees", f"expanded at n = {', '.join(map(str, PROOF_SIZES))}; exact evaluation at random "
-                 "rational points", checked, f"{checked} points, {DIGITS} digits")
+    sets = size_sets(signature(kernel))
+    method = "expanded at concrete sizes, random rational points"
+    labels: list[str] = []
+    for sizes in sets:
+        comps = components(kernel, sizes)
+        where = ", ".join(f"{k} = {v}" for k, v in sizes.items())
+        try:
+            got = _flat(expand(kernel.expr, comps))
+            refs = _array_references(kernel, sizes, comps)
+        except ArrayShapeError as e:
+            return Proof("refuted", method, checked, f"{where}: {e}")
+        labels = [label for label, _ in refs]
+        for label, reference in refs:
+            want = _flat(reference)
+            if len(got) != len(want):
+                return Proof("refuted", method, checked,
+                             f"{where}: {len(got)} entries, {label} has {len(want)}")
+            diff = sp.Matrix([g - w for g, w in zip(got, want, strict=True)])
+            for name in simplex_args(kernel):
+                col = comps[_arg_named(kernel, name)]
+                diff = diff.xreplace({col[-1]: 1 - sum(col[:-1])})
+            domain = _component_domain(kernel, comps)
+            for _ in range(points):
+                value = evaluate_at(diff, domain, rng)
+                bad = [(idx, v) for idx, v in enumerate(value) if v != 0 and not abs(sp.N(v, DIGITS)) < ZERO_BELOW]
+                if value.free_symbols or bad:
+                    detail = f"free symbols {sorted(map(str, value.free_symbols))}" if value.free_symbols else \
+                        f"entry {bad[0][0]} differs by {sp.N(bad[0][1], 8)}"
+                    return Proof("refuted", method, checked, f"{where}, against {label}: {detail}")
+                checked += 1
+    return Proof("agrees", f"expanded at {_describe(sets)}, equal to {' and to '.join(labels)}; exact evaluation "
+                 "at random rational points", checked, f"{checked} points, {DIGITS} digits")
 
 
 def prove_elementwise(kernel: Kernel) -> Proof:
-    """Compare an elementwise kernel with the derivative of its forward kernel, or with its formula's definition."""
+    """Compare an elementwise kernel with the derivative of its forward kernel, its reference, or its definition."""
     formula = _formula_of(kernel.name)
     domain = {**formula.domain, **kernel.domain}
     if kernel.grad_of:
         fwd = _kernel(kernel.grad_of)
         same = {a: _arg_named(kernel, a.name) for a in fwd.args}
         reference = sp.diff(fwd.expr.xreplace(same), _arg_named(kernel, kernel.grad_wrt))
+    elif kernel.name in ELEMENTWISE_REFERENCES:
+        key, transform = ELEMENTWISE_REFERENCES[kernel.name]
+        reference = transform(registry().formula(key).derive().result)
+    elif kernel.name in RECORD_REFERENCES:
+        ref = RECORD_REFERENCES[kernel.name]
+        args = {a.name: a for a in kernel.args}
+        reference = _record_expr(ref).replace(lambda e: isinstance(e, sp.Indexed),
+                                              lambda e: args[ref.bases[str(e.base)]])
     else:
         reference = unfold(formula.definition)
     return check_equal(kernel.expr, reference, domain, formula.regions)
 
 
+@cache
+def _registry_proof(name: str) -> Proof:
+    """The proof of the registry's kernel ``name`` (the registry does not change in a process: computed once)."""
+    kernel = _kernel(name)
+    return prove_elementwise(kernel) if kernel.shape == "elementwise" else prove_vector(kernel)
+
+
 def prove_kernels() -> list[tuple[str, Proof]]:
-    """Prove every rewrite and derivative kernel of the registry; one (kernel name, proof) per kernel."""
-    proofs = []
-    for kernel in registry().kernels():
-        if not (kernel.rewrite or kernel.grad_of):
-            continue
-        proof = prove_elementwise(kernel) if kernel.shape == "elementwise" else prove_vector(kernel)
-        proofs.append((kernel.name, proof))
-    return proofs
+    """Prove every rewrite, derivative and record-referenced kernel of the registry; one (name, proof) each."""
+    return [(k.name, _registry_proof(k.name)) for k in proven_kernels()]
 
 
 def require_proofs(proofs: list[tuple[str, Proof]]) -> None:

@@ -1,10 +1,17 @@
 """Array vocabulary for kernels, and an interpreter that expands it to explicit components.
 
-A vector kernel is written with ``RSum``/``RMax`` (reductions over the last axis, kept as a
-broadcastable axis), ``Count`` (the length of that axis), ``Col``/``Row`` (a vector as the rows or
-the columns of a square result) and ``Eye`` (the identity of that size). The code printer turns
-these into NumPy/JAX calls; ``expand`` turns them into SymPy matrices for a concrete length so the
-kernel can be proven equal to the indexed derivation.
+A kernel that is not elementwise is written with ``RSum``/``RMax`` (reductions over the last axis,
+kept as a broadcastable axis), ``Count`` (the length of that axis), ``Col``/``Row`` (a vector as the
+rows or the columns of a square result), ``Eye`` (the identity of that size), and for matrices
+``BSum`` (sum over axis -2, the batch axis of a layer, dropping it), ``Dot`` (matrix product) and
+``Swap`` (exchange the last two axes). The code printer turns these into NumPy/JAX calls.
+
+``expand`` turns them into SymPy matrices for concrete sizes, with NumPy's meaning of the last two
+axes: a value is a scalar or a (rows x cols) matrix standing for axes (-2, -1), so a vector of
+length n is a (1 x n) row and broadcasting works as in NumPy. ``vectorize`` turns an indexed
+definition (sums over one index) into this vocabulary, so a kernel can be read off its record.
+A kernel may wrap a term in ``sympy.UnevaluatedExpr`` to keep it computed as one (e.g. x - max x
+before it is centred); ``expand`` reads through the wrapper.
 """
 
 from __future__ import annotations
@@ -12,6 +19,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import sympy as sp
+
+
+class ArrayShapeError(ValueError):
+    """An array expression was expanded with operands whose shapes do not fit (e.g. a transposed product)."""
 
 
 class RSum(sp.Function):
@@ -39,7 +50,7 @@ class Col(sp.Function):
 
 
 class Row(sp.Function):
-    """A vector placed along the columns of a square (n x n) result: v[..., None, :]."""
+    """A vector placed along the columns of a result: v[..., None, :] (also: a bias added to every row)."""
 
     nargs = 1
 
@@ -50,15 +61,40 @@ class Eye(sp.Function):
     nargs = 1
 
 
+class BSum(sp.Function):
+    """Sum over axis -2 (the batch axis of a layer's activations), dropping it: (..., B, m) -> (..., m)."""
+
+    nargs = 1
+
+
+class Dot(sp.Function):
+    """Matrix product over the last axis of the first and axis -2 of the second, batched: a @ b."""
+
+    nargs = 2
+
+
+class Swap(sp.Function):
+    """Exchange the last two axes (the transpose of each matrix of a batch)."""
+
+    nargs = 1
+
+
 Value = sp.Expr | sp.MatrixBase
 
 
+def _shape(v: Value) -> tuple[int, int]:
+    """The (rows, cols) of a matrix value; a scalar broadcasts like a (1 x 1)."""
+    return v.shape if isinstance(v, sp.MatrixBase) else (1, 1)
+
+
 def _broadcast(a: Value, b: Value) -> tuple[Value, Value]:
-    """Broadcast scalars and (n x 1) / (1 x n) / (n x n) matrices to a common shape."""
+    """Broadcast scalars and matrices to a common shape, by NumPy's rule on the last two axes."""
     if not isinstance(a, sp.MatrixBase) and not isinstance(b, sp.MatrixBase):
         return a, b
-    shape_a = a.shape if isinstance(a, sp.MatrixBase) else (1, 1)
-    shape_b = b.shape if isinstance(b, sp.MatrixBase) else (1, 1)
+    shape_a, shape_b = _shape(a), _shape(b)
+    for x, y in zip(shape_a, shape_b, strict=True):
+        if x != y and 1 not in (x, y):
+            raise ArrayShapeError(f"cannot broadcast shapes {shape_a} and {shape_b}")
     rows, cols = max(shape_a[0], shape_b[0]), max(shape_a[1], shape_b[1])
 
     def grow(v: Value, shape: tuple[int, int]) -> sp.MatrixBase:
@@ -81,25 +117,74 @@ def _combine(op: type, values: list[Value]) -> Value:
     return acc
 
 
-def expand(expr: sp.Expr, vectors: Mapping[sp.Symbol, sp.MatrixBase]) -> Value:
-    """Evaluate ``expr`` with each vector symbol bound to an explicit (n x 1) column."""
-    if expr in vectors:
-        return vectors[expr]
+def _matrix(v: Value, node: str) -> sp.MatrixBase:
+    """``v`` as a matrix, or ArrayShapeError naming the node that needs one."""
+    if not isinstance(v, sp.MatrixBase):
+        raise ArrayShapeError(f"{node} needs an array argument, got the scalar {v}")
+    return v
+
+
+def _vector(v: Value, node: str) -> sp.MatrixBase:
+    """``v`` as a (1 x n) vector, or ArrayShapeError (a matrix here would need a third axis)."""
+    m = _matrix(v, node)
+    if m.rows != 1:
+        raise ArrayShapeError(f"{node} needs a vector, got a {m.shape} matrix")
+    return m
+
+
+def _reduce(v: Value, fold: type) -> Value:
+    """Reduce each row of ``v`` over its columns, keeping a (rows x 1) result."""
+    if not isinstance(v, sp.MatrixBase):
+        return v
+    return sp.Matrix(v.rows, 1, lambda i, _: fold(*v.row(i)))
+
+
+def _sum(*terms: sp.Expr) -> sp.Expr:
+    """The sum of ``terms`` (a callable like ``sp.Max`` for ``_reduce``)."""
+    return sp.Add(*terms)
+
+
+def _apply(expr: sp.Basic, args: list[Value]) -> Value:
+    """One array node applied to its expanded arguments."""
+    if isinstance(expr, RSum):
+        return _reduce(args[0], _sum)
+    if isinstance(expr, RMax):
+        return _reduce(args[0], sp.Max)
+    if isinstance(expr, Count):
+        return sp.Integer(_shape(args[0])[1])
+    if isinstance(expr, Col):
+        return _vector(args[0], "Col").T
+    if isinstance(expr, Row):
+        return _vector(args[0], "Row")
+    if isinstance(expr, Eye):
+        return sp.eye(_shape(args[0])[1])
+    if isinstance(expr, BSum):
+        m = _matrix(args[0], "BSum")
+        return sp.Matrix(1, m.cols, lambda _, j: sp.Add(*m.col(j)))
+    if isinstance(expr, Swap):
+        return _matrix(args[0], "Swap").T
+    if isinstance(expr, Dot):
+        a, b = _matrix(args[0], "Dot"), _matrix(args[1], "Dot")
+        if a.cols != b.rows:
+            raise ArrayShapeError(f"Dot of shapes {a.shape} and {b.shape}: inner sizes differ")
+        return a * b
+    raise TypeError(f"not an array node: {type(expr).__name__}")
+
+
+ARRAY_NODES = (RSum, RMax, Count, Col, Row, Eye, BSum, Swap, Dot)
+
+
+def expand(expr: sp.Expr, arrays: Mapping[sp.Symbol, sp.MatrixBase]) -> Value:
+    """Evaluate ``expr`` with each array symbol bound to an explicit matrix (a vector as a (1 x n) row)."""
+    if expr in arrays:
+        return arrays[expr]
+    if isinstance(expr, sp.UnevaluatedExpr):  # a grouping kept for the order of evaluation only
+        return expand(expr.args[0], arrays)
     if not expr.args or isinstance(expr, sp.Symbol):
         return expr
-    args = [expand(a, vectors) for a in expr.args]
-    if isinstance(expr, RSum):
-        return sum(args[0]) if isinstance(args[0], sp.MatrixBase) else args[0]
-    if isinstance(expr, RMax):
-        return sp.Max(*args[0]) if isinstance(args[0], sp.MatrixBase) else args[0]
-    if isinstance(expr, Count):
-        return sp.Integer(args[0].rows) if isinstance(args[0], sp.MatrixBase) else sp.Integer(1)
-    if isinstance(expr, Col):
-        return args[0]
-    if isinstance(expr, Row):
-        return args[0].T
-    if isinstance(expr, Eye):
-        return sp.eye(args[0].rows)
+    args = [expand(a, arrays) for a in expr.args]
+    if isinstance(expr, ARRAY_NODES):
+        return _apply(expr, args)
     if isinstance(expr, (sp.Add, sp.Mul)):
         return _combine(type(expr), args)
     if any(isinstance(a, sp.MatrixBase) for a in args):
@@ -107,3 +192,26 @@ def expand(expr: sp.Expr, vectors: Mapping[sp.Symbol, sp.MatrixBase]) -> Value:
         full = [(_broadcast(a, shaped)[0]) for a in args]
         return sp.Matrix(shaped.rows, shaped.cols, lambda i, j: expr.func(*[f[i, j] for f in full]))
     return expr.func(*args)
+
+
+def vectorize(expr: sp.Basic, entries: Mapping[sp.IndexedBase, sp.Expr],
+              names: Mapping[sp.Symbol, sp.Expr] | None = None) -> sp.Expr:
+    """An indexed expression (sums over one index at a time) in the array vocabulary of the last axis.
+
+    Every ``Sum`` over an index becomes ``RSum`` of its summand, every entry ``base[index]`` the
+    array ``entries[base]``, and each symbol in ``names`` (e.g. the size H -> ``Count(x)``) its value.
+    """
+    names = dict(names or {})
+    if isinstance(expr, sp.Indexed):
+        if expr.base not in entries:
+            raise KeyError(f"no array for the entries of {expr.base}; add it to `entries`")
+        return entries[expr.base]
+    if isinstance(expr, sp.Sum):
+        if len(expr.limits) != 1:
+            raise ValueError(f"vectorize takes sums over one index at a time, got {expr.limits}")
+        return RSum(vectorize(expr.function, entries, names))
+    if isinstance(expr, sp.Symbol):
+        return names.get(expr, expr)
+    if not expr.args:
+        return expr
+    return expr.func(*[vectorize(a, entries, names) for a in expr.args])

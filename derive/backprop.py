@@ -8,6 +8,11 @@ named as the entry j of the vector sigma'(z). The notes' matrix forms (W^T delta
 Hadamard products) are built from ``MatrixSymbol`` of symbolic shapes and read entry by entry
 (1-based) by ``matrix_entry``, so the comparison checks where the transpose sits and which layer's
 activation appears.
+
+The kernels compute one dense layer for a batch: activations and errors have one example per row
+(shape (..., B, width)), W is (m, n) = (m_l, m_{l-1}) and b has m entries. The backward kernels are
+the derivatives of the loss linear in z, sum_{b,k} delta_bk z_bk, whose upstream gradient delta is
+the layer's error; they are proven equal to both that derivative and the BP records.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 from derive import networks
 from derive.activations import derive_sigmoid_grad, derive_softmax_jacobian
-from derive.core import Derivation, Example, Formula, Locator, Quantity, Step, within_bounds
+from derive.arrays import BSum, Dot, Row, RSum, Swap
+from derive.core import Definition, Derivation, Example, Formula, Kernel, Locator, Quantity, Step, within_bounds
 from derive.functions import sigmoid
 
 SECTION = "1.5"
@@ -282,6 +288,26 @@ def derive_full_gradient() -> Derivation:
     return Derivation(directional, tuple(steps))
 
 
+# -- kernels: a dense layer for a batch (one example per row) ---------------------------------------------
+
+W_k, b_k, a_k = sp.Symbol("W", real=True), sp.Symbol("b", real=True), sp.Symbol("a", real=True)
+delta_k, slope_k = sp.Symbol("\\delta", real=True), sp.Symbol("\\sigma'", real=True)
+grad_k = sp.Symbol("\\nabla_{a} L", real=True)
+DENSE = Dot(a_k, Swap(W_k)) + Row(b_k)  # row b: z_b = W a_b + b
+DENSE_ARGS = (W_k, b_k, a_k, delta_k)
+DENSE_DOMAIN = {"W": (-3.0, 3.0), "b": (-3.0, 3.0), "a": (-3.0, 3.0), "\\delta": (-3.0, 3.0),
+                "\\sigma'": (0.0, 1.0), "\\nabla_{a} L": (-3.0, 3.0)}
+BATCH_SUM = "summed over the batch (rows)"
+
+#: Trailing shapes of the kernels that are not elementwise (read by chainrule/codegen.py): W is (m, n),
+#: b has m entries, activations a (B, n), errors delta (B, m) and slopes (B, n) have one example per row.
+SIGNATURES: dict[str, str] = {
+    "dense_forward": "(m,n),(m),(B,n)->(B,m)",
+    "dense_linear_loss": "(m,n),(m),(B,n),(B,m)->()",
+    "bp2_hidden_error": "(m,n),(B,m),(B,n)->(B,n)",
+}
+
+
 # -- the records -------------------------------------------------------------------------------------------
 
 FORMULAS: tuple[Formula, ...] = (
@@ -291,6 +317,7 @@ FORMULAS: tuple[Formula, ...] = (
         definition=sp.Symbol("delta^L = dL/dz^L"), derive=derive_bp1, stated=stated_bp1(),
         locator=Locator(SECTION, r"^\s*\\boldsymbol\{\\delta\}\^\{\(L\)\} =", "display"),
         variables=(grad_out, z_out), domain=DOMAIN,
+        kernels=(Kernel("bp1_output_error", (grad_k, slope_k), grad_k * slope_k, DENSE_DOMAIN),),
     ),
     Formula(
         key="bp1_softmax_ce", section=SECTION, title="BP1 for a softmax output with cross-entropy",
@@ -312,6 +339,12 @@ FORMULAS: tuple[Formula, ...] = (
         definition=next_preactivation(k), derive=derive_bp2, stated=stated_bp2(),
         locator=Locator(SECTION, r"^\s*\\boldsymbol\{\\delta\}\^\{\(\\ell\)\} =", "display"),
         variables=(W_next, delta_next, z_l), domain=DOMAIN,
+        kernels=(
+            Kernel("dense_grad_input", DENSE_ARGS, Dot(delta_k, W_k), DENSE_DOMAIN, shape="vector",
+                   grad_of="dense_linear_loss", grad_wrt="a", rewrite="W^T delta for each row: delta W"),
+            Kernel("bp2_hidden_error", (W_k, delta_k, slope_k), Dot(delta_k, W_k) * slope_k, DENSE_DOMAIN,
+                   shape="vector", rewrite="(W^T delta) odot sigma' for each row: (delta W) odot sigma'"),
+        ),
     ),
     Formula(
         key="bp3_weight_grad", section=SECTION, title="BP3: gradient with respect to the weights",
@@ -320,6 +353,13 @@ FORMULAS: tuple[Formula, ...] = (
         locator=Locator(SECTION, r"^\s*\\frac\{\\partial L\}\{\\partial \\mathbf\{W\}\^\{\(\\ell\)\}\} =",
                         "display"),
         variables=(W_l, delta_l, a_prev), domain=DOMAIN,
+        kernels=(
+            Kernel("dense_forward", (W_k, b_k, a_k), DENSE, DENSE_DOMAIN, shape="vector",
+                   rewrite="z = W a + b for each row a of the batch: a W^T + b"),
+            Kernel("dense_linear_loss", DENSE_ARGS, BSum(RSum(delta_k * DENSE)), DENSE_DOMAIN, shape="vector"),
+            Kernel("dense_grad_weights", DENSE_ARGS, Dot(Swap(delta_k), a_k), DENSE_DOMAIN, shape="vector",
+                   grad_of="dense_linear_loss", grad_wrt="W", rewrite=f"delta a^T {BATCH_SUM}: delta^T a"),
+        ),
         comment="the activation is that of layer l-1 and the transpose sits on it: an m_l x m_{l-1} outer product",
     ),
     Formula(
@@ -329,6 +369,8 @@ FORMULAS: tuple[Formula, ...] = (
         locator=Locator(SECTION, r"\\frac\{\\partial L\}\{\\partial \\mathbf\{b\}\^\{\(\\ell\)\}\} = "
                                  r"\\boldsymbol\{\\delta\}\^\{\(\\ell\)\}", "display"),
         variables=(b_l, delta_l), domain=DOMAIN,
+        kernels=(Kernel("dense_grad_bias", DENSE_ARGS, BSum(delta_k), DENSE_DOMAIN, shape="vector",
+                        grad_of="dense_linear_loss", grad_wrt="b", rewrite=f"delta {BATCH_SUM}"),),
     ),
     Formula(
         key="bp_full_gradient_221", section=SECTION, title="BP1-BP4 give the full gradient of the 2-2-1 network",
@@ -490,3 +532,11 @@ NOTATION: dict[str, dict[str, sp.Basic]] = {
     "bp3_weight_grad": {**_layer_shapes(), "(entry)": sp.Tuple(r, s)},
     "bp4_bias_grad": {"\\boldsymbol{\\delta}^{(\\ell)}": delta_l[r]},
 }
+
+
+_YHAT_EX, _Y_EX = sp.Symbol("\\hat{y}"), sp.Symbol("y")
+DEFINITIONS: tuple[Definition, ...] = (
+    Definition("backprop_221_loss", SECTION, "The worked example's loss", (_YHAT_EX - _Y_EX) ** 2 / 2,
+               Locator(SECTION, r"MSE loss \$L=", "inline"), {"\\hat{y}": (0.05, 0.95), "y": (0.0, 1.0)},
+               "the loss of networks.loss(NOTES_NET), the quantity 'loss' of the example"),
+)

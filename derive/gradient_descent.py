@@ -13,7 +13,7 @@ from functools import cache
 import sympy as sp
 from sympy.solvers.inequalities import solve_univariate_inequality
 
-from derive.core import Derivation, Example, Formula, Locator, Quantity, Step, within_bounds
+from derive.core import Definition, Derivation, Example, Formula, Kernel, Locator, Quantity, Step, within_bounds
 
 n = sp.Symbol("n", integer=True, positive=True)
 i, j = sp.symbols("i j", integer=True, positive=True)
@@ -26,6 +26,9 @@ thetav, gradv, stepv = sp.IndexedBase("\\theta"), sp.IndexedBase("\\nabla_{\\the
 ETA_EXAMPLE, ETA_DIVERGENT, THETA_START = sp.Rational(1, 10), sp.Rational(11, 10), sp.Integer(5)
 
 LOSS_1D = theta**2
+g = sp.Symbol("g", real=True)  # the gradient, as a kernel argument
+UPDATE_STATED = thetav[j] - eta * gradv[j]
+SGD_DOMAIN = {"theta": (-5.0, 5.0), "g": (-3.0, 3.0), "eta": (0.01, 2.0)}
 VECTOR_DOMAIN = {"\\theta": (-3.0, 3.0), "\\nabla_{\\theta} L": (-3.0, 3.0), "eta": (0.01, 2.0), "n": (1, 5),
                  "j": (1, 1)}
 SCALAR_DOMAIN = {"theta": (-5.0, 5.0), "theta_0": (-5.0, 5.0), "eta": (0.01, 2.0), "t": (0, 12)}
@@ -163,8 +166,10 @@ FORMULAS: tuple[Formula, ...] = (
         key="gd_update_rule", section=SECTION, title="Gradient-descent update",
         assumptions=("n parameters, symbolic", "L differentiable, g = grad L at theta", "eta > 0"),
         definition=sp.Symbol("argmin_d g.d + |d|^2/(2 eta)"), derive=derive_update_rule,
-        stated=thetav[j] - eta * gradv[j], locator=UPDATE_LINE, variables=(thetav, gradv, eta),
+        stated=UPDATE_STATED, locator=UPDATE_LINE, variables=(thetav, gradv, eta),
         domain=VECTOR_DOMAIN,
+        kernels=(Kernel("sgd_step", (theta, g, eta), UPDATE_STATED.xreplace({thetav[j]: theta, gradv[j]: g}),
+                        SGD_DOMAIN),),
         comment="the notes define the step; SymPy derives it as the minimiser of the linear model of L "
                 "plus the proximity term |d|^2/(2 eta), and shows it decreases L to first order",
     ),
@@ -253,3 +258,10 @@ EXAMPLES: tuple[Example, ...] = (
 NOTATION: dict[str, dict[str, sp.Basic]] = {
     "gd_update_rule": {"theta": thetav[j], "\\nabla_{\\theta} L": gradv[j]},  # the notes' vectors, entry j
 }
+
+
+DEFINITIONS: tuple[Definition, ...] = (
+    Definition("gd_quadratic_loss", SECTION, "The 1D example's loss", LOSS_1D,
+               Locator(SECTION, r"Minimize \$L\(\\theta\) = ", "inline"), {"theta": (-3.0, 3.0)},
+               "LOSS_1D, the loss every 1.4 record uses"),
+)

@@ -13,7 +13,7 @@ from functools import cache
 import sympy as sp
 from sympy import stats
 
-from derive.core import Derivation, Formula, Locator, Step
+from derive.core import Derivation, Formula, Kernel, Locator, Step
 
 n_in = sp.Symbol("n_{in}", integer=True, positive=True)
 n_out = sp.Symbol("n_{out}", integer=True, positive=True)
@@ -25,6 +25,10 @@ var_y = sp.Symbol("\\mathrm{Var}(y)", positive=True)
 second_x = sp.Symbol("\\mathbb{E}[x^{2}]", positive=True)
 
 FANS = {"n_{in}": (1, 512), "n_{out}": (1, 512), "\\mathrm{Var}(W)": (0.001, 2.0)}
+FAN_KERNEL = {"n_{in}": (1, 4096), "n_{out}": (1, 4096)}
+XAVIER_STATED = 2 / (n_in + n_out)
+HE_STATED = 2 / n_in
+STD = "the standard deviation sqrt(Var(W)) of the derived variance"
 MOMENTS = {"\\mathbb{E}[x]": (0.05, 3.0), "\\mathrm{Var}(x)": (0.05, 3.0), "\\mathrm{Var}(y)": (0.05, 3.0)}
 WHY_HE = Locator("1.7", r"output variance is \$n_\{in\}", "inline")
 XAVIER_LOC = Locator("1.7", r"Xavier/Glorot \(for tanh/sigmoid\): \$\\text\{Var\}\(W\) = ", "inline")
@@ -197,24 +201,25 @@ FORMULAS: tuple[Formula, ...] = (
         assumptions=("zero-mean inputs and back-propagated gradients (tanh near 0)", "W iid, E[W] = 0",
                      "n_in, n_out symbolic"),
         definition=sp.Eq(sp.Symbol("Var(z)"), sp.Symbol("Var(x)")), derive=derive_xavier,
-        stated=2 / (n_in + n_out), locator=XAVIER_LOC,
+        stated=XAVIER_STATED, locator=XAVIER_LOC,
         variables=(n_in, n_out), domain=FANS,
+        kernels=(Kernel("xavier_std", (n_in, n_out), sp.sqrt(XAVIER_STATED), FAN_KERNEL, rewrite=STD),),
     ),
     Formula(
         key="he_layer_gain", section="1.7", title="He's condition: the gain per ReLU layer is n_in Var(W)/2",
         assumptions=("y = z_{l-1} ~ N(0, Var y): zero-mean symmetric W, zero bias", "W iid, independent of x",
                      "n_in symbolic"),
         definition=sp.Symbol("Var(z_l)/Var(z_{l-1})"), derive=derive_he_gain, stated=n_in * var_W / 2,
-        locator=None, variables=(n_in, var_W),
+        locator=Locator("1.7", r"so we want \$(?P<formula>[^=$]+)= 1", "inline"), variables=(n_in, var_W),
         domain={**FANS, **MOMENTS},
         comment=("The notes' condition n_in Var(W)/2 = 1 is right although their intermediate step says Var(x) "
-                 "where E[x^2] enters. Unlocated: the audit reads the right-hand side of 'n_in Var(W)/2 = 1 => ...', "
-                 "not this left-hand side."),
+                 "where E[x^2] enters. The audit reads the left-hand side of 'n_in Var(W)/2 = 1 => ...'."),
     ),
     Formula(
         key="he_variance", section="1.7", title="He/Kaiming initialisation variance",
         assumptions=("as he_layer_gain", "gain 1 per layer"), definition=sp.Eq(sp.Symbol("Var(z_l)/Var(z_{l-1})"), 1),
-        derive=derive_he, stated=2 / n_in, locator=HE_LOC,
+        derive=derive_he, stated=HE_STATED, locator=HE_LOC,
         variables=(n_in,), domain=FANS,
+        kernels=(Kernel("he_std", (n_in,), sp.sqrt(HE_STATED), FAN_KERNEL, rewrite=STD),),
     ),
 )

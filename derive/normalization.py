@@ -5,6 +5,13 @@ Everything is written with sums over a symbolic batch size B (or feature count H
 so ``expand_sums`` does the two linear rules (sum out a delta; split a sum over its terms and pull
 out the factors that do not depend on its index) and renames every summation index to ``j``.
 The backward passes then reach the compact form frameworks use, symbolically in B and H.
+
+The kernels work over the last axis, read off the records by ``derive.arrays.vectorize``: layer
+norm normalises the features of each row; batch norm's kernels take the batch as the last axis
+(one row per feature, x of shape (..., features, B): pass the transpose of a (B, features) batch),
+so both use RSum/Count. They centre with a shift, x - mu = (x - m) - mean(x - m) with m = max x,
+so a near-constant row is centred without cancelling large terms. Each backward pass is the
+derivative of the loss linear in the output, sum_k g_k y_k, as in the derivations above.
 """
 
 from __future__ import annotations
@@ -14,7 +21,8 @@ from functools import cache
 
 import sympy as sp
 
-from derive.core import Definition, Derivation, Formula, Locator, Step
+from derive.arrays import Count, RMax, RSum, vectorize
+from derive.core import Definition, Derivation, Formula, Kernel, Locator, Step
 
 B = sp.Symbol("B", integer=True, positive=True)
 H = sp.Symbol("H", integer=True, positive=True)
@@ -213,6 +221,48 @@ BN_FORWARD = ("batch of B examples, symbolic", "one feature", "eps > 0", "biased
 LN_FORWARD = ("H features of one example, symbolic", "eps > 0", "biased variance over the features")
 BN_DEFINITION = gamma * normalized(B, i) + beta
 LN_DEFINITION = gamma_v[i] * normalized(H, i) + beta_v[i]
+BN_BACKWARD_STATED = gamma / (B * STD) * (B * gv[i] - S_G - xh[i] * S_GX)
+LN_BACKWARD_STATED = 1 / (H * STD) * (H * gamma_v[i] * gv[i] - S_GG - xh[i] * S_GGX)
+
+# -- kernels over the last axis ---------------------------------------------------------------------------
+
+x, g = sp.Symbol("x", real=True), sp.Symbol("g", real=True)
+SHIFTED = sp.UnevaluatedExpr(x - RMax(x))  # kept as one term: computed first, exactly for a near-constant row
+CENTRED = SHIFTED - RSum(SHIFTED) / Count(x)  # x - mu, as (x - m) - mean(x - m)
+VAR_K = RSum(CENTRED**2) / Count(x)
+XHAT_K = CENTRED / sp.sqrt(VAR_K + eps)
+SHIFT = "x - mu = (x - m) - mean(x - m), m = max x: no cancellation of large terms"
+NORM_KERNEL = {"x": (-3.0, 3.0), "g": (-3.0, 3.0), "gamma": (-3.0, 3.0), "beta": (-3.0, 3.0),
+               "epsilon": (1e-3, 0.5)}
+
+
+def over_last_axis(expr: sp.Expr, size: sp.Symbol) -> sp.Expr:
+    """An indexed record expression over the features (or the batch) as a kernel over the last axis of x."""
+    entries = {xv: x, gv: g, gamma_v: gamma, beta_v: beta, xh: XHAT_K}
+    return vectorize(expr, entries, {size: Count(x), sigma2: VAR_K})
+
+
+def stable_centring(kernel: sp.Expr) -> sp.Expr:
+    """``kernel`` with every x - mu written as the shifted CENTRED."""
+    plain = x - RSum(x) / Count(x)
+    out = kernel.xreplace({plain: CENTRED})
+    if out == kernel:
+        raise ArithmeticError(f"no x - mean(x) to rewrite in {kernel}")
+    return out
+
+
+LN_KERNEL = stable_centring(over_last_axis(LN_DEFINITION, H))
+BN_KERNEL = stable_centring(over_last_axis(BN_DEFINITION, B))
+
+#: Trailing shapes of the kernels that are not elementwise (read by chainrule/codegen.py). Layer norm:
+#: x, gamma, beta over the n features; batch norm: x over the B examples, gamma, beta one per row.
+SIGNATURES: dict[str, str] = {
+    "layer_norm": "(n),(n),(n),(1)->(n)",
+    "layer_norm_linear_loss": "(n),(n),(n),(n),(1)->()",
+    "batch_norm_batch_last": "(B),(1),(1),(1)->(B)",
+    "batch_norm_batch_last_linear_loss": "(B),(B),(1),(1),(1)->()",
+}
+LN_ARGS = (x, g, gamma, beta, eps)
 
 FORMULAS: tuple[Formula, ...] = (
     Formula(
@@ -243,19 +293,33 @@ FORMULAS: tuple[Formula, ...] = (
     Formula(
         key="batchnorm_backward", section="1.9", title="Batch norm backward: dL/dx_i (beyond the notes)",
         assumptions=(*BN_FORWARD, "g_k = dL/dy_k", "1 <= i <= B"), definition=BN_DEFINITION,
-        derive=derive_bn_backward, stated=gamma / (B * STD) * (B * gv[i] - S_G - xh[i] * S_GX),
+        derive=derive_bn_backward, stated=BN_BACKWARD_STATED,
         locator=None, variables=(xv, gv, gamma), domain=BATCH,
+        kernels=(
+            Kernel("batch_norm_batch_last", (x, gamma, beta, eps), BN_KERNEL, NORM_KERNEL, shape="vector",
+                   rewrite=f"the batch is the last axis (x: features x B, one row per feature); {SHIFT}"),
+            Kernel("batch_norm_batch_last_linear_loss", LN_ARGS, RSum(g * BN_KERNEL), NORM_KERNEL, shape="vector"),
+            Kernel("batch_norm_batch_last_backward", LN_ARGS, over_last_axis(BN_BACKWARD_STATED, B), NORM_KERNEL,
+                   shape="vector", grad_of="batch_norm_batch_last_linear_loss", grad_wrt="x",
+                   rewrite="the batch is the last axis"),
+        ),
         comment="Beyond the notes: the compact form frameworks use, x_hat_j = (x_j - mu)/sqrt(sigma^2 + eps).",
     ),
     Formula(
         key="batchnorm_grad_gamma", section="1.9", title="Batch norm backward: dL/dgamma (beyond the notes)",
         assumptions=(*BN_FORWARD, "g_k = dL/dy_k"), definition=BN_DEFINITION, derive=lambda: _param_grad(gamma),
         stated=S_GX, locator=None, variables=(gv, xh), domain=BATCH,
+        kernels=(Kernel("batch_norm_batch_last_grad_gamma", LN_ARGS, over_last_axis(S_GX, B), NORM_KERNEL,
+                        shape="vector", grad_of="batch_norm_batch_last_linear_loss", grad_wrt="gamma",
+                        rewrite="the batch is the last axis"),),
     ),
     Formula(
         key="batchnorm_grad_beta", section="1.9", title="Batch norm backward: dL/dbeta (beyond the notes)",
         assumptions=(*BN_FORWARD, "g_k = dL/dy_k"), definition=BN_DEFINITION, derive=lambda: _param_grad(beta),
         stated=S_G, locator=None, variables=(gv,), domain=BATCH,
+        kernels=(Kernel("batch_norm_batch_last_grad_beta", LN_ARGS, over_last_axis(S_G, B), NORM_KERNEL,
+                        shape="vector", grad_of="batch_norm_batch_last_linear_loss", grad_wrt="beta",
+                        rewrite="the batch is the last axis"),),
     ),
     Formula(
         key="layernorm_normalized_mean", section="1.9", title="Layer norm: the normalised features have mean 0",
@@ -272,8 +336,17 @@ FORMULAS: tuple[Formula, ...] = (
         key="layernorm_backward", section="1.9", title="Layer norm backward: dL/dx_i (beyond the notes)",
         assumptions=(*LN_FORWARD, "per-feature gamma_j, beta_j", "g_k = dL/dy_k", "1 <= i <= H"),
         definition=LN_DEFINITION, derive=derive_ln_backward,
-        stated=1 / (H * STD) * (H * gamma_v[i] * gv[i] - S_GG - xh[i] * S_GGX),
+        stated=LN_BACKWARD_STATED,
         locator=None, variables=(xv, gv, gamma_v), domain=LAYER,
+        kernels=(
+            Kernel("layer_norm", (x, gamma, beta, eps), LN_KERNEL, NORM_KERNEL, shape="vector",
+                   rewrite=f"mean and biased variance over the last axis (the features); {SHIFT}"),
+            Kernel("layer_norm_linear_loss", LN_ARGS, RSum(g * LN_KERNEL), NORM_KERNEL, shape="vector"),
+            Kernel("layer_norm_backward", LN_ARGS, over_last_axis(LN_BACKWARD_STATED, H), NORM_KERNEL,
+                   shape="vector", grad_of="layer_norm_linear_loss", grad_wrt="x"),
+            Kernel("layer_norm_grad_gamma", LN_ARGS, g * XHAT_K, NORM_KERNEL, shape="vector",
+                   grad_of="layer_norm_linear_loss", grad_wrt="gamma"),
+        ),
         comment="Beyond the notes: batch norm's form with g_j replaced by gamma_j g_j.",
     ),
 )

@@ -4,6 +4,10 @@ The notes give the updates as definitions. What is derived here: the unrolled ex
 average (for a symbolic number of steps t), its value for a constant or alternating gradient, the
 expectation of Adam's moments under a stationary gradient and the correction that unbiases them,
 Adam's first step in closed form, and how decoupled weight decay differs from an L2 term.
+
+The kernels are the updates read off these records by substitution (one step from the state
+theta, m, v, s and the gradient g); Adam's bias divisor 1 - beta^t is computed as
+-expm1(t log beta), which keeps its relative accuracy in float32 when beta is close to 1.
 """
 
 from __future__ import annotations
@@ -11,8 +15,9 @@ from __future__ import annotations
 from functools import cache
 
 import sympy as sp
+from sympy.codegen.cfunctions import expm1
 
-from derive.core import Derivation, Example, Formula, Locator, Quantity, Region, Step
+from derive.core import Definition, Derivation, Example, Formula, Kernel, Locator, Quantity, Region, Step
 
 t = sp.Symbol("t", integer=True, positive=True)
 k = sp.Symbol("k", integer=True, positive=True)
@@ -36,6 +41,7 @@ GRAD_POSITIVE = Region("g > 0", {g: p}, {"p": (0.05, 3.0)})
 GRAD_NEGATIVE = Region("g < 0", {g: -p}, {"p": (0.05, 3.0)})
 
 MOMENTUM = sp.Eq(vv[t], beta * vv[t - 1] + (1 - beta) * gv[t])
+RMSPROP = sp.Eq(sv[t], beta * sv[t - 1] + (1 - beta) * g**2)
 M_HAT_LOC = Locator("1.6", r"\\hat\{\\mathbf\{m\}\}_t = \\frac", "display")
 V_HAT_LOC = Locator("1.6", r"\\hat\{\\mathbf\{v\}\}_t = \\frac", "display")
 DIVISOR_LOC = Locator("1.6", r"dividing by \$1-\\beta\^t\$", "inline")
@@ -263,6 +269,81 @@ ADAM_V = sp.Eq(vv[t], beta2 * vv[t - 1] + (1 - beta2) * g2v[t])
 FIRST_STEP = ("t = 1, m_0 = v_0 = 0", "0 < beta_1, beta_2 < 1", "eps -> 0")
 ANY_GRAD = {"g": (-3.0, 3.0), "eta": (0.001, 1.0)}
 
+# -- kernels: one step of each optimizer, read off the records' updates ---------------------------------------
+
+m, v, s = sp.Symbol("m", real=True), sp.Symbol("v", real=True), sp.Symbol("s", real=True)
+M_HAT_STATED = mv[t] / (1 - beta1**t)
+V_HAT_STATED = vv[t] / (1 - beta2**t)
+
+MOMENTUM_VELOCITY = MOMENTUM.rhs.xreplace({vv[t - 1]: v, gv[t]: g})
+MOMENTUM_UPDATE = theta - eta * MOMENTUM_VELOCITY
+RMSPROP_S = RMSPROP.rhs.xreplace({sv[t - 1]: s})
+RMSPROP_UPDATE = theta - eta * g / (sp.sqrt(RMSPROP_S) + eps)
+ADAM_M_NEW = ADAM_M.rhs.xreplace({mv[t - 1]: m, gv[t]: g})
+ADAM_V_NEW = ADAM_V.rhs.xreplace({vv[t - 1]: v, g2v[t]: g**2})
+ADAM_DIRECTION = (M_HAT_STATED.xreplace({mv[t]: ADAM_M_NEW})
+                  / (sp.sqrt(V_HAT_STATED.xreplace({vv[t]: ADAM_V_NEW})) + eps))
+ADAM_UPDATE = theta - eta * ADAM_DIRECTION
+ADAMW_UPDATE = theta - eta * (ADAM_DIRECTION + lam * theta)
+STABLE_DIVISORS = {1 - b**t: -expm1(t * sp.log(b)) for b in (beta1, beta2)}
+STABLE = "1 - beta^t = -expm1(t log beta), accurate in float32 for beta near 1"
+
+
+def stable(update: sp.Expr) -> sp.Expr:
+    """``update`` with each bias divisor 1 - beta^t written -expm1(t log beta); fails if there is none."""
+    out = update.xreplace(STABLE_DIVISORS)
+    if out == update:
+        raise ArithmeticError(f"no bias divisor 1 - beta^t found in {update}")
+    return out
+
+
+@cache
+def derive_adam_efficient() -> Derivation:
+    """Adam's step with the corrections folded into the rate and epsilon (Kingma and Ba 2015, Section 2)."""
+    c1, c2 = sp.Symbol("c_1", positive=True), sp.Symbol("c_2", positive=True)
+    m_t, v_t = sp.Symbol("m_t", real=True), sp.Symbol("v_t", positive=True)
+    named = ADAM_UPDATE.xreplace({ADAM_M_NEW: m_t, ADAM_V_NEW: v_t, 1 - beta1**t: c1, 1 - beta2**t: c2})
+    split = named.xreplace({sp.sqrt(v_t / c2): sp.sqrt(v_t) / sp.sqrt(c2)})
+    step = sp.factor(sp.together(theta - split))
+    folded = theta - step
+    back = folded.xreplace({m_t: ADAM_M_NEW, v_t: ADAM_V_NEW, c1: 1 - beta1**t, c2: 1 - beta2**t})
+    return Derivation(back, (
+        Step("one step of the notes' Adam from the state (theta, m, v) and the gradient g", ADAM_UPDATE),
+        Step("name m_t, v_t >= 0 and the divisors c_1 = 1 - beta_1^t, c_2 = 1 - beta_2^t (> 0)", named),
+        Step("sqrt(v_t/c_2) = sqrt(v_t)/sqrt(c_2) for v_t >= 0, c_2 > 0", split),
+        Step("common denominator: rate eta sqrt(c_2)/c_1, epsilon scaled by sqrt(c_2)", folded),
+        Step("back-substitute m_t, v_t, c_1, c_2", back),
+    ))
+
+
+def _adam_efficient_stated() -> sp.Expr:
+    """The paper's form: alpha_t = eta sqrt(1 - beta_2^t)/(1 - beta_1^t), eps_hat = eps sqrt(1 - beta_2^t)."""
+    rate = eta * sp.sqrt(1 - beta2**t) / (1 - beta1**t)
+    return theta - rate * ADAM_M_NEW / (sp.sqrt(ADAM_V_NEW) + eps * sp.sqrt(1 - beta2**t))
+
+
+@cache
+def derive_adamw_decay_first() -> Derivation:
+    """AdamW's update theta - eta (direction + lambda theta) regrouped as a shrink of theta, then the Adam step."""
+    d = sp.Symbol("d", real=True)
+    grouped = ADAMW_UPDATE.xreplace({ADAM_DIRECTION: d})
+    collected = sp.collect(sp.expand(grouped), theta)
+    back = collected.xreplace({d: ADAM_DIRECTION})
+    return Derivation(back, (
+        Step("AdamW: the Adam direction plus the decoupled decay lambda theta, both scaled by eta", ADAMW_UPDATE),
+        Step("name the Adam direction d = m_hat/(sqrt(v_hat) + eps)", grouped),
+        Step("expand and collect theta", collected),
+        Step("back-substitute d", back),
+    ))
+
+
+STATE = {"theta": (-3.0, 3.0), "m": (-3.0, 3.0), "v": (0.0, 3.0), "s": (0.0, 3.0), "g": (-3.0, 3.0)}
+HYPER = {"eta": (1e-4, 0.5), "beta": (0.05, 0.999), "beta_1": (0.05, 0.999), "beta_2": (0.05, 0.9999),
+         "epsilon": (1e-8, 0.2), "lambda": (1e-4, 0.5), "t": (1, 1000)}
+KERNELS = {**STATE, **HYPER}
+ADAM_RECORD = {**STATE, **HYPER, "t": (1, 6), "epsilon": (1e-3, 0.1)}
+ADAM_ARGS = (theta, m, v, g, t, eta, beta1, beta2, eps)
+
 FORMULAS: tuple[Formula, ...] = (
     Formula(
         key="momentum_unrolled", section="1.6",
@@ -271,6 +352,10 @@ FORMULAS: tuple[Formula, ...] = (
         definition=MOMENTUM, derive=derive_momentum_unrolled,
         stated=(1 - beta) * sp.Sum(beta ** (t - k) * gv[k], (k, 1, t)), locator=None,
         variables=(gv, beta, t), domain={**STEPS, "g": (-3.0, 3.0)},
+        kernels=(
+            Kernel("momentum_velocity", (v, g, beta), MOMENTUM_VELOCITY, {**KERNELS, "v": (-3.0, 3.0)}),
+            Kernel("momentum_step", (theta, v, g, eta, beta), MOMENTUM_UPDATE, {**KERNELS, "v": (-3.0, 3.0)}),
+        ),
         comment="Beyond the notes: the textbook unrolled moving average of the notes' momentum recurrence.",
     ),
     Formula(
@@ -297,9 +382,13 @@ FORMULAS: tuple[Formula, ...] = (
         key="rmsprop_constant_gradient", section="1.6",
         title="RMSProp's late step for a constant gradient is eta sign(g) (beyond the notes)",
         assumptions=("s_0 = 0", "0 < beta < 1", "constant gradient g != 0", "t -> oo, then eps -> 0"),
-        definition=sp.Eq(sv[t], beta * sv[t - 1] + (1 - beta) * g**2),
+        definition=RMSPROP,
         derive=derive_rmsprop_constant, stated=eta * sp.sign(g), locator=None, variables=(g, eta),
         domain=ANY_GRAD, regions=(GRAD_POSITIVE, GRAD_NEGATIVE),
+        kernels=(
+            Kernel("rmsprop_accumulator", (s, g, beta), RMSPROP_S, KERNELS),
+            Kernel("rmsprop_step", (theta, s, g, eta, beta, eps), RMSPROP_UPDATE, KERNELS),
+        ),
         comment="The step no longer depends on the gradient's scale: the 'adaptive per-parameter learning rate'.",
     ),
     Formula(
@@ -307,6 +396,7 @@ FORMULAS: tuple[Formula, ...] = (
         assumptions=("m_0 = 0", "0 < beta_1 < 1", "t >= 1, symbolic", "stationary gradient: E[g_k] = E[g]"),
         definition=ADAM_M, derive=derive_adam_m_expectation, stated=(1 - beta1**t) * mean_g, locator=BIAS_LOC,
         variables=(beta1, t, mean_g), domain={**STEPS, "\\mathbb{E}[g]": (-3.0, 3.0)},
+        kernels=(Kernel("adam_m", (m, g, beta1), ADAM_M_NEW, KERNELS),),
         comment="The notes' 'biased toward zero' made precise: the factor (1 - beta_1^t) < 1.",
     ),
     Formula(
@@ -314,6 +404,7 @@ FORMULAS: tuple[Formula, ...] = (
         assumptions=("v_0 = 0", "0 < beta_2 < 1", "t >= 1, symbolic", "stationary: E[g_k^2] = E[g^2]"),
         definition=ADAM_V, derive=derive_adam_v_expectation, stated=(1 - beta2**t) * mean_g2, locator=BIAS_LOC,
         variables=(beta2, t, mean_g2), domain={**STEPS, "\\mathbb{E}[g^{2}]": (0.0, 3.0)},
+        kernels=(Kernel("adam_v", (v, g, beta2), ADAM_V_NEW, KERNELS),),
     ),
     Formula(
         key="adam_bias_divisor", section="1.6", title="Dividing by 1 - beta^t removes the bias",
@@ -334,6 +425,18 @@ FORMULAS: tuple[Formula, ...] = (
         stated=vv[t] / (1 - beta2**t), locator=V_HAT_LOC, variables=(vv, beta2, t),
         domain={**STEPS, "\\mathbf{v}": (0.0, 3.0)},
         comment="Derived as the only constant factor that makes E[v_hat_t] = E[g^2].",
+    ),
+    Formula(
+        key="adam_efficient_form", section="1.6",
+        title="Adam's step with the bias corrections folded into the rate and epsilon (beyond the notes)",
+        assumptions=("one step from the state theta, m = m_{t-1}, v = v_{t-1} >= 0 and the gradient g",
+                     "0 < beta_1, beta_2 < 1", "t >= 1"),
+        definition=ADAM_UPDATE, derive=derive_adam_efficient, stated=_adam_efficient_stated(), locator=None,
+        variables=ADAM_ARGS, domain=ADAM_RECORD,
+        kernels=(Kernel("adam_step", ADAM_ARGS, stable(ADAM_UPDATE), KERNELS, rewrite=STABLE),),
+        comment=("Kingma and Ba (2015), Section 2: alpha_t = eta sqrt(1 - beta_2^t)/(1 - beta_1^t) and "
+                 "eps_hat = eps sqrt(1 - beta_2^t) give the same step as the notes' m_hat/(sqrt(v_hat) + eps); "
+                 "the definition composes the notes' four displays into one step."),
     ),
     Formula(
         key="adam_first_step", section="1.6",
@@ -363,6 +466,18 @@ FORMULAS: tuple[Formula, ...] = (
         stated=sp.Integer(0), locator=None, variables=(gv, thv),
         domain={**STEPS, "g": (-3.0, 3.0), "theta": (-3.0, 3.0), "eta": (0.001, 1.0), "epsilon": (1e-3, 0.1)},
     ),
+    Formula(
+        key="adamw_decay_first", section="1.6",
+        title="AdamW's update is a shrink of theta by 1 - eta lambda followed by the Adam step (beyond the notes)",
+        assumptions=("one step from the state theta, m, v >= 0 and the gradient g", "decay scaled by eta, as in "
+                     "adamw_first_step and PyTorch's AdamW"),
+        definition=ADAMW_UPDATE, derive=derive_adamw_decay_first,
+        stated=(1 - eta * lam) * theta - eta * ADAM_DIRECTION, locator=None, variables=(*ADAM_ARGS, lam),
+        domain=ADAM_RECORD,
+        kernels=(Kernel("adamw_step", (*ADAM_ARGS, lam), stable(ADAMW_UPDATE), KERNELS,
+                        rewrite=f"decoupled decay eta lambda theta; {STABLE}"),),
+        comment="The order frameworks implement: decay the weights first, then apply the unchanged Adam step.",
+    ),
 )
 
 DEFAULT_B1, DEFAULT_B2 = sp.Rational(9, 10), sp.Rational(999, 1000)
@@ -379,3 +494,47 @@ EXAMPLES: tuple[Example, ...] = (
         ),
     ),
 )
+
+
+# -- definitions the notes write (checked by the audit, not proven) ------------------------------------------
+
+OPT = {"t": (2, 6), "beta": RATE, "beta_1": RATE, "beta_2": RATE, "eta": (0.01, 0.5), "epsilon": (1e-3, 0.1),
+       "theta": (-2.0, 2.0), "\\mathbf{v}": (0.05, 2.0), "\\mathbf{s}": (0.05, 2.0), "\\mathbf{m}": (-2.0, 2.0),
+       "g": (-2.0, 2.0), "\\hat{\\mathbf{m}}": (-2.0, 2.0), "\\hat{\\mathbf{v}}": (0.05, 2.0)}
+m_hat, v_hat = sp.IndexedBase("\\hat{\\mathbf{m}}"), sp.IndexedBase("\\hat{\\mathbf{v}}")
+ADAM_THETA = theta - eta * m_hat[t] / (sp.sqrt(v_hat[t]) + eps)
+
+DEFINITIONS: tuple[Definition, ...] = (
+    Definition("momentum_velocity", "1.6", "The momentum velocity", MOMENTUM.rhs,
+               Locator("1.6", r"^\\mathbf\{v\}_t = \\beta \\mathbf\{v\}_\{t-1\}", "display"), OPT,
+               "the recursion the momentum derivations unroll"),
+    Definition("momentum_step", "1.6", "The momentum step", theta - eta * vv[t],
+               Locator("1.6", r"\\qquad \\theta \\leftarrow \\theta - \\eta \\mathbf\{v\}", "display"), OPT),
+    Definition("rmsprop_average", "1.6", "The RMSProp running average", beta * sv[t - 1] + (1 - beta) * gv[t] ** 2,
+               Locator("1.6", r"^\\mathbf\{s\}_t = ", "display"), OPT,
+               "the recursion rmsprop_constant_gradient solves"),
+    Definition("rmsprop_step", "1.6", "The RMSProp step", theta - eta / (sp.sqrt(sv[t]) + eps) * gv[t],
+               Locator("1.6", r"\\qquad \\theta \\leftarrow \\theta - \\frac\{\\eta\}\{\\sqrt", "display"), OPT),
+    Definition("adam_first_moment", "1.6", "Adam's first moment", ADAM_M.rhs,
+               Locator("1.6", r"^\\mathbf\{m\}_t = ", "display"), OPT, "the recursion adam_m_expectation unrolls"),
+    Definition("adam_second_moment", "1.6", "Adam's second moment", ADAM_V.rhs.subs(g2v[t], gv[t] ** 2),
+               Locator("1.6", r"^\\mathbf\{v\}_t = \\beta_2", "display"), OPT,
+               "the recursion adam_v_expectation unrolls, with g^2 the squared gradient"),
+    Definition("adam_step", "1.6", "The Adam step", ADAM_THETA,
+               Locator("1.6", r"^\\theta \\leftarrow \\theta - \\eta\\,\\frac\{\\hat", "display"), OPT),
+    Definition("adam_default_beta1", "1.6", "Adam's default beta_1", sp.Rational(9, 10),
+               Locator("1.6", r"Defaults: \$\\beta_1=(?P<formula>[^,$]+)", "inline"), {},
+               "Kingma and Ba (2015), Algorithm 1"),
+    Definition("adam_default_beta2", "1.6", "Adam's default beta_2", sp.Rational(999, 1000),
+               Locator("1.6", r"Defaults: \$[^$]*\\beta_2=(?P<formula>[^,$]+)", "inline"), {},
+               "Kingma and Ba (2015), Algorithm 1"),
+    Definition("adam_default_epsilon", "1.6", "Adam's default epsilon", sp.Rational(1, 10**8),
+               Locator("1.6", r"Defaults: \$[^$]*\\epsilon=(?P<formula>[^,$]+)\$", "inline"), {},
+               "Kingma and Ba (2015), Algorithm 1"),
+)
+
+#: How the notes write a definition's symbols (read by verify/audit.py): the gradient is g_t.
+NOTATION: dict[str, dict[str, sp.Basic]] = {
+    key: {"\\nabla L": gv[t]} for key in ("momentum_velocity", "rmsprop_average", "rmsprop_step",
+                                           "adam_first_moment", "adam_second_moment")
+}

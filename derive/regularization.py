@@ -3,6 +3,9 @@
 The penalties are summed over a symbolic number of parameters n. L1 is not differentiable at 0:
 its one-sided derivatives there are found by limits and give the subgradient interval, which is
 why L1 (unlike L2) sets weights exactly to zero. Dropout's moments come from sympy.stats.
+
+The penalty kernels reduce over the last axis (one parameter vector per row) and are read off the
+records' sums by ``derive.arrays.vectorize``; their gradients are derivative kernels of them.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from functools import cache
 import sympy as sp
 from sympy import stats
 
-from derive.core import Derivation, Formula, Locator, Region, Step, within_bounds
+from derive.arrays import Count, vectorize
+from derive.core import Derivation, Formula, Kernel, Locator, Region, Step, within_bounds
 
 n = sp.Symbol("n", integer=True, positive=True)
 i, j = sp.symbols("i j", integer=True, positive=True)
@@ -35,6 +39,22 @@ DROPOUT = {"p": (0.01, 0.95), "x": (-3.0, 3.0)}
 L2_LOC = Locator("1.8", r"gradient gains \$(?P<formula>[^$]+)\$", "inline")
 L1_LOC = Locator("1.8", r"drives some weights exactly to 0", "prose")
 DROPOUT_LOC = Locator("1.8", r"scale survivors by \$(?P<formula>[^$]+)\$", "inline")
+
+# -- kernels: the penalties of one parameter vector per row, and dropout given its keep mask -----------------
+
+mask = sp.Symbol("mask", real=True)
+PENALTY_KERNEL = {"theta": (-3.0, 3.0), "lambda": (0.001, 2.0)}
+DROPOUT_KERNEL = {"x": (-3.0, 3.0), "mask": (0.0, 1.0), "p": (0.0, 0.95)}
+DROPOUT_DEFINITION = sp.Symbol("m") * x / (1 - p)
+
+
+def penalty(definition: sp.Expr) -> sp.Expr:
+    """A penalty (or its gradient) summed over i = 1..n, as a kernel over the last axis."""
+    return vectorize(definition, {thv: theta}, {n: Count(theta)})
+
+
+#: Trailing shapes of the kernels that are not elementwise (read by chainrule/codegen.py).
+SIGNATURES: dict[str, str] = {"l2_penalty": "(n),(1)->()", "l1_penalty": "(n),(1)->()"}
 
 
 @cache
@@ -148,12 +168,23 @@ FORMULAS: tuple[Formula, ...] = (
         key="l2_gradient", section="1.8", title="Gradient of the L2 penalty",
         assumptions=("n parameters, symbolic", "1 <= j <= n", "lambda > 0"), definition=L2,
         derive=derive_l2_gradient, stated=lam * thv[j], locator=L2_LOC, variables=(thv, lam), domain=PARAMS,
+        kernels=(
+            Kernel("l2_penalty", (theta, lam), penalty(L2), PENALTY_KERNEL, shape="vector"),
+            Kernel("l2_penalty_grad", (theta, lam), penalty(lam * thv[j]), PENALTY_KERNEL, shape="vector",
+                   grad_of="l2_penalty", grad_wrt="theta"),
+        ),
     ),
     Formula(
         key="l1_gradient", section="1.8", title="Gradient of the L1 penalty away from 0 (beyond the notes)",
         assumptions=("n parameters, symbolic", "1 <= j <= n", "theta_j != 0"), definition=L1,
         derive=derive_l1_gradient, stated=lam * sp.sign(thv[j]), locator=None, variables=(thv, lam),
         domain={**PARAMS, "q": (0.05, 3.0)},
+        kernels=(
+            Kernel("l1_penalty", (theta, lam), penalty(L1), PENALTY_KERNEL, shape="vector"),
+            Kernel("l1_penalty_grad", (theta, lam), penalty(lam * sp.sign(thv[j])), PENALTY_KERNEL,
+                   shape="vector", grad_of="l1_penalty", grad_wrt="theta",
+                   rewrite="the subgradient 0 is chosen at theta_j = 0 (sign(0) = 0)"),
+        ),
         regions=(Region("theta_j > 0", {thv[j]: sp.Symbol("q", positive=True)}, {}),
                  Region("theta_j < 0", {thv[j]: -sp.Symbol("q", positive=True)}, {})),
     ),
@@ -192,9 +223,13 @@ FORMULAS: tuple[Formula, ...] = (
     ),
     Formula(
         key="dropout_mean", section="1.8", title="Inverted dropout keeps the expectation",
-        assumptions=("m ~ Bernoulli(1 - p), 0 < p < 1", "x fixed"), definition=sp.Symbol("m") * x / (1 - p),
+        assumptions=("m ~ Bernoulli(1 - p), 0 < p < 1", "x fixed"), definition=DROPOUT_DEFINITION,
         derive=derive_dropout_mean, stated=x,
         locator=Locator("1.8", r"so expectations match at test time", "prose"), variables=(x, p), domain=DROPOUT,
+        kernels=(
+            Kernel("dropout", (x, mask, p), DROPOUT_DEFINITION.xreplace({sp.Symbol("m"): mask}), DROPOUT_KERNEL),
+            Kernel("dropout_grad", (x, mask, p), mask / (1 - p), DROPOUT_KERNEL, grad_of="dropout", grad_wrt="x"),
+        ),
     ),
     Formula(
         key="dropout_variance", section="1.8", title="The variance inverted dropout adds (beyond the notes)",

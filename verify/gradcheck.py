@@ -3,8 +3,10 @@
 For a derivative kernel G (``Kernel.grad_of`` names its forward kernel F) at given inputs:
 the generated G, run in the inputs' dtype, is compared with JAX autodiff of the generated JAX F
 (reverse mode by ``jax.vjp``, forward mode by ``jax.jvp``) and with central finite differences of
-the generated NumPy F. Both references are computed in float64 at the same points, so a float32
-check measures the float32 kernel and not the float32 rounding of a reference. The forward values
+the generated NumPy F; a kernel that is not elementwise is differentiated per batch item, with the
+layout of its signature (``chainrule.codegen.signature``). Both references are computed in float64
+at the same points, so a float32 check measures the float32 kernel and not the float32 rounding of
+a reference. The forward values
 of both backends are compared in the inputs' dtype, so a failure says whether a value or a
 gradient is wrong, of which kernel, with respect to which input, and where.
 """
@@ -22,9 +24,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax.test_util import check_grads
 
-from chainrule.codegen import load_backend
+from chainrule.codegen import load_backend, signature
 from derive.core import Kernel, registry
-from verify.tolerances import FD_STEP, Tolerance, tolerance
+from verify.tolerances import FD_STEP, Tolerance, error_scale, tolerance
 
 Mode = Literal["rev", "fwd"]
 
@@ -86,22 +88,26 @@ def compare(actual: object, reference: object, tol: Tolerance, *, kernel: Kernel
     a, r = np.asarray(actual, dtype=np.float64), np.asarray(reference, dtype=np.float64)
     err = np.where(np.isnan(a) & np.isnan(r), 0.0, np.abs(a - r))
     err = np.where(np.isnan(err), np.inf, err)
-    excess = err - tol.allowed(r)
+    scale = error_scale(kernel.name, {x.name: v for x, v in zip(kernel.args, inputs, strict=True)},
+                        len(signature(kernel).output))
+    allowed = np.broadcast_to(tol.allowed(r, scale), err.shape)
+    excess = err - allowed
     if not np.any(excess > 0):
         return []
     idx = np.unravel_index(int(np.argmax(excess)), excess.shape)
-    return [GradFailure(kernel.name, check, against, argument, dtype, float(err[idx]), float(tol.allowed(r)[idx]),
+    return [GradFailure(kernel.name, check, against, argument, dtype, float(err[idx]), float(allowed[idx]),
                         f"output index {tuple(map(int, idx))}, inputs {_inputs_at(kernel, inputs, idx)}")]
 
 
 def _inputs_at(kernel: Kernel, inputs: Sequence[np.ndarray], idx: tuple[int, ...]) -> str:
-    """The input values behind output entry ``idx``: the entries (elementwise) or the rows (vector kernels)."""
+    """The input values behind output entry ``idx``: the entries (elementwise) or the batch item (otherwise)."""
     parts = []
-    for x in map(np.asarray, inputs):
+    cores = signature(kernel).inputs
+    for x, core in zip(map(np.asarray, inputs), cores, strict=True):
         if kernel.shape == "elementwise":
             picked = x[tuple(i if s > 1 else 0 for i, s in zip(idx[len(idx) - x.ndim:], x.shape, strict=True))]
         else:
-            picked = x[idx[: x.ndim - 1]]
+            picked = x[idx[: x.ndim - len(core)]]
         parts.append(np.array2string(np.asarray(picked), precision=17, separator=", "))
     return "(" + ", ".join(parts) + ")"
 
@@ -110,8 +116,9 @@ def _inputs_at(kernel: Kernel, inputs: Sequence[np.ndarray], idx: tuple[int, ...
 def _autodiff(forward_name: str, w: int, mode: Mode, elementwise: bool) -> Callable[..., jax.Array]:
     """A jitted function of the forward kernel's arguments giving its derivative w.r.t. argument ``w``.
 
-    Elementwise: the derivative entry by entry (a vjp with ones, or a jvp along ones). Vector kernels:
-    for each row, the gradient (scalar output) or the Jacobian (vector output), by jacrev or jacfwd.
+    Elementwise: the derivative entry by entry (a vjp with ones, or a jvp along ones). Otherwise: for
+    each batch item (the leading axes, flattened), the gradient (scalar output) or the Jacobian
+    (vector output), by jacrev or jacfwd, laid out as output axes then the argument's axes.
     """
     f = getattr(load_backend("jax"), forward_name)
     if elementwise:
@@ -122,13 +129,16 @@ def _autodiff(forward_name: str, w: int, mode: Mode, elementwise: bool) -> Calla
             tangents = [jnp.ones_like(a) if i == w else jnp.zeros_like(a) for i, a in enumerate(args)]
             return jax.jvp(f, args, tuple(tangents))[1]
         return jax.jit(entrywise)
-    per_row = (jax.jacrev if mode == "rev" else jax.jacfwd)(f, argnums=w)
+    per_item = (jax.jacrev if mode == "rev" else jax.jacfwd)(f, argnums=w)
+    ranks = [len(core) for core in signature(kernel_record(forward_name)).inputs]
 
-    def rows(*args: jax.Array) -> jax.Array:
-        batch, n = args[0].shape[:-1], args[0].shape[-1]
-        flat = jax.vmap(per_row)(*[a.reshape(-1, n) for a in args])
-        return flat.reshape(batch + flat.shape[1:])
-    return jax.jit(rows)
+    def items(*args: jax.Array) -> jax.Array:
+        cores = [a.shape[a.ndim - r:] for a, r in zip(args, ranks, strict=True)]
+        batch = jnp.broadcast_shapes(*[a.shape[: a.ndim - r] for a, r in zip(args, ranks, strict=True)])
+        flat = [jnp.broadcast_to(a, batch + c).reshape((-1, *c)) for a, c in zip(args, cores, strict=True)]
+        out = jax.vmap(per_item)(*flat)
+        return out.reshape(batch + out.shape[1:])
+    return jax.jit(items)
 
 
 def autodiff_derivative(kernel: Kernel, inputs: Sequence[np.ndarray], mode: Mode = "rev") -> np.ndarray:
@@ -157,12 +167,18 @@ def finite_difference_derivative(kernel: Kernel, inputs: Sequence[np.ndarray], s
     if forward.shape == "elementwise":
         df, dx = quotient(h)
         return df / dx
+    sig = signature(forward)
+    core = x.shape[x.ndim - len(sig.inputs[w]):]
+    out_rank = len(sig.output)
     columns = []
-    for j in range(x.shape[-1]):
-        delta = np.where(np.arange(x.shape[-1]) == j, h, 0.0)
+    for idx in np.ndindex(*core):
+        at = (..., *idx)
+        delta = np.zeros_like(x)
+        delta[at] = h[at]
         df, dx = quotient(delta)
-        columns.append(df / (dx[..., j] if df.ndim == x.ndim - 1 else dx[..., j : j + 1]))
-    return np.stack(columns, axis=-1)
+        columns.append(df / dx[at].reshape(dx[at].shape + (1,) * out_rank))
+    stacked = np.stack(columns, axis=-1)
+    return stacked.reshape(stacked.shape[:-1] + core)
 
 
 def check_values(kernel: Kernel, inputs: Sequence[np.ndarray]) -> list[GradFailure]:

@@ -16,7 +16,7 @@ import sympy as sp
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from chainrule.codegen import simplex_args
+from chainrule.codegen import signature, simplex_args
 from derive.core import Kernel, registry
 
 MAX_VECTOR_SIZE = 6
@@ -142,11 +142,11 @@ def kinks(name: str) -> Mapping[str, tuple[float, ...]]:
     by_name = {k.name: k for k in registry().kernels()}
     kernel = by_name[name]
     for k in (kernel, by_name.get(kernel.grad_of)):
-        if k is None or k.shape != "elementwise":
+        if k is None:
             continue
         edges = [c.lhs - c.rhs for c in k.expr.atoms(sp.core.relational.Relational)]
         edges += [a - b for m in k.expr.atoms(sp.Max, sp.Min) for a in m.args for b in m.args if a != b]
-        edges += [h.args[0] for h in k.expr.atoms(sp.Heaviside, sp.Abs)]
+        edges += [h.args[0] for h in k.expr.atoms(sp.Heaviside, sp.Abs, sp.sign)]
         for arg in k.args:
             for edge in edges:
                 if arg in edge.free_symbols and edge.free_symbols <= {arg}:
@@ -155,15 +155,35 @@ def kinks(name: str) -> Mapping[str, tuple[float, ...]]:
     return {a: tuple(sorted(v)) for a, v in found.items()}
 
 
+def _whole_numbers(x: np.ndarray) -> np.ndarray:
+    """``x`` rounded to whole numbers (for integer arguments such as a step count), in its dtype."""
+    return np.round(x).astype(x.dtype)
+
+
+def _sizes_strategy(sizes: object, names: Sequence[str]) -> st.SearchStrategy[Mapping[str, int]] | None:
+    """Joint sizes: None, a mapping from every size name to an int >= 1, or a strategy of such mappings."""
+    if sizes is None or isinstance(sizes, st.SearchStrategy):
+        return sizes
+    if not isinstance(sizes, Mapping) or set(sizes) != set(names) or not all(
+            isinstance(v, int | np.integer) and not isinstance(v, bool) and v >= 1 for v in sizes.values()):
+        raise InvalidArgument(f"sizes={sizes!r} must map each of {list(names)} to an int >= 1, or be a strategy")
+    return st.just(dict(sizes))
+
+
 def kernel_inputs(kernel: Kernel, *, dtype: object = "float64", batch_shape: Shape | st.SearchStrategy[Shape] = (),
                   size: int | st.SearchStrategy[int] | None = None,
+                  sizes: Mapping[str, int] | st.SearchStrategy[Mapping[str, int]] | None = None,
                   kink_margin: float = 0.0) -> st.SearchStrategy[tuple[np.ndarray, ...]]:
     """The arguments of ``kernel``, in its argument order, drawn from ``kernel.domain``.
 
-    Elementwise kernels get arrays of ``batch_shape``; vector and jacobian kernels get arrays of
-    ``batch_shape + (n,)`` with one n per draw. Arguments that must lie on the probability simplex
-    (``chainrule.codegen.simplex_args``) are drawn by ``probability_vectors``. With ``kink_margin``,
-    values closer than that to a kink of the kernel (e.g. ReLU at 0) are moved away from it.
+    Each argument has shape ``batch_shape`` followed by its trailing shape from the kernel's
+    signature (``chainrule.codegen.signature``): nothing for elementwise kernels, ``(n,)`` for a
+    vector, ``(1,)`` for one number per row, ``(B, n)`` for a matrix, with one value per named size
+    and draw: each drawn from ``size``, or all at once from ``sizes`` (a mapping from every size name of
+    the signature to its length, or a strategy of them). Arguments that must lie on the probability simplex
+    (``chainrule.codegen.simplex_args``) are drawn by ``probability_vectors``; arguments whose symbol
+    is an integer (a step count, a fan-in) are whole numbers. With ``kink_margin``, values closer than
+    that to a kink of the kernel (e.g. ReLU at 0) are moved away from it.
     """
     if not isinstance(kernel, Kernel):
         raise InvalidArgument(f"kernel={kernel!r} must be a derive.core.Kernel")
@@ -172,22 +192,25 @@ def kernel_inputs(kernel: Kernel, *, dtype: object = "float64", batch_shape: Sha
     if missing:
         raise InvalidArgument(f"kernel {kernel.name!r} has no domain for arguments {missing}; add them to its domain")
     shapes = _shape_strategy(batch_shape, "batch_shape")
-    sizes = _size_strategy(size)
+    lengths = _size_strategy(size)
     simplex = set(simplex_args(kernel))
     edges = kinks(kernel.name) if kink_margin else {}
+    sig = signature(kernel)
+    joint = _sizes_strategy(sizes, sig.sizes())
 
     @st.composite
     def draw(draw_: st.DrawFn) -> tuple[np.ndarray, ...]:
         batch = draw_(shapes)
-        n = draw_(sizes) if kernel.shape != "elementwise" else None
-        full = batch if n is None else batch + (n,)
+        named = dict(draw_(joint)) if joint is not None else {name: draw_(lengths) for name in sig.sizes()}
         out = []
-        for a in kernel.args:
+        for a, core in zip(kernel.args, sig.inputs, strict=True):
+            full = batch + sig.shape(core, named)
             if a.name in simplex:
-                out.append(draw_(probability_vectors(dtype=d, batch_shape=batch, size=n)))
-            else:
-                out.append(draw_(arrays_in(kernel.domain[a.name], dtype=d, shape=full,
-                                           avoid=edges.get(a.name, ()), margin=kink_margin)))
+                out.append(draw_(probability_vectors(dtype=d, batch_shape=full[:-1], size=full[-1])))
+                continue
+            x = draw_(arrays_in(kernel.domain[a.name], dtype=d, shape=full, avoid=edges.get(a.name, ()),
+                                margin=kink_margin))
+            out.append(_whole_numbers(x) if a.is_integer else x)
         return tuple(out)
 
     return draw()
