@@ -97,10 +97,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     """Recompute the worked examples with both generated backends and check them at stated precision."""
     from verify.examples import check_examples
+    from verify.worked import check_pipelines
 
     console = _console(args)
     with console.status("recomputing worked examples with the generated kernels..."):
-        checks = check_examples()
+        checks = check_examples() + check_pipelines()
     bad = [c for c in checks if c.verdict != "correct"]
     if args.format == "json":
         print(json.dumps({"examples": [c.__dict__ for c in checks], "failed": len(bad)}, indent=2, default=str))
