@@ -63,18 +63,11 @@ class Backend:
 
 
 _NUMPY_HELPERS = '''
-_ERF = numpy.frompyfunc(math.erf, 1, 1)
-
 
 def _float_dtype(*args):
     """The floating dtype the arguments promote to (Python scalars are weak; integers become float)."""
     arrays = (a if isinstance(a, (int, float, numpy.generic, numpy.ndarray)) else numpy.asarray(a) for a in args)
     return numpy.result_type(*arrays, 1.0)
-
-
-def _erf(x):
-    """erf elementwise by math.erf (NumPy has none), in the dtype of ``x``."""
-    return numpy.asarray(_ERF(x), dtype=numpy.result_type(x, 1.0))
 '''
 
 _JAX_HELPERS = '''
@@ -85,8 +78,8 @@ def _float_dtype(*args):
 '''
 
 BACKENDS: Mapping[str, Backend] = {
-    "numpy": Backend("numpy", "NumPy", "chainrule/kernels/numpy_kernels.py", "numpy", "_erf",
-                     ("import math", "", "import numpy"), _NUMPY_HELPERS),
+    "numpy": Backend("numpy", "NumPy", "chainrule/kernels/numpy_kernels.py", "numpy", "scipy.special.erf",
+                     ("import numpy", "import scipy.special"), _NUMPY_HELPERS),
     "jax": Backend("jax", "JAX", "chainrule/kernels/jax_kernels.py", "jax.numpy", "jax.scipy.special.erf",
                    ("import jax.numpy", "import jax.scipy.special"), _JAX_HELPERS),
 }
@@ -316,12 +309,20 @@ class KernelPrinterMixin:
     def _print_Piecewise(self, expr: sp.Piecewise) -> str:
         *branches, (last, cond) = expr.args
         where = self._xp("where")
-        out = self._print(last)
+        if len(branches) == 1 and branches[0][0] == 1 and last == 0 and cond == sp.true:
+            return f"{self._xp('asarray')}({self._print(branches[0][1])}, dtype=dtype)"  # an indicator: cast the mask
+        out = self._branch(last)
         if cond != sp.true:
             out = f"{where}({self._print(cond)}, {out}, {self._xp('nan')})"
         for value, test in reversed(branches):
-            out = f"{where}({self._print(test)}, {self._print(value)}, {out})"
+            out = f"{where}({self._print(test)}, {self._branch(value)}, {out})"
         return out
+
+    def _branch(self, value: sp.Basic) -> str:
+        """A branch value of ``where``; a constant is made in the kernel's dtype, so no int64 array is built and cast."""
+        if isinstance(value, sp.Number):
+            return f"{self._xp('asarray')}({self._print(value)}, dtype=dtype)"
+        return self._print(value)
 
     def _print_Abs(self, expr: sp.Abs) -> str:
         return f"{self._xp('abs')}({self._arg(expr)})"

@@ -173,7 +173,7 @@ def relu_grad(z):
     """relu_grad: d/dz of relu; the value 0 is chosen at the kink z = 0. Formula relu_grad (Derivative of ReLU), section 1.2."""
     dtype = _float_dtype(z)
     z = jax.numpy.asarray(z, dtype=dtype)
-    return jax.numpy.asarray(jax.numpy.where(jax.numpy.greater(z, 0), 1, 0), dtype=dtype)
+    return jax.numpy.asarray(jax.numpy.asarray(jax.numpy.greater(z, 0), dtype=dtype), dtype=dtype)
 
 
 def leaky_relu(z, alpha):
@@ -189,7 +189,7 @@ def leaky_relu_grad(z, alpha):
     dtype = _float_dtype(z, alpha)
     z = jax.numpy.asarray(z, dtype=dtype)
     alpha = jax.numpy.asarray(alpha, dtype=dtype)
-    return jax.numpy.asarray(jax.numpy.where(jax.numpy.greater(z, 0), 1, alpha), dtype=dtype)
+    return jax.numpy.asarray(jax.numpy.where(jax.numpy.greater(z, 0), jax.numpy.asarray(1, dtype=dtype), alpha), dtype=dtype)
 
 
 def gelu(z):

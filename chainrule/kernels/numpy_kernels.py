@@ -65,9 +65,8 @@ its arguments and result in its docstring (NumPy gufunc notation: (m,n),(n)->(m)
 #   layer_norm_backward               formula layernorm_backward (section 1.9)
 #   layer_norm_grad_gamma             formula layernorm_backward (section 1.9)
 
-import math
-
 import numpy
+import scipy.special
 
 __all__ = [
     "sigmoid",
@@ -128,18 +127,11 @@ __all__ = [
     "layer_norm_grad_gamma",
 ]
 
-_ERF = numpy.frompyfunc(math.erf, 1, 1)
-
 
 def _float_dtype(*args):
     """The floating dtype the arguments promote to (Python scalars are weak; integers become float)."""
     arrays = (a if isinstance(a, (int, float, numpy.generic, numpy.ndarray)) else numpy.asarray(a) for a in args)
     return numpy.result_type(*arrays, 1.0)
-
-
-def _erf(x):
-    """erf elementwise by math.erf (NumPy has none), in the dtype of ``x``."""
-    return numpy.asarray(_ERF(x), dtype=numpy.result_type(x, 1.0))
 
 
 def sigmoid(z):
@@ -182,7 +174,7 @@ def relu_grad(z):
     """relu_grad: d/dz of relu; the value 0 is chosen at the kink z = 0. Formula relu_grad (Derivative of ReLU), section 1.2."""
     dtype = _float_dtype(z)
     z = numpy.asarray(z, dtype=dtype)
-    return numpy.asarray(numpy.where(numpy.greater(z, 0), 1, 0), dtype=dtype)
+    return numpy.asarray(numpy.asarray(numpy.greater(z, 0), dtype=dtype), dtype=dtype)
 
 
 def leaky_relu(z, alpha):
@@ -198,21 +190,21 @@ def leaky_relu_grad(z, alpha):
     dtype = _float_dtype(z, alpha)
     z = numpy.asarray(z, dtype=dtype)
     alpha = numpy.asarray(alpha, dtype=dtype)
-    return numpy.asarray(numpy.where(numpy.greater(z, 0), 1, alpha), dtype=dtype)
+    return numpy.asarray(numpy.where(numpy.greater(z, 0), numpy.asarray(1, dtype=dtype), alpha), dtype=dtype)
 
 
 def gelu(z):
     """gelu: Phi(z) = (1 + erf(z/sqrt 2))/2. Formula gelu_grad (Derivative of GELU (the notes leave it out)), section 1.2."""
     dtype = _float_dtype(z)
     z = numpy.asarray(z, dtype=dtype)
-    return numpy.asarray(0.5*z*(_erf(0.7071067811865476*z) + 1), dtype=dtype)
+    return numpy.asarray(0.5*z*(scipy.special.erf(0.7071067811865476*z) + 1), dtype=dtype)
 
 
 def gelu_grad(z):
     """gelu_grad: d/dz of gelu. Formula gelu_grad (Derivative of GELU (the notes leave it out)), section 1.2."""
     dtype = _float_dtype(z)
     z = numpy.asarray(z, dtype=dtype)
-    return numpy.asarray(0.3989422804014327*z*numpy.exp(-0.5*z**2) + 0.5*_erf(0.7071067811865476*z) + 0.5, dtype=dtype)
+    return numpy.asarray(0.3989422804014327*z*numpy.exp(-0.5*z**2) + 0.5*scipy.special.erf(0.7071067811865476*z) + 0.5, dtype=dtype)
 
 
 def gelu_tanh(z):
