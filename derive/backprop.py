@@ -535,8 +535,14 @@ NOTATION: dict[str, dict[str, sp.Basic]] = {
 
 
 _YHAT_EX, _Y_EX = sp.Symbol("\\hat{y}"), sp.Symbol("y")
+_LAYER = {**_layer_shapes(), "\\mathbf{b}^{(\\ell)}": sp.MatrixSymbol(str(b_l), m_l, 1)}
 DEFINITIONS: tuple[Definition, ...] = (
+    Definition("layer_forward", SECTION, "Layer l's pre-activation",
+               _LAYER["\\mathbf{W}^{(\\ell)}"] * _LAYER["\\mathbf{a}^{(\\ell-1)}"] + _LAYER["\\mathbf{b}^{(\\ell)}"],
+               Locator(SECTION, r"^\\mathbf\{z\}\^\{\(\\ell\)\} = ", "display"),
+               {"m_{l-1}": (1, 4), "m_l": (1, 4)}, "preactivation(q), which BP3 and BP4 differentiate"),
     Definition("backprop_221_loss", SECTION, "The worked example's loss", (_YHAT_EX - _Y_EX) ** 2 / 2,
                Locator(SECTION, r"MSE loss \$L=", "inline"), {"\\hat{y}": (0.05, 0.95), "y": (0.0, 1.0)},
                "the loss of networks.loss(NOTES_NET), the quantity 'loss' of the example"),
 )
+NOTATION["layer_forward"] = dict(_LAYER)  # the bold names of layer l, as matrices

@@ -35,8 +35,9 @@ SCALAR_DOMAIN = {"theta": (-5.0, 5.0), "theta_0": (-5.0, 5.0), "eta": (0.01, 2.0
 
 SECTION = "1.4"
 UPDATE_LINE = Locator(SECTION, r"\\theta \\leftarrow \\theta - \\eta", "display")
-GRAD_LINE = Locator(SECTION, r"Gradient \$L'\(\\theta\) = 2\\theta\$", "inline")
-TABLE_HEADER = Locator(SECTION, r"update \$\\theta - 0\.1\\cdot 2\\theta = 0\.8\\theta\$", "inline")
+GRAD_LINE = Locator(SECTION, r"Gradient \$L'\(\\theta\) = ", "inline")
+GRAD_HEADER = Locator(SECTION, r"(?<=\| )\$L'\(\\theta\)=", "inline")
+TABLE_HEADER = Locator(SECTION, r"\| update \$", "inline")
 MULTIPLIES = Locator(SECTION, r"multiplies \$\\theta\$ by \$0\.8\$, converging geometrically", "prose")
 MINIMUM = Locator(SECTION, r"converging geometrically to the minimum at \$0\$", "prose")
 TOO_LARGE = Locator(SECTION, r"Too large → diverge/oscillate; too small → crawl", "prose")
@@ -177,6 +178,11 @@ FORMULAS: tuple[Formula, ...] = (
         key="gd_quadratic_grad", section=SECTION, title="Gradient of L(theta) = theta^2",
         assumptions=("theta real",), definition=LOSS_1D, derive=derive_quadratic_grad, stated=2 * theta,
         locator=GRAD_LINE, variables=(theta,), domain=SCALAR_DOMAIN,
+    ),
+    Formula(
+        key="gd_quadratic_grad_header", section=SECTION, title="Gradient of L(theta) = theta^2, as the table heads it",
+        assumptions=("theta real",), definition=LOSS_1D, derive=derive_quadratic_grad, stated=2 * theta,
+        locator=GRAD_HEADER, variables=(theta,), domain=SCALAR_DOMAIN,
     ),
     Formula(
         key="gd_quadratic_step", section=SECTION, title="One step at eta = 0.1 multiplies theta by 0.8",

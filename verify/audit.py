@@ -1254,6 +1254,14 @@ def clause_verdict(clause: Clause) -> tuple[str, str]:
     relations = [m.relation for m in clause.members[1:]]
     if any(r"\dots" in m.text or r"\ldots" in m.text for m in clause.members):
         return "notation", "an index range"
+    if any(re.search(r"\\arg\s*\\?(min|max)", m.text) for m in clause.members):
+        return "notation", "the definition of an optimum"
+    call = r"[A-Za-z]\w*(_\{[^{}]*\})?\((\\?[\w{}^ ]+,?\s*)+\)"  # L(\hat{y}, y): a name and its arguments
+    if not relations and re.fullmatch(call, clause.members[0].text.strip()):
+        return "notation", "a function named with its arguments"
+    if len(clause.members) == 2 and relations == ["="] and re.fullmatch(
+            r"\s*\d+\s*(\\text\{[–-]\}|–|-)\s*\d+\s*", clause.members[1].text):
+        return "notation", "a typical range of values for a name"
     if any(r in NOTATION_RELATIONS for r in relations):
         return "notation", "definition or membership"
     if not relations:
