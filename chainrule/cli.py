@@ -108,7 +108,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     else:
         table = Table(title="worked examples, generated kernels")
         for col in ("example", "quantity", "stated", "exact", "numpy", "jax", "verdict"):
-            table.add_column(col)
+            table.add_column(col, overflow="fold")
         for c in checks:
             style = VERDICT_STYLE.get(c.verdict, "")
             table.add_row(c.example, c.quantity, c.stated, f"{c.exact:.6g}", f"{c.numpy:.6g}", f"{c.jax:.6g}",
