@@ -17,7 +17,6 @@ import io
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from types import ModuleType
 
 import matplotlib
 import numpy as np
@@ -26,11 +25,11 @@ from matplotlib.backends.backend_pdf import FigureCanvasPdf
 from matplotlib.figure import Figure
 
 from derive.core import Kernel, Registry, registry
+from verify.listings import XorSetup, xor_training_run
 
 ACTIVATION_SECTION = "1.2"
 GD_SECTION = "1.4"
 XOR_SECTION = "1.10"
-NUMPY_KERNELS = "chainrule.kernels.numpy_kernels"
 # Values for a kernel's extra arguments in the plots; an argument not named here takes the middle of its domain.
 PARAMETERS: Mapping[str, float] = {"alpha": 0.1}
 DIGITS = 8  # significant digits kept of computed curves (see the module docstring)
@@ -233,39 +232,15 @@ class XorRun:
 XOR = XorRun()
 
 
-def numpy_kernels() -> ModuleType:
-    """The committed generated NumPy kernels."""
-    return importlib.import_module(NUMPY_KERNELS)
-
-
 def xor_losses(run: XorRun = XOR) -> np.ndarray:
     """The MSE of the 2-2-1 sigmoid MLP on XOR before each epoch, one row per seed, by the generated kernels.
 
-    Full batch, row-major as in the listing (``Z1 = X @ W1 + b1``), W ~ normal(0, init_std) drawn W1
-    then W2 from ``numpy.random.default_rng(seed)``, zero biases; sigmoid, sigmoid_grad, mse and
-    mse_grad are the generated kernels, the rest plain matrix products. All seeds train at once.
+    The training is ``verify.listings.xor_training_run`` (the one the audit counts seeds with): full
+    batch, row-major as in the listing, W ~ normal(0, init_std) drawn W1 then W2 from
+    ``numpy.random.default_rng(seed)``, zero biases, all seeds at once.
     """
-    k = numpy_kernels()
-    x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
-    y = np.array([0, 1, 1, 0], dtype=float)
-    draws = [np.random.default_rng(s) for s in run.seeds]
-    w1 = np.stack([g.normal(0, run.init_std, (2, 2)) for g in draws])
-    w2 = np.stack([g.normal(0, run.init_std, (2, 1)) for g in draws])
-    b1, b2 = np.zeros((len(run.seeds), 1, 2)), np.zeros((len(run.seeds), 1, 1))
-    losses = np.empty((len(run.seeds), run.epochs))
-    for epoch in range(run.epochs):
-        z1 = x @ w1 + b1
-        a1 = k.sigmoid(z1)
-        z2 = a1 @ w2 + b2
-        out = k.sigmoid(z2)[..., 0]
-        losses[:, epoch] = k.mse(out, y)
-        dz2 = (k.mse_grad(out, y) * k.sigmoid_grad(z2[..., 0]))[..., None]
-        dz1 = (dz2 @ w2.transpose(0, 2, 1)) * k.sigmoid_grad(z1)
-        w2 -= run.eta * (a1.transpose(0, 2, 1) @ dz2)
-        b2 -= run.eta * dz2.sum(1, keepdims=True)
-        w1 -= run.eta * (x.T @ dz1)
-        b1 -= run.eta * dz1.sum(1, keepdims=True)
-    return losses
+    setup = XorSetup(seed=run.seeds[0], eta=run.eta, epochs=run.epochs, init_std=run.init_std)
+    return xor_training_run(setup, list(run.seeds), losses=True)[1]
 
 
 def draw_xor(registry: Registry, run: XorRun = XOR) -> Figure:

@@ -153,6 +153,11 @@ def read_xor_setup(code: str) -> XorSetup | None:
 def xor_training(setup: XorSetup, seeds: list[int]) -> np.ndarray:
     """Train the listing's 2-2-1 sigmoid MLP (MSE, full batch) for all seeds at once with the generated
     NumPy kernels; returns the final predictions, shape (len(seeds), 4)."""
+    return xor_training_run(setup, seeds)[0]
+
+
+def xor_training_run(setup: XorSetup, seeds: list[int], *, losses: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``xor_training``'s final predictions and, with ``losses``, the MSE before each epoch (len(seeds), epochs)."""
     from chainrule.kernels import numpy_kernels as K  # noqa: N812 - reads like the listing
 
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
@@ -162,15 +167,18 @@ def xor_training(setup: XorSetup, seeds: list[int]) -> np.ndarray:
     W2 = np.stack([g.normal(0, setup.init_std, (2, 1)) for g in draws])
     b1, b2 = np.zeros((len(seeds), 1, 2)), np.zeros((len(seeds), 1, 1))
     A2 = np.zeros((len(seeds), 4, 1))
-    for _ in range(setup.epochs):
+    history = np.empty((len(seeds), setup.epochs if losses else 0))
+    for epoch in range(setup.epochs):
         Z1 = X @ W1 + b1
         A1 = K.sigmoid(Z1)
         Z2 = A1 @ W2 + b2
         A2 = K.sigmoid(Z2)
+        if losses:
+            history[:, epoch] = K.mse(A2[..., 0], Y[:, 0])
         dZ2 = K.mse_grad(A2[..., 0], Y[:, 0])[..., None] * K.sigmoid_grad(Z2)
         dZ1 = (dZ2 @ W2.transpose(0, 2, 1)) * K.sigmoid_grad(Z1)
         W2 -= setup.eta * (A1.transpose(0, 2, 1) @ dZ2)
         b2 -= setup.eta * dZ2.sum(1, keepdims=True)
         W1 -= setup.eta * (X.T @ dZ1)
         b1 -= setup.eta * dZ1.sum(1, keepdims=True)
-    return A2[:, :, 0]
+    return A2[:, :, 0], history
