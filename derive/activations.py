@@ -271,9 +271,9 @@ FORMULAS: tuple[Formula, ...] = (
         regions=(POSITIVE, NEGATIVE),
         kernels=(
             Kernel("leaky_relu", (z, alpha), sp.Piecewise((z, z > 0), (alpha * z, True)), {**REAL, **LEAKY},
-                   rewrite="Max(alpha z, z) = z if z > 0 else alpha z, for 0 < alpha < 1"),
+                   rewrite="Max(alpha z, z) = z if z > 0 else alpha z, for 0 < alpha < 1", scalars=("alpha",)),
             Kernel("leaky_relu_grad", (z, alpha), sp.Piecewise((1, z > 0), (alpha, True)), {**REAL, **LEAKY},
-                   grad_of="leaky_relu", grad_wrt="z"),
+                   grad_of="leaky_relu", grad_wrt="z", scalars=("alpha",)),
         ),
     ),
     Formula(

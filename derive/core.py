@@ -68,6 +68,9 @@ class Kernel:
     rewrite: str = ""
     grad_of: str = ""
     grad_wrt: str = ""
+    #: Arguments that take one value per call (rates, decays, epsilon): an elementwise NumPy kernel computes
+    #: what depends only on them once, outside its block loop.
+    scalars: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -170,7 +170,7 @@ FORMULAS: tuple[Formula, ...] = (
         stated=UPDATE_STATED, locator=UPDATE_LINE, variables=(thetav, gradv, eta),
         domain=VECTOR_DOMAIN,
         kernels=(Kernel("sgd_step", (theta, g, eta), UPDATE_STATED.xreplace({thetav[j]: theta, gradv[j]: g}),
-                        SGD_DOMAIN),),
+                        SGD_DOMAIN, scalars=("eta",)),),
         comment="the notes define the step; SymPy derives it as the minimiser of the linear model of L "
                 "plus the proximity term |d|^2/(2 eta), and shows it decreases L to first order",
     ),

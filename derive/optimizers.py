@@ -343,6 +343,8 @@ HYPER = {"eta": (1e-4, 0.5), "beta": (0.05, 0.999), "beta_1": (0.05, 0.999), "be
 KERNELS = {**STATE, **HYPER}
 ADAM_RECORD = {**STATE, **HYPER, "t": (1, 6), "epsilon": (1e-3, 0.1)}
 ADAM_ARGS = (theta, m, v, g, t, eta, beta1, beta2, eps)
+#: The Adam step's arguments that take one value per call (the NumPy kernel hoists what depends only on them).
+ADAM_SCALARS = ("t", "eta", "beta_1", "beta_2", "epsilon")
 
 FORMULAS: tuple[Formula, ...] = (
     Formula(
@@ -353,8 +355,10 @@ FORMULAS: tuple[Formula, ...] = (
         stated=(1 - beta) * sp.Sum(beta ** (t - k) * gv[k], (k, 1, t)), locator=None,
         variables=(gv, beta, t), domain={**STEPS, "g": (-3.0, 3.0)},
         kernels=(
-            Kernel("momentum_velocity", (v, g, beta), MOMENTUM_VELOCITY, {**KERNELS, "v": (-3.0, 3.0)}),
-            Kernel("momentum_step", (theta, v, g, eta, beta), MOMENTUM_UPDATE, {**KERNELS, "v": (-3.0, 3.0)}),
+            Kernel("momentum_velocity", (v, g, beta), MOMENTUM_VELOCITY, {**KERNELS, "v": (-3.0, 3.0)},
+                   scalars=("beta",)),
+            Kernel("momentum_step", (theta, v, g, eta, beta), MOMENTUM_UPDATE, {**KERNELS, "v": (-3.0, 3.0)},
+                   scalars=("eta", "beta")),
         ),
         comment="Beyond the notes: the textbook unrolled moving average of the notes' momentum recurrence.",
     ),
@@ -386,8 +390,9 @@ FORMULAS: tuple[Formula, ...] = (
         derive=derive_rmsprop_constant, stated=eta * sp.sign(g), locator=None, variables=(g, eta),
         domain=ANY_GRAD, regions=(GRAD_POSITIVE, GRAD_NEGATIVE),
         kernels=(
-            Kernel("rmsprop_accumulator", (s, g, beta), RMSPROP_S, KERNELS),
-            Kernel("rmsprop_step", (theta, s, g, eta, beta, eps), RMSPROP_UPDATE, KERNELS),
+            Kernel("rmsprop_accumulator", (s, g, beta), RMSPROP_S, KERNELS, scalars=("beta",)),
+            Kernel("rmsprop_step", (theta, s, g, eta, beta, eps), RMSPROP_UPDATE, KERNELS,
+                   scalars=("eta", "beta", "epsilon")),
         ),
         comment="The step no longer depends on the gradient's scale: the 'adaptive per-parameter learning rate'.",
     ),
@@ -396,7 +401,7 @@ FORMULAS: tuple[Formula, ...] = (
         assumptions=("m_0 = 0", "0 < beta_1 < 1", "t >= 1, symbolic", "stationary gradient: E[g_k] = E[g]"),
         definition=ADAM_M, derive=derive_adam_m_expectation, stated=(1 - beta1**t) * mean_g, locator=BIAS_LOC,
         variables=(beta1, t, mean_g), domain={**STEPS, "\\mathbb{E}[g]": (-3.0, 3.0)},
-        kernels=(Kernel("adam_m", (m, g, beta1), ADAM_M_NEW, KERNELS),),
+        kernels=(Kernel("adam_m", (m, g, beta1), ADAM_M_NEW, KERNELS, scalars=("beta_1",)),),
         comment="The notes' 'biased toward zero' made precise: the factor (1 - beta_1^t) < 1.",
     ),
     Formula(
@@ -404,7 +409,7 @@ FORMULAS: tuple[Formula, ...] = (
         assumptions=("v_0 = 0", "0 < beta_2 < 1", "t >= 1, symbolic", "stationary: E[g_k^2] = E[g^2]"),
         definition=ADAM_V, derive=derive_adam_v_expectation, stated=(1 - beta2**t) * mean_g2, locator=BIAS_LOC,
         variables=(beta2, t, mean_g2), domain={**STEPS, "\\mathbb{E}[g^{2}]": (0.0, 3.0)},
-        kernels=(Kernel("adam_v", (v, g, beta2), ADAM_V_NEW, KERNELS),),
+        kernels=(Kernel("adam_v", (v, g, beta2), ADAM_V_NEW, KERNELS, scalars=("beta_2",)),),
     ),
     Formula(
         key="adam_bias_divisor", section="1.6", title="Dividing by 1 - beta^t removes the bias",
@@ -433,7 +438,8 @@ FORMULAS: tuple[Formula, ...] = (
                      "0 < beta_1, beta_2 < 1", "t >= 1"),
         definition=ADAM_UPDATE, derive=derive_adam_efficient, stated=_adam_efficient_stated(), locator=None,
         variables=ADAM_ARGS, domain=ADAM_RECORD,
-        kernels=(Kernel("adam_step", ADAM_ARGS, stable(ADAM_UPDATE), KERNELS, rewrite=STABLE),),
+        kernels=(Kernel("adam_step", ADAM_ARGS, stable(ADAM_UPDATE), KERNELS, rewrite=STABLE,
+                          scalars=ADAM_SCALARS),),
         comment=("Kingma and Ba (2015), Section 2: alpha_t = eta sqrt(1 - beta_2^t)/(1 - beta_1^t) and "
                  "eps_hat = eps sqrt(1 - beta_2^t) give the same step as the notes' m_hat/(sqrt(v_hat) + eps); "
                  "the definition composes the notes' four displays into one step."),
@@ -475,7 +481,8 @@ FORMULAS: tuple[Formula, ...] = (
         stated=(1 - eta * lam) * theta - eta * ADAM_DIRECTION, locator=None, variables=(*ADAM_ARGS, lam),
         domain=ADAM_RECORD,
         kernels=(Kernel("adamw_step", (*ADAM_ARGS, lam), stable(ADAMW_UPDATE), KERNELS,
-                        rewrite=f"decoupled decay eta lambda theta; {STABLE}"),),
+                        rewrite=f"decoupled decay eta lambda theta; {STABLE}",
+                        scalars=(*ADAM_SCALARS, "lambda")),),
         comment="The order frameworks implement: decay the weights first, then apply the unchanged Adam step.",
     ),
 )

@@ -227,8 +227,10 @@ FORMULAS: tuple[Formula, ...] = (
         derive=derive_dropout_mean, stated=x,
         locator=Locator("1.8", r"so expectations match at test time", "prose"), variables=(x, p), domain=DROPOUT,
         kernels=(
-            Kernel("dropout", (x, mask, p), DROPOUT_DEFINITION.xreplace({sp.Symbol("m"): mask}), DROPOUT_KERNEL),
-            Kernel("dropout_grad", (x, mask, p), mask / (1 - p), DROPOUT_KERNEL, grad_of="dropout", grad_wrt="x"),
+            Kernel("dropout", (x, mask, p), DROPOUT_DEFINITION.xreplace({sp.Symbol("m"): mask}), DROPOUT_KERNEL,
+                   scalars=("p",)),
+            Kernel("dropout_grad", (x, mask, p), mask / (1 - p), DROPOUT_KERNEL, grad_of="dropout", grad_wrt="x",
+                   scalars=("p",)),
         ),
     ),
     Formula(
