@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from derive.core import Formula, Region, registry
 from derive.functions import unfold
@@ -68,8 +69,28 @@ def _sample(rng: random.Random, lo: float, hi: float, integer: bool) -> sp.Ratio
     return sp.Rational(rng.randint(math.ceil(lo * q), math.floor(hi * q)), q)
 
 
+def concrete_functions(expr: sp.Expr, rng: random.Random) -> sp.Expr:
+    """Replace each undefined function (a generic activation, a loss of many inputs) by a random cubic, one per name.
+
+    An identity claimed for every function must hold for these; one that fails refutes it.
+    """
+    coefficients: dict[str, list[sp.Rational]] = {}
+
+    def cubic(app: AppliedUndef) -> sp.Expr:
+        name = app.func.__name__
+        if name not in coefficients:
+            coefficients[name] = [_sample(rng, -2.0, 2.0, False) for _ in range(1 + 3 * len(app.args))]
+        c = coefficients[name]
+        return c[0] + sp.Add(*(c[1 + 3 * k] * x + c[2 + 3 * k] * x**2 + c[3 + 3 * k] * x**3
+                               for k, x in enumerate(app.args)))
+
+    return expr.replace(lambda e: isinstance(e, AppliedUndef), cubic).doit()
+
+
 def evaluate_at(expr: sp.Expr, domain: Mapping[str, tuple[float, float]], rng: random.Random) -> sp.Expr:
-    """Substitute random points from ``domain`` (scalars, then Sum bounds, then Indexed entries)."""
+    """Substitute random points from ``domain`` (functions, scalars, then Sum bounds, then Indexed entries)."""
+    if expr.atoms(AppliedUndef):
+        expr = concrete_functions(expr, rng)
     labels = {x.base.label for x in expr.atoms(sp.Indexed)}
     free = sorted(expr.free_symbols, key=sp.default_sort_key)
     scalars = {s: _sample(rng, *domain[s.name], s.is_integer is True) for s in free

@@ -45,9 +45,11 @@ from typing import Literal
 
 import sympy as sp
 from sympy.core.function import AppliedUndef
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from derive.core import SECTIONS, Definition, Derivation, Example, Formula, Locator, Quantity, Step, registry
+from derive.functions import Defined
 from derive.proof import Proof, check_equal, compare_sets
 from verify.code_reading import CodeReadError, CodeShapeError, read_assignment, read_function
 from verify.listings import (
@@ -66,6 +68,7 @@ from verify.notation import (
     Decimal,
     Hadamard,
     NotationError,
+    Partial,
     Top,
     clauses,
     decimal,
@@ -398,14 +401,24 @@ def read(notes: Notes, claim: Claim, located: Located) -> Written:
         segments = _dollar_segments(text.strip())
         if claim.quantity is not None:
             return Written(text.strip().strip("$").strip(), "number", located.line, hit[0] if hit else None)
+        math, clause = (hit[0], _clause_at(*hit)) if hit else (None, None)
         if len(segments) == 1 and segments[0][0] == "math" or "$" not in text:
             body = segments[0][1] if segments else text
             is_set = claim.formula is not None and isinstance(_rhs(derived(claim.formula)), sp.Set)
-            return Written(body.strip(), "set" if is_set else "expr", located.line, hit[0] if hit else None)
-        return Written(text.strip(), "cell", located.line, hit[0] if hit else None, segments=segments)
+            return Written(body.strip(), "set" if is_set else "expr", located.line, math, clause)
+        return Written(text.strip(), "cell", located.line, math, clause, segments=segments)
     if claim.locator.kind == "table":
         return read_table(notes, claim, located.line)
     return read_math(notes, located, claim.quantity)
+
+
+def _clause_at(math: Math, offset: int) -> Clause | None:
+    """The clause of ``math`` that holds ``offset`` (what a formula group of a locator reads, for coverage)."""
+    try:
+        parts = clauses(math.latex)
+    except NotationError:
+        return None
+    return next((c for c in parts if c.start <= offset <= c.end), None)
 
 
 def _rhs(value: sp.Basic) -> sp.Basic:
@@ -472,10 +485,18 @@ def record_atoms(*exprs: object) -> tuple[dict[str, sp.Basic], frozenset[str]]:
     return names, frozenset(labels)
 
 
+def record_functions(*exprs: object) -> dict[str, sp.FunctionClass]:
+    """The undefined functions of a record's expressions (a generic activation sigma), by canonical name."""
+    return {canonical(str(app.func)): app.func for e in exprs if isinstance(e, sp.Basic)
+            for app in e.atoms(AppliedUndef)}
+
+
 def context_for(formula: Formula) -> Context:
-    """The parsing context of a claim: which names its record indexes, which it keeps plain."""
-    names, labels = record_atoms(formula.definition, formula.stated, derived(formula))
-    return Context(indexed=labels, symbols=frozenset(names) - labels)
+    """The parsing context of a claim: which names its record indexes, which it keeps plain, its generic functions."""
+    exprs = (formula.definition, formula.stated, derived(formula))
+    names, labels = record_atoms(*exprs)
+    functions = frozenset(str(f) for f in record_functions(*exprs).values())
+    return Context(indexed=labels, symbols=frozenset(names) - labels, functions=functions)
 
 
 def _free_plain(expr: sp.Basic) -> set[sp.Symbol]:
@@ -523,6 +544,12 @@ def align(parsed: sp.Basic, formula: Formula, target: sp.Basic,
             shown[key] = str(explicit[key])
     names, labels = record_atoms(formula.definition, formula.stated, target, *formula.variables)
     names = {k: v for k, v in names.items() if k not in labels}
+    functions = record_functions(formula.definition, formula.stated, target)
+    for app in parsed.atoms(AppliedUndef):
+        same = functions.get(canonical(str(app.func)))
+        if app not in subs and same is not None and same != app.func:
+            subs[app] = same(*app.args)  # sigma^{(\ell)} is the record's sigma^{(l)}
+            shown[str(app.func)] = str(same)
     for app in parsed.atoms(AppliedUndef):
         spelled = _operator_name(app)
         if app not in subs and spelled in names:
@@ -543,9 +570,10 @@ def align(parsed: sp.Basic, formula: Formula, target: sp.Basic,
             if str(match) != s.name:
                 shown[s.name] = str(match)
     expr = _rebuild(parsed, subs) if subs else parsed
+    expr = _read_partials(expr, explicit, shown)
     expr = _name_applied_slopes(expr, labels, shown)
-    if isinstance(expr, sp.MatrixExpr) and "(entry)" in explicit:
-        expr = matrix_entry_of(expr, explicit["(entry)"])
+    if "(entry)" in explicit:
+        expr = _entry_of_applied(expr, explicit["(entry)"])
     record_free = {s.name for s in _free_plain(target)}
     mine = sorted((s for s in _free_plain(expr) if s.name not in record_free and s.is_integer), key=str)
     theirs = sorted((s for s in _free_plain(target) if s.name not in {t.name for t in _free_plain(expr)}
@@ -554,6 +582,41 @@ def align(parsed: sp.Basic, formula: Formula, target: sp.Basic,
         expr = expr.xreplace({mine[0]: theirs[0]})
         shown[mine[0].name] = theirs[0].name
     return expr, shown
+
+
+def _entry_of_applied(expr: sp.Basic, at: sp.Tuple) -> sp.Basic:
+    """Entry ``at`` of a matrix expression; a function applied entrywise to one, ``sigma(W a + b)``, at that entry."""
+    if isinstance(expr, sp.MatrixExpr):
+        return matrix_entry_of(expr, at)
+    if isinstance(expr, (AppliedUndef, Defined)) and len(expr.args) == 1 and isinstance(expr.args[0], sp.MatrixExpr):
+        return expr.func(matrix_entry_of(expr.args[0], at))
+    return expr
+
+
+def _spelled(x: sp.Basic) -> str:
+    """How a derivative's numerator or denominator is named in a NOTATION key: its canonical name or base label."""
+    return canonical(str(x.base.label) if isinstance(x, sp.Indexed) else str(x))
+
+
+def _read_partials(expr: sp.Basic, explicit: Mapping[str, sp.Basic], shown: dict[str, str]) -> sp.Basic:
+    r"""Read each Leibniz derivative the notes write (``Partial``) through the NOTATION key ``\partial N/\partial D``.
+
+    Its value is a Lambda of the numerator's indices, then the denominator's: ``\partial s/\partial z`` ->
+    ``Lambda((i, j), s_i (delta_ij - s_j))`` reads ``\frac{\partial s_i}{\partial z_k}`` as ``s_i (delta_ik - s_k)``.
+    A derivative with no such key raises KeyError (the claim is then "unknown", never correct).
+    """
+    def value(p: Partial) -> sp.Basic:
+        num, den = p.args
+        key = f"\\partial {_spelled(num)}/\\partial {_spelled(den)}"
+        rule = explicit.get(key)
+        indices = [*getattr(num, "indices", ()), *getattr(den, "indices", ())]
+        if not isinstance(rule, sp.Lambda) or len(rule.variables) != len(indices):
+            raise KeyError(f"no reading of the derivative {key} in the NOTATION table")
+        out = rule(*indices)
+        shown[str(p)] = str(out)
+        return out
+
+    return expr.replace(lambda e: isinstance(e, Partial), value) if expr.has(Partial) else expr
 
 
 def _operator_name(app: AppliedUndef) -> str:
@@ -637,6 +700,8 @@ def _rebuild(expr: sp.Basic, subs: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:
             return sp.MatPow(*args)
         if isinstance(expr, Top):
             return args[0].T
+        if isinstance(expr, (AppliedUndef, Defined)) and len(args) == 1:
+            return ElementwiseApplyFunction(expr.func, args[0])  # activations apply entrywise
         if isinstance(expr, Hadamard):
             scalars = [a for a in args if not isinstance(a, sp.MatrixExpr)]
             return functools.reduce(operator.mul, args) if scalars else sp.hadamard_product(*args)

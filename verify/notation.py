@@ -13,7 +13,9 @@ lark backend needs ``lark`` (not installed) and knows neither ``cases`` nor ``\\
 Conventions (the "notation table"):
 
 - ``\\sigma(x)`` is the logistic sigmoid ``derive.functions.sigmoid``, ``\\Phi(x)`` the normal CDF;
-  a bare ``\\sigma`` is the symbol ``sigma``.
+  a bare ``\\sigma`` is the symbol ``sigma``. When the caller's ``Context`` names ``sigma`` among its
+  functions (a record about any activation), ``\\sigma(x)`` is that undefined function instead; a
+  labelled ``\\sigma^{(\\ell)}(x)`` is always an undefined function (layer l's own activation).
 - ``e^{x}`` is ``exp(x)``; ``e`` alone is Euler's number; ``\\pi``, ``\\infty`` are constants.
 - Names: a letter ``x``; a Greek command without backslash (``\\alpha`` -> ``alpha``); decorated
   and styled names keep their LaTeX (``\\hat y`` and ``\\hat{y}`` -> ``\\hat{y}``, ``\\mathbf{x}``).
@@ -23,7 +25,11 @@ Conventions (the "notation table"):
   (``\\beta_1``, ``L_{\\text{MSE}}``) unless the caller's ``Context`` says the base is indexed.
 - Superscripts: ``^{(\\ell)}`` and ``^{*}`` are part of the name (layer index, optimum);
   ``^\\top`` transposes; anything else is a power (``\\tanh^2(z)`` is ``tanh(z)**2``).
-- ``\\sum_{i=1}^{N}`` binds the rest of its product term; ``\\sum_k`` runs over 1..n.
+- ``\\sum_{i=1}^{N}`` binds the rest of its product term; ``\\sum_k`` runs over 1..n. A bare ``\\sum``
+  with no index and nothing to sum (``e^{z_i}/(\\sum)^2``) is prose shorthand: the name ``\\sum``, which
+  the record's notation table must map onto the sum it abbreviates (unmapped, the claim is "unknown").
+- Norms of a vector name of the default size n: ``\\|v\\|`` and ``\\|v\\|_2`` are ``sqrt(Sum(v_i^2))``,
+  ``\\|v\\|_1`` is ``Sum(|v_i|)``; a norm of anything but a name, or another subscript, is refused.
 - ``\\begin{cases} a & c \\\\ b & c' \\end{cases}`` is a ``Piecewise``; ``\\text{otherwise}`` is True.
 - ``\\nabla_\\theta L`` is one name, ``\\nabla_{\\theta} L`` (a gradient the record names as a whole).
 - Spacing (``\\, \\; \\! \\quad``), ``\\left``/``\\right``/``\\big``, ``\\displaystyle`` are ignored;
@@ -71,6 +77,7 @@ class Partial(sp.Function):
 
 INDEX = {"integer": True, "positive": True}
 DEFAULT_SIZE = sp.Symbol("n", **INDEX)
+NORM_INDEX = sp.Symbol("i", **INDEX)
 
 GREEK = frozenset("""alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi
     omicron rho varrho sigma tau upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Upsilon
@@ -122,10 +129,11 @@ class Token:
 
 @dataclass(frozen=True)
 class Context:
-    """What a claim's record knows: names it uses as IndexedBase, and names of its plain symbols."""
+    """What a claim's record knows: names it uses as IndexedBase, of its plain symbols, of its undefined functions."""
 
     indexed: frozenset[str] = frozenset()
     symbols: frozenset[str] = frozenset()
+    functions: frozenset[str] = frozenset()
 
 
 def tokenize(text: str) -> list[Token]:
@@ -443,7 +451,7 @@ class Parser:
         if tok.kind == "cmd":
             name = tok.value[1:]
             return (name in GREEK or name in FUNCTIONS or name in DECORATIONS or name in FRACTIONS
-                    or name in CONSTANTS or name in {"sqrt", "sum", "prod", "boxed", "{", "nabla"})
+                    or name in CONSTANTS or name in {"sqrt", "sum", "prod", "boxed", "{", "nabla", "|"})
         return False
 
     def factor(self) -> sp.Basic:
@@ -495,7 +503,7 @@ class Parser:
             if isinstance(atom, Name) and sub is not None:
                 atom, sub = self.resolve(atom, sub), None
             atom = self.superscript(atom, group)
-        if isinstance(atom, Name) and self.at("(") and sub is None and atom.text in CALLABLE_NAMES:
+        if isinstance(atom, Name) and self.at("(") and sub is None and _callable(atom.text):
             return self.call(atom)
         if isinstance(atom, Name):
             if atom.text.startswith("\\text{") and self.at("(") and sub is None:
@@ -593,6 +601,8 @@ class Parser:
         """``\\sigma(x)``, ``\\Phi(x)``, ``\\text{GELU}(x)``: a named function applied to a group."""
         args = self.paren_args()
         key = name.text.lstrip("\\")
+        if key in self.context.functions:
+            return sp.Function(key)(*args)
         if key in NAMED_CALLS and len(args) == 1:
             return NAMED_CALLS[key](args[0])
         return sp.Function(name.text)(*args)
@@ -644,6 +654,8 @@ class Parser:
         while self.at("_", "^"):
             which = self.next().value
             (lower if which == "_" else upper).extend(self.script_group())
+        if op == "sum" and not lower and not upper and self.peek().kind == "eof":
+            return sp.Symbol(r"\sum")  # prose shorthand for a sum the record names
         if not lower or lower[0].kind != "letter":
             raise self.error(f"\\{op} without an index")
         index = sp.Symbol(lower[0].value, **INDEX)
@@ -683,6 +695,8 @@ class Parser:
             inner = self.expr()
             self.expect("|")
             return sp.Abs(inner)
+        if kind == "cmd" and value == "\\|":
+            return self.norm(tok)
         if kind == "cmd":
             name = value[1:]
             if name in GREEK:
@@ -702,6 +716,30 @@ class Parser:
             if name == "{":
                 return self.finite_set(tok)
         raise self.error("not in the notation table", tok)
+
+    def norm(self, opener: Token) -> sp.Basic:
+        """``\\|v\\|``, ``\\|v\\|_2`` (Euclidean) and ``\\|v\\|_1`` of a vector name v, as sums over its n entries."""
+        toks: list[Token] = []
+        while True:
+            tok = self.next()
+            if tok.kind == "eof":
+                raise self.error("unclosed \\|", opener)
+            if tok.kind == "cmd" and tok.value == "\\|":
+                break
+            toks.append(tok)
+        inner = self.sub_parse(toks)
+        if not isinstance(inner, sp.Symbol):
+            raise self.error("a norm of something that is not a vector name", opener)
+        order = "2"
+        if self.at("_"):
+            self.next()
+            order = _raw(self.script_group())
+        entry = sp.IndexedBase(inner.name)[NORM_INDEX]
+        if order == "1":
+            return sp.Sum(sp.Abs(entry), (NORM_INDEX, 1, DEFAULT_SIZE))
+        if order == "2":
+            return sp.sqrt(sp.Sum(entry**2, (NORM_INDEX, 1, DEFAULT_SIZE)))
+        raise self.error(f"a norm with subscript {order!r} (only 1 and 2 are read)", opener)
 
     def nabla(self) -> Name:
         """``\\nabla_\\theta L``: the gradient of a name, kept as one name ``\\nabla_{\\theta} L``."""
@@ -902,6 +940,11 @@ def _power(base: sp.Basic, exponent: sp.Basic, parser: Parser) -> sp.Basic:
     return _arith(lambda: base**exponent, "raise to a power")
 
 
+def _callable(name: str) -> bool:
+    """Whether a name before ``(`` is applied: ``\\sigma``, ``\\sigma'``, ``\\Phi``, labelled ``\\sigma^{(\\ell)}``."""
+    return name in CALLABLE_NAMES or name.split("^{(", 1)[0] in CALLABLE_NAMES and name.endswith(")}")
+
+
 def is_bold(name: str) -> bool:
     """Whether a name is written bold (a vector or matrix in the notes' convention)."""
     return bool(re.search(r"\\(mathbf|boldsymbol)\{", name))
@@ -1030,7 +1073,7 @@ def _one_set(tokens: list[Token], context: Context) -> sp.Set:
 
 
 def parse_prose_cases(segments: Sequence[tuple[str, str]], context: Context | None = None) -> sp.Basic:
-    """Cells like ``$1$ if $z>0$ else $\\alpha$`` (segments of kind "math" or "text") as a Piecewise."""
+    """``$1$ if $z>0$ else $\\alpha$`` as a Piecewise; ``$-\\eta\\cdot$grad`` as a product with ``\\text{grad}``."""
     parts = [(kind, text.strip()) for kind, text in segments if text.strip()]
     words = [t.lower().strip(" ,;") for k, t in parts if k == "text"]
     math = [t for k, t in parts if k == "math"]
@@ -1044,4 +1087,7 @@ def parse_prose_cases(segments: Sequence[tuple[str, str]], context: Context | No
                             (parse_expr_latex(math[2], ctx), sp.true))
     if kinds == ["math"]:
         return parse_expr_latex(math[0], ctx)
+    word = re.match(r"[A-Za-z]+", parts[-1][1]) if kinds == ["math", "text"] else None
+    if word is not None and re.search(r"\\(?:cdot|times)\s*$", math[0]):
+        return parse_expr_latex(f"{math[0]} \\text{{{word.group()}}}", ctx)  # a product ending in a word
     raise NotationError("prose in the cell is not of the form '$a$ if $c$ else $b$'")
