@@ -98,8 +98,10 @@ def duration(seconds: float | None) -> str:
 def kernel_table(rows: list[Row], title: str) -> Table:
     """The rows as a table narrow enough for 80 columns (the goals, references and notes go below it)."""
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in ("name", "backend", "size", "median", "ref.", "ratio", "met"):
-        table.add_column(col, justify="right" if col in ("median", "ref.", "ratio") else "left", no_wrap=True)
+    table.add_column("name", no_wrap=True, overflow="ellipsis", max_width=24)  # the numbers are never cut
+    for col in ("backend", "size", "median", "ref.", "ratio", "met"):
+        table.add_column(col, justify="right" if col in ("median", "ref.", "ratio") else "left", no_wrap=True,
+                         min_width=len(col))
     for r in rows:
         ratio = "" if r.ratio is None else f"{r.ratio:.2f}"
         met = {True: "[green]yes[/]", False: "[red]no[/]", None: "-"}[r.met]

@@ -30,6 +30,7 @@ from sympy.codegen.numpy_nodes import logaddexp
 from sympy.printing.numpy import JaxPrinter, NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE
 
+from chainrule import blocked
 from derive.arrays import ArrayShapeError, BSum, Col, Count, Dot, Eye, RMax, Row, RSum, Swap, Value, expand
 from derive.core import SECTIONS, Formula, Kernel, registry
 from derive.functions import unfold
@@ -38,7 +39,7 @@ from derive.proof import DIGITS, ZERO_BELOW, Proof, check_equal, evaluate_at
 GENERATE_COMMAND = "chainrule generate"
 PROOF_SIZES: tuple[int, ...] = (1, 2, 3, 4)
 PROOF_POINTS = 3
-RESERVED = frozenset({"dtype", "numpy", "jax", "math"})
+RESERVED = frozenset({"dtype", "numpy", "jax", "math", "scipy", "os", "threading", "concurrent"})
 
 
 class CodegenError(RuntimeError):
@@ -63,11 +64,90 @@ class Backend:
 
 
 _NUMPY_HELPERS = '''
+#: Entries per block of the blocked loop: a few block-sized scratch buffers stay in the L2 cache.
+_BLOCK = 1 << 16
+
 
 def _float_dtype(*args):
     """The floating dtype the arguments promote to (Python scalars are weak; integers become float)."""
     arrays = (a if isinstance(a, (int, float, numpy.generic, numpy.ndarray)) else numpy.asarray(a) for a in args)
     return numpy.result_type(*arrays, 1.0)
+
+
+def _elementwise_layout(arrays, scalars):
+    """The arrays' common shape when the loop can run: one C-contiguous shape, >= _BLOCK entries, 0-d scalars."""
+    shape = arrays[0].shape
+    if any(a.shape != shape or not a.flags.c_contiguous for a in arrays) or any(s.ndim for s in scalars):
+        return None
+    return shape if arrays[0].size >= _BLOCK else None
+
+
+def _threads():
+    """Worker threads for the blocked loop: CHAINRULE_NUMPY_THREADS, else one per core (at most 8)."""
+    text = os.environ.get("CHAINRULE_NUMPY_THREADS", "")
+    if not text:
+        return min(os.cpu_count() or 1, 8)
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"CHAINRULE_NUMPY_THREADS={text!r}: give a whole number of threads >= 1 (1: no threads)")
+    return int(text)
+
+
+_THREADS = _threads()
+_POOL = []
+_POOL_LOCK = threading.Lock()
+
+
+def _parallel(part, total, step):
+    """Run part(lo, hi) over [0, total) in up to _THREADS pieces of whole blocks; ufuncs release the GIL.
+
+    Each entry (each row) is computed by the same operations whatever the pieces, so the result does not
+    depend on the number of threads.
+    """
+    blocks = -(-total // step)
+    pieces = min(_THREADS, blocks)
+    if pieces <= 1:
+        part(0, total)
+        return
+    with _POOL_LOCK:
+        if not _POOL or _POOL[0]._max_workers < pieces - 1:
+            for old in _POOL:
+                old.shutdown(wait=False)
+            _POOL[:] = [concurrent.futures.ThreadPoolExecutor(max_workers=pieces - 1, thread_name_prefix="chainrule")]
+        pool = _POOL[0]
+    size = -(-blocks // pieces) * step
+    futures = [pool.submit(part, lo, min(lo + size, total)) for lo in range(size, total, size)]
+    part(0, min(size, total))
+    for future in futures:
+        future.result()
+
+
+def _row_layout(first, args, cores):
+    """(leading shape, 2-D views, which are read by rows) when the row loop can run, else None.
+
+    ``cores`` holds each argument's trailing length: "n" (that of ``first``), 1, or 0 for none. An argument
+    is read by rows when it has the leading shape of ``first``; one with no leading axes is used whole.
+    """
+    if first.ndim == 0 or first.size < _BLOCK:
+        return None
+    lead, n = first.shape[:-1], first.shape[-1]
+    rows = first.size // n if n else 0
+    views, by_rows = [], []
+    for a, core in zip(args, cores, strict=True):
+        trailing = (n,) if core == "n" else (1,) if core == 1 else ()
+        if a.shape == lead + trailing and a.flags.c_contiguous:
+            views.append(a.reshape(rows, trailing[0] if trailing else 1))
+            by_rows.append(True)
+        elif a.ndim <= len(trailing) and all(d in (1, t) for d, t in zip(a.shape, trailing, strict=False)):
+            views.append(a)
+            by_rows.append(False)
+        else:
+            return None
+    return lead, views, by_rows
+
+
+def _block(views, by_rows, i, j):
+    """Each view's rows i:j, or the whole view where it is not read by rows."""
+    return tuple(v[i:j] if rows else v for v, rows in zip(views, by_rows, strict=True))
 '''
 
 _JAX_HELPERS = '''
@@ -79,7 +159,8 @@ def _float_dtype(*args):
 
 BACKENDS: Mapping[str, Backend] = {
     "numpy": Backend("numpy", "NumPy", "chainrule/kernels/numpy_kernels.py", "numpy", "scipy.special.erf",
-                     ("import numpy", "import scipy.special"), _NUMPY_HELPERS),
+                     ("import concurrent.futures", "import os", "import threading", "", "import numpy",
+                      "import scipy.special"), _NUMPY_HELPERS),
     "jax": Backend("jax", "JAX", "chainrule/kernels/jax_kernels.py", "jax.numpy", "jax.scipy.special.erf",
                    ("import jax.numpy", "import jax.scipy.special"), _JAX_HELPERS),
 }
@@ -319,7 +400,7 @@ class KernelPrinterMixin:
         return out
 
     def _branch(self, value: sp.Basic) -> str:
-        """A branch value of ``where``; a constant is made in the kernel's dtype, so no int64 array is built and cast."""
+        """A branch value of ``where``; a constant is made in the kernel's dtype, no int64 array built and cast."""
         if isinstance(value, sp.Number):
             return f"{self._xp('asarray')}({self._print(value)}, dtype=dtype)"
         return self._print(value)
@@ -447,12 +528,106 @@ def render_kernel(kernel: Kernel, backend: str) -> str:
     lines = [f"def {kernel.name}({sig}):", f'    """{_docstring(kernel, _formula_of(kernel.name))}"""',
              f"    dtype = _float_dtype({sig})"]
     lines += [f"    {n} = {xp}.asarray({n}, dtype=dtype)" for n in names]
-    lines += [f"    {t} = {printer.doprint(e)}" for t, e in temps]
+    plain = [f"{t} = {printer.doprint(e)}" for t, e in temps]
     result = printer.doprint(body)
     if kernel.shape != "elementwise" and signature(kernel).output == ():
         result = f"({result})[..., 0]"  # the reductions kept a trailing axis of length 1
-    lines.append(f"    return {xp}.asarray({result}, dtype=dtype)")
+    plain.append(f"return {xp}.asarray({result}, dtype=dtype)")
+    loop = blocked_lines(kernel, names, temps, body, printer) if backend == "numpy" else None
+    if loop is None:
+        lines += ["    " + line for line in plain]
+    else:
+        guard, rest = loop
+        lines += [*("    " + line for line in guard), *("        " + line for line in plain),
+                  *("    " + line for line in rest)]
     return "\n".join(lines) + "\n"
+
+
+_ARRAY_ONLY = (Dot, Swap, Col, Row, Eye, BSum)
+
+
+def blocked_lines(kernel: Kernel, names: list[str], temps: list[tuple[sp.Symbol, sp.Basic]], body: sp.Basic,
+                  printer: KernelPrinterMixin) -> tuple[list[str], list[str]] | None:
+    """The layout test and the blocked loop of a NumPy kernel (chainrule.blocked), or None where none applies.
+
+    Elementwise kernels are walked in blocks of ``_BLOCK`` entries; row-wise kernels whose trailing shapes
+    are (n), (1) or () and whose only array operations are row sums and maxima, in blocks of whole rows.
+    """
+    unknown = sorted(set(kernel.scalars) - {a.name for a in kernel.args})
+    if unknown:
+        raise CodegenError(f"kernel {kernel.name!r} declares scalars {unknown} that are not its arguments")
+    plain = dict(zip((a.name for a in kernel.args), names, strict=True))
+    symbols = {n: sp.Symbol(n) for n in names}
+    if any(f"{n}_b" in symbols or f"_{n}" in symbols for n in names):
+        raise CodegenError(f"kernel {kernel.name!r}: argument names {names} collide with block-view names")
+    if kernel.shape == "elementwise":
+        scalars = [plain[s] for s in kernel.scalars]
+        arrays = [n for n in names if n not in scalars]
+        if not arrays:
+            return None
+        kinds = {symbols[n]: ("scalar" if n in scalars else "full") for n in names}
+        views = {symbols[n]: (n if n in scalars else f"{n}_b") for n in names}
+        sched = blocked.schedule(temps, body, printer, kinds, views, blocked.Operand("_out_b", "full"))
+        guard = f"_shape = _elementwise_layout({_tuple(arrays)}, {_tuple(scalars)})"
+        read = [n for n in arrays if _reads(sched, f"{n}_b")]  # dropout_grad = mask/(1 - p) never reads x
+        head = [*sched.hoisted, "_out = numpy.empty(_shape, dtype=dtype)",
+                f"{''.join('_' + n + ', ' for n in read)}_out_flat = "
+                f"{''.join(n + '.reshape(-1), ' for n in read)}_out.reshape(-1)",
+                "_size = _out_flat.shape[0]"]
+        shapes = {"full": "(_BLOCK,)", "row": "(_BLOCK,)"}
+        reads = [f"{''.join(n + '_b, ' for n in read)}_out_b = "
+                 f"{''.join('_' + n + '[_i:_j], ' for n in read)}_out_flat[_i:_j]"]
+        return _loop(guard, head, shapes, sched, "_size", "_BLOCK", reads, "return _out")
+    cores = signature(kernel).inputs
+    out_core = signature(kernel).output
+    sizes = {d for core in (*cores, out_core) for d in core if isinstance(d, str)}
+    if (kernel.shape != "vector" or len(sizes) != 1 or any(core not in ((), (1,), (*sizes,)) for core in cores)
+            or out_core not in ((), (1,), (*sizes,)) or any(body.has(t) or any(e.has(t) for _, e in temps)
+                                                      for t in _ARRAY_ONLY)):
+        return None
+    size = next(iter(sizes))
+    marks = ["'n'" if core == (size,) else "1" if core == (1,) else "0" for core in cores]
+    first = names[cores.index((size,))]
+    kinds = {symbols[n]: ("full" if core == (size,) else "row") for n, core in zip(names, cores, strict=True)}
+    views = {symbols[n]: f"{n}_b" for n in names}
+    out_kind = "full" if out_core == (size,) else "row"
+    sched = blocked.schedule(temps, body, printer, kinds, views, blocked.Operand("_out_b", out_kind))
+    guard = f"_layout = _row_layout({first}, {_tuple(names)}, {_tuple(marks)})"
+    n_out = f"{first}.shape[-1]" if out_core == (size,) else "1"
+    head = ["_lead, _views, _by_rows = _layout", *sched.hoisted,
+            f"_out = numpy.empty(_lead + ({n_out},), dtype=dtype)",
+            f"_out_rows = _out.reshape(-1, {n_out})", "_rows = _out_rows.shape[0]",
+            f"_per = max(1, _BLOCK // {first}.shape[-1])"]
+    shapes = {"full": f"(_per, {first}.shape[-1])", "row": "(_per, 1)"}
+    reads = [f"{_tuple([n + '_b' if _reads(sched, n + '_b') else '_' for n in names])} = "
+             "_block(_views, _by_rows, _i, _j)",
+             "_out_b = _out_rows[_i:_j]"]
+    done = "return _out[..., 0]" if out_core == () else "return _out"
+    return _loop(guard, head, shapes, sched, "_rows", "_per", reads, done)
+
+
+def _reads(sched: blocked.Schedule, name: str) -> bool:
+    """True when a line of the loop reads the variable ``name``."""
+    return any(re.search(rf"\b{re.escape(name)}\b", line) for line in sched.body)
+
+
+def _tuple(items: list[str]) -> str:
+    """Python source of a tuple of ``items``: ``()``, ``(a,)``, ``(a, b)``."""
+    return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+
+
+def _loop(guard: str, head: list[str], shapes: Mapping[str, str], sched: blocked.Schedule, total: str, step: str,
+          reads: list[str], done: str) -> tuple[list[str], list[str]]:
+    """The layout test with its ``if ... is None:`` (the plain lines go under it), and the loop after it."""
+    test = guard.split(" = ", 1)[0]
+    regs = [f"_r{i} = numpy.empty({shapes[kind]}, dtype=dtype)" for i, kind in enumerate(sched.registers)]
+    trim = [f"_r{i} = _r{i}[:_j - _i]" for i in range(len(sched.registers))]
+    loop = [f"for _i in range(_lo, _hi, {step}):", f"    _j = min(_i + {step}, _hi)"]
+    if trim:
+        loop += [f"    if _j - _i < {step}:", *("        " + t for t in trim)]
+    loop += ["    " + r for r in reads] + ["    " + line for line in sched.body]
+    part = ["def _part(_lo, _hi):", *("    " + line for line in regs + loop)]
+    return [guard, f"if {test} is None:"], [*head, *part, f"_parallel(_part, {total}, {step})", done]
 
 
 def _header(backend: Backend, kernels: tuple[Kernel, ...]) -> str:

@@ -47,13 +47,38 @@ def proofs() -> dict[str, Proof]:
 
 
 def test_sigmoid_grad_is_generated_exactly_as_reviewed() -> None:
+    # The plain expression for small or broadcast inputs; for large ones, blocks of _BLOCK entries through two
+    # scratch buffers: t = 0.5 tanh(z/2), then (0.5 - t)(t + 0.5) written straight into the result; the
+    # blocks are shared among worker threads in whole pieces (_parallel).
     assert codegen.render_kernel(kernel("sigmoid_grad"), "numpy") == (
         "def sigmoid_grad(z):\n"
         '    """sigmoid_grad: d/dz of sigmoid. Formula sigmoid_grad (Derivative of the sigmoid), section 1.2."""\n'
         "    dtype = _float_dtype(z)\n"
         "    z = numpy.asarray(z, dtype=dtype)\n"
-        "    _t0 = 0.5*numpy.tanh(0.5*z)\n"
-        "    return numpy.asarray((0.5 - _t0)*(_t0 + 0.5), dtype=dtype)\n"
+        "    _shape = _elementwise_layout((z,), ())\n"
+        "    if _shape is None:\n"
+        "        _t0 = 0.5*numpy.tanh(0.5*z)\n"
+        "        return numpy.asarray((0.5 - _t0)*(_t0 + 0.5), dtype=dtype)\n"
+        "    _out = numpy.empty(_shape, dtype=dtype)\n"
+        "    _z, _out_flat = z.reshape(-1), _out.reshape(-1)\n"
+        "    _size = _out_flat.shape[0]\n"
+        "    def _part(_lo, _hi):\n"
+        "        _r0 = numpy.empty((_BLOCK,), dtype=dtype)\n"
+        "        _r1 = numpy.empty((_BLOCK,), dtype=dtype)\n"
+        "        for _i in range(_lo, _hi, _BLOCK):\n"
+        "            _j = min(_i + _BLOCK, _hi)\n"
+        "            if _j - _i < _BLOCK:\n"
+        "                _r0 = _r0[:_j - _i]\n"
+        "                _r1 = _r1[:_j - _i]\n"
+        "            z_b, _out_b = _z[_i:_j], _out_flat[_i:_j]\n"
+        "            numpy.multiply(z_b, 0.5, out=_r0)\n"
+        "            numpy.tanh(_r0, out=_r0)\n"
+        "            numpy.multiply(_r0, 0.5, out=_r0)\n"
+        "            numpy.add(_r0, 0.5, out=_r1)\n"
+        "            numpy.subtract(0.5, _r0, out=_r0)\n"
+        "            numpy.multiply(_r1, _r0, out=_out_b)\n"
+        "    _parallel(_part, _size, _BLOCK)\n"
+        "    return _out\n"
     )
 
 
@@ -92,21 +117,35 @@ def test_adam_step_return_line_for_jax() -> None:
 
 def test_layer_norm_centres_the_shifted_row_before_averaging() -> None:
     # (x - m) - mean(x - m) with m = max x, x - m computed once: not x - (m + mean(x - m)).
-    lines = codegen.render_kernel(kernel("layer_norm"), "numpy").splitlines()
+    lines = codegen.render_kernel(kernel("layer_norm"), "jax").splitlines()
     assert lines[-4:] == [
         "    _t0 = x.shape[-1]**(-1.0)",
-        "    _t1 = x - numpy.max(x, axis=-1, keepdims=True)",
-        "    _t2 = -_t0*numpy.sum(_t1, axis=-1, keepdims=True) + _t1",
-        "    return numpy.asarray(_t2*gamma/numpy.sqrt(_t0*numpy.sum(_t2**2, axis=-1, keepdims=True) + epsilon) "
-        "+ beta, dtype=dtype)",
+        "    _t1 = x - jax.numpy.max(x, axis=-1, keepdims=True)",
+        "    _t2 = -_t0*jax.numpy.sum(_t1, axis=-1, keepdims=True) + _t1",
+        "    return jax.numpy.asarray(_t2*gamma/jax.numpy.sqrt(_t0*jax.numpy.sum(_t2**2, axis=-1, keepdims=True) "
+        "+ epsilon) + beta, dtype=dtype)",
+    ]
+    # The NumPy loop keeps the order: the row maximum, x - m, its mean subtracted, then the squares.
+    body = [line.strip() for line in codegen.render_kernel(kernel("layer_norm"), "numpy").splitlines()]
+    start = body.index("numpy.max(x_b, axis=-1, keepdims=True, out=_r0)")
+    assert body[start:start + 8] == [
+        "numpy.max(x_b, axis=-1, keepdims=True, out=_r0)",
+        "numpy.subtract(x_b, _r0, out=_r1)",
+        "numpy.sum(_r1, axis=-1, keepdims=True, out=_r0)",
+        "numpy.multiply(_r0, _s0, out=_r0)",
+        "numpy.subtract(_r1, _r0, out=_r1)",
+        "numpy.multiply(_r1, gamma_b, out=_r2)",
+        "numpy.square(_r1, out=_r1)",
+        "numpy.sum(_r1, axis=-1, keepdims=True, out=_r0)",
     ]
 
 
 def test_loss_kernels_drop_the_reduced_axis() -> None:
-    source = codegen.render_kernel(kernel("mse"), "numpy")
-    assert source.splitlines()[-1] == (
-        "    return numpy.asarray((numpy.sum((-y + y_hat)**2, axis=-1, keepdims=True)/y.shape[-1])[..., 0], "
-        "dtype=dtype)")
+    lines = codegen.render_kernel(kernel("mse"), "numpy").splitlines()
+    assert (
+        "        return numpy.asarray((numpy.sum((-y + y_hat)**2, axis=-1, keepdims=True)/y.shape[-1])[..., 0], "
+        "dtype=dtype)") in lines
+    assert lines[-1] == "    return _out[..., 0]"  # the loop's result kept the reduced axis too
 
 
 def test_sympy_prints_erf_max_and_piecewise_unusably_for_arrays() -> None:

@@ -65,6 +65,10 @@ its arguments and result in its docstring (NumPy gufunc notation: (m,n),(n)->(m)
 #   layer_norm_backward               formula layernorm_backward (section 1.9)
 #   layer_norm_grad_gamma             formula layernorm_backward (section 1.9)
 
+import concurrent.futures
+import os
+import threading
+
 import numpy
 import scipy.special
 
@@ -127,6 +131,9 @@ __all__ = [
     "layer_norm_grad_gamma",
 ]
 
+#: Entries per block of the blocked loop: a few block-sized scratch buffers stay in the L2 cache.
+_BLOCK = 1 << 16
+
 
 def _float_dtype(*args):
     """The floating dtype the arguments promote to (Python scalars are weak; integers become float)."""
@@ -134,47 +141,216 @@ def _float_dtype(*args):
     return numpy.result_type(*arrays, 1.0)
 
 
+def _elementwise_layout(arrays, scalars):
+    """The arrays' common shape when the loop can run: one C-contiguous shape, >= _BLOCK entries, 0-d scalars."""
+    shape = arrays[0].shape
+    if any(a.shape != shape or not a.flags.c_contiguous for a in arrays) or any(s.ndim for s in scalars):
+        return None
+    return shape if arrays[0].size >= _BLOCK else None
+
+
+def _threads():
+    """Worker threads for the blocked loop: CHAINRULE_NUMPY_THREADS, else one per core (at most 8)."""
+    text = os.environ.get("CHAINRULE_NUMPY_THREADS", "")
+    if not text:
+        return min(os.cpu_count() or 1, 8)
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"CHAINRULE_NUMPY_THREADS={text!r}: give a whole number of threads >= 1 (1: no threads)")
+    return int(text)
+
+
+_THREADS = _threads()
+_POOL = []
+_POOL_LOCK = threading.Lock()
+
+
+def _parallel(part, total, step):
+    """Run part(lo, hi) over [0, total) in up to _THREADS pieces of whole blocks; ufuncs release the GIL.
+
+    Each entry (each row) is computed by the same operations whatever the pieces, so the result does not
+    depend on the number of threads.
+    """
+    blocks = -(-total // step)
+    pieces = min(_THREADS, blocks)
+    if pieces <= 1:
+        part(0, total)
+        return
+    with _POOL_LOCK:
+        if not _POOL or _POOL[0]._max_workers < pieces - 1:
+            for old in _POOL:
+                old.shutdown(wait=False)
+            _POOL[:] = [concurrent.futures.ThreadPoolExecutor(max_workers=pieces - 1, thread_name_prefix="chainrule")]
+        pool = _POOL[0]
+    size = -(-blocks // pieces) * step
+    futures = [pool.submit(part, lo, min(lo + size, total)) for lo in range(size, total, size)]
+    part(0, min(size, total))
+    for future in futures:
+        future.result()
+
+
+def _row_layout(first, args, cores):
+    """(leading shape, 2-D views, which are read by rows) when the row loop can run, else None.
+
+    ``cores`` holds each argument's trailing length: "n" (that of ``first``), 1, or 0 for none. An argument
+    is read by rows when it has the leading shape of ``first``; one with no leading axes is used whole.
+    """
+    if first.ndim == 0 or first.size < _BLOCK:
+        return None
+    lead, n = first.shape[:-1], first.shape[-1]
+    rows = first.size // n if n else 0
+    views, by_rows = [], []
+    for a, core in zip(args, cores, strict=True):
+        trailing = (n,) if core == "n" else (1,) if core == 1 else ()
+        if a.shape == lead + trailing and a.flags.c_contiguous:
+            views.append(a.reshape(rows, trailing[0] if trailing else 1))
+            by_rows.append(True)
+        elif a.ndim <= len(trailing) and all(d in (1, t) for d, t in zip(a.shape, trailing, strict=False)):
+            views.append(a)
+            by_rows.append(False)
+        else:
+            return None
+    return lead, views, by_rows
+
+
+def _block(views, by_rows, i, j):
+    """Each view's rows i:j, or the whole view where it is not read by rows."""
+    return tuple(v[i:j] if rows else v for v, rows in zip(views, by_rows, strict=True))
+
+
 def sigmoid(z):
     """sigmoid: 1/(1+e^{-z}) = (1 + tanh(z/2))/2: no overflow. Formula sigmoid_grad (Derivative of the sigmoid), section 1.2."""
     dtype = _float_dtype(z)
     z = numpy.asarray(z, dtype=dtype)
-    return numpy.asarray(0.5*numpy.tanh(0.5*z) + 0.5, dtype=dtype)
+    _shape = _elementwise_layout((z,), ())
+    if _shape is None:
+        return numpy.asarray(0.5*numpy.tanh(0.5*z) + 0.5, dtype=dtype)
+    _out = numpy.empty(_shape, dtype=dtype)
+    _z, _out_flat = z.reshape(-1), _out.reshape(-1)
+    _size = _out_flat.shape[0]
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_BLOCK,), dtype=dtype)
+        for _i in range(_lo, _hi, _BLOCK):
+            _j = min(_i + _BLOCK, _hi)
+            if _j - _i < _BLOCK:
+                _r0 = _r0[:_j - _i]
+            z_b, _out_b = _z[_i:_j], _out_flat[_i:_j]
+            numpy.multiply(z_b, 0.5, out=_r0)
+            numpy.tanh(_r0, out=_r0)
+            numpy.multiply(_r0, 0.5, out=_r0)
+            numpy.add(_r0, 0.5, out=_out_b)
+    _parallel(_part, _size, _BLOCK)
+    return _out
 
 
 def sigmoid_grad(z):
     """sigmoid_grad: d/dz of sigmoid. Formula sigmoid_grad (Derivative of the sigmoid), section 1.2."""
     dtype = _float_dtype(z)
     z = numpy.asarray(z, dtype=dtype)
-    _t0 = 0.5*numpy.tanh(0.5*z)
-    return numpy.asarray((0.5 - _t0)*(_t0 + 0.5), dtype=dtype)
+    _shape = _elementwise_layout((z,), ())
+    if _shape is None:
+        _t0 = 0.5*numpy.tanh(0.5*z)
+        return numpy.asarray((0.5 - _t0)*(_t0 + 0.5), dtype=dtype)
+    _out = numpy.empty(_shape, dtype=dtype)
+    _z, _out_flat = z.reshape(-1), _out.reshape(-1)
+    _size = _out_flat.shape[0]
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_BLOCK,), dtype=dtype)
+        _r1 = numpy.empty((_BLOCK,), dtype=dtype)
+        for _i in range(_lo, _hi, _BLOCK):
+            _j = min(_i + _BLOCK, _hi)
+            if _j - _i < _BLOCK:
+                _r0 = _r0[:_j - _i]
+                _r1 = _r1[:_j - _i]
+            z_b, _out_b = _z[_i:_j], _out_flat[_i:_j]
+            numpy.multiply(z_b, 0.5, out=_r0)
+            numpy.tanh(_r0, out=_r0)
+            numpy.multiply(_r0, 0.5, out=_r0)
+            numpy.add(_r0, 0.5, out=_r1)
+            numpy.subtract(0.5, _r0, out=_r0)
+            numpy.multiply(_r1, _r0, out=_out_b)
+    _parallel(_part, _size, _BLOCK)
+    return _out
 
 
 def tanh(z):
     """tanh: (e^z - e^{-z})/(e^z + e^{-z}) = tanh z. Formula tanh_grad (Derivative of tanh), section 1.2."""
     dtype = _float_dtype(z)
     z = numpy.asarray(z, dtype=dtype)
-    return numpy.asarray(numpy.tanh(z), dtype=dtype)
+    _shape = _elementwise_layout((z,), ())
+    if _shape is None:
+        return numpy.asarray(numpy.tanh(z), dtype=dtype)
+    _out = numpy.empty(_shape, dtype=dtype)
+    _z, _out_flat = z.reshape(-1), _out.reshape(-1)
+    _size = _out_flat.shape[0]
+    def _part(_lo, _hi):
+        for _i in range(_lo, _hi, _BLOCK):
+            _j = min(_i + _BLOCK, _hi)
+            z_b, _out_b = _z[_i:_j], _out_flat[_i:_j]
+            numpy.tanh(z_b, out=_out_b)
+    _parallel(_part, _size, _BLOCK)
+    return _out
 
 
 def tanh_grad(z):
     """tanh_grad: d/dz of tanh. Formula tanh_grad (Derivative of tanh), section 1.2."""
     dtype = _float_dtype(z)
     z = numpy.asarray(z, dtype=dtype)
-    return numpy.asarray(1 - numpy.tanh(z)**2, dtype=dtype)
+    _shape = _elementwise_layout((z,), ())
+    if _shape is None:
+        return numpy.asarray(1 - numpy.tanh(z)**2, dtype=dtype)
+    _out = numpy.empty(_shape, dtype=dtype)
+    _z, _out_flat = z.reshape(-1), _out.reshape(-1)
+    _size = _out_flat.shape[0]
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_BLOCK,), dtype=dtype)
+        for _i in range(_lo, _hi, _BLOCK):
+            _j = min(_i + _BLOCK, _hi)
+            if _j - _i < _BLOCK:
+                _r0 = _r0[:_j - _i]
+            z_b, _out_b = _z[_i:_j], _out_flat[_i:_j]
+            numpy.tanh(z_b, out=_r0)
+            numpy.square(_r0, out=_r0)
+            numpy.subtract(1, _r0, out=_out_b)
+    _parallel(_part, _size, _BLOCK)
+    return _out
 
 
 def relu(z):
     """relu: as defined. Formula relu_grad (Derivative of ReLU), section 1.2."""
     dtype = _float_dtype(z)
     z = numpy.asarray(z, dtype=dtype)
-    return numpy.asarray(numpy.maximum(0, z), dtype=dtype)
+    _shape = _elementwise_layout((z,), ())
+    if _shape is None:
+        return numpy.asarray(numpy.maximum(0, z), dtype=dtype)
+    _out = numpy.empty(_shape, dtype=dtype)
+    _z, _out_flat = z.reshape(-1), _out.reshape(-1)
+    _size = _out_flat.shape[0]
+    def _part(_lo, _hi):
+        for _i in range(_lo, _hi, _BLOCK):
+            _j = min(_i + _BLOCK, _hi)
+            z_b, _out_b = _z[_i:_j], _out_flat[_i:_j]
+            numpy.maximum(0, z_b, out=_out_b)
+    _parallel(_part, _size, _BLOCK)
+    return _out
 
 
 def relu_grad(z):
     """relu_grad: d/dz of relu; the value 0 is chosen at the kink z = 0. Formula relu_grad (Derivative of ReLU), section 1.2."""
     dtype = _float_dtype(z)
     z = numpy.asarray(z, dtype=dtype)
-    return numpy.asarray(numpy.asarray(numpy.greater(z, 0), dtype=dtype), dtype=dtype)
+    _shape = _elementwise_layout((z,), ())
+    if _shape is None:
+        return numpy.asarray(numpy.asarray(numpy.greater(z, 0), dtype=dtype), dtype=dtype)
+    _out = numpy.empty(_shape, dtype=dtype)
+    _z, _out_flat = z.reshape(-1), _out.reshape(-1)
+    _size = _out_flat.shape[0]
+    def _part(_lo, _hi):
+        for _i in range(_lo, _hi, _BLOCK):
+            _j = min(_i + _BLOCK, _hi)
+            z_b, _out_b = _z[_i:_j], _out_flat[_i:_j]
+            numpy.greater(z_b, 0, out=_out_b)
+    _parallel(_part, _size, _BLOCK)
+    return _out
 
 
 def leaky_relu(z, alpha):
@@ -182,7 +358,19 @@ def leaky_relu(z, alpha):
     dtype = _float_dtype(z, alpha)
     z = numpy.asarray(z, dtype=dtype)
     alpha = numpy.asarray(alpha, dtype=dtype)
-    return numpy.asarray(numpy.where(numpy.greater(z, 0), z, alpha*z), dtype=dtype)
+    _shape = _elementwise_layout((z,), (alpha,))
+    if _shape is None:
+        return numpy.asarray(numpy.where(numpy.greater(z, 0), z, alpha*z), dtype=dtype)
+    _out = numpy.empty(_shape, dtype=dtype)
+    _z, _out_flat = z.reshape(-1), _out.reshape(-1)
+    _size = _out_flat.shape[0]
+    def _part(_lo, _hi):
+        for _i in range(_lo, _hi, _BLOCK):
+            _j = min(_i + _BLOCK, _hi)
+            z_b, _out_b = _z[_i:_j], _out_flat[_i:_j]
+            _out_b[...] = numpy.where(numpy.greater(z_b, 0), z_b, alpha*z_b)
+    _parallel(_part, _size, _BLOCK)
+    return _out
 
 
 def leaky_relu_grad(z, alpha):
@@ -190,45 +378,188 @@ def leaky_relu_grad(z, alpha):
     dtype = _float_dtype(z, alpha)
     z = numpy.asarray(z, dtype=dtype)
     alpha = numpy.asarray(alpha, dtype=dtype)
-    return numpy.asarray(numpy.where(numpy.greater(z, 0), numpy.asarray(1, dtype=dtype), alpha), dtype=dtype)
+    _shape = _elementwise_layout((z,), (alpha,))
+    if _shape is None:
+        return numpy.asarray(numpy.where(numpy.greater(z, 0), numpy.asarray(1, dtype=dtype), alpha), dtype=dtype)
+    _out = numpy.empty(_shape, dtype=dtype)
+    _z, _out_flat = z.reshape(-1), _out.reshape(-1)
+    _size = _out_flat.shape[0]
+    def _part(_lo, _hi):
+        for _i in range(_lo, _hi, _BLOCK):
+            _j = min(_i + _BLOCK, _hi)
+            z_b, _out_b = _z[_i:_j], _out_flat[_i:_j]
+            _out_b[...] = numpy.where(numpy.greater(z_b, 0), numpy.asarray(1, dtype=dtype), alpha)
+    _parallel(_part, _size, _BLOCK)
+    return _out
 
 
 def gelu(z):
     """gelu: Phi(z) = (1 + erf(z/sqrt 2))/2. Formula gelu_grad (Derivative of GELU (the notes leave it out)), section 1.2."""
     dtype = _float_dtype(z)
     z = numpy.asarray(z, dtype=dtype)
-    return numpy.asarray(0.5*z*(scipy.special.erf(0.7071067811865476*z) + 1), dtype=dtype)
+    _shape = _elementwise_layout((z,), ())
+    if _shape is None:
+        return numpy.asarray(0.5*z*(scipy.special.erf(0.7071067811865476*z) + 1), dtype=dtype)
+    _out = numpy.empty(_shape, dtype=dtype)
+    _z, _out_flat = z.reshape(-1), _out.reshape(-1)
+    _size = _out_flat.shape[0]
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_BLOCK,), dtype=dtype)
+        for _i in range(_lo, _hi, _BLOCK):
+            _j = min(_i + _BLOCK, _hi)
+            if _j - _i < _BLOCK:
+                _r0 = _r0[:_j - _i]
+            z_b, _out_b = _z[_i:_j], _out_flat[_i:_j]
+            numpy.multiply(z_b, 0.7071067811865476, out=_r0)
+            scipy.special.erf(_r0, out=_r0)
+            numpy.add(_r0, 1, out=_r0)
+            numpy.multiply(z_b, _r0, out=_r0)
+            numpy.multiply(_r0, 0.5, out=_out_b)
+    _parallel(_part, _size, _BLOCK)
+    return _out
 
 
 def gelu_grad(z):
     """gelu_grad: d/dz of gelu. Formula gelu_grad (Derivative of GELU (the notes leave it out)), section 1.2."""
     dtype = _float_dtype(z)
     z = numpy.asarray(z, dtype=dtype)
-    return numpy.asarray(0.3989422804014327*z*numpy.exp(-0.5*z**2) + 0.5*scipy.special.erf(0.7071067811865476*z) + 0.5, dtype=dtype)
+    _shape = _elementwise_layout((z,), ())
+    if _shape is None:
+        return numpy.asarray(0.3989422804014327*z*numpy.exp(-0.5*z**2) + 0.5*scipy.special.erf(0.7071067811865476*z) + 0.5, dtype=dtype)
+    _out = numpy.empty(_shape, dtype=dtype)
+    _z, _out_flat = z.reshape(-1), _out.reshape(-1)
+    _size = _out_flat.shape[0]
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_BLOCK,), dtype=dtype)
+        _r1 = numpy.empty((_BLOCK,), dtype=dtype)
+        for _i in range(_lo, _hi, _BLOCK):
+            _j = min(_i + _BLOCK, _hi)
+            if _j - _i < _BLOCK:
+                _r0 = _r0[:_j - _i]
+                _r1 = _r1[:_j - _i]
+            z_b, _out_b = _z[_i:_j], _out_flat[_i:_j]
+            numpy.multiply(z_b, 0.7071067811865476, out=_r0)
+            scipy.special.erf(_r0, out=_r0)
+            numpy.multiply(_r0, 0.5, out=_r0)
+            numpy.square(z_b, out=_r1)
+            numpy.multiply(_r1, -0.5, out=_r1)
+            numpy.exp(_r1, out=_r1)
+            numpy.multiply(z_b, _r1, out=_r1)
+            numpy.multiply(_r1, 0.3989422804014327, out=_r1)
+            numpy.add(_r0, _r1, out=_r0)
+            numpy.add(_r0, 0.5, out=_out_b)
+    _parallel(_part, _size, _BLOCK)
+    return _out
 
 
 def gelu_tanh(z):
     """gelu_tanh: as defined. Formula gelu_tanh (The tanh approximation of GELU), section 1.2."""
     dtype = _float_dtype(z)
     z = numpy.asarray(z, dtype=dtype)
-    return numpy.asarray(0.5*z*(numpy.tanh(0.7978845608028654*(0.044715*z**3 + z)) + 1), dtype=dtype)
+    _shape = _elementwise_layout((z,), ())
+    if _shape is None:
+        return numpy.asarray(0.5*z*(numpy.tanh(0.7978845608028654*(0.044715*z**3 + z)) + 1), dtype=dtype)
+    _out = numpy.empty(_shape, dtype=dtype)
+    _z, _out_flat = z.reshape(-1), _out.reshape(-1)
+    _size = _out_flat.shape[0]
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_BLOCK,), dtype=dtype)
+        for _i in range(_lo, _hi, _BLOCK):
+            _j = min(_i + _BLOCK, _hi)
+            if _j - _i < _BLOCK:
+                _r0 = _r0[:_j - _i]
+            z_b, _out_b = _z[_i:_j], _out_flat[_i:_j]
+            numpy.power(z_b, 3, out=_r0)
+            numpy.multiply(_r0, 0.044715, out=_r0)
+            numpy.add(z_b, _r0, out=_r0)
+            numpy.multiply(_r0, 0.7978845608028654, out=_r0)
+            numpy.tanh(_r0, out=_r0)
+            numpy.add(_r0, 1, out=_r0)
+            numpy.multiply(z_b, _r0, out=_r0)
+            numpy.multiply(_r0, 0.5, out=_out_b)
+    _parallel(_part, _size, _BLOCK)
+    return _out
 
 
 def gelu_tanh_grad(z):
     """gelu_tanh_grad: d/dz of gelu_tanh; 1 - tanh(u)^2 = 4 e^{-2|u|}/(1 + e^{-2|u|})^2: no cancellation where tanh saturates. Formula gelu_tanh (The tanh approximation of GELU), section 1.2."""
     dtype = _float_dtype(z)
     z = numpy.asarray(z, dtype=dtype)
-    _t0 = 0.044715*z**3 + z
-    _t1 = numpy.exp(-1.5957691216057308*numpy.abs(_t0))
-    return numpy.asarray(1.5957691216057308*_t1*z*(0.134145*z**2 + 1)/(_t1 + 1)**2 + 0.5*numpy.tanh(0.7978845608028654*_t0) + 0.5, dtype=dtype)
+    _shape = _elementwise_layout((z,), ())
+    if _shape is None:
+        _t0 = 0.044715*z**3 + z
+        _t1 = numpy.exp(-1.5957691216057308*numpy.abs(_t0))
+        return numpy.asarray(1.5957691216057308*_t1*z*(0.134145*z**2 + 1)/(_t1 + 1)**2 + 0.5*numpy.tanh(0.7978845608028654*_t0) + 0.5, dtype=dtype)
+    _out = numpy.empty(_shape, dtype=dtype)
+    _z, _out_flat = z.reshape(-1), _out.reshape(-1)
+    _size = _out_flat.shape[0]
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_BLOCK,), dtype=dtype)
+        _r1 = numpy.empty((_BLOCK,), dtype=dtype)
+        _r2 = numpy.empty((_BLOCK,), dtype=dtype)
+        _r3 = numpy.empty((_BLOCK,), dtype=dtype)
+        for _i in range(_lo, _hi, _BLOCK):
+            _j = min(_i + _BLOCK, _hi)
+            if _j - _i < _BLOCK:
+                _r0 = _r0[:_j - _i]
+                _r1 = _r1[:_j - _i]
+                _r2 = _r2[:_j - _i]
+                _r3 = _r3[:_j - _i]
+            z_b, _out_b = _z[_i:_j], _out_flat[_i:_j]
+            numpy.power(z_b, 3, out=_r0)
+            numpy.multiply(_r0, 0.044715, out=_r0)
+            numpy.add(z_b, _r0, out=_r0)
+            numpy.absolute(_r0, out=_r1)
+            numpy.multiply(_r1, -1.5957691216057308, out=_r1)
+            numpy.exp(_r1, out=_r1)
+            numpy.multiply(_r0, 0.7978845608028654, out=_r0)
+            numpy.tanh(_r0, out=_r0)
+            numpy.multiply(_r0, 0.5, out=_r0)
+            numpy.multiply(_r1, z_b, out=_r2)
+            numpy.square(z_b, out=_r3)
+            numpy.multiply(_r3, 0.134145, out=_r3)
+            numpy.add(_r3, 1, out=_r3)
+            numpy.multiply(_r2, _r3, out=_r2)
+            numpy.add(_r1, 1, out=_r1)
+            numpy.square(_r1, out=_r1)
+            numpy.divide(_r2, _r1, out=_r2)
+            numpy.multiply(_r2, 1.5957691216057308, out=_r2)
+            numpy.add(_r0, _r2, out=_r0)
+            numpy.add(_r0, 0.5, out=_out_b)
+    _parallel(_part, _size, _BLOCK)
+    return _out
 
 
 def softmax(z):
     """softmax: e^{z_i}/sum e^{z_k} = e^{z_i - m}/sum e^{z_k - m} for any m; m = max z. Trailing shapes (n)->(n). Formula softmax_jacobian (Jacobian of softmax, n classes), section 1.2."""
     dtype = _float_dtype(z)
     z = numpy.asarray(z, dtype=dtype)
-    _t0 = numpy.exp(z - numpy.max(z, axis=-1, keepdims=True))
-    return numpy.asarray(_t0/numpy.sum(_t0, axis=-1, keepdims=True), dtype=dtype)
+    _layout = _row_layout(z, (z,), ('n',))
+    if _layout is None:
+        _t0 = numpy.exp(z - numpy.max(z, axis=-1, keepdims=True))
+        return numpy.asarray(_t0/numpy.sum(_t0, axis=-1, keepdims=True), dtype=dtype)
+    _lead, _views, _by_rows = _layout
+    _out = numpy.empty(_lead + (z.shape[-1],), dtype=dtype)
+    _out_rows = _out.reshape(-1, z.shape[-1])
+    _rows = _out_rows.shape[0]
+    _per = max(1, _BLOCK // z.shape[-1])
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_per, 1), dtype=dtype)
+        _r1 = numpy.empty((_per, z.shape[-1]), dtype=dtype)
+        for _i in range(_lo, _hi, _per):
+            _j = min(_i + _per, _hi)
+            if _j - _i < _per:
+                _r0 = _r0[:_j - _i]
+                _r1 = _r1[:_j - _i]
+            (z_b,) = _block(_views, _by_rows, _i, _j)
+            _out_b = _out_rows[_i:_j]
+            numpy.max(z_b, axis=-1, keepdims=True, out=_r0)
+            numpy.subtract(z_b, _r0, out=_r1)
+            numpy.exp(_r1, out=_r1)
+            numpy.sum(_r1, axis=-1, keepdims=True, out=_r0)
+            numpy.divide(_r1, _r0, out=_out_b)
+    _parallel(_part, _rows, _per)
+    return _out
 
 
 def softmax_jacobian(z):
@@ -245,7 +576,31 @@ def mse(y_hat, y):
     dtype = _float_dtype(y_hat, y)
     y_hat = numpy.asarray(y_hat, dtype=dtype)
     y = numpy.asarray(y, dtype=dtype)
-    return numpy.asarray((numpy.sum((-y + y_hat)**2, axis=-1, keepdims=True)/y.shape[-1])[..., 0], dtype=dtype)
+    _layout = _row_layout(y_hat, (y_hat, y), ('n', 'n'))
+    if _layout is None:
+        return numpy.asarray((numpy.sum((-y + y_hat)**2, axis=-1, keepdims=True)/y.shape[-1])[..., 0], dtype=dtype)
+    _lead, _views, _by_rows = _layout
+    _s0 = y.shape[-1]**(-1.0)
+    _out = numpy.empty(_lead + (1,), dtype=dtype)
+    _out_rows = _out.reshape(-1, 1)
+    _rows = _out_rows.shape[0]
+    _per = max(1, _BLOCK // y_hat.shape[-1])
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_per, y_hat.shape[-1]), dtype=dtype)
+        _r1 = numpy.empty((_per, 1), dtype=dtype)
+        for _i in range(_lo, _hi, _per):
+            _j = min(_i + _per, _hi)
+            if _j - _i < _per:
+                _r0 = _r0[:_j - _i]
+                _r1 = _r1[:_j - _i]
+            (y_hat_b, y_b) = _block(_views, _by_rows, _i, _j)
+            _out_b = _out_rows[_i:_j]
+            numpy.subtract(y_hat_b, y_b, out=_r0)
+            numpy.square(_r0, out=_r0)
+            numpy.sum(_r0, axis=-1, keepdims=True, out=_r1)
+            numpy.multiply(_r1, _s0, out=_out_b)
+    _parallel(_part, _rows, _per)
+    return _out[..., 0]
 
 
 def mse_grad(y_hat, y):
@@ -253,7 +608,31 @@ def mse_grad(y_hat, y):
     dtype = _float_dtype(y_hat, y)
     y_hat = numpy.asarray(y_hat, dtype=dtype)
     y = numpy.asarray(y, dtype=dtype)
-    return numpy.asarray((-2*y + 2*y_hat)/y.shape[-1], dtype=dtype)
+    _layout = _row_layout(y_hat, (y_hat, y), ('n', 'n'))
+    if _layout is None:
+        return numpy.asarray((-2*y + 2*y_hat)/y.shape[-1], dtype=dtype)
+    _lead, _views, _by_rows = _layout
+    _s0 = y.shape[-1]**(-1.0)
+    _out = numpy.empty(_lead + (y_hat.shape[-1],), dtype=dtype)
+    _out_rows = _out.reshape(-1, y_hat.shape[-1])
+    _rows = _out_rows.shape[0]
+    _per = max(1, _BLOCK // y_hat.shape[-1])
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_per, y_hat.shape[-1]), dtype=dtype)
+        _r1 = numpy.empty((_per, y_hat.shape[-1]), dtype=dtype)
+        for _i in range(_lo, _hi, _per):
+            _j = min(_i + _per, _hi)
+            if _j - _i < _per:
+                _r0 = _r0[:_j - _i]
+                _r1 = _r1[:_j - _i]
+            (y_hat_b, y_b) = _block(_views, _by_rows, _i, _j)
+            _out_b = _out_rows[_i:_j]
+            numpy.multiply(y_hat_b, 2, out=_r0)
+            numpy.multiply(y_b, 2, out=_r1)
+            numpy.subtract(_r0, _r1, out=_r0)
+            numpy.multiply(_r0, _s0, out=_out_b)
+    _parallel(_part, _rows, _per)
+    return _out
 
 
 def bce(y_hat, y):
@@ -261,7 +640,33 @@ def bce(y_hat, y):
     dtype = _float_dtype(y_hat, y)
     y_hat = numpy.asarray(y_hat, dtype=dtype)
     y = numpy.asarray(y, dtype=dtype)
-    return numpy.asarray(-y*numpy.log(y_hat) - (1 - y)*numpy.log(1 - y_hat), dtype=dtype)
+    _shape = _elementwise_layout((y_hat, y), ())
+    if _shape is None:
+        return numpy.asarray(-y*numpy.log(y_hat) - (1 - y)*numpy.log(1 - y_hat), dtype=dtype)
+    _out = numpy.empty(_shape, dtype=dtype)
+    _y_hat, _y, _out_flat = y_hat.reshape(-1), y.reshape(-1), _out.reshape(-1)
+    _size = _out_flat.shape[0]
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_BLOCK,), dtype=dtype)
+        _r1 = numpy.empty((_BLOCK,), dtype=dtype)
+        _r2 = numpy.empty((_BLOCK,), dtype=dtype)
+        for _i in range(_lo, _hi, _BLOCK):
+            _j = min(_i + _BLOCK, _hi)
+            if _j - _i < _BLOCK:
+                _r0 = _r0[:_j - _i]
+                _r1 = _r1[:_j - _i]
+                _r2 = _r2[:_j - _i]
+            y_hat_b, y_b, _out_b = _y_hat[_i:_j], _y[_i:_j], _out_flat[_i:_j]
+            numpy.log(y_hat_b, out=_r0)
+            numpy.multiply(y_b, _r0, out=_r0)
+            numpy.negative(_r0, out=_r0)
+            numpy.subtract(1, y_b, out=_r1)
+            numpy.subtract(1, y_hat_b, out=_r2)
+            numpy.log(_r2, out=_r2)
+            numpy.multiply(_r1, _r2, out=_r1)
+            numpy.subtract(_r0, _r1, out=_out_b)
+    _parallel(_part, _size, _BLOCK)
+    return _out
 
 
 def bce_grad_yhat(y_hat, y):
@@ -269,7 +674,28 @@ def bce_grad_yhat(y_hat, y):
     dtype = _float_dtype(y_hat, y)
     y_hat = numpy.asarray(y_hat, dtype=dtype)
     y = numpy.asarray(y, dtype=dtype)
-    return numpy.asarray(-y/y_hat + (1 - y)/(1 - y_hat), dtype=dtype)
+    _shape = _elementwise_layout((y_hat, y), ())
+    if _shape is None:
+        return numpy.asarray(-y/y_hat + (1 - y)/(1 - y_hat), dtype=dtype)
+    _out = numpy.empty(_shape, dtype=dtype)
+    _y_hat, _y, _out_flat = y_hat.reshape(-1), y.reshape(-1), _out.reshape(-1)
+    _size = _out_flat.shape[0]
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_BLOCK,), dtype=dtype)
+        _r1 = numpy.empty((_BLOCK,), dtype=dtype)
+        for _i in range(_lo, _hi, _BLOCK):
+            _j = min(_i + _BLOCK, _hi)
+            if _j - _i < _BLOCK:
+                _r0 = _r0[:_j - _i]
+                _r1 = _r1[:_j - _i]
+            y_hat_b, y_b, _out_b = _y_hat[_i:_j], _y[_i:_j], _out_flat[_i:_j]
+            numpy.subtract(1, y_b, out=_r0)
+            numpy.subtract(1, y_hat_b, out=_r1)
+            numpy.divide(_r0, _r1, out=_r0)
+            numpy.divide(y_b, y_hat_b, out=_r1)
+            numpy.subtract(_r0, _r1, out=_out_b)
+    _parallel(_part, _size, _BLOCK)
+    return _out
 
 
 def bce_logits(z, y):
@@ -277,7 +703,26 @@ def bce_logits(z, y):
     dtype = _float_dtype(z, y)
     z = numpy.asarray(z, dtype=dtype)
     y = numpy.asarray(y, dtype=dtype)
-    return numpy.asarray(-y*z + numpy.logaddexp(0, z), dtype=dtype)
+    _shape = _elementwise_layout((z, y), ())
+    if _shape is None:
+        return numpy.asarray(-y*z + numpy.logaddexp(0, z), dtype=dtype)
+    _out = numpy.empty(_shape, dtype=dtype)
+    _z, _y, _out_flat = z.reshape(-1), y.reshape(-1), _out.reshape(-1)
+    _size = _out_flat.shape[0]
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_BLOCK,), dtype=dtype)
+        _r1 = numpy.empty((_BLOCK,), dtype=dtype)
+        for _i in range(_lo, _hi, _BLOCK):
+            _j = min(_i + _BLOCK, _hi)
+            if _j - _i < _BLOCK:
+                _r0 = _r0[:_j - _i]
+                _r1 = _r1[:_j - _i]
+            z_b, y_b, _out_b = _z[_i:_j], _y[_i:_j], _out_flat[_i:_j]
+            numpy.logaddexp(0, z_b, out=_r0)
+            numpy.multiply(y_b, z_b, out=_r1)
+            numpy.subtract(_r0, _r1, out=_out_b)
+    _parallel(_part, _size, _BLOCK)
+    return _out
 
 
 def bce_logits_grad(z, y):
@@ -285,15 +730,62 @@ def bce_logits_grad(z, y):
     dtype = _float_dtype(z, y)
     z = numpy.asarray(z, dtype=dtype)
     y = numpy.asarray(y, dtype=dtype)
-    return numpy.asarray(-y + 0.5*numpy.tanh(0.5*z) + 0.5, dtype=dtype)
+    _shape = _elementwise_layout((z, y), ())
+    if _shape is None:
+        return numpy.asarray(-y + 0.5*numpy.tanh(0.5*z) + 0.5, dtype=dtype)
+    _out = numpy.empty(_shape, dtype=dtype)
+    _z, _y, _out_flat = z.reshape(-1), y.reshape(-1), _out.reshape(-1)
+    _size = _out_flat.shape[0]
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_BLOCK,), dtype=dtype)
+        for _i in range(_lo, _hi, _BLOCK):
+            _j = min(_i + _BLOCK, _hi)
+            if _j - _i < _BLOCK:
+                _r0 = _r0[:_j - _i]
+            z_b, y_b, _out_b = _z[_i:_j], _y[_i:_j], _out_flat[_i:_j]
+            numpy.multiply(z_b, 0.5, out=_r0)
+            numpy.tanh(_r0, out=_r0)
+            numpy.multiply(_r0, 0.5, out=_r0)
+            numpy.subtract(_r0, y_b, out=_r0)
+            numpy.add(_r0, 0.5, out=_out_b)
+    _parallel(_part, _size, _BLOCK)
+    return _out
 
 
 def log_softmax(z):
     """log_softmax: log softmax_i = z_i - m - log sum e^{z_k - m}, m = max z. Trailing shapes (n)->(n). Formula ce_onehot (Cross-entropy of a one-hot label), section 1.3."""
     dtype = _float_dtype(z)
     z = numpy.asarray(z, dtype=dtype)
-    _t0 = numpy.max(z, axis=-1, keepdims=True)
-    return numpy.asarray(-_t0 + z - numpy.log(numpy.sum(numpy.exp(-_t0 + z), axis=-1, keepdims=True)), dtype=dtype)
+    _layout = _row_layout(z, (z,), ('n',))
+    if _layout is None:
+        _t0 = numpy.max(z, axis=-1, keepdims=True)
+        return numpy.asarray(-_t0 + z - numpy.log(numpy.sum(numpy.exp(-_t0 + z), axis=-1, keepdims=True)), dtype=dtype)
+    _lead, _views, _by_rows = _layout
+    _out = numpy.empty(_lead + (z.shape[-1],), dtype=dtype)
+    _out_rows = _out.reshape(-1, z.shape[-1])
+    _rows = _out_rows.shape[0]
+    _per = max(1, _BLOCK // z.shape[-1])
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_per, 1), dtype=dtype)
+        _r1 = numpy.empty((_per, z.shape[-1]), dtype=dtype)
+        _r2 = numpy.empty((_per, z.shape[-1]), dtype=dtype)
+        for _i in range(_lo, _hi, _per):
+            _j = min(_i + _per, _hi)
+            if _j - _i < _per:
+                _r0 = _r0[:_j - _i]
+                _r1 = _r1[:_j - _i]
+                _r2 = _r2[:_j - _i]
+            (z_b,) = _block(_views, _by_rows, _i, _j)
+            _out_b = _out_rows[_i:_j]
+            numpy.max(z_b, axis=-1, keepdims=True, out=_r0)
+            numpy.subtract(z_b, _r0, out=_r1)
+            numpy.subtract(z_b, _r0, out=_r2)
+            numpy.exp(_r2, out=_r2)
+            numpy.sum(_r2, axis=-1, keepdims=True, out=_r0)
+            numpy.log(_r0, out=_r0)
+            numpy.subtract(_r1, _r0, out=_out_b)
+    _parallel(_part, _rows, _per)
+    return _out
 
 
 def ce_logits(z, y):
@@ -301,8 +793,39 @@ def ce_logits(z, y):
     dtype = _float_dtype(z, y)
     z = numpy.asarray(z, dtype=dtype)
     y = numpy.asarray(y, dtype=dtype)
-    _t0 = numpy.max(z, axis=-1, keepdims=True)
-    return numpy.asarray((-numpy.sum(y*(-_t0 + z - numpy.log(numpy.sum(numpy.exp(-_t0 + z), axis=-1, keepdims=True))), axis=-1, keepdims=True))[..., 0], dtype=dtype)
+    _layout = _row_layout(z, (z, y), ('n', 'n'))
+    if _layout is None:
+        _t0 = numpy.max(z, axis=-1, keepdims=True)
+        return numpy.asarray((-numpy.sum(y*(-_t0 + z - numpy.log(numpy.sum(numpy.exp(-_t0 + z), axis=-1, keepdims=True))), axis=-1, keepdims=True))[..., 0], dtype=dtype)
+    _lead, _views, _by_rows = _layout
+    _out = numpy.empty(_lead + (1,), dtype=dtype)
+    _out_rows = _out.reshape(-1, 1)
+    _rows = _out_rows.shape[0]
+    _per = max(1, _BLOCK // z.shape[-1])
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_per, 1), dtype=dtype)
+        _r1 = numpy.empty((_per, z.shape[-1]), dtype=dtype)
+        _r2 = numpy.empty((_per, z.shape[-1]), dtype=dtype)
+        for _i in range(_lo, _hi, _per):
+            _j = min(_i + _per, _hi)
+            if _j - _i < _per:
+                _r0 = _r0[:_j - _i]
+                _r1 = _r1[:_j - _i]
+                _r2 = _r2[:_j - _i]
+            (z_b, y_b) = _block(_views, _by_rows, _i, _j)
+            _out_b = _out_rows[_i:_j]
+            numpy.max(z_b, axis=-1, keepdims=True, out=_r0)
+            numpy.subtract(z_b, _r0, out=_r1)
+            numpy.subtract(z_b, _r0, out=_r2)
+            numpy.exp(_r2, out=_r2)
+            numpy.sum(_r2, axis=-1, keepdims=True, out=_r0)
+            numpy.log(_r0, out=_r0)
+            numpy.subtract(_r1, _r0, out=_r1)
+            numpy.multiply(y_b, _r1, out=_r1)
+            numpy.sum(_r1, axis=-1, keepdims=True, out=_r0)
+            numpy.negative(_r0, out=_out_b)
+    _parallel(_part, _rows, _per)
+    return _out[..., 0]
 
 
 def ce_logits_grad(z, y):
@@ -310,8 +833,33 @@ def ce_logits_grad(z, y):
     dtype = _float_dtype(z, y)
     z = numpy.asarray(z, dtype=dtype)
     y = numpy.asarray(y, dtype=dtype)
-    _t0 = numpy.exp(z - numpy.max(z, axis=-1, keepdims=True))
-    return numpy.asarray(_t0/numpy.sum(_t0, axis=-1, keepdims=True) - y, dtype=dtype)
+    _layout = _row_layout(z, (z, y), ('n', 'n'))
+    if _layout is None:
+        _t0 = numpy.exp(z - numpy.max(z, axis=-1, keepdims=True))
+        return numpy.asarray(_t0/numpy.sum(_t0, axis=-1, keepdims=True) - y, dtype=dtype)
+    _lead, _views, _by_rows = _layout
+    _out = numpy.empty(_lead + (z.shape[-1],), dtype=dtype)
+    _out_rows = _out.reshape(-1, z.shape[-1])
+    _rows = _out_rows.shape[0]
+    _per = max(1, _BLOCK // z.shape[-1])
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_per, 1), dtype=dtype)
+        _r1 = numpy.empty((_per, z.shape[-1]), dtype=dtype)
+        for _i in range(_lo, _hi, _per):
+            _j = min(_i + _per, _hi)
+            if _j - _i < _per:
+                _r0 = _r0[:_j - _i]
+                _r1 = _r1[:_j - _i]
+            (z_b, y_b) = _block(_views, _by_rows, _i, _j)
+            _out_b = _out_rows[_i:_j]
+            numpy.max(z_b, axis=-1, keepdims=True, out=_r0)
+            numpy.subtract(z_b, _r0, out=_r1)
+            numpy.exp(_r1, out=_r1)
+            numpy.sum(_r1, axis=-1, keepdims=True, out=_r0)
+            numpy.divide(_r1, _r0, out=_r1)
+            numpy.subtract(_r1, y_b, out=_out_b)
+    _parallel(_part, _rows, _per)
+    return _out
 
 
 def sgd_step(theta, g, eta):
@@ -320,7 +868,23 @@ def sgd_step(theta, g, eta):
     theta = numpy.asarray(theta, dtype=dtype)
     g = numpy.asarray(g, dtype=dtype)
     eta = numpy.asarray(eta, dtype=dtype)
-    return numpy.asarray(-eta*g + theta, dtype=dtype)
+    _shape = _elementwise_layout((theta, g), (eta,))
+    if _shape is None:
+        return numpy.asarray(-eta*g + theta, dtype=dtype)
+    _out = numpy.empty(_shape, dtype=dtype)
+    _theta, _g, _out_flat = theta.reshape(-1), g.reshape(-1), _out.reshape(-1)
+    _size = _out_flat.shape[0]
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_BLOCK,), dtype=dtype)
+        for _i in range(_lo, _hi, _BLOCK):
+            _j = min(_i + _BLOCK, _hi)
+            if _j - _i < _BLOCK:
+                _r0 = _r0[:_j - _i]
+            theta_b, g_b, _out_b = _theta[_i:_j], _g[_i:_j], _out_flat[_i:_j]
+            numpy.multiply(g_b, eta, out=_r0)
+            numpy.subtract(theta_b, _r0, out=_out_b)
+    _parallel(_part, _size, _BLOCK)
+    return _out
 
 
 def bp1_output_error(nabla_a_L, sigma_prime):
@@ -328,7 +892,19 @@ def bp1_output_error(nabla_a_L, sigma_prime):
     dtype = _float_dtype(nabla_a_L, sigma_prime)
     nabla_a_L = numpy.asarray(nabla_a_L, dtype=dtype)
     sigma_prime = numpy.asarray(sigma_prime, dtype=dtype)
-    return numpy.asarray(nabla_a_L*sigma_prime, dtype=dtype)
+    _shape = _elementwise_layout((nabla_a_L, sigma_prime), ())
+    if _shape is None:
+        return numpy.asarray(nabla_a_L*sigma_prime, dtype=dtype)
+    _out = numpy.empty(_shape, dtype=dtype)
+    _nabla_a_L, _sigma_prime, _out_flat = nabla_a_L.reshape(-1), sigma_prime.reshape(-1), _out.reshape(-1)
+    _size = _out_flat.shape[0]
+    def _part(_lo, _hi):
+        for _i in range(_lo, _hi, _BLOCK):
+            _j = min(_i + _BLOCK, _hi)
+            nabla_a_L_b, sigma_prime_b, _out_b = _nabla_a_L[_i:_j], _sigma_prime[_i:_j], _out_flat[_i:_j]
+            numpy.multiply(nabla_a_L_b, sigma_prime_b, out=_out_b)
+    _parallel(_part, _size, _BLOCK)
+    return _out
 
 
 def dense_grad_input(W, b, a, delta):
@@ -395,7 +971,27 @@ def momentum_velocity(v, g, beta):
     v = numpy.asarray(v, dtype=dtype)
     g = numpy.asarray(g, dtype=dtype)
     beta = numpy.asarray(beta, dtype=dtype)
-    return numpy.asarray(beta*v + g*(1 - beta), dtype=dtype)
+    _shape = _elementwise_layout((v, g), (beta,))
+    if _shape is None:
+        return numpy.asarray(beta*v + g*(1 - beta), dtype=dtype)
+    _s0 = 1 - beta
+    _out = numpy.empty(_shape, dtype=dtype)
+    _v, _g, _out_flat = v.reshape(-1), g.reshape(-1), _out.reshape(-1)
+    _size = _out_flat.shape[0]
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_BLOCK,), dtype=dtype)
+        _r1 = numpy.empty((_BLOCK,), dtype=dtype)
+        for _i in range(_lo, _hi, _BLOCK):
+            _j = min(_i + _BLOCK, _hi)
+            if _j - _i < _BLOCK:
+                _r0 = _r0[:_j - _i]
+                _r1 = _r1[:_j - _i]
+            v_b, g_b, _out_b = _v[_i:_j], _g[_i:_j], _out_flat[_i:_j]
+            numpy.multiply(v_b, beta, out=_r0)
+            numpy.multiply(g_b, _s0, out=_r1)
+            numpy.add(_r0, _r1, out=_out_b)
+    _parallel(_part, _size, _BLOCK)
+    return _out
 
 
 def momentum_step(theta, v, g, eta, beta):
@@ -406,7 +1002,29 @@ def momentum_step(theta, v, g, eta, beta):
     g = numpy.asarray(g, dtype=dtype)
     eta = numpy.asarray(eta, dtype=dtype)
     beta = numpy.asarray(beta, dtype=dtype)
-    return numpy.asarray(-eta*(beta*v + g*(1 - beta)) + theta, dtype=dtype)
+    _shape = _elementwise_layout((theta, v, g), (eta, beta))
+    if _shape is None:
+        return numpy.asarray(-eta*(beta*v + g*(1 - beta)) + theta, dtype=dtype)
+    _s0 = 1 - beta
+    _out = numpy.empty(_shape, dtype=dtype)
+    _theta, _v, _g, _out_flat = theta.reshape(-1), v.reshape(-1), g.reshape(-1), _out.reshape(-1)
+    _size = _out_flat.shape[0]
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_BLOCK,), dtype=dtype)
+        _r1 = numpy.empty((_BLOCK,), dtype=dtype)
+        for _i in range(_lo, _hi, _BLOCK):
+            _j = min(_i + _BLOCK, _hi)
+            if _j - _i < _BLOCK:
+                _r0 = _r0[:_j - _i]
+                _r1 = _r1[:_j - _i]
+            theta_b, v_b, g_b, _out_b = _theta[_i:_j], _v[_i:_j], _g[_i:_j], _out_flat[_i:_j]
+            numpy.multiply(v_b, beta, out=_r0)
+            numpy.multiply(g_b, _s0, out=_r1)
+            numpy.add(_r0, _r1, out=_r0)
+            numpy.multiply(_r0, eta, out=_r0)
+            numpy.subtract(theta_b, _r0, out=_out_b)
+    _parallel(_part, _size, _BLOCK)
+    return _out
 
 
 def rmsprop_accumulator(s, g, beta):
@@ -415,7 +1033,28 @@ def rmsprop_accumulator(s, g, beta):
     s = numpy.asarray(s, dtype=dtype)
     g = numpy.asarray(g, dtype=dtype)
     beta = numpy.asarray(beta, dtype=dtype)
-    return numpy.asarray(beta*s + g**2*(1 - beta), dtype=dtype)
+    _shape = _elementwise_layout((s, g), (beta,))
+    if _shape is None:
+        return numpy.asarray(beta*s + g**2*(1 - beta), dtype=dtype)
+    _s0 = 1 - beta
+    _out = numpy.empty(_shape, dtype=dtype)
+    _s, _g, _out_flat = s.reshape(-1), g.reshape(-1), _out.reshape(-1)
+    _size = _out_flat.shape[0]
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_BLOCK,), dtype=dtype)
+        _r1 = numpy.empty((_BLOCK,), dtype=dtype)
+        for _i in range(_lo, _hi, _BLOCK):
+            _j = min(_i + _BLOCK, _hi)
+            if _j - _i < _BLOCK:
+                _r0 = _r0[:_j - _i]
+                _r1 = _r1[:_j - _i]
+            s_b, g_b, _out_b = _s[_i:_j], _g[_i:_j], _out_flat[_i:_j]
+            numpy.multiply(s_b, beta, out=_r0)
+            numpy.square(g_b, out=_r1)
+            numpy.multiply(_r1, _s0, out=_r1)
+            numpy.add(_r0, _r1, out=_out_b)
+    _parallel(_part, _size, _BLOCK)
+    return _out
 
 
 def rmsprop_step(theta, s, g, eta, beta, epsilon):
@@ -427,7 +1066,33 @@ def rmsprop_step(theta, s, g, eta, beta, epsilon):
     eta = numpy.asarray(eta, dtype=dtype)
     beta = numpy.asarray(beta, dtype=dtype)
     epsilon = numpy.asarray(epsilon, dtype=dtype)
-    return numpy.asarray(-eta*g/(epsilon + numpy.sqrt(beta*s + g**2*(1 - beta))) + theta, dtype=dtype)
+    _shape = _elementwise_layout((theta, s, g), (eta, beta, epsilon))
+    if _shape is None:
+        return numpy.asarray(-eta*g/(epsilon + numpy.sqrt(beta*s + g**2*(1 - beta))) + theta, dtype=dtype)
+    _s0 = 1 - beta
+    _out = numpy.empty(_shape, dtype=dtype)
+    _theta, _s, _g, _out_flat = theta.reshape(-1), s.reshape(-1), g.reshape(-1), _out.reshape(-1)
+    _size = _out_flat.shape[0]
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_BLOCK,), dtype=dtype)
+        _r1 = numpy.empty((_BLOCK,), dtype=dtype)
+        for _i in range(_lo, _hi, _BLOCK):
+            _j = min(_i + _BLOCK, _hi)
+            if _j - _i < _BLOCK:
+                _r0 = _r0[:_j - _i]
+                _r1 = _r1[:_j - _i]
+            theta_b, s_b, g_b, _out_b = _theta[_i:_j], _s[_i:_j], _g[_i:_j], _out_flat[_i:_j]
+            numpy.multiply(s_b, beta, out=_r0)
+            numpy.square(g_b, out=_r1)
+            numpy.multiply(_r1, _s0, out=_r1)
+            numpy.add(_r0, _r1, out=_r0)
+            numpy.sqrt(_r0, out=_r0)
+            numpy.add(_r0, epsilon, out=_r0)
+            numpy.divide(g_b, _r0, out=_r0)
+            numpy.multiply(_r0, eta, out=_r0)
+            numpy.subtract(theta_b, _r0, out=_out_b)
+    _parallel(_part, _size, _BLOCK)
+    return _out
 
 
 def adam_m(m, g, beta_1):
@@ -436,7 +1101,27 @@ def adam_m(m, g, beta_1):
     m = numpy.asarray(m, dtype=dtype)
     g = numpy.asarray(g, dtype=dtype)
     beta_1 = numpy.asarray(beta_1, dtype=dtype)
-    return numpy.asarray(beta_1*m + g*(1 - beta_1), dtype=dtype)
+    _shape = _elementwise_layout((m, g), (beta_1,))
+    if _shape is None:
+        return numpy.asarray(beta_1*m + g*(1 - beta_1), dtype=dtype)
+    _s0 = 1 - beta_1
+    _out = numpy.empty(_shape, dtype=dtype)
+    _m, _g, _out_flat = m.reshape(-1), g.reshape(-1), _out.reshape(-1)
+    _size = _out_flat.shape[0]
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_BLOCK,), dtype=dtype)
+        _r1 = numpy.empty((_BLOCK,), dtype=dtype)
+        for _i in range(_lo, _hi, _BLOCK):
+            _j = min(_i + _BLOCK, _hi)
+            if _j - _i < _BLOCK:
+                _r0 = _r0[:_j - _i]
+                _r1 = _r1[:_j - _i]
+            m_b, g_b, _out_b = _m[_i:_j], _g[_i:_j], _out_flat[_i:_j]
+            numpy.multiply(m_b, beta_1, out=_r0)
+            numpy.multiply(g_b, _s0, out=_r1)
+            numpy.add(_r0, _r1, out=_out_b)
+    _parallel(_part, _size, _BLOCK)
+    return _out
 
 
 def adam_v(v, g, beta_2):
@@ -445,7 +1130,28 @@ def adam_v(v, g, beta_2):
     v = numpy.asarray(v, dtype=dtype)
     g = numpy.asarray(g, dtype=dtype)
     beta_2 = numpy.asarray(beta_2, dtype=dtype)
-    return numpy.asarray(beta_2*v + g**2*(1 - beta_2), dtype=dtype)
+    _shape = _elementwise_layout((v, g), (beta_2,))
+    if _shape is None:
+        return numpy.asarray(beta_2*v + g**2*(1 - beta_2), dtype=dtype)
+    _s0 = 1 - beta_2
+    _out = numpy.empty(_shape, dtype=dtype)
+    _v, _g, _out_flat = v.reshape(-1), g.reshape(-1), _out.reshape(-1)
+    _size = _out_flat.shape[0]
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_BLOCK,), dtype=dtype)
+        _r1 = numpy.empty((_BLOCK,), dtype=dtype)
+        for _i in range(_lo, _hi, _BLOCK):
+            _j = min(_i + _BLOCK, _hi)
+            if _j - _i < _BLOCK:
+                _r0 = _r0[:_j - _i]
+                _r1 = _r1[:_j - _i]
+            v_b, g_b, _out_b = _v[_i:_j], _g[_i:_j], _out_flat[_i:_j]
+            numpy.multiply(v_b, beta_2, out=_r0)
+            numpy.square(g_b, out=_r1)
+            numpy.multiply(_r1, _s0, out=_r1)
+            numpy.add(_r0, _r1, out=_out_b)
+    _parallel(_part, _size, _BLOCK)
+    return _out
 
 
 def adam_step(theta, m, v, g, t, eta, beta_1, beta_2, epsilon):
@@ -460,7 +1166,42 @@ def adam_step(theta, m, v, g, t, eta, beta_1, beta_2, epsilon):
     beta_1 = numpy.asarray(beta_1, dtype=dtype)
     beta_2 = numpy.asarray(beta_2, dtype=dtype)
     epsilon = numpy.asarray(epsilon, dtype=dtype)
-    return numpy.asarray(eta*(beta_1*m + g*(1 - beta_1))/((epsilon + numpy.sqrt(-(beta_2*v + g**2*(1 - beta_2))/numpy.expm1(t*numpy.log(beta_2))))*numpy.expm1(t*numpy.log(beta_1))) + theta, dtype=dtype)
+    _shape = _elementwise_layout((theta, m, v, g), (t, eta, beta_1, beta_2, epsilon))
+    if _shape is None:
+        return numpy.asarray(eta*(beta_1*m + g*(1 - beta_1))/((epsilon + numpy.sqrt(-(beta_2*v + g**2*(1 - beta_2))/numpy.expm1(t*numpy.log(beta_2))))*numpy.expm1(t*numpy.log(beta_1))) + theta, dtype=dtype)
+    _s0 = 1 - beta_1
+    _s1 = 1 - beta_2
+    _s2 = -1/numpy.expm1(t*numpy.log(beta_2))
+    _s3 = eta/numpy.expm1(t*numpy.log(beta_1))
+    _out = numpy.empty(_shape, dtype=dtype)
+    _theta, _m, _v, _g, _out_flat = theta.reshape(-1), m.reshape(-1), v.reshape(-1), g.reshape(-1), _out.reshape(-1)
+    _size = _out_flat.shape[0]
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_BLOCK,), dtype=dtype)
+        _r1 = numpy.empty((_BLOCK,), dtype=dtype)
+        _r2 = numpy.empty((_BLOCK,), dtype=dtype)
+        for _i in range(_lo, _hi, _BLOCK):
+            _j = min(_i + _BLOCK, _hi)
+            if _j - _i < _BLOCK:
+                _r0 = _r0[:_j - _i]
+                _r1 = _r1[:_j - _i]
+                _r2 = _r2[:_j - _i]
+            theta_b, m_b, v_b, g_b, _out_b = _theta[_i:_j], _m[_i:_j], _v[_i:_j], _g[_i:_j], _out_flat[_i:_j]
+            numpy.multiply(m_b, beta_1, out=_r0)
+            numpy.multiply(g_b, _s0, out=_r1)
+            numpy.add(_r0, _r1, out=_r0)
+            numpy.multiply(v_b, beta_2, out=_r1)
+            numpy.square(g_b, out=_r2)
+            numpy.multiply(_r2, _s1, out=_r2)
+            numpy.add(_r1, _r2, out=_r1)
+            numpy.multiply(_r1, _s2, out=_r1)
+            numpy.sqrt(_r1, out=_r1)
+            numpy.add(_r1, epsilon, out=_r1)
+            numpy.divide(_r0, _r1, out=_r0)
+            numpy.multiply(_r0, _s3, out=_r0)
+            numpy.add(theta_b, _r0, out=_out_b)
+    _parallel(_part, _size, _BLOCK)
+    return _out
 
 
 def adamw_step(theta, m, v, g, t, eta, beta_1, beta_2, epsilon, lambda_):
@@ -476,7 +1217,47 @@ def adamw_step(theta, m, v, g, t, eta, beta_1, beta_2, epsilon, lambda_):
     beta_2 = numpy.asarray(beta_2, dtype=dtype)
     epsilon = numpy.asarray(epsilon, dtype=dtype)
     lambda_ = numpy.asarray(lambda_, dtype=dtype)
-    return numpy.asarray(-eta*(lambda_*theta - (beta_1*m + g*(1 - beta_1))/((epsilon + numpy.sqrt(-(beta_2*v + g**2*(1 - beta_2))/numpy.expm1(t*numpy.log(beta_2))))*numpy.expm1(t*numpy.log(beta_1)))) + theta, dtype=dtype)
+    _shape = _elementwise_layout((theta, m, v, g), (t, eta, beta_1, beta_2, epsilon, lambda_))
+    if _shape is None:
+        return numpy.asarray(-eta*(lambda_*theta - (beta_1*m + g*(1 - beta_1))/((epsilon + numpy.sqrt(-(beta_2*v + g**2*(1 - beta_2))/numpy.expm1(t*numpy.log(beta_2))))*numpy.expm1(t*numpy.log(beta_1)))) + theta, dtype=dtype)
+    _s0 = 1 - beta_1
+    _s1 = 1 - beta_2
+    _s2 = -1/numpy.expm1(t*numpy.log(beta_2))
+    _s3 = numpy.expm1(t*numpy.log(beta_1))**(-1.0)
+    _out = numpy.empty(_shape, dtype=dtype)
+    _theta, _m, _v, _g, _out_flat = theta.reshape(-1), m.reshape(-1), v.reshape(-1), g.reshape(-1), _out.reshape(-1)
+    _size = _out_flat.shape[0]
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_BLOCK,), dtype=dtype)
+        _r1 = numpy.empty((_BLOCK,), dtype=dtype)
+        _r2 = numpy.empty((_BLOCK,), dtype=dtype)
+        _r3 = numpy.empty((_BLOCK,), dtype=dtype)
+        for _i in range(_lo, _hi, _BLOCK):
+            _j = min(_i + _BLOCK, _hi)
+            if _j - _i < _BLOCK:
+                _r0 = _r0[:_j - _i]
+                _r1 = _r1[:_j - _i]
+                _r2 = _r2[:_j - _i]
+                _r3 = _r3[:_j - _i]
+            theta_b, m_b, v_b, g_b, _out_b = _theta[_i:_j], _m[_i:_j], _v[_i:_j], _g[_i:_j], _out_flat[_i:_j]
+            numpy.multiply(theta_b, lambda_, out=_r0)
+            numpy.multiply(m_b, beta_1, out=_r1)
+            numpy.multiply(g_b, _s0, out=_r2)
+            numpy.add(_r1, _r2, out=_r1)
+            numpy.multiply(v_b, beta_2, out=_r2)
+            numpy.square(g_b, out=_r3)
+            numpy.multiply(_r3, _s1, out=_r3)
+            numpy.add(_r2, _r3, out=_r2)
+            numpy.multiply(_r2, _s2, out=_r2)
+            numpy.sqrt(_r2, out=_r2)
+            numpy.add(_r2, epsilon, out=_r2)
+            numpy.divide(_r1, _r2, out=_r1)
+            numpy.multiply(_r1, _s3, out=_r1)
+            numpy.subtract(_r0, _r1, out=_r0)
+            numpy.multiply(_r0, eta, out=_r0)
+            numpy.subtract(theta_b, _r0, out=_out_b)
+    _parallel(_part, _size, _BLOCK)
+    return _out
 
 
 def xavier_std(n_in, n_out):
@@ -484,14 +1265,47 @@ def xavier_std(n_in, n_out):
     dtype = _float_dtype(n_in, n_out)
     n_in = numpy.asarray(n_in, dtype=dtype)
     n_out = numpy.asarray(n_out, dtype=dtype)
-    return numpy.asarray(1.4142135623730951/numpy.sqrt(n_in + n_out), dtype=dtype)
+    _shape = _elementwise_layout((n_in, n_out), ())
+    if _shape is None:
+        return numpy.asarray(1.4142135623730951/numpy.sqrt(n_in + n_out), dtype=dtype)
+    _out = numpy.empty(_shape, dtype=dtype)
+    _n_in, _n_out, _out_flat = n_in.reshape(-1), n_out.reshape(-1), _out.reshape(-1)
+    _size = _out_flat.shape[0]
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_BLOCK,), dtype=dtype)
+        for _i in range(_lo, _hi, _BLOCK):
+            _j = min(_i + _BLOCK, _hi)
+            if _j - _i < _BLOCK:
+                _r0 = _r0[:_j - _i]
+            n_in_b, n_out_b, _out_b = _n_in[_i:_j], _n_out[_i:_j], _out_flat[_i:_j]
+            numpy.add(n_in_b, n_out_b, out=_r0)
+            numpy.sqrt(_r0, out=_r0)
+            numpy.divide(1.4142135623730951, _r0, out=_out_b)
+    _parallel(_part, _size, _BLOCK)
+    return _out
 
 
 def he_std(n_in):
     """he_std: the standard deviation sqrt(Var(W)) of the derived variance. Formula he_variance (He/Kaiming initialisation variance), section 1.7."""
     dtype = _float_dtype(n_in)
     n_in = numpy.asarray(n_in, dtype=dtype)
-    return numpy.asarray(1.4142135623730951/numpy.sqrt(n_in), dtype=dtype)
+    _shape = _elementwise_layout((n_in,), ())
+    if _shape is None:
+        return numpy.asarray(1.4142135623730951/numpy.sqrt(n_in), dtype=dtype)
+    _out = numpy.empty(_shape, dtype=dtype)
+    _n_in, _out_flat = n_in.reshape(-1), _out.reshape(-1)
+    _size = _out_flat.shape[0]
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_BLOCK,), dtype=dtype)
+        for _i in range(_lo, _hi, _BLOCK):
+            _j = min(_i + _BLOCK, _hi)
+            if _j - _i < _BLOCK:
+                _r0 = _r0[:_j - _i]
+            n_in_b, _out_b = _n_in[_i:_j], _out_flat[_i:_j]
+            numpy.sqrt(n_in_b, out=_r0)
+            numpy.divide(1.4142135623730951, _r0, out=_out_b)
+    _parallel(_part, _size, _BLOCK)
+    return _out
 
 
 def l2_penalty(theta, lambda_):
@@ -499,7 +1313,30 @@ def l2_penalty(theta, lambda_):
     dtype = _float_dtype(theta, lambda_)
     theta = numpy.asarray(theta, dtype=dtype)
     lambda_ = numpy.asarray(lambda_, dtype=dtype)
-    return numpy.asarray((0.5*lambda_*numpy.sum(theta**2, axis=-1, keepdims=True))[..., 0], dtype=dtype)
+    _layout = _row_layout(theta, (theta, lambda_), ('n', 1))
+    if _layout is None:
+        return numpy.asarray((0.5*lambda_*numpy.sum(theta**2, axis=-1, keepdims=True))[..., 0], dtype=dtype)
+    _lead, _views, _by_rows = _layout
+    _out = numpy.empty(_lead + (1,), dtype=dtype)
+    _out_rows = _out.reshape(-1, 1)
+    _rows = _out_rows.shape[0]
+    _per = max(1, _BLOCK // theta.shape[-1])
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_per, theta.shape[-1]), dtype=dtype)
+        _r1 = numpy.empty((_per, 1), dtype=dtype)
+        for _i in range(_lo, _hi, _per):
+            _j = min(_i + _per, _hi)
+            if _j - _i < _per:
+                _r0 = _r0[:_j - _i]
+                _r1 = _r1[:_j - _i]
+            (theta_b, lambda__b) = _block(_views, _by_rows, _i, _j)
+            _out_b = _out_rows[_i:_j]
+            numpy.square(theta_b, out=_r0)
+            numpy.sum(_r0, axis=-1, keepdims=True, out=_r1)
+            numpy.multiply(lambda__b, _r1, out=_r1)
+            numpy.multiply(_r1, 0.5, out=_out_b)
+    _parallel(_part, _rows, _per)
+    return _out[..., 0]
 
 
 def l2_penalty_grad(theta, lambda_):
@@ -507,7 +1344,22 @@ def l2_penalty_grad(theta, lambda_):
     dtype = _float_dtype(theta, lambda_)
     theta = numpy.asarray(theta, dtype=dtype)
     lambda_ = numpy.asarray(lambda_, dtype=dtype)
-    return numpy.asarray(lambda_*theta, dtype=dtype)
+    _layout = _row_layout(theta, (theta, lambda_), ('n', 1))
+    if _layout is None:
+        return numpy.asarray(lambda_*theta, dtype=dtype)
+    _lead, _views, _by_rows = _layout
+    _out = numpy.empty(_lead + (theta.shape[-1],), dtype=dtype)
+    _out_rows = _out.reshape(-1, theta.shape[-1])
+    _rows = _out_rows.shape[0]
+    _per = max(1, _BLOCK // theta.shape[-1])
+    def _part(_lo, _hi):
+        for _i in range(_lo, _hi, _per):
+            _j = min(_i + _per, _hi)
+            (theta_b, lambda__b) = _block(_views, _by_rows, _i, _j)
+            _out_b = _out_rows[_i:_j]
+            numpy.multiply(lambda__b, theta_b, out=_out_b)
+    _parallel(_part, _rows, _per)
+    return _out
 
 
 def l1_penalty(theta, lambda_):
@@ -515,7 +1367,29 @@ def l1_penalty(theta, lambda_):
     dtype = _float_dtype(theta, lambda_)
     theta = numpy.asarray(theta, dtype=dtype)
     lambda_ = numpy.asarray(lambda_, dtype=dtype)
-    return numpy.asarray((lambda_*numpy.sum(numpy.abs(theta), axis=-1, keepdims=True))[..., 0], dtype=dtype)
+    _layout = _row_layout(theta, (theta, lambda_), ('n', 1))
+    if _layout is None:
+        return numpy.asarray((lambda_*numpy.sum(numpy.abs(theta), axis=-1, keepdims=True))[..., 0], dtype=dtype)
+    _lead, _views, _by_rows = _layout
+    _out = numpy.empty(_lead + (1,), dtype=dtype)
+    _out_rows = _out.reshape(-1, 1)
+    _rows = _out_rows.shape[0]
+    _per = max(1, _BLOCK // theta.shape[-1])
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_per, theta.shape[-1]), dtype=dtype)
+        _r1 = numpy.empty((_per, 1), dtype=dtype)
+        for _i in range(_lo, _hi, _per):
+            _j = min(_i + _per, _hi)
+            if _j - _i < _per:
+                _r0 = _r0[:_j - _i]
+                _r1 = _r1[:_j - _i]
+            (theta_b, lambda__b) = _block(_views, _by_rows, _i, _j)
+            _out_b = _out_rows[_i:_j]
+            numpy.absolute(theta_b, out=_r0)
+            numpy.sum(_r0, axis=-1, keepdims=True, out=_r1)
+            numpy.multiply(lambda__b, _r1, out=_out_b)
+    _parallel(_part, _rows, _per)
+    return _out[..., 0]
 
 
 def l1_penalty_grad(theta, lambda_):
@@ -523,7 +1397,26 @@ def l1_penalty_grad(theta, lambda_):
     dtype = _float_dtype(theta, lambda_)
     theta = numpy.asarray(theta, dtype=dtype)
     lambda_ = numpy.asarray(lambda_, dtype=dtype)
-    return numpy.asarray(lambda_*numpy.sign(theta), dtype=dtype)
+    _layout = _row_layout(theta, (theta, lambda_), ('n', 1))
+    if _layout is None:
+        return numpy.asarray(lambda_*numpy.sign(theta), dtype=dtype)
+    _lead, _views, _by_rows = _layout
+    _out = numpy.empty(_lead + (theta.shape[-1],), dtype=dtype)
+    _out_rows = _out.reshape(-1, theta.shape[-1])
+    _rows = _out_rows.shape[0]
+    _per = max(1, _BLOCK // theta.shape[-1])
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_per, theta.shape[-1]), dtype=dtype)
+        for _i in range(_lo, _hi, _per):
+            _j = min(_i + _per, _hi)
+            if _j - _i < _per:
+                _r0 = _r0[:_j - _i]
+            (theta_b, lambda__b) = _block(_views, _by_rows, _i, _j)
+            _out_b = _out_rows[_i:_j]
+            numpy.sign(theta_b, out=_r0)
+            numpy.multiply(lambda__b, _r0, out=_out_b)
+    _parallel(_part, _rows, _per)
+    return _out
 
 
 def dropout(x, mask, p):
@@ -532,7 +1425,24 @@ def dropout(x, mask, p):
     x = numpy.asarray(x, dtype=dtype)
     mask = numpy.asarray(mask, dtype=dtype)
     p = numpy.asarray(p, dtype=dtype)
-    return numpy.asarray(mask*x/(1 - p), dtype=dtype)
+    _shape = _elementwise_layout((x, mask), (p,))
+    if _shape is None:
+        return numpy.asarray(mask*x/(1 - p), dtype=dtype)
+    _s0 = (1 - p)**(-1.0)
+    _out = numpy.empty(_shape, dtype=dtype)
+    _x, _mask, _out_flat = x.reshape(-1), mask.reshape(-1), _out.reshape(-1)
+    _size = _out_flat.shape[0]
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_BLOCK,), dtype=dtype)
+        for _i in range(_lo, _hi, _BLOCK):
+            _j = min(_i + _BLOCK, _hi)
+            if _j - _i < _BLOCK:
+                _r0 = _r0[:_j - _i]
+            x_b, mask_b, _out_b = _x[_i:_j], _mask[_i:_j], _out_flat[_i:_j]
+            numpy.multiply(mask_b, x_b, out=_r0)
+            numpy.multiply(_r0, _s0, out=_out_b)
+    _parallel(_part, _size, _BLOCK)
+    return _out
 
 
 def dropout_grad(x, mask, p):
@@ -541,7 +1451,20 @@ def dropout_grad(x, mask, p):
     x = numpy.asarray(x, dtype=dtype)
     mask = numpy.asarray(mask, dtype=dtype)
     p = numpy.asarray(p, dtype=dtype)
-    return numpy.asarray(mask/(1 - p), dtype=dtype)
+    _shape = _elementwise_layout((x, mask), (p,))
+    if _shape is None:
+        return numpy.asarray(mask/(1 - p), dtype=dtype)
+    _s0 = (1 - p)**(-1.0)
+    _out = numpy.empty(_shape, dtype=dtype)
+    _mask, _out_flat = mask.reshape(-1), _out.reshape(-1)
+    _size = _out_flat.shape[0]
+    def _part(_lo, _hi):
+        for _i in range(_lo, _hi, _BLOCK):
+            _j = min(_i + _BLOCK, _hi)
+            mask_b, _out_b = _mask[_i:_j], _out_flat[_i:_j]
+            numpy.multiply(mask_b, _s0, out=_out_b)
+    _parallel(_part, _size, _BLOCK)
+    return _out
 
 
 def batch_norm_batch_last(x, gamma, beta, epsilon):
@@ -551,10 +1474,45 @@ def batch_norm_batch_last(x, gamma, beta, epsilon):
     gamma = numpy.asarray(gamma, dtype=dtype)
     beta = numpy.asarray(beta, dtype=dtype)
     epsilon = numpy.asarray(epsilon, dtype=dtype)
-    _t0 = x.shape[-1]**(-1.0)
-    _t1 = x - numpy.max(x, axis=-1, keepdims=True)
-    _t2 = -_t0*numpy.sum(_t1, axis=-1, keepdims=True) + _t1
-    return numpy.asarray(_t2*gamma/numpy.sqrt(_t0*numpy.sum(_t2**2, axis=-1, keepdims=True) + epsilon) + beta, dtype=dtype)
+    _layout = _row_layout(x, (x, gamma, beta, epsilon), ('n', 1, 1, 1))
+    if _layout is None:
+        _t0 = x.shape[-1]**(-1.0)
+        _t1 = x - numpy.max(x, axis=-1, keepdims=True)
+        _t2 = -_t0*numpy.sum(_t1, axis=-1, keepdims=True) + _t1
+        return numpy.asarray(_t2*gamma/numpy.sqrt(_t0*numpy.sum(_t2**2, axis=-1, keepdims=True) + epsilon) + beta, dtype=dtype)
+    _lead, _views, _by_rows = _layout
+    _s0 = x.shape[-1]**(-1.0)
+    _out = numpy.empty(_lead + (x.shape[-1],), dtype=dtype)
+    _out_rows = _out.reshape(-1, x.shape[-1])
+    _rows = _out_rows.shape[0]
+    _per = max(1, _BLOCK // x.shape[-1])
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_per, 1), dtype=dtype)
+        _r1 = numpy.empty((_per, x.shape[-1]), dtype=dtype)
+        _r2 = numpy.empty((_per, x.shape[-1]), dtype=dtype)
+        for _i in range(_lo, _hi, _per):
+            _j = min(_i + _per, _hi)
+            if _j - _i < _per:
+                _r0 = _r0[:_j - _i]
+                _r1 = _r1[:_j - _i]
+                _r2 = _r2[:_j - _i]
+            (x_b, gamma_b, beta_b, epsilon_b) = _block(_views, _by_rows, _i, _j)
+            _out_b = _out_rows[_i:_j]
+            numpy.max(x_b, axis=-1, keepdims=True, out=_r0)
+            numpy.subtract(x_b, _r0, out=_r1)
+            numpy.sum(_r1, axis=-1, keepdims=True, out=_r0)
+            numpy.multiply(_r0, _s0, out=_r0)
+            numpy.subtract(_r1, _r0, out=_r1)
+            numpy.multiply(_r1, gamma_b, out=_r2)
+            numpy.square(_r1, out=_r1)
+            numpy.sum(_r1, axis=-1, keepdims=True, out=_r0)
+            numpy.multiply(_r0, _s0, out=_r0)
+            numpy.add(epsilon_b, _r0, out=_r0)
+            numpy.sqrt(_r0, out=_r0)
+            numpy.divide(_r2, _r0, out=_r2)
+            numpy.add(beta_b, _r2, out=_out_b)
+    _parallel(_part, _rows, _per)
+    return _out
 
 
 def batch_norm_batch_last_linear_loss(x, g, gamma, beta, epsilon):
@@ -565,10 +1523,47 @@ def batch_norm_batch_last_linear_loss(x, g, gamma, beta, epsilon):
     gamma = numpy.asarray(gamma, dtype=dtype)
     beta = numpy.asarray(beta, dtype=dtype)
     epsilon = numpy.asarray(epsilon, dtype=dtype)
-    _t0 = x.shape[-1]**(-1.0)
-    _t1 = x - numpy.max(x, axis=-1, keepdims=True)
-    _t2 = -_t0*numpy.sum(_t1, axis=-1, keepdims=True) + _t1
-    return numpy.asarray((numpy.sum(g*(_t2*gamma/numpy.sqrt(_t0*numpy.sum(_t2**2, axis=-1, keepdims=True) + epsilon) + beta), axis=-1, keepdims=True))[..., 0], dtype=dtype)
+    _layout = _row_layout(x, (x, g, gamma, beta, epsilon), ('n', 'n', 1, 1, 1))
+    if _layout is None:
+        _t0 = x.shape[-1]**(-1.0)
+        _t1 = x - numpy.max(x, axis=-1, keepdims=True)
+        _t2 = -_t0*numpy.sum(_t1, axis=-1, keepdims=True) + _t1
+        return numpy.asarray((numpy.sum(g*(_t2*gamma/numpy.sqrt(_t0*numpy.sum(_t2**2, axis=-1, keepdims=True) + epsilon) + beta), axis=-1, keepdims=True))[..., 0], dtype=dtype)
+    _lead, _views, _by_rows = _layout
+    _s0 = x.shape[-1]**(-1.0)
+    _out = numpy.empty(_lead + (1,), dtype=dtype)
+    _out_rows = _out.reshape(-1, 1)
+    _rows = _out_rows.shape[0]
+    _per = max(1, _BLOCK // x.shape[-1])
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_per, 1), dtype=dtype)
+        _r1 = numpy.empty((_per, x.shape[-1]), dtype=dtype)
+        _r2 = numpy.empty((_per, x.shape[-1]), dtype=dtype)
+        for _i in range(_lo, _hi, _per):
+            _j = min(_i + _per, _hi)
+            if _j - _i < _per:
+                _r0 = _r0[:_j - _i]
+                _r1 = _r1[:_j - _i]
+                _r2 = _r2[:_j - _i]
+            (x_b, g_b, gamma_b, beta_b, epsilon_b) = _block(_views, _by_rows, _i, _j)
+            _out_b = _out_rows[_i:_j]
+            numpy.max(x_b, axis=-1, keepdims=True, out=_r0)
+            numpy.subtract(x_b, _r0, out=_r1)
+            numpy.sum(_r1, axis=-1, keepdims=True, out=_r0)
+            numpy.multiply(_r0, _s0, out=_r0)
+            numpy.subtract(_r1, _r0, out=_r1)
+            numpy.multiply(_r1, gamma_b, out=_r2)
+            numpy.square(_r1, out=_r1)
+            numpy.sum(_r1, axis=-1, keepdims=True, out=_r0)
+            numpy.multiply(_r0, _s0, out=_r0)
+            numpy.add(epsilon_b, _r0, out=_r0)
+            numpy.sqrt(_r0, out=_r0)
+            numpy.divide(_r2, _r0, out=_r2)
+            numpy.add(beta_b, _r2, out=_r2)
+            numpy.multiply(g_b, _r2, out=_r2)
+            numpy.sum(_r2, axis=-1, keepdims=True, out=_out_b)
+    _parallel(_part, _rows, _per)
+    return _out[..., 0]
 
 
 def batch_norm_batch_last_backward(x, g, gamma, beta, epsilon):
@@ -579,12 +1574,64 @@ def batch_norm_batch_last_backward(x, g, gamma, beta, epsilon):
     gamma = numpy.asarray(gamma, dtype=dtype)
     beta = numpy.asarray(beta, dtype=dtype)
     epsilon = numpy.asarray(epsilon, dtype=dtype)
-    _t0 = x.shape[-1]
-    _t1 = _t0**(-1.0)
-    _t2 = x - numpy.max(x, axis=-1, keepdims=True)
-    _t3 = -_t1*numpy.sum(_t2, axis=-1, keepdims=True) + _t2
-    _t4 = 1/numpy.sqrt(_t1*numpy.sum(_t3**2, axis=-1, keepdims=True) + epsilon)
-    return numpy.asarray(_t1*_t4*gamma*(_t0*g - _t3*_t4*numpy.sum(_t3*_t4*g, axis=-1, keepdims=True) - numpy.sum(g, axis=-1, keepdims=True)), dtype=dtype)
+    _layout = _row_layout(x, (x, g, gamma, beta, epsilon), ('n', 'n', 1, 1, 1))
+    if _layout is None:
+        _t0 = x.shape[-1]
+        _t1 = _t0**(-1.0)
+        _t2 = x - numpy.max(x, axis=-1, keepdims=True)
+        _t3 = -_t1*numpy.sum(_t2, axis=-1, keepdims=True) + _t2
+        _t4 = 1/numpy.sqrt(_t1*numpy.sum(_t3**2, axis=-1, keepdims=True) + epsilon)
+        return numpy.asarray(_t1*_t4*gamma*(_t0*g - _t3*_t4*numpy.sum(_t3*_t4*g, axis=-1, keepdims=True) - numpy.sum(g, axis=-1, keepdims=True)), dtype=dtype)
+    _lead, _views, _by_rows = _layout
+    _s0 = x.shape[-1]
+    _s1 = _s0**(-1.0)
+    _out = numpy.empty(_lead + (x.shape[-1],), dtype=dtype)
+    _out_rows = _out.reshape(-1, x.shape[-1])
+    _rows = _out_rows.shape[0]
+    _per = max(1, _BLOCK // x.shape[-1])
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_per, 1), dtype=dtype)
+        _r1 = numpy.empty((_per, x.shape[-1]), dtype=dtype)
+        _r2 = numpy.empty((_per, x.shape[-1]), dtype=dtype)
+        _r3 = numpy.empty((_per, x.shape[-1]), dtype=dtype)
+        _r4 = numpy.empty((_per, 1), dtype=dtype)
+        _r5 = numpy.empty((_per, x.shape[-1]), dtype=dtype)
+        for _i in range(_lo, _hi, _per):
+            _j = min(_i + _per, _hi)
+            if _j - _i < _per:
+                _r0 = _r0[:_j - _i]
+                _r1 = _r1[:_j - _i]
+                _r2 = _r2[:_j - _i]
+                _r3 = _r3[:_j - _i]
+                _r4 = _r4[:_j - _i]
+                _r5 = _r5[:_j - _i]
+            (x_b, g_b, gamma_b, _, epsilon_b) = _block(_views, _by_rows, _i, _j)
+            _out_b = _out_rows[_i:_j]
+            numpy.max(x_b, axis=-1, keepdims=True, out=_r0)
+            numpy.subtract(x_b, _r0, out=_r1)
+            numpy.sum(_r1, axis=-1, keepdims=True, out=_r0)
+            numpy.multiply(_r0, _s1, out=_r0)
+            numpy.subtract(_r1, _r0, out=_r1)
+            numpy.square(_r1, out=_r2)
+            numpy.sum(_r2, axis=-1, keepdims=True, out=_r0)
+            numpy.multiply(_r0, _s1, out=_r0)
+            numpy.add(epsilon_b, _r0, out=_r0)
+            numpy.sqrt(_r0, out=_r0)
+            numpy.reciprocal(_r0, out=_r0)
+            numpy.multiply(_r0, gamma_b, out=_r2)
+            numpy.multiply(g_b, _s0, out=_r3)
+            numpy.sum(g_b, axis=-1, keepdims=True, out=_r4)
+            numpy.subtract(_r3, _r4, out=_r3)
+            numpy.multiply(_r1, _r0, out=_r5)
+            numpy.multiply(_r1, _r0, out=_r1)
+            numpy.multiply(_r1, g_b, out=_r1)
+            numpy.sum(_r1, axis=-1, keepdims=True, out=_r4)
+            numpy.multiply(_r5, _r4, out=_r5)
+            numpy.subtract(_r3, _r5, out=_r3)
+            numpy.multiply(_r2, _r3, out=_r2)
+            numpy.multiply(_r2, _s1, out=_out_b)
+    _parallel(_part, _rows, _per)
+    return _out
 
 
 def batch_norm_batch_last_grad_gamma(x, g, gamma, beta, epsilon):
@@ -595,10 +1642,45 @@ def batch_norm_batch_last_grad_gamma(x, g, gamma, beta, epsilon):
     gamma = numpy.asarray(gamma, dtype=dtype)
     beta = numpy.asarray(beta, dtype=dtype)
     epsilon = numpy.asarray(epsilon, dtype=dtype)
-    _t0 = x - numpy.max(x, axis=-1, keepdims=True)
-    _t1 = x.shape[-1]**(-1.0)
-    _t2 = _t0 - _t1*numpy.sum(_t0, axis=-1, keepdims=True)
-    return numpy.asarray(numpy.sum(_t2*g/numpy.sqrt(_t1*numpy.sum(_t2**2, axis=-1, keepdims=True) + epsilon), axis=-1, keepdims=True), dtype=dtype)
+    _layout = _row_layout(x, (x, g, gamma, beta, epsilon), ('n', 'n', 1, 1, 1))
+    if _layout is None:
+        _t0 = x - numpy.max(x, axis=-1, keepdims=True)
+        _t1 = x.shape[-1]**(-1.0)
+        _t2 = _t0 - _t1*numpy.sum(_t0, axis=-1, keepdims=True)
+        return numpy.asarray(numpy.sum(_t2*g/numpy.sqrt(_t1*numpy.sum(_t2**2, axis=-1, keepdims=True) + epsilon), axis=-1, keepdims=True), dtype=dtype)
+    _lead, _views, _by_rows = _layout
+    _s0 = x.shape[-1]**(-1.0)
+    _out = numpy.empty(_lead + (1,), dtype=dtype)
+    _out_rows = _out.reshape(-1, 1)
+    _rows = _out_rows.shape[0]
+    _per = max(1, _BLOCK // x.shape[-1])
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_per, 1), dtype=dtype)
+        _r1 = numpy.empty((_per, x.shape[-1]), dtype=dtype)
+        _r2 = numpy.empty((_per, x.shape[-1]), dtype=dtype)
+        for _i in range(_lo, _hi, _per):
+            _j = min(_i + _per, _hi)
+            if _j - _i < _per:
+                _r0 = _r0[:_j - _i]
+                _r1 = _r1[:_j - _i]
+                _r2 = _r2[:_j - _i]
+            (x_b, g_b, _, _, epsilon_b) = _block(_views, _by_rows, _i, _j)
+            _out_b = _out_rows[_i:_j]
+            numpy.max(x_b, axis=-1, keepdims=True, out=_r0)
+            numpy.subtract(x_b, _r0, out=_r1)
+            numpy.sum(_r1, axis=-1, keepdims=True, out=_r0)
+            numpy.multiply(_r0, _s0, out=_r0)
+            numpy.subtract(_r1, _r0, out=_r1)
+            numpy.multiply(_r1, g_b, out=_r2)
+            numpy.square(_r1, out=_r1)
+            numpy.sum(_r1, axis=-1, keepdims=True, out=_r0)
+            numpy.multiply(_r0, _s0, out=_r0)
+            numpy.add(epsilon_b, _r0, out=_r0)
+            numpy.sqrt(_r0, out=_r0)
+            numpy.divide(_r2, _r0, out=_r2)
+            numpy.sum(_r2, axis=-1, keepdims=True, out=_out_b)
+    _parallel(_part, _rows, _per)
+    return _out
 
 
 def batch_norm_batch_last_grad_beta(x, g, gamma, beta, epsilon):
@@ -609,7 +1691,22 @@ def batch_norm_batch_last_grad_beta(x, g, gamma, beta, epsilon):
     gamma = numpy.asarray(gamma, dtype=dtype)
     beta = numpy.asarray(beta, dtype=dtype)
     epsilon = numpy.asarray(epsilon, dtype=dtype)
-    return numpy.asarray(numpy.sum(g, axis=-1, keepdims=True), dtype=dtype)
+    _layout = _row_layout(x, (x, g, gamma, beta, epsilon), ('n', 'n', 1, 1, 1))
+    if _layout is None:
+        return numpy.asarray(numpy.sum(g, axis=-1, keepdims=True), dtype=dtype)
+    _lead, _views, _by_rows = _layout
+    _out = numpy.empty(_lead + (1,), dtype=dtype)
+    _out_rows = _out.reshape(-1, 1)
+    _rows = _out_rows.shape[0]
+    _per = max(1, _BLOCK // x.shape[-1])
+    def _part(_lo, _hi):
+        for _i in range(_lo, _hi, _per):
+            _j = min(_i + _per, _hi)
+            (_, g_b, _, _, _) = _block(_views, _by_rows, _i, _j)
+            _out_b = _out_rows[_i:_j]
+            numpy.sum(g_b, axis=-1, keepdims=True, out=_out_b)
+    _parallel(_part, _rows, _per)
+    return _out
 
 
 def layer_norm(x, gamma, beta, epsilon):
@@ -619,10 +1716,45 @@ def layer_norm(x, gamma, beta, epsilon):
     gamma = numpy.asarray(gamma, dtype=dtype)
     beta = numpy.asarray(beta, dtype=dtype)
     epsilon = numpy.asarray(epsilon, dtype=dtype)
-    _t0 = x.shape[-1]**(-1.0)
-    _t1 = x - numpy.max(x, axis=-1, keepdims=True)
-    _t2 = -_t0*numpy.sum(_t1, axis=-1, keepdims=True) + _t1
-    return numpy.asarray(_t2*gamma/numpy.sqrt(_t0*numpy.sum(_t2**2, axis=-1, keepdims=True) + epsilon) + beta, dtype=dtype)
+    _layout = _row_layout(x, (x, gamma, beta, epsilon), ('n', 'n', 'n', 1))
+    if _layout is None:
+        _t0 = x.shape[-1]**(-1.0)
+        _t1 = x - numpy.max(x, axis=-1, keepdims=True)
+        _t2 = -_t0*numpy.sum(_t1, axis=-1, keepdims=True) + _t1
+        return numpy.asarray(_t2*gamma/numpy.sqrt(_t0*numpy.sum(_t2**2, axis=-1, keepdims=True) + epsilon) + beta, dtype=dtype)
+    _lead, _views, _by_rows = _layout
+    _s0 = x.shape[-1]**(-1.0)
+    _out = numpy.empty(_lead + (x.shape[-1],), dtype=dtype)
+    _out_rows = _out.reshape(-1, x.shape[-1])
+    _rows = _out_rows.shape[0]
+    _per = max(1, _BLOCK // x.shape[-1])
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_per, 1), dtype=dtype)
+        _r1 = numpy.empty((_per, x.shape[-1]), dtype=dtype)
+        _r2 = numpy.empty((_per, x.shape[-1]), dtype=dtype)
+        for _i in range(_lo, _hi, _per):
+            _j = min(_i + _per, _hi)
+            if _j - _i < _per:
+                _r0 = _r0[:_j - _i]
+                _r1 = _r1[:_j - _i]
+                _r2 = _r2[:_j - _i]
+            (x_b, gamma_b, beta_b, epsilon_b) = _block(_views, _by_rows, _i, _j)
+            _out_b = _out_rows[_i:_j]
+            numpy.max(x_b, axis=-1, keepdims=True, out=_r0)
+            numpy.subtract(x_b, _r0, out=_r1)
+            numpy.sum(_r1, axis=-1, keepdims=True, out=_r0)
+            numpy.multiply(_r0, _s0, out=_r0)
+            numpy.subtract(_r1, _r0, out=_r1)
+            numpy.multiply(_r1, gamma_b, out=_r2)
+            numpy.square(_r1, out=_r1)
+            numpy.sum(_r1, axis=-1, keepdims=True, out=_r0)
+            numpy.multiply(_r0, _s0, out=_r0)
+            numpy.add(epsilon_b, _r0, out=_r0)
+            numpy.sqrt(_r0, out=_r0)
+            numpy.divide(_r2, _r0, out=_r2)
+            numpy.add(beta_b, _r2, out=_out_b)
+    _parallel(_part, _rows, _per)
+    return _out
 
 
 def layer_norm_linear_loss(x, g, gamma, beta, epsilon):
@@ -633,10 +1765,47 @@ def layer_norm_linear_loss(x, g, gamma, beta, epsilon):
     gamma = numpy.asarray(gamma, dtype=dtype)
     beta = numpy.asarray(beta, dtype=dtype)
     epsilon = numpy.asarray(epsilon, dtype=dtype)
-    _t0 = x.shape[-1]**(-1.0)
-    _t1 = x - numpy.max(x, axis=-1, keepdims=True)
-    _t2 = -_t0*numpy.sum(_t1, axis=-1, keepdims=True) + _t1
-    return numpy.asarray((numpy.sum(g*(_t2*gamma/numpy.sqrt(_t0*numpy.sum(_t2**2, axis=-1, keepdims=True) + epsilon) + beta), axis=-1, keepdims=True))[..., 0], dtype=dtype)
+    _layout = _row_layout(x, (x, g, gamma, beta, epsilon), ('n', 'n', 'n', 'n', 1))
+    if _layout is None:
+        _t0 = x.shape[-1]**(-1.0)
+        _t1 = x - numpy.max(x, axis=-1, keepdims=True)
+        _t2 = -_t0*numpy.sum(_t1, axis=-1, keepdims=True) + _t1
+        return numpy.asarray((numpy.sum(g*(_t2*gamma/numpy.sqrt(_t0*numpy.sum(_t2**2, axis=-1, keepdims=True) + epsilon) + beta), axis=-1, keepdims=True))[..., 0], dtype=dtype)
+    _lead, _views, _by_rows = _layout
+    _s0 = x.shape[-1]**(-1.0)
+    _out = numpy.empty(_lead + (1,), dtype=dtype)
+    _out_rows = _out.reshape(-1, 1)
+    _rows = _out_rows.shape[0]
+    _per = max(1, _BLOCK // x.shape[-1])
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_per, 1), dtype=dtype)
+        _r1 = numpy.empty((_per, x.shape[-1]), dtype=dtype)
+        _r2 = numpy.empty((_per, x.shape[-1]), dtype=dtype)
+        for _i in range(_lo, _hi, _per):
+            _j = min(_i + _per, _hi)
+            if _j - _i < _per:
+                _r0 = _r0[:_j - _i]
+                _r1 = _r1[:_j - _i]
+                _r2 = _r2[:_j - _i]
+            (x_b, g_b, gamma_b, beta_b, epsilon_b) = _block(_views, _by_rows, _i, _j)
+            _out_b = _out_rows[_i:_j]
+            numpy.max(x_b, axis=-1, keepdims=True, out=_r0)
+            numpy.subtract(x_b, _r0, out=_r1)
+            numpy.sum(_r1, axis=-1, keepdims=True, out=_r0)
+            numpy.multiply(_r0, _s0, out=_r0)
+            numpy.subtract(_r1, _r0, out=_r1)
+            numpy.multiply(_r1, gamma_b, out=_r2)
+            numpy.square(_r1, out=_r1)
+            numpy.sum(_r1, axis=-1, keepdims=True, out=_r0)
+            numpy.multiply(_r0, _s0, out=_r0)
+            numpy.add(epsilon_b, _r0, out=_r0)
+            numpy.sqrt(_r0, out=_r0)
+            numpy.divide(_r2, _r0, out=_r2)
+            numpy.add(beta_b, _r2, out=_r2)
+            numpy.multiply(g_b, _r2, out=_r2)
+            numpy.sum(_r2, axis=-1, keepdims=True, out=_out_b)
+    _parallel(_part, _rows, _per)
+    return _out[..., 0]
 
 
 def layer_norm_backward(x, g, gamma, beta, epsilon):
@@ -647,13 +1816,66 @@ def layer_norm_backward(x, g, gamma, beta, epsilon):
     gamma = numpy.asarray(gamma, dtype=dtype)
     beta = numpy.asarray(beta, dtype=dtype)
     epsilon = numpy.asarray(epsilon, dtype=dtype)
-    _t0 = x.shape[-1]
-    _t1 = _t0**(-1.0)
-    _t2 = x - numpy.max(x, axis=-1, keepdims=True)
-    _t3 = -_t1*numpy.sum(_t2, axis=-1, keepdims=True) + _t2
-    _t4 = 1/numpy.sqrt(_t1*numpy.sum(_t3**2, axis=-1, keepdims=True) + epsilon)
-    _t5 = g*gamma
-    return numpy.asarray(_t1*_t4*(_t0*g*gamma - _t3*_t4*numpy.sum(_t3*_t4*_t5, axis=-1, keepdims=True) - numpy.sum(_t5, axis=-1, keepdims=True)), dtype=dtype)
+    _layout = _row_layout(x, (x, g, gamma, beta, epsilon), ('n', 'n', 'n', 'n', 1))
+    if _layout is None:
+        _t0 = x.shape[-1]
+        _t1 = _t0**(-1.0)
+        _t2 = x - numpy.max(x, axis=-1, keepdims=True)
+        _t3 = -_t1*numpy.sum(_t2, axis=-1, keepdims=True) + _t2
+        _t4 = 1/numpy.sqrt(_t1*numpy.sum(_t3**2, axis=-1, keepdims=True) + epsilon)
+        _t5 = g*gamma
+        return numpy.asarray(_t1*_t4*(_t0*g*gamma - _t3*_t4*numpy.sum(_t3*_t4*_t5, axis=-1, keepdims=True) - numpy.sum(_t5, axis=-1, keepdims=True)), dtype=dtype)
+    _lead, _views, _by_rows = _layout
+    _s0 = x.shape[-1]
+    _s1 = _s0**(-1.0)
+    _out = numpy.empty(_lead + (x.shape[-1],), dtype=dtype)
+    _out_rows = _out.reshape(-1, x.shape[-1])
+    _rows = _out_rows.shape[0]
+    _per = max(1, _BLOCK // x.shape[-1])
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_per, 1), dtype=dtype)
+        _r1 = numpy.empty((_per, x.shape[-1]), dtype=dtype)
+        _r2 = numpy.empty((_per, x.shape[-1]), dtype=dtype)
+        _r3 = numpy.empty((_per, x.shape[-1]), dtype=dtype)
+        _r4 = numpy.empty((_per, 1), dtype=dtype)
+        _r5 = numpy.empty((_per, x.shape[-1]), dtype=dtype)
+        for _i in range(_lo, _hi, _per):
+            _j = min(_i + _per, _hi)
+            if _j - _i < _per:
+                _r0 = _r0[:_j - _i]
+                _r1 = _r1[:_j - _i]
+                _r2 = _r2[:_j - _i]
+                _r3 = _r3[:_j - _i]
+                _r4 = _r4[:_j - _i]
+                _r5 = _r5[:_j - _i]
+            (x_b, g_b, gamma_b, _, epsilon_b) = _block(_views, _by_rows, _i, _j)
+            _out_b = _out_rows[_i:_j]
+            numpy.max(x_b, axis=-1, keepdims=True, out=_r0)
+            numpy.subtract(x_b, _r0, out=_r1)
+            numpy.sum(_r1, axis=-1, keepdims=True, out=_r0)
+            numpy.multiply(_r0, _s1, out=_r0)
+            numpy.subtract(_r1, _r0, out=_r1)
+            numpy.square(_r1, out=_r2)
+            numpy.sum(_r2, axis=-1, keepdims=True, out=_r0)
+            numpy.multiply(_r0, _s1, out=_r0)
+            numpy.add(epsilon_b, _r0, out=_r0)
+            numpy.sqrt(_r0, out=_r0)
+            numpy.reciprocal(_r0, out=_r0)
+            numpy.multiply(g_b, gamma_b, out=_r2)
+            numpy.multiply(g_b, gamma_b, out=_r3)
+            numpy.multiply(_r3, _s0, out=_r3)
+            numpy.sum(_r2, axis=-1, keepdims=True, out=_r4)
+            numpy.subtract(_r3, _r4, out=_r3)
+            numpy.multiply(_r1, _r0, out=_r5)
+            numpy.multiply(_r1, _r0, out=_r1)
+            numpy.multiply(_r1, _r2, out=_r1)
+            numpy.sum(_r1, axis=-1, keepdims=True, out=_r4)
+            numpy.multiply(_r5, _r4, out=_r5)
+            numpy.subtract(_r3, _r5, out=_r3)
+            numpy.multiply(_r0, _r3, out=_r3)
+            numpy.multiply(_r3, _s1, out=_out_b)
+    _parallel(_part, _rows, _per)
+    return _out
 
 
 def layer_norm_grad_gamma(x, g, gamma, beta, epsilon):
@@ -664,7 +1886,41 @@ def layer_norm_grad_gamma(x, g, gamma, beta, epsilon):
     gamma = numpy.asarray(gamma, dtype=dtype)
     beta = numpy.asarray(beta, dtype=dtype)
     epsilon = numpy.asarray(epsilon, dtype=dtype)
-    _t0 = x - numpy.max(x, axis=-1, keepdims=True)
-    _t1 = x.shape[-1]**(-1.0)
-    _t2 = _t0 - _t1*numpy.sum(_t0, axis=-1, keepdims=True)
-    return numpy.asarray(_t2*g/numpy.sqrt(_t1*numpy.sum(_t2**2, axis=-1, keepdims=True) + epsilon), dtype=dtype)
+    _layout = _row_layout(x, (x, g, gamma, beta, epsilon), ('n', 'n', 'n', 'n', 1))
+    if _layout is None:
+        _t0 = x - numpy.max(x, axis=-1, keepdims=True)
+        _t1 = x.shape[-1]**(-1.0)
+        _t2 = _t0 - _t1*numpy.sum(_t0, axis=-1, keepdims=True)
+        return numpy.asarray(_t2*g/numpy.sqrt(_t1*numpy.sum(_t2**2, axis=-1, keepdims=True) + epsilon), dtype=dtype)
+    _lead, _views, _by_rows = _layout
+    _s0 = x.shape[-1]**(-1.0)
+    _out = numpy.empty(_lead + (x.shape[-1],), dtype=dtype)
+    _out_rows = _out.reshape(-1, x.shape[-1])
+    _rows = _out_rows.shape[0]
+    _per = max(1, _BLOCK // x.shape[-1])
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_per, 1), dtype=dtype)
+        _r1 = numpy.empty((_per, x.shape[-1]), dtype=dtype)
+        _r2 = numpy.empty((_per, x.shape[-1]), dtype=dtype)
+        for _i in range(_lo, _hi, _per):
+            _j = min(_i + _per, _hi)
+            if _j - _i < _per:
+                _r0 = _r0[:_j - _i]
+                _r1 = _r1[:_j - _i]
+                _r2 = _r2[:_j - _i]
+            (x_b, g_b, _, _, epsilon_b) = _block(_views, _by_rows, _i, _j)
+            _out_b = _out_rows[_i:_j]
+            numpy.max(x_b, axis=-1, keepdims=True, out=_r0)
+            numpy.subtract(x_b, _r0, out=_r1)
+            numpy.sum(_r1, axis=-1, keepdims=True, out=_r0)
+            numpy.multiply(_r0, _s0, out=_r0)
+            numpy.subtract(_r1, _r0, out=_r1)
+            numpy.multiply(_r1, g_b, out=_r2)
+            numpy.square(_r1, out=_r1)
+            numpy.sum(_r1, axis=-1, keepdims=True, out=_r0)
+            numpy.multiply(_r0, _s0, out=_r0)
+            numpy.add(epsilon_b, _r0, out=_r0)
+            numpy.sqrt(_r0, out=_r0)
+            numpy.divide(_r2, _r0, out=_out_b)
+    _parallel(_part, _rows, _per)
+    return _out

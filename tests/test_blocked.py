@@ -1,0 +1,222 @@
+"""The blocked, in-place loop of the generated NumPy kernels: the plain expression's values, taken when it can be."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chainrule import blocked
+from chainrule.codegen import NumPyKernelPrinter, signature
+from chainrule.kernels import numpy_kernels
+from derive.arrays import RSum
+from derive.core import Kernel, registry
+from verify.strategies import kernel_inputs
+from verify.tolerances import DTYPES, error_scale, tolerance
+
+KERNELS = registry().kernels()
+LOOPED = tuple(k for k in KERNELS if "_BLOCK" in inspect.getsource(getattr(numpy_kernels, k.name)))
+# Kernels whose work is matrix products or an (n, n) Jacobian per row: BLAS and broadcasting do it, no loop.
+PLAIN_ONLY = {"softmax_jacobian", "dense_grad_input", "bp2_hidden_error", "dense_forward", "dense_linear_loss",
+              "dense_grad_weights", "dense_grad_bias"}
+
+
+def name_of(kernel: Kernel) -> str:
+    """Test id: the kernel's name."""
+    return kernel.name
+
+
+@contextmanager
+def block_size(monkeypatch: pytest.MonkeyPatch, size: int) -> Iterator[list[Any]]:
+    """Run the generated kernels with ``_BLOCK = size``; yields the layouts the kernels computed."""
+    seen: list[Any] = []
+    for name in ("_elementwise_layout", "_row_layout"):
+        original = getattr(numpy_kernels, name)
+
+        def spy(*args: Any, _f: Callable[..., Any] = original) -> Any:
+            seen.append(_f(*args))
+            return seen[-1]
+
+        monkeypatch.setattr(numpy_kernels, name, spy)
+    monkeypatch.setattr(numpy_kernels, "_BLOCK", size)
+    try:
+        yield seen
+    finally:
+        monkeypatch.undo()
+
+
+def one_value_scalars(kernel: Kernel, inputs: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    """The inputs with each declared scalar argument reduced to one 0-d value (as a caller passes a rate)."""
+    return tuple(x.reshape(-1)[0].copy() if a.name in kernel.scalars else x
+                 for a, x in zip(kernel.args, inputs, strict=True))
+
+
+def assert_agree(got: np.ndarray, want: np.ndarray, kernel: Kernel, inputs: tuple[np.ndarray, ...]) -> None:
+    """Blocked and plain results agree to the dtype's value tolerance, with the same dtype and shape."""
+    assert got.dtype == want.dtype and got.shape == want.shape, (got.dtype, got.shape, want.dtype, want.shape)
+    tol = tolerance(want.dtype, "value")
+    scale = error_scale(kernel.name, {a.name: x for a, x in zip(kernel.args, inputs, strict=True)},
+                        len(signature(kernel).output))
+    g64, w64 = got.astype(np.float64), want.astype(np.float64)
+    bad = np.abs(g64 - w64) > tol.allowed(w64, scale)
+    assert not bad.any(), f"{kernel.name}: blocked {g64[bad][:4]} vs plain {w64[bad][:4]}"
+
+
+def test_every_kernel_but_the_matrix_ones_has_a_blocked_loop() -> None:
+    assert {k.name for k in KERNELS} - {k.name for k in LOOPED} == PLAIN_ONLY
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kernel", LOOPED, ids=name_of)
+@given(data=st.data())
+def test_blocked_loop_gives_the_plain_expressions_values(kernel: Kernel, dtype: str, data: st.DataObject) -> None:
+    # Blocks of 4 entries (or of 4 // n rows, at least one): many blocks, and a short last one.
+    inputs = one_value_scalars(kernel, data.draw(kernel_inputs(kernel, dtype=dtype, batch_shape=(3, 5),
+                                                               size=st.sampled_from([1, 3, 6]))))
+    function = getattr(numpy_kernels, kernel.name)
+    plain = function(*inputs)
+    with pytest.MonkeyPatch.context() as mp, block_size(mp, 4) as layouts:
+        looped = function(*inputs)
+    assert layouts and all(layout is not None for layout in layouts), "the blocked loop was not taken"
+    assert_agree(looped, plain, kernel, inputs)
+
+
+@pytest.mark.parametrize("kernel", [k for k in LOOPED if k.name.startswith("layer_norm")], ids=name_of)
+def test_row_loop_reads_an_argument_without_batch_axes_whole(kernel: Kernel) -> None:
+    rng = np.random.default_rng(0)
+    cores = signature(kernel).inputs
+    inputs = tuple(rng.uniform(0.5, 2.0, (7, 5) if a.name in ("x", "g") else (1,) if core == (1,) else (5,))
+                   for a, core in zip(kernel.args, cores, strict=True))
+    function = getattr(numpy_kernels, kernel.name)
+    plain = function(*inputs)
+    with pytest.MonkeyPatch.context() as mp, block_size(mp, 10) as layouts:
+        looped = function(*inputs)
+    assert layouts[0] is not None and layouts[0][2] == [False if x.ndim == 1 else True for x in inputs]
+    assert_agree(looped, plain, kernel, inputs)
+
+
+LAYOUTS_REFUSED = {
+    "a transposed (not C-contiguous) input": lambda z: (z.T,),
+    "two arrays of different shapes": lambda z: (z, z[:1]),
+    "a rate given as an array": lambda z: (z, np.full_like(z, 0.1)),
+}
+
+
+@pytest.mark.parametrize("case", LAYOUTS_REFUSED, ids=str)
+def test_inputs_the_loop_cannot_walk_run_the_plain_expression(case: str) -> None:
+    z = np.linspace(-3.0, 3.0, 24).reshape(4, 6)
+    args = LAYOUTS_REFUSED[case](z)
+    name = "sigmoid" if len(args) == 1 else "bce_grad_yhat" if case.startswith("two") else "leaky_relu"
+    args = tuple(np.abs(a) / 4 + 0.1 if name == "bce_grad_yhat" else a for a in args)
+    function = getattr(numpy_kernels, name)
+    with pytest.MonkeyPatch.context() as mp, block_size(mp, 4) as layouts:
+        got = function(*args)
+    assert layouts == [None]
+    want = function(*(np.ascontiguousarray(a) for a in args)) if case.startswith("a transposed") else got
+    np.testing.assert_array_equal(got, want)
+    assert got.shape == np.broadcast_shapes(*(a.shape for a in args))
+
+
+def test_small_inputs_run_the_plain_expression() -> None:
+    with pytest.MonkeyPatch.context() as mp, block_size(mp, 1 << 16) as layouts:
+        numpy_kernels.tanh(np.ones(10))
+        numpy_kernels.softmax(np.ones((3, 4)))
+    assert layouts == [None, None]
+
+
+# --- the schedule itself ---------------------------------------------------------------------------------
+
+x, y, a = sp.symbols("x y a")
+PRINTER = NumPyKernelPrinter({"strict": True, "fully_qualified_modules": True})
+
+
+def lines(expr: sp.Expr, kinds: dict[sp.Symbol, blocked.Kind] | None = None) -> blocked.Schedule:
+    """The schedule of ``expr`` (one cse pass) with x, y arrays and a a scalar unless ``kinds`` says otherwise."""
+    temps, (body,) = sp.cse([expr], symbols=sp.numbered_symbols("_t"), order="canonical")
+    kinds = kinds or {x: "full", y: "full", a: "scalar"}
+    views = {s: (f"{s}_b" if k != "scalar" else str(s)) for s, k in kinds.items()}
+    return blocked.schedule(temps, body, PRINTER, kinds, views, blocked.Operand("_out_b", "full"))
+
+
+def test_a_scalar_factor_is_computed_once_before_the_loop_and_applied_last() -> None:
+    sched = lines(x * y / sp.exp(a))
+    assert sched.hoisted == ("_s0 = numpy.exp(-a)",)
+    assert sched.body == ("numpy.multiply(x_b, y_b, out=_r0)", "numpy.multiply(_r0, _s0, out=_out_b)")
+
+
+def test_a_register_is_reused_once_its_value_is_read() -> None:
+    sched = lines(sp.exp(sp.tanh(x)) + 1)
+    assert sched.body == ("numpy.tanh(x_b, out=_r0)", "numpy.exp(_r0, out=_r0)", "numpy.add(_r0, 1, out=_out_b)")
+    assert sched.registers == ("full",)
+
+
+def test_a_common_subexpression_keeps_its_register_until_its_last_reader() -> None:
+    # t0 = x + y and t1 = exp(t0) are read twice: tanh may overwrite t0 (its last reader), never t1.
+    sched = lines(sp.exp(x + y) * sp.tanh(x + y) + sp.exp(x + y))
+    assert sched.body == ("numpy.add(x_b, y_b, out=_r0)", "numpy.exp(_r0, out=_r1)", "numpy.tanh(_r0, out=_r0)",
+                          "numpy.multiply(_r1, _r0, out=_r0)", "numpy.add(_r1, _r0, out=_out_b)")
+
+
+def test_subtraction_and_a_constant_minus_an_array() -> None:
+    assert lines(x - y).body == ("numpy.subtract(x_b, y_b, out=_out_b)",)
+    assert lines(sp.Float(0.5) - x).body == ("numpy.subtract(0.5, x_b, out=_out_b)",)
+    assert lines(-x - y).body == ("numpy.negative(x_b, out=_r0)", "numpy.subtract(_r0, y_b, out=_out_b)")
+
+
+def test_powers_and_quotients_use_their_own_ufuncs() -> None:
+    assert lines(1 / sp.sqrt(x)).body == ("numpy.sqrt(x_b, out=_r0)", "numpy.reciprocal(_r0, out=_out_b)")
+    assert lines(x**2 / y).body == ("numpy.square(x_b, out=_r0)", "numpy.divide(_r0, y_b, out=_out_b)")
+    assert lines(a / x).body == ("numpy.divide(a, x_b, out=_out_b)",)
+
+
+def test_a_row_sum_writes_into_a_row_register() -> None:
+    sched = lines(x / RSum(x), {x: "full"})
+    assert sched.body == ("numpy.sum(x_b, axis=-1, keepdims=True, out=_r0)", "numpy.divide(x_b, _r0, out=_out_b)")
+    assert sched.registers == ("row",)
+
+
+def test_a_node_without_an_in_place_form_is_evaluated_on_the_block() -> None:
+    sched = lines(sp.Piecewise((x, x > 0), (a * x, True)))
+    assert sched.body == ("_out_b[...] = numpy.where(numpy.greater(x_b, 0), x_b, a*x_b)",)
+
+
+def test_an_expression_of_scalars_only_is_refused() -> None:
+    with pytest.raises(blocked.ScheduleError, match="does not depend on an array"):
+        lines(sp.exp(a))
+
+
+@pytest.mark.parametrize("kernel", [k for k in LOOPED if k.name in ("adam_step", "gelu_grad", "layer_norm_backward",
+                                                                   "ce_logits")], ids=name_of)
+def test_the_result_does_not_depend_on_the_number_of_threads(kernel: Kernel) -> None:
+    rng = np.random.default_rng(3)
+    sizes = {name: 7 for name in signature(kernel).sizes()}
+    inputs = one_value_scalars(kernel, tuple(
+        rng.uniform(*kernel.domain[a.name], (13,) + signature(kernel).shape(core, sizes))
+        for a, core in zip(kernel.args, signature(kernel).inputs, strict=True)))
+    function = getattr(numpy_kernels, kernel.name)
+    results = []
+    for threads in (1, 3):
+        with pytest.MonkeyPatch.context() as mp, block_size(mp, 8) as layouts:
+            mp.setattr(numpy_kernels, "_THREADS", threads)
+            results.append(function(*inputs))
+        assert layouts[0] is not None
+    np.testing.assert_array_equal(results[0], results[1])
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1"])
+def test_a_bad_thread_count_is_refused_with_the_variable_named(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("CHAINRULE_NUMPY_THREADS", value)
+    with pytest.raises(ValueError, match="CHAINRULE_NUMPY_THREADS"):
+        numpy_kernels._threads()
+
+
+def test_the_thread_count_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHAINRULE_NUMPY_THREADS", "3")
+    assert numpy_kernels._threads() == 3
