@@ -97,11 +97,12 @@ def duration(seconds: float | None) -> str:
 
 def kernel_table(rows: list[Row], title: str) -> Table:
     """The rows as a table narrow enough for 80 columns (the goals, references and notes go below it)."""
-    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     table.add_column("name", no_wrap=True, overflow="ellipsis", max_width=24)  # the numbers are never cut
-    for col in ("backend", "size", "median", "ref.", "ratio", "met"):
+    widths = {"backend": 7, "size": 9, "median": 9, "ref.": 9, "ratio": 5, "met": 3}
+    for col, width in widths.items():
         table.add_column(col, justify="right" if col in ("median", "ref.", "ratio") else "left", no_wrap=True,
-                         min_width=len(col))
+                         min_width=width)
     for r in rows:
         ratio = "" if r.ratio is None else f"{r.ratio:.2f}"
         met = {True: "[green]yes[/]", False: "[red]no[/]", None: "-"}[r.met]

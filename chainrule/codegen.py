@@ -620,6 +620,9 @@ def _loop(guard: str, head: list[str], shapes: Mapping[str, str], sched: blocked
           reads: list[str], done: str) -> tuple[list[str], list[str]]:
     """The layout test with its ``if ... is None:`` (the plain lines go under it), and the loop after it."""
     test = guard.split(" = ", 1)[0]
+    if not sched.registers:  # one ufunc call: no scratch buffers to keep in cache, so one block per thread
+        head = [*head, f"_step = -(-{total} // _THREADS)"]
+        step = "_step"
     regs = [f"_r{i} = numpy.empty({shapes[kind]}, dtype=dtype)" for i, kind in enumerate(sched.registers)]
     trim = [f"_r{i} = _r{i}[:_j - _i]" for i in range(len(sched.registers))]
     loop = [f"for _i in range(_lo, _hi, {step}):", f"    _j = min(_i + {step}, _hi)"]

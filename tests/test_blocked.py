@@ -22,7 +22,7 @@ from verify.strategies import kernel_inputs
 from verify.tolerances import DTYPES, error_scale, tolerance
 
 KERNELS = registry().kernels()
-LOOPED = tuple(k for k in KERNELS if "_BLOCK" in inspect.getsource(getattr(numpy_kernels, k.name)))
+LOOPED = tuple(k for k in KERNELS if "_parallel(" in inspect.getsource(getattr(numpy_kernels, k.name)))
 # Kernels whose work is matrix products or an (n, n) Jacobian per row: BLAS and broadcasting do it, no loop.
 PLAIN_ONLY = {"softmax_jacobian", "dense_grad_input", "bp2_hidden_error", "dense_forward", "dense_linear_loss",
               "dense_grad_weights", "dense_grad_bias"}

@@ -282,12 +282,13 @@ def tanh(z):
     _out = numpy.empty(_shape, dtype=dtype)
     _z, _out_flat = z.reshape(-1), _out.reshape(-1)
     _size = _out_flat.shape[0]
+    _step = -(-_size // _THREADS)
     def _part(_lo, _hi):
-        for _i in range(_lo, _hi, _BLOCK):
-            _j = min(_i + _BLOCK, _hi)
+        for _i in range(_lo, _hi, _step):
+            _j = min(_i + _step, _hi)
             z_b, _out_b = _z[_i:_j], _out_flat[_i:_j]
             numpy.tanh(z_b, out=_out_b)
-    _parallel(_part, _size, _BLOCK)
+    _parallel(_part, _size, _step)
     return _out
 
 
@@ -325,12 +326,13 @@ def relu(z):
     _out = numpy.empty(_shape, dtype=dtype)
     _z, _out_flat = z.reshape(-1), _out.reshape(-1)
     _size = _out_flat.shape[0]
+    _step = -(-_size // _THREADS)
     def _part(_lo, _hi):
-        for _i in range(_lo, _hi, _BLOCK):
-            _j = min(_i + _BLOCK, _hi)
+        for _i in range(_lo, _hi, _step):
+            _j = min(_i + _step, _hi)
             z_b, _out_b = _z[_i:_j], _out_flat[_i:_j]
             numpy.maximum(0, z_b, out=_out_b)
-    _parallel(_part, _size, _BLOCK)
+    _parallel(_part, _size, _step)
     return _out
 
 
@@ -344,12 +346,13 @@ def relu_grad(z):
     _out = numpy.empty(_shape, dtype=dtype)
     _z, _out_flat = z.reshape(-1), _out.reshape(-1)
     _size = _out_flat.shape[0]
+    _step = -(-_size // _THREADS)
     def _part(_lo, _hi):
-        for _i in range(_lo, _hi, _BLOCK):
-            _j = min(_i + _BLOCK, _hi)
+        for _i in range(_lo, _hi, _step):
+            _j = min(_i + _step, _hi)
             z_b, _out_b = _z[_i:_j], _out_flat[_i:_j]
             numpy.greater(z_b, 0, out=_out_b)
-    _parallel(_part, _size, _BLOCK)
+    _parallel(_part, _size, _step)
     return _out
 
 
@@ -364,12 +367,13 @@ def leaky_relu(z, alpha):
     _out = numpy.empty(_shape, dtype=dtype)
     _z, _out_flat = z.reshape(-1), _out.reshape(-1)
     _size = _out_flat.shape[0]
+    _step = -(-_size // _THREADS)
     def _part(_lo, _hi):
-        for _i in range(_lo, _hi, _BLOCK):
-            _j = min(_i + _BLOCK, _hi)
+        for _i in range(_lo, _hi, _step):
+            _j = min(_i + _step, _hi)
             z_b, _out_b = _z[_i:_j], _out_flat[_i:_j]
             _out_b[...] = numpy.where(numpy.greater(z_b, 0), z_b, alpha*z_b)
-    _parallel(_part, _size, _BLOCK)
+    _parallel(_part, _size, _step)
     return _out
 
 
@@ -384,12 +388,13 @@ def leaky_relu_grad(z, alpha):
     _out = numpy.empty(_shape, dtype=dtype)
     _z, _out_flat = z.reshape(-1), _out.reshape(-1)
     _size = _out_flat.shape[0]
+    _step = -(-_size // _THREADS)
     def _part(_lo, _hi):
-        for _i in range(_lo, _hi, _BLOCK):
-            _j = min(_i + _BLOCK, _hi)
+        for _i in range(_lo, _hi, _step):
+            _j = min(_i + _step, _hi)
             z_b, _out_b = _z[_i:_j], _out_flat[_i:_j]
             _out_b[...] = numpy.where(numpy.greater(z_b, 0), numpy.asarray(1, dtype=dtype), alpha)
-    _parallel(_part, _size, _BLOCK)
+    _parallel(_part, _size, _step)
     return _out
 
 
@@ -898,12 +903,13 @@ def bp1_output_error(nabla_a_L, sigma_prime):
     _out = numpy.empty(_shape, dtype=dtype)
     _nabla_a_L, _sigma_prime, _out_flat = nabla_a_L.reshape(-1), sigma_prime.reshape(-1), _out.reshape(-1)
     _size = _out_flat.shape[0]
+    _step = -(-_size // _THREADS)
     def _part(_lo, _hi):
-        for _i in range(_lo, _hi, _BLOCK):
-            _j = min(_i + _BLOCK, _hi)
+        for _i in range(_lo, _hi, _step):
+            _j = min(_i + _step, _hi)
             nabla_a_L_b, sigma_prime_b, _out_b = _nabla_a_L[_i:_j], _sigma_prime[_i:_j], _out_flat[_i:_j]
             numpy.multiply(nabla_a_L_b, sigma_prime_b, out=_out_b)
-    _parallel(_part, _size, _BLOCK)
+    _parallel(_part, _size, _step)
     return _out
 
 
@@ -1352,13 +1358,14 @@ def l2_penalty_grad(theta, lambda_):
     _out_rows = _out.reshape(-1, theta.shape[-1])
     _rows = _out_rows.shape[0]
     _per = max(1, _BLOCK // theta.shape[-1])
+    _step = -(-_rows // _THREADS)
     def _part(_lo, _hi):
-        for _i in range(_lo, _hi, _per):
-            _j = min(_i + _per, _hi)
+        for _i in range(_lo, _hi, _step):
+            _j = min(_i + _step, _hi)
             (theta_b, lambda__b) = _block(_views, _by_rows, _i, _j)
             _out_b = _out_rows[_i:_j]
             numpy.multiply(lambda__b, theta_b, out=_out_b)
-    _parallel(_part, _rows, _per)
+    _parallel(_part, _rows, _step)
     return _out
 
 
@@ -1458,12 +1465,13 @@ def dropout_grad(x, mask, p):
     _out = numpy.empty(_shape, dtype=dtype)
     _mask, _out_flat = mask.reshape(-1), _out.reshape(-1)
     _size = _out_flat.shape[0]
+    _step = -(-_size // _THREADS)
     def _part(_lo, _hi):
-        for _i in range(_lo, _hi, _BLOCK):
-            _j = min(_i + _BLOCK, _hi)
+        for _i in range(_lo, _hi, _step):
+            _j = min(_i + _step, _hi)
             mask_b, _out_b = _mask[_i:_j], _out_flat[_i:_j]
             numpy.multiply(mask_b, _s0, out=_out_b)
-    _parallel(_part, _size, _BLOCK)
+    _parallel(_part, _size, _step)
     return _out
 
 
@@ -1699,13 +1707,14 @@ def batch_norm_batch_last_grad_beta(x, g, gamma, beta, epsilon):
     _out_rows = _out.reshape(-1, 1)
     _rows = _out_rows.shape[0]
     _per = max(1, _BLOCK // x.shape[-1])
+    _step = -(-_rows // _THREADS)
     def _part(_lo, _hi):
-        for _i in range(_lo, _hi, _per):
-            _j = min(_i + _per, _hi)
+        for _i in range(_lo, _hi, _step):
+            _j = min(_i + _step, _hi)
             (_, g_b, _, _, _) = _block(_views, _by_rows, _i, _j)
             _out_b = _out_rows[_i:_j]
             numpy.sum(g_b, axis=-1, keepdims=True, out=_out_b)
-    _parallel(_part, _rows, _per)
+    _parallel(_part, _rows, _step)
     return _out
 
 
