@@ -41,6 +41,10 @@ def test_every_registry_kernel_has_one_numpy_row_in_registry_order(rows):
     assert names == [k.name for k in registry_kernels()]
 
 
+def test_every_numpy_row_is_timed_against_a_hand_written_reference(rows):
+    assert [(r["name"], r["note"]) for r in rows if r["backend"] == "numpy" and r["ratio"] is None] == []
+
+
 def test_the_jax_rows_are_the_derivative_kernels_asked_for(rows):
     assert [r["name"] for r in rows if r["backend"] == "jax"] == list(JAX_SAMPLE)
     assert all(r["reference"].startswith("jax autodiff of ") for r in rows if r["backend"] == "jax")

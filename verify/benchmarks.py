@@ -96,6 +96,16 @@ def per_row(lo: float, hi: float) -> Arg:
     return lambda rng, shape: rng.uniform(lo, hi, (*shape[:-1], 1)).astype(np.float32)
 
 
+def weights(lo: float, hi: float) -> Arg:
+    """Float32 square weights (n x n, n the rows' length): a dense layer from n inputs to n outputs."""
+    return lambda rng, shape: rng.uniform(lo, hi, (shape[-1], shape[-1])).astype(np.float32)
+
+
+def bias(lo: float, hi: float) -> Arg:
+    """A float32 bias, one entry per output of ``weights``."""
+    return lambda rng, shape: rng.uniform(lo, hi, shape[-1:]).astype(np.float32)
+
+
 def scalar(value: float) -> Arg:
     """A Python float (weakly typed: it keeps the arrays' float32)."""
     return lambda rng, shape: value
@@ -200,6 +210,8 @@ Z = uniform(-6.0, 6.0)
 THETA, G, SQ = uniform(-3.0, 3.0), uniform(-3.0, 3.0), uniform(0.0, 3.0)   # parameters, gradients, squares
 ADAM = (scalar(1e-3), scalar(0.9), scalar(0.999), scalar(1e-8))             # eta, beta_1, beta_2, epsilon
 X, EPS = uniform(-3.0, 3.0), scalar(1e-5)                                 # normalization inputs
+W = weights(-0.05, 0.05)                                                   # a 1024 -> 1024 layer
+DENSE, DENSE_NOTE = (W, bias(-1.0, 1.0), uniform(-1.0, 1.0), G), "W is 1024x1024 (matrix products: BLAS)"
 REFERENCES: tuple[Reference, ...] = (
     Reference("sigmoid", (Z,), lambda z: 1 / (1 + np.exp(-z))),
     Reference("sigmoid_grad", (Z,), _sigmoid_grad),
@@ -227,6 +239,14 @@ REFERENCES: tuple[Reference, ...] = (
     Reference("ce_logits_grad", (Z, one_hot()), lambda z, y: _softmax(z) - y),
     # section 1.4 and 1.6: one optimiser step per parameter entry (scalars are the usual defaults)
     Reference("sgd_step", (THETA, G, scalar(0.1)), lambda theta, g, eta: theta - eta * g),
+    # BP1-BP4 for a batch of 4096 rows through a 1024 -> 1024 layer, as the notes' listing writes them
+    Reference("bp1_output_error", (G, uniform(0.0, 0.25)), lambda grad, sp: grad * sp),
+    Reference("dense_grad_input", DENSE, lambda w, b, a, delta: delta @ w, DENSE_NOTE),
+    Reference("bp2_hidden_error", (W, G, uniform(0.0, 0.25)), lambda w, delta, sp: (delta @ w) * sp, DENSE_NOTE),
+    Reference("dense_forward", DENSE[:3], lambda w, b, a: a @ w.T + b, DENSE_NOTE),
+    Reference("dense_linear_loss", DENSE, lambda w, b, a, delta: np.sum(delta * (a @ w.T + b)), DENSE_NOTE),
+    Reference("dense_grad_weights", DENSE, lambda w, b, a, delta: delta.T @ a, DENSE_NOTE),
+    Reference("dense_grad_bias", DENSE, lambda w, b, a, delta: delta.sum(0), DENSE_NOTE),
     Reference("momentum_velocity", (uniform(-3.0, 3.0), G, scalar(0.9)),
               lambda v, g, beta: beta * v + (1 - beta) * g),
     Reference("momentum_step", (THETA, uniform(-3.0, 3.0), G, scalar(0.1), scalar(0.9)),
