@@ -7,6 +7,7 @@ rational points (exactly where it is rational, else to 50 significant digits).
 
 from __future__ import annotations
 
+import itertools
 import math
 import multiprocessing as mp
 import os
@@ -44,6 +45,34 @@ class Proof:
     method: str
     points: int
     detail: str = ""
+
+
+def canonical_bound(expr: sp.Basic) -> sp.Basic:
+    """Rename the index of every Sum and Product to ``_b0``, ``_b1``, ... in the order met (same assumptions).
+
+    Renaming a bound index changes nothing, and it makes two sums written with different index names
+    (``k`` and a dummy) the same expression, so their difference cancels without evaluating them.
+    """
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.Sum, sp.Product):
+        return expr
+    count = itertools.count()
+
+    def walk(e: sp.Basic) -> sp.Basic:
+        if not e.args:
+            return e
+        if isinstance(e, (sp.Sum, sp.Product)):
+            body, limits = e.function, []
+            for var, *ends in e.limits:
+                new = sp.Symbol(f"_b{next(count)}", **var.assumptions0)
+                body = body.xreplace({var: new})
+                limits.append((new, *(walk(x) for x in ends)))
+            return e.func(walk(body), *limits)
+        return e.func(*(walk(a) for a in e.args))
+
+    try:
+        return walk(expr)
+    except (TypeError, ValueError, AttributeError):
+        return expr
 
 
 def symbolic_zero(diff: sp.Expr) -> str | None:
@@ -84,7 +113,9 @@ def concrete_functions(expr: sp.Expr, rng: random.Random) -> sp.Expr:
         return c[0] + sp.Add(*(c[1 + 3 * k] * x + c[2 + 3 * k] * x**2 + c[3 + 3 * k] * x**3
                                for k, x in enumerate(app.args)))
 
-    return expr.replace(lambda e: isinstance(e, AppliedUndef), cubic).doit()
+    concrete = expr.replace(lambda e: isinstance(e, AppliedUndef), cubic)
+    # differentiate now (before values replace the variables); sums wait until their sizes are numbers
+    return concrete.replace(lambda e: isinstance(e, (sp.Derivative, sp.Subs)), lambda e: e.doit())
 
 
 def evaluate_at(expr: sp.Expr, domain: Mapping[str, tuple[float, float]], rng: random.Random) -> sp.Expr:
@@ -126,7 +157,8 @@ def check_equal(derived: sp.Expr, stated: sp.Expr, domain: Mapping[str, tuple[fl
     parts = list(regions) or [Region("everywhere", {}, {})]
     methods, checked = [], 0
     for region in parts:
-        diff = unfold(sp.sympify(derived) - sp.sympify(stated)).xreplace(dict(region.subs))
+        diff = unfold(canonical_bound(sp.sympify(derived)) - canonical_bound(sp.sympify(stated)))
+        diff = diff.xreplace(dict(region.subs))
         dom = {**domain, **region.domain}
         good, counter = witness_zero(diff, dom, points, seed)
         checked += good
