@@ -173,6 +173,54 @@ def derive_softmax_jacobian() -> Derivation:
     ))
 
 
+SOFTMAX_TOTAL = sp.Sum(sp.exp(zv[k]), (k, 1, n))
+
+
+def _quotient_rule() -> tuple[sp.Expr, sp.Expr, sp.Expr]:
+    """d/dz_j of e^{z_i}/S, S = sum_k e^{z_k}: the numerator's derivative, and the term of the denominator's."""
+    held = sp.Symbol("u", positive=True)  # the numerator, held fixed while the denominator varies
+    numerator = sp.diff(sp.exp(zv[i]), zv[j])
+    denominator = within_bounds(sp.diff(held / SOFTMAX_TOTAL, zv[j]).doit(), j, n).subs(held, sp.exp(zv[i]))
+    return numerator, denominator, numerator / SOFTMAX_TOTAL + denominator
+
+
+def derive_softmax_numerator_slope() -> Derivation:
+    """i = j: the numerator's derivative d e^{z_i}/dz_i."""
+    numerator = _quotient_rule()[0]
+    diagonal = numerator.subs(j, i)
+    return Derivation(diagonal, (Step("d e^{z_i}/dz_j", numerator), Step("i = j", diagonal)))
+
+
+def derive_softmax_denominator_term() -> Derivation:
+    """i = j: the denominator's term -e^{z_i} (dS/dz_i)/S^2 of the quotient rule."""
+    denominator = _quotient_rule()[1]
+    diagonal = denominator.subs(j, i)
+    return Derivation(diagonal, (
+        Step("quotient rule, numerator held fixed: d(u/S)/dz_j, S = sum_k e^{z_k}", denominator),
+        Step("i = j", diagonal),
+    ))
+
+
+def derive_softmax_off_diagonal() -> Derivation:
+    """i != j: only the denominator depends on z_j; then e^{z_i} = s_i S, e^{z_j} = s_j S."""
+    numerator, _, total = _quotient_rule()
+    off = total.subs(sp.KroneckerDelta(i, j), 0)
+    s = sp.IndexedBase("s")
+    named = sp.expand(off.subs(SOFTMAX_TOTAL, sp.Symbol("S", positive=True))).subs(
+        {sp.exp(zv[i]): s[i] * sp.Symbol("S", positive=True), sp.exp(zv[j]): s[j] * sp.Symbol("S", positive=True)})
+    return Derivation(named, (
+        Step("quotient rule: d s_i/dz_j", total),
+        Step("i != j: d e^{z_i}/dz_j = 0, only the denominator term is left", off),
+        Step("write e^{z_i} = s_i S, e^{z_j} = s_j S", named),
+    ))
+
+
+def derive_softmax_off_diagonal_quotient() -> Derivation:
+    """i != j, before naming the outputs: -e^{z_i} e^{z_j}/S^2."""
+    steps = derive_softmax_off_diagonal().steps[:2]
+    return Derivation(steps[-1].expr, steps)
+
+
 def derive_softmax_sum() -> Derivation:
     """sum_i s_i = 1 for a symbolic number of classes n."""
     total = sp.Sum(sp.exp(zv[k]), (k, 1, n))
@@ -216,6 +264,7 @@ SECH2_U = 4 * sp.exp(-2 * sp.Abs(GELU_TANH_U)) / (1 + sp.exp(-2 * sp.Abs(GELU_TA
 GELU_TANH_GRAD = (1 + sp.tanh(GELU_TANH_U)) / 2 + z * SECH2_U * sp.diff(GELU_TANH_U, z) / 2
 SOFTMAX_KERNEL = sp.exp(zvec - RMax(zvec)) / RSum(sp.exp(zvec - RMax(zvec)))
 SIGMOID_STABLE = (1 + sp.tanh(z / 2)) / 2
+SOFTMAX_DOMAIN = {"z": (-4.0, 4.0), "s": (0.01, 0.99), "n": (2, 5), "i": (1, 1), "j": (2, 2)}
 
 FORMULAS: tuple[Formula, ...] = (
     Formula(
@@ -333,7 +382,42 @@ FORMULAS: tuple[Formula, ...] = (
         stated=sp.MatMul(sp.MatMul(W_2, W_1, evaluate=False), X_IN, evaluate=False),
         locator=Locator("1.2", r"W\}_2\(\\mathbf\{W\}_1", "inline"), variables=(), domain={},
     ),
+    # the prose derivation of the Jacobian, term by term
+    Formula(
+        key="softmax_numerator_slope", section="1.2", title="Softmax Jacobian, i = j: the numerator's derivative",
+        assumptions=("n classes, symbolic",), definition=sp.exp(zv[i]), derive=derive_softmax_numerator_slope,
+        stated=sp.exp(zv[i]), locator=Locator("1.2", r"the numerator derivative is \$", "inline"), variables=(zv,),
+        domain=SOFTMAX_DOMAIN,
+    ),
+    Formula(
+        key="softmax_denominator_term", section="1.2", title="Softmax Jacobian, i = j: the denominator's term",
+        assumptions=("n classes, symbolic",), definition=sp.exp(zv[i]) / SOFTMAX_TOTAL,
+        derive=derive_softmax_denominator_term, stated=-sp.exp(zv[i]) ** 2 / SOFTMAX_TOTAL**2,
+        locator=Locator("1.2", r"denominator derivative contributes \$", "inline"), variables=(zv,),
+        domain=SOFTMAX_DOMAIN,
+    ),
+    Formula(
+        key="softmax_off_diagonal_quotient", section="1.2", title="Softmax Jacobian, i != j, as a quotient",
+        assumptions=("n classes, symbolic", "i != j"), definition=sp.exp(zv[i]) / SOFTMAX_TOTAL,
+        derive=derive_softmax_off_diagonal_quotient, stated=-sp.exp(zv[i]) * sp.exp(zv[j]) / SOFTMAX_TOTAL**2,
+        locator=Locator("1.2", r"depends on \$z_j\$, giving \$(?P<formula>[^=$]+?)\s*=", "inline"), variables=(zv,),
+        domain=SOFTMAX_DOMAIN,
+    ),
+    Formula(
+        key="softmax_off_diagonal", section="1.2", title="Softmax Jacobian, i != j, in the outputs",
+        assumptions=("n classes, symbolic", "i != j"), definition=sp.exp(zv[i]) / SOFTMAX_TOTAL,
+        derive=derive_softmax_off_diagonal, stated=-sp.IndexedBase("s")[i] * sp.IndexedBase("s")[j],
+        locator=Locator("1.2", r"(?<=depends on \$z_j\$, giving \$)", "inline"), variables=(zv,),
+        domain=SOFTMAX_DOMAIN,
+    ),
 )
+
+#: How the notes write a claim's symbols, where the name alone does not say it (read by verify/audit.py).
+NOTATION: dict[str, dict[str, sp.Basic]] = {
+    # the prose writes (\sum)^2 for the square of the softmax denominator
+    "softmax_denominator_term": {"\\sum": SOFTMAX_TOTAL},
+    "softmax_off_diagonal_quotient": {"\\sum": SOFTMAX_TOTAL},
+}
 
 
 # -- definitions the notes write (checked by the audit, not proven) ------------------------------------------

@@ -23,7 +23,7 @@ from functools import cache
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from derive import networks
+from derive import gradient_descent, networks
 from derive.activations import derive_sigmoid_grad, derive_softmax_jacobian
 from derive.arrays import BSum, Dot, Row, RSum, Swap
 from derive.core import Definition, Derivation, Example, Formula, Kernel, Locator, Quantity, Step, within_bounds
@@ -200,6 +200,48 @@ def stated_bp2() -> sp.Expr:
     return matrix_entry(sp.hadamard_product(W.T * D, S), j, 1, {W: W_next, D: delta_next, S: slope_l}, k)
 
 
+#: Widths (m_{l+1}, m_l) at which SymPy differentiates L(z^{(l+1)}(z^{(l)})) for a generic L.
+CHAIN_WIDTHS = ((1, 1), (2, 3), (3, 2))
+
+
+def chain_rule_holds(outputs: int, inputs: int) -> bool:
+    """SymPy's d/dz_1 of L(z^{(l+1)}(z^{(l)})), L any function, equals sum_k dL/dz^{(l+1)}_k dz^{(l+1)}_k/dz_1."""
+    zs = sp.symbols(f"z1:{inputs + 1}")
+    nxt = [sp.Add(*(sp.Symbol(f"W{r}{c}") * sigma(zs[c]) for c in range(inputs))) + sp.Symbol(f"b{r}")
+           for r in range(outputs)]
+    loss = sp.Function("L")
+    direct = sp.diff(loss(*nxt), zs[0])
+    named = sp.symbols(f"u1:{outputs + 1}")
+    chain = sp.Add(*(sp.diff(loss(*named), named[r]).subs(dict(zip(named, nxt, strict=True))) * sp.diff(nxt[r], zs[0])
+                     for r in range(outputs)))
+    return sp.expand((direct - chain).doit()) == 0
+
+
+@cache
+def derive_bp2_chain() -> Derivation:
+    """dL/dz^{(l)}_j for L any function of z^{(l+1)}: the chain rule, checked by SymPy at concrete widths."""
+    checked = [chain_rule_holds(outputs, inputs) for outputs, inputs in CHAIN_WIDTHS]
+    if not all(checked):
+        raise DerivationError(f"SymPy's derivative of L(z^(l+1)(z^(l))) is not the chain-rule sum at {CHAIN_WIDTHS}")
+    inner = derive_bp2_inner().result
+    chain = sp.Sum(delta_next[k] * inner, (k, 1, m_next))
+    return Derivation(chain, (
+        Step(f"L any function of z^(l+1): SymPy's d/dz^(l)_1 of L(z^(l+1)(z^(l))) is sum_k dL/dz^(l+1)_k "
+             f"dz^(l+1)_k/dz^(l)_1 at widths (m_(l+1), m_l) in {CHAIN_WIDTHS}", sp.Tuple(*checked)),
+        Step("dL/dz^{(l+1)}_k is the error signal delta^{(l+1)}_k", delta_next[k]),
+        Step("the inner derivative dz^{(l+1)}_k/dz^{(l)}_j (bp2_inner_derivative)", inner),
+        Step("the chain rule for symbolic widths", chain),
+    ))
+
+
+@cache
+def derive_weight_step() -> Derivation:
+    """How far gradient descent moves a weight: the update minus the old value, -eta times its gradient."""
+    update = gradient_descent.derive_update_rule()
+    step = sp.expand(update.result - gradient_descent.thetav[j])
+    return Derivation(step, (*update.steps, Step("the step: new value minus old", step)))
+
+
 # -- BP3, BP4 ----------------------------------------------------------------------------------------------
 
 def preactivation(row: sp.Symbol) -> sp.Expr:
@@ -347,6 +389,15 @@ FORMULAS: tuple[Formula, ...] = (
         ),
     ),
     Formula(
+        key="bp2_chain_rule", section=SECTION, title="BP2's chain rule: L depends on z^(l) only through z^(l+1)",
+        assumptions=("L any differentiable function of z^{(l+1)}", "m_l, m_{l+1} symbolic", "1 <= j <= m_l"),
+        definition=next_preactivation(k), derive=derive_bp2_chain,
+        stated=sp.Sum(delta_next[k] * W_next[k, j] * slope_l[j], (k, 1, m_next)),
+        locator=Locator(SECTION, r"Chain rule: \$\\frac", "inline"), variables=(delta_next, W_next, z_l),
+        domain=DOMAIN,
+        comment="the notes' Leibniz factors are read as delta^{(l+1)}_k and the derived inner derivative",
+    ),
+    Formula(
         key="bp3_weight_grad", section=SECTION, title="BP3: gradient with respect to the weights",
         assumptions=("m_l, m_{l-1} symbolic", "1 <= r <= m_l, 1 <= s <= m_{l-1}"),
         definition=preactivation(q), derive=derive_bp3, stated=stated_bp3(),
@@ -427,8 +478,8 @@ def _at(pattern: str, number: str, kind: str = "display") -> Locator:
 # Where each number of the example is printed: "@" marks the number itself, "#" any other number.
 Z1_AT = (r"\\end\{bmatrix\} = \\begin\{bmatrix\}@\\\\#\\end\{bmatrix\},",
          r"\\end\{bmatrix\} = \\begin\{bmatrix\}#\\\\@\\end\{bmatrix\},")
-A1_AT = (r"\\sigma\(\\mathbf\{z\}\^\{\(1\)\}\) = \\begin\{bmatrix\}@\\\\#\\end",
-         r"\\sigma\(\\mathbf\{z\}\^\{\(1\)\}\) = \\begin\{bmatrix\}#\\\\@\\end")
+A1_AT = (r"\\mathbf\{a\}\^\{\(1\)\} = [^=$]+= \\begin\{bmatrix\}@\\\\#\\end",
+         r"\\mathbf\{a\}\^\{\(1\)\} = [^=$]+= \\begin\{bmatrix\}#\\\\@\\end")
 SLOPE1_AT = r"\\odot \\begin\{bmatrix\}@\\\\#\\end", r"\\odot \\begin\{bmatrix\}#\\\\@\\end"
 DELTA1_AT = (r"\\odot \\begin\{bmatrix\}#\\\\#\\end\{bmatrix\} = \\begin\{bmatrix\}@\\\\#\\end\{bmatrix\}$",
              r"\\odot \\begin\{bmatrix\}#\\\\#\\end\{bmatrix\} = \\begin\{bmatrix\}#\\\\@\\end\{bmatrix\}$")
@@ -492,6 +543,18 @@ def _example_quantities() -> tuple[Quantity, ...]:
     return tuple(out)
 
 
+FORMULAS += (
+    Formula(
+        key="weight_step", section=SECTION, title="One step moves each weight by -eta times its gradient",
+        assumptions=("gradient descent with step size eta > 0", "one coordinate j of the parameters"),
+        definition=gradient_descent.UPDATE_STATED, derive=derive_weight_step,
+        stated=-gradient_descent.eta * gradient_descent.gradv[j],
+        locator=Locator(SECTION, r"every weight nudges by \$(?P<formula>[^$]+\$[A-Za-z]+)", "inline"),
+        variables=(gradient_descent.gradv,), domain=gradient_descent.VECTOR_DOMAIN,
+    ),
+)
+
+
 EXAMPLES: tuple[Example, ...] = (
     Example(
         key="backprop_221", section=SECTION, title="One backprop step on the 2-2-1 network by hand",
@@ -531,18 +594,44 @@ NOTATION: dict[str, dict[str, sp.Basic]] = {
     "bp2_hidden_error": {**_layer_shapes(), "(entry)": sp.Tuple(j)},
     "bp3_weight_grad": {**_layer_shapes(), "(entry)": sp.Tuple(r, s)},
     "bp4_bias_grad": {"\\boldsymbol{\\delta}^{(\\ell)}": delta_l[r]},
+    # dL/dz^{(l+1)}_k is the error signal (line "Define the error signal"); dz^{(l+1)}_k/dz^{(l)}_j the derived
+    # inner derivative; \sum_k runs over the m_{l+1} units of layer l+1
+    "bp2_chain_rule": {"\\partial L/\\partial z^{(l+1)}": sp.Lambda(k, delta_next[k]),
+                       "\\partial z^{(l+1)}/\\partial z^{(l)}": sp.Lambda((k, j), derive_bp2_inner().result),
+                       "n": m_next},
+    "weight_step": {"\\text{grad}": gradient_descent.gradv[j]},  # "-eta . grad": grad is the weight's gradient
 }
 
 
 _YHAT_EX, _Y_EX = sp.Symbol("\\hat{y}"), sp.Symbol("y")
+#: Layers l-1, l+1 next to layer l: a definition written with the wrong layer's vector reads as those names.
+z_prev_entry, z_next_entry = sp.IndexedBase("z^{(l-1)}")[j], sp.IndexedBase("z^{(l+1)}")[j]
+z1_ex, z2_ex = sp.IndexedBase("z^{(1)}"), sp.IndexedBase("z^{(2)}")
+_NEXT_LAYER = {**_layer_shapes(), "\\mathbf{b}^{(\\ell+1)}": sp.MatrixSymbol(str(b_next), m_next, 1),
+               "\\mathbf{b}^{(\\ell)}": sp.MatrixSymbol(str(b_l), m_l, 1),
+               **{f"\\mathbf{{z}}^{{(\\ell{d})}}": sp.MatrixSymbol(f"z^{{(l{d})}}", rows, 1)
+                  for d, rows in (("-1", m_prev), ("", m_l), ("+1", m_next))}}
 _LAYER = {**_layer_shapes(), "\\mathbf{b}^{(\\ell)}": sp.MatrixSymbol(str(b_l), m_l, 1)}
 DEFINITIONS: tuple[Definition, ...] = (
     Definition("layer_forward", SECTION, "Layer l's pre-activation",
                _LAYER["\\mathbf{W}^{(\\ell)}"] * _LAYER["\\mathbf{a}^{(\\ell-1)}"] + _LAYER["\\mathbf{b}^{(\\ell)}"],
                Locator(SECTION, r"^\\mathbf\{z\}\^\{\(\\ell\)\} = ", "display"),
                {"m_{l-1}": (1, 4), "m_l": (1, 4)}, "preactivation(q), which BP3 and BP4 differentiate"),
+    Definition("layer_forward_activation", SECTION, "Layer l's activation", sigma(z_l[j]),
+               Locator(SECTION, r"\\qquad \\mathbf\{a\}\^\{\(\\ell\)\} = ", "display"),
+               {**DOMAIN, "z^{(l-1)}": ENTRY, "z^{(l+1)}": ENTRY}, "sigma(z^{(l)}_i), which next_preactivation sums"),
+    Definition("bp2_next_layer", SECTION, "Layer l+1's pre-activation as a function of z^(l)", next_preactivation(k),
+               Locator(SECTION, r"only through \$", "inline"), {**DOMAIN, "z^{(l-1)}": ENTRY, "z^{(l+1)}": ENTRY},
+               "next_preactivation(k), which BP2 differentiates"),
+    Definition("backprop_221_activation", SECTION, "The worked example's hidden activation", sigmoid(z1_ex[j]),
+               Locator(SECTION, r"(?<=\\quad \\mathbf\{a\}\^\{\(1\)\} = )", "display"),
+               {"z^{(1)}": ENTRY, "z^{(2)}": ENTRY, "j": (1, 2)}, "sigmoid everywhere, as the example says"),
     Definition("backprop_221_loss", SECTION, "The worked example's loss", (_YHAT_EX - _Y_EX) ** 2 / 2,
                Locator(SECTION, r"MSE loss \$L=", "inline"), {"\\hat{y}": (0.05, 0.95), "y": (0.0, 1.0)},
                "the loss of networks.loss(NOTES_NET), the quantity 'loss' of the example"),
 )
 NOTATION["layer_forward"] = dict(_LAYER)  # the bold names of layer l, as matrices
+NOTATION["layer_forward_activation"] = {"\\mathbf{z}^{(\\ell-1)}": z_prev_entry,
+                                       "\\mathbf{z}^{(\\ell+1)}": z_next_entry}
+NOTATION["bp2_next_layer"] = {**_NEXT_LAYER, "(entry)": sp.Tuple(k)}
+NOTATION["backprop_221_activation"] = {"\\mathbf{z}^{(2)}": z2_ex[j]}

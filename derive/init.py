@@ -222,4 +222,11 @@ FORMULAS: tuple[Formula, ...] = (
         variables=(n_in,), domain=FANS,
         kernels=(Kernel("he_std", (n_in,), sp.sqrt(HE_STATED), FAN_KERNEL, rewrite=STD),),
     ),
+    Formula(
+        key="he_variance_solved", section="1.7", title="He's condition n_in Var(W)/2 = 1 solved for Var(W)",
+        assumptions=("as he_layer_gain", "gain 1 per layer"), definition=sp.Eq(sp.Symbol("Var(z_l)/Var(z_{l-1})"), 1),
+        derive=derive_he, stated=HE_STATED, locator=Locator("1.7", r"(?<=\\Rightarrow \\text\{Var\}\(W\)=)", "inline"),
+        variables=(n_in,), domain=FANS,
+        comment="The right-hand side of 'n_in Var(W)/2 = 1 => Var(W) = 2/n_in' in the notes' argument for He.",
+    ),
 )

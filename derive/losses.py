@@ -5,11 +5,13 @@ from __future__ import annotations
 import sympy as sp
 from sympy.codegen.numpy_nodes import logaddexp
 
+from derive.activations import derive_softmax_jacobian
 from derive.arrays import Count, RMax, RSum
 from derive.core import Definition, Derivation, Formula, Kernel, Locator, Step, within_bounds
 from derive.functions import sigmoid
 
 N, n = sp.symbols("N n", integer=True, positive=True)
+sv = sp.IndexedBase("s")
 i, j, k, c = sp.symbols("i j k c", integer=True, positive=True)
 yh, yv, zv = sp.IndexedBase("\\hat{y}"), sp.IndexedBase("y"), sp.IndexedBase("z")
 y = sp.Symbol("y", real=True)
@@ -70,24 +72,60 @@ def derive_ce_onehot() -> Derivation:
                              Step("sum out the Kronecker delta (1 <= c <= n)", done)))
 
 
-def derive_ce_grad() -> Derivation:
-    """dL/dz_j of softmax + cross-entropy for symbolic n, then labels summing to 1."""
+def _ce_grad_steps(s: sp.IndexedBase) -> tuple[Step, ...]:
+    """dL/dz_j of softmax + cross-entropy for symbolic n, the softmax outputs named ``s``, then labels summing to 1."""
     total = sp.Sum(sp.exp(zv[k]), (k, 1, n))
     loss = -sp.Sum(yv[i] * sp.log(sp.exp(zv[i]) / total), (i, 1, n))
     expanded = -sp.Sum(yv[i] * zv[i], (i, 1, n)) + sp.Sum(yv[i], (i, 1, n)) * sp.log(total)
     d = within_bounds(sp.diff(expanded, zv[j]).doit(), j, n)
-    s = yh
     named = sp.expand(d).subs(sp.exp(zv[j]), s[j] * total)
     labels = named.subs(sp.Sum(yv[i], (i, 1, n)), 1)
-    return Derivation(labels, (
+    return (
         Step("definition: L = -sum_i y_i log softmax_i", loss),
         Step("log of a quotient", expanded),
         Step("differentiate, sum out the Kronecker deltas", d),
         Step("write e^{z_j} = s_j sum_k e^{z_k}", named),
         Step("labels sum to 1", labels),
-    ))
+    )
 
 
+def derive_ce_grad() -> Derivation:
+    """dL/dz_j of softmax + cross-entropy for symbolic n, then labels summing to 1 (outputs named yhat)."""
+    steps = _ce_grad_steps(yh)
+    return Derivation(steps[-1].expr, steps)
+
+
+def derive_ce_grad_any_labels() -> Derivation:
+    """dL/dz_j of softmax + cross-entropy in the outputs s, for labels of any sum: -y_j + s_j sum_i y_i."""
+    steps = _ce_grad_steps(sv)[:-1]
+    return Derivation(steps[-1].expr, steps)
+
+
+def derive_ce_grad_in_s() -> Derivation:
+    """dL/dz_j of softmax + cross-entropy in the outputs s, labels summing to 1: s_j - y_j."""
+    steps = _ce_grad_steps(sv)
+    return Derivation(steps[-1].expr, steps)
+
+
+def _ce_chain(position: int, key: str, title: str, labels_sum_to_one: bool = False) -> Formula:
+    """A member of the notes' chain dL/dz_k = ... = ... (``position`` 1 is the first after the left-hand side).
+
+    Each member must equal dL/dz_k: the members before the last for labels of any sum, the last one
+    (which uses sum_i y_i = 1) for labels summing to 1. The locator counts the members, never reads them.
+    """
+    before = r"(?:[^=$]*= )" * (position - 1)
+    return Formula(
+        key=key, section="1.3", title=title,
+        assumptions=("n classes, symbolic", "s = softmax(z)", "labels sum to 1" if labels_sum_to_one else "any labels"),
+        definition=CE_OF_SOFTMAX, derive=derive_ce_grad_in_s if labels_sum_to_one else derive_ce_grad_any_labels,
+        stated=sv[j] - yv[j] if labels_sum_to_one else -yv[j] + sv[j] * sp.Sum(yv[i], (i, 1, n)),
+        locator=Locator("1.3", CE_CHAIN + before + r"(?P<formula>[^=$]+?)\s*(?=[=$])", "inline"),
+        variables=(sv, yv), domain={"s": (0.01, 0.99), "y": (0.0, 1.0), "n": (1, 5), "j": (1, 1)},
+    )
+
+
+CE_OF_SOFTMAX = -sp.Sum(yv[i] * sp.log(sp.exp(zv[i]) / sp.Sum(sp.exp(zv[k]), (k, 1, n))), (i, 1, n))
+CE_CHAIN = r"Then \$\\frac\{\\partial L\}\{\\partial z_k\} = "  # the prose derivation's chain, dL/dz_k = ...
 LOG_SOFTMAX = sp.Symbol("z") - RMax(sp.Symbol("z")) - sp.log(RSum(sp.exp(sp.Symbol("z") - RMax(sp.Symbol("z")))))
 zs, ys, yhs = sp.Symbol("z"), sp.Symbol("y"), sp.Symbol("\\hat{y}")
 SOFTMAX = sp.exp(zs - RMax(zs)) / RSum(sp.exp(zs - RMax(zs)))
@@ -154,8 +192,7 @@ FORMULAS: tuple[Formula, ...] = (
     Formula(
         key="ce_grad_logits", section="1.3", title="Softmax + cross-entropy gradient w.r.t. the logits",
         assumptions=("n classes, symbolic", "labels sum to 1"),
-        definition=-sp.Sum(yv[i] * sp.log(sp.exp(zv[i]) / sp.Sum(sp.exp(zv[k]), (k, 1, n))), (i, 1, n)),
-        derive=derive_ce_grad, stated=sp.IndexedBase("\\hat{y}")[j] - yv[j],
+        definition=CE_OF_SOFTMAX, derive=derive_ce_grad, stated=sp.IndexedBase("\\hat{y}")[j] - yv[j],
         locator=Locator("1.3", r"\\frac\{\\partial L_\{\\text\{CE\}\}\}\{\\partial z_k\} =", "display"),
         variables=(zv, yv),
         domain={"s": (0.01, 0.99), "\\hat{y}": (0.01, 0.99), "y": (0.0, 1.0), "n": (1, 5), "j": (1, 1)},
@@ -164,11 +201,18 @@ FORMULAS: tuple[Formula, ...] = (
                    grad_of="ce_logits", grad_wrt="z", rewrite="valid when the labels sum to 1"),
         ),
     ),
+    _ce_chain(1, "ce_chain_rule", "CE gradient: the chain rule through the softmax"),
+    _ce_chain(2, "ce_chain_jacobian", "CE gradient: the softmax Jacobian inserted"),
+    _ce_chain(3, "ce_chain_cancel", "CE gradient: 1/s_i cancels s_i"),
+    _ce_chain(4, "ce_chain_sum", "CE gradient: the Kronecker delta summed out"),
+    _ce_chain(5, "ce_chain_labels", "CE gradient: labels summing to 1", labels_sum_to_one=True),
 )
 
 #: How the notes write a claim's symbols, where the name alone does not say it (read by verify/audit.py).
 NOTATION: dict[str, dict[str, sp.Basic]] = {
     "bce_grad_logit": {"\\hat{y}": sigmoid(z)},  # the notes set yhat = sigma(z) just above the claim
+    # d s_i / d z_k is the softmax Jacobian derived in section 1.2 (softmax_jacobian), s_i (delta_ik - s_k)
+    "ce_chain_rule": {"\\partial s/\\partial z": sp.Lambda((i, j), derive_softmax_jacobian().result)},
 }
 
 

@@ -39,6 +39,7 @@ REAL = {
     "neuron_preactivation": (49, "correct"),
     "neuron_example.z": (75, "correct"),
     "neuron_example.a": (75, "correct"),
+    "network_forward": (65, "correct"),
     "linear_collapse": (80, "correct"),
     "sigmoid_grad": (84, "correct"),
     "sigmoid_range": (84, "correct"),
@@ -53,21 +54,29 @@ REAL = {
     "softmax_sum": (89, "correct"),
     "gelu_tanh": (94, "not stated"),
     "softmax_jacobian": (100, "correct"),
+    "softmax_numerator_slope": (103, "correct"),
+    "softmax_denominator_term": (103, "correct"),
+    "softmax_off_diagonal_quotient": (103, "correct"),
+    "softmax_off_diagonal": (103, "correct"),
     "mse_grad": (112, "correct"),
     "bce_grad_logit": (126, "correct"),
     "bce_grad_yhat": (129, "correct"),
     "yhat_slope": (129, "correct"),
     "ce_onehot": (136, "correct"),
     "ce_grad_logits": (142, "correct"),
+    **{key: (145, "correct") for key in ("ce_chain_rule", "ce_chain_jacobian", "ce_chain_cancel", "ce_chain_sum",
+                                         "ce_chain_labels")},
 }
 # the same claims in tests/data/mini_foundations.md (written for these tests)
 MINI = {
-    "neuron_preactivation": 10, "neuron_example.z": 16, "neuron_example.a": 16, "linear_collapse": 21,
-    "sigmoid_grad": 25, "sigmoid_range": 25, "tanh_grad": 26, "tanh_range": 26, "relu_grad": 27, "relu_range": 27,
-    "leaky_relu_grad": 28, "leaky_relu_range": 28, "gelu_grad": 29, "gelu_range": 29, "softmax_sum": 30,
-    "gelu_tanh": 33, "softmax_jacobian": 37, "mse_grad": 43, "bce_grad_yhat": 46, "yhat_slope": 46,
-    "bce_grad_logit": 49,
-    "ce_onehot": 53, "ce_grad_logits": 57,
+    "neuron_preactivation": 10, "neuron_example.z": 16, "neuron_example.a": 16, "network_forward": 22,
+    "linear_collapse": 27, "sigmoid_grad": 31, "sigmoid_range": 31, "tanh_grad": 32, "tanh_range": 32,
+    "relu_grad": 33, "relu_range": 33, "leaky_relu_grad": 34, "leaky_relu_range": 34, "gelu_grad": 35,
+    "gelu_range": 35, "softmax_sum": 36, "gelu_tanh": 39, "softmax_jacobian": 43,
+    "softmax_numerator_slope": 46, "softmax_denominator_term": 46, "softmax_off_diagonal_quotient": 46,
+    "softmax_off_diagonal": 46, "mse_grad": 51, "bce_grad_yhat": 54, "yhat_slope": 54, "bce_grad_logit": 57,
+    "ce_onehot": 61, "ce_grad_logits": 65, "ce_chain_rule": 68, "ce_chain_jacobian": 68, "ce_chain_cancel": 68,
+    "ce_chain_sum": 68, "ce_chain_labels": 68,
 }
 
 
@@ -238,7 +247,7 @@ def test_a_rounded_interval_end_is_judged_at_the_precision_written(tmp_path):
 def test_the_written_tanh_approximation_is_checked_against_the_record(tmp_path):
     copy = edited_copy(tmp_path, DATA / "mini_foundations.md", "0.044715 z^3", "0.04715 z^3")
     f = by_claim(audit_file(copy, sections=SCOPE))["gelu_tanh"]
-    assert (f.verdict, f.line) == ("error", 33)
+    assert (f.verdict, f.line) == ("error", 39)
 
 
 def test_a_product_in_the_wrong_order_is_never_correct(tmp_path):
@@ -426,9 +435,9 @@ def test_fragments_carry_their_line_section_and_table_column():
     first = notes.math[0]
     assert (first.kind, first.line, first.section) == ("display", 10, "1.1")
     assert notes.lines[first.line - 1][first.col:].startswith(r"z = \mathbf{w}")
-    tanh = notes.row_at(26)
+    tanh = notes.row_at(32)
     assert tanh is not None and tanh.cell("deriv").text == r"$1-\tanh^2(z)$"
-    cell_math = [m for m in notes.math_on(26) if m.cell == 1]
+    cell_math = [m for m in notes.math_on(32) if m.cell == 1]
     assert [m.latex for m in cell_math] == [r"1-\tanh^2(z)"]
 
 

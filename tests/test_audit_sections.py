@@ -1,4 +1,4 @@
-"""The audit of sections 1.4-1.10: the real notes' verdicts, and edits flagged at their own line.
+"""The audit of sections 1.4-1.10: the real notes' verdicts, and edits flagged at their own line (any section).
 
 Expected verdicts are facts of the notes file read off it by hand (e.g. line 251 prints
 sigma'(z2) = 0.2297 while 0.642713 * 0.357287 = 0.229633; line 269 prints -0.00514 where both the
@@ -106,13 +106,55 @@ EDITS = [
      "layernorm_output", 357),
 ]
 
+# Fragments that had no verdict before ("unchecked"): each is judged now, so an edit to it must be an error there.
+FRAGMENT_EDITS = [
+    ("the argument of a neuron's activation", r"b, \qquad a = \sigma(z)", r"b, \qquad a = \sigma(-z)",
+     "neuron_activation", 49),
+    ("a layer's activation left out", r"\qquad \mathbf{a} = \sigma(\mathbf{z})", r"\qquad \mathbf{a} = \mathbf{z}",
+     "layer_activation", 59),
+    ("the layer of the input in the forward chain",
+     r"\mathbf{W}^{(\ell)} \mathbf{a}^{(\ell-1)} + \mathbf{b}^{(\ell)}\right)",
+     r"\mathbf{W}^{(\ell)} \mathbf{a}^{(\ell)} + \mathbf{b}^{(\ell)}\right)", "network_forward", 65),
+    ("the numerator's derivative in the quotient rule", r"the numerator derivative is $e^{z_i}$",
+     r"the numerator derivative is $e^{-z_i}$", "softmax_numerator_slope", 103),
+    ("the square of the softmax denominator", r"contributes $-e^{z_i}e^{z_i}/(\sum)^2$",
+     r"contributes $-e^{z_i}e^{z_i}/(\sum)$", "softmax_denominator_term", 103),
+    ("an index of the off-diagonal quotient", r"giving $-e^{z_i}e^{z_j}/(\sum)^2", r"giving $-e^{z_i}e^{z_i}/(\sum)^2",
+     "softmax_off_diagonal_quotient", 103),
+    ("the sign of the off-diagonal Jacobian", r"= -s_i s_j$", r"= s_i s_j$", "softmax_off_diagonal", 103),
+    ("the 1/s_i of the CE chain rule", r"y_i \frac{1}{s_i}\frac{\partial s_i}{\partial z_k}",
+     r"y_i \frac{1}{s_k}\frac{\partial s_i}{\partial z_k}", "ce_chain_rule", 145),
+    ("the softmax Jacobian in the CE chain", r"\frac{1}{s_i} s_i(\delta_{ik}-s_k)",
+     r"\frac{1}{s_i} s_i(\delta_{ik}-s_i)", "ce_chain_jacobian", 145),
+    ("a sign after 1/s_i cancels", r"-\sum_i y_i(\delta_{ik}-s_k)", r"-\sum_i y_i(\delta_{ik}+s_k)",
+     "ce_chain_cancel", 145),
+    ("the Kronecker delta summed out", r"-y_k + s_k\sum_i y_i", r"-y_k - s_k\sum_i y_i", "ce_chain_sum", 145),
+    ("the last step of the CE chain", "= s_k - y_k$ (since", "= s_k - 2y_k$ (since", "ce_chain_labels", 145),
+    ("the layer of layer l's activation", r"\qquad \mathbf{a}^{(\ell)} = \sigma(\mathbf{z}^{(\ell)})",
+     r"\qquad \mathbf{a}^{(\ell)} = \sigma(\mathbf{z}^{(\ell-1)})", "layer_forward_activation", 185),
+    ("the layer inside BP2's layer map", r"\mathbf{W}^{(\ell+1)}\sigma(\mathbf{z}^{(\ell)}) + \mathbf{b}^{(\ell+1)}$",
+     r"\mathbf{W}^{(\ell+1)}\sigma(\mathbf{z}^{(\ell+1)}) + \mathbf{b}^{(\ell+1)}$", "bp2_next_layer", 210),
+    ("the indices of BP2's chain rule", r"\frac{\partial z_k^{(\ell+1)}}{\partial z_j^{(\ell)}}$",
+     r"\frac{\partial z_j^{(\ell+1)}}{\partial z_k^{(\ell)}}$", "bp2_chain_rule", 210),
+    ("the layer of the example's hidden activation", r"\mathbf{a}^{(1)} = \sigma(\mathbf{z}^{(1)})",
+     r"\mathbf{a}^{(1)} = \sigma(\mathbf{z}^{(2)})", "backprop_221_activation", 239),
+    ("the sign of the weight step", r"nudges by $-\eta\cdot$grad", r"nudges by $+\eta\cdot$grad", "weight_step", 272),
+    ("He's condition solved for Var(W)", r"\Rightarrow \text{Var}(W)=2/n_{in}", r"\Rightarrow \text{Var}(W)=1/n_{in}",
+     "he_variance_solved", 326),
+    ("the 1/2 of the L2 penalty", r"add $\frac{\lambda}{2}\|\theta\|^2$", r"add $\lambda\|\theta\|^2$",
+     "l2_penalty_definition", 332),
+    ("the norm of the L1 penalty", r"add $\lambda\|\theta\|_1$", r"add $\lambda\|\theta\|_2$",
+     "l1_penalty_definition", 333),
+]
+
 
 def test_definitions_the_notes_write_are_the_ones_the_derivations_use(real):
     definitions = {k: v for k, v in real.items() if v[1] == "definition"}
     assert {"momentum_velocity", "adam_second_moment", "batchnorm_variance", "layernorm_output"} <= set(definitions)
 
 
-@pytest.mark.parametrize(("what", "old", "new", "claim", "line"), EDITS, ids=[e[0] for e in EDITS])
+@pytest.mark.parametrize(("what", "old", "new", "claim", "line"), EDITS + FRAGMENT_EDITS,
+                         ids=[e[0] for e in EDITS + FRAGMENT_EDITS])
 def test_an_edit_is_an_error_at_its_line_and_nothing_else_changes(notes_text, real_report, real, what, old, new,
                                                                   claim, line):
     assert notes_text.count(old) == 1, f"the edit target {old!r} must occur exactly once"
@@ -121,6 +163,23 @@ def test_an_edit_is_an_error_at_its_line_and_nothing_else_changes(notes_text, re
     assert after[claim] == (line, "error"), what
     changed = {k: (real.get(k), v) for k, v in after.items() if k != claim and real.get(k) != v}
     assert changed == {}, what
+
+
+def test_no_fragment_of_the_notes_is_left_unchecked(real_report):
+    assert real_report.coverage["unchecked"] == 0
+    assert [(v.line, v.text) for v in real_report.fragments if "unchecked" in v.clauses] == []
+
+
+FRAGMENT_VERDICTS = [  # (edit of FRAGMENT_EDITS, section, text of the edited fragment)
+    (0, "1.1", r"\sigma(-z)"), (-2, "1.8", r"\lambda\|\theta\|^2"), (-1, "1.8", r"\|\theta\|_2")]
+
+
+@pytest.mark.parametrize(("edit", "section", "marker"), FRAGMENT_VERDICTS, ids=[m for _, _, m in FRAGMENT_VERDICTS])
+def test_an_edited_fragment_gets_an_error_clause(notes_text, edit, section, marker):
+    what, old, new, _, line = FRAGMENT_EDITS[edit]
+    report = audit_text(notes_text.replace(old, new), source=str(NOTES), sections=(section,))
+    fragments = [v for v in report.fragments if v.line == line and marker in v.text]
+    assert len(fragments) == 1 and "error" in fragments[0].clauses, what
 
 
 def by_claim(report: AuditReport) -> dict[str, object]:

@@ -398,7 +398,8 @@ def read(notes: Notes, claim: Claim, located: Located) -> Written:
     if group is not None:
         text, start = group
         hit = notes.math_at(located.line, start)
-        segments = _dollar_segments(text.strip())
+        inside = hit is not None and not text.startswith("$")  # a group that starts in math: "-\\eta\\cdot$grad"
+        segments = _dollar_segments(("$" if inside else "") + text.strip())
         if claim.quantity is not None:
             return Written(text.strip().strip("$").strip(), "number", located.line, hit[0] if hit else None)
         math, clause = (hit[0], _clause_at(*hit)) if hit else (None, None)
@@ -527,6 +528,7 @@ def align(parsed: sp.Basic, formula: Formula, target: sp.Basic,
     """
     shown: dict[str, str] = {}
     subs: dict[sp.Basic, sp.Basic] = {}
+    parsed = _rename_functions(parsed, record_functions(formula.definition, formula.stated, target), shown)
     for x in parsed.atoms(sp.Indexed):
         name = str(x.base.label)
         if name in explicit and isinstance(explicit[name], sp.IndexedBase):
@@ -544,12 +546,6 @@ def align(parsed: sp.Basic, formula: Formula, target: sp.Basic,
             shown[key] = str(explicit[key])
     names, labels = record_atoms(formula.definition, formula.stated, target, *formula.variables)
     names = {k: v for k, v in names.items() if k not in labels}
-    functions = record_functions(formula.definition, formula.stated, target)
-    for app in parsed.atoms(AppliedUndef):
-        same = functions.get(canonical(str(app.func)))
-        if app not in subs and same is not None and same != app.func:
-            subs[app] = same(*app.args)  # sigma^{(\ell)} is the record's sigma^{(l)}
-            shown[str(app.func)] = str(same)
     for app in parsed.atoms(AppliedUndef):
         spelled = _operator_name(app)
         if app not in subs and spelled in names:
@@ -582,6 +578,17 @@ def align(parsed: sp.Basic, formula: Formula, target: sp.Basic,
         expr = expr.xreplace({mine[0]: theirs[0]})
         shown[mine[0].name] = theirs[0].name
     return expr, shown
+
+
+def _rename_functions(expr: sp.Basic, functions: Mapping[str, sp.FunctionClass], shown: dict[str, str]) -> sp.Basic:
+    """Write the notes' undefined functions as the record's of the same canonical name (``sigma^{(\\ell)}``)."""
+    def renamed(app: AppliedUndef) -> sp.Basic:
+        same = functions[canonical(str(app.func))]
+        shown[str(app.func)] = str(same)
+        return same(*app.args)
+
+    return expr.replace(lambda e: isinstance(e, AppliedUndef) and canonical(str(e.func)) in functions
+                        and functions[canonical(str(e.func))] != e.func, renamed)
 
 
 def _entry_of_applied(expr: sp.Basic, at: sp.Tuple) -> sp.Basic:
@@ -820,7 +827,7 @@ def judge_formula(claim: Claim, written: Written, explicit: Mapping[str, sp.Basi
         message = f"written {read}, derived {expected}: {proof.detail or proof.method}"
     else:
         message = f"undecided: {proof.detail or proof.method}"
-    drift = _drift(formula, parsed)
+    drift = _drift(formula, parsed, rhs, proof)
     return _finding(base, written.line, verdict, message + drift, written.text, expected, symbols)
 
 
@@ -891,11 +898,13 @@ def _parse_written(written: Written, context: Context) -> sp.Basic:
     return parse_expr_latex(written.text, context)
 
 
-def _drift(formula: Formula, parsed: sp.Basic) -> str:
-    """A note when the notes no longer say what the record's ``stated`` expects."""
+def _drift(formula: Formula, parsed: sp.Basic, derived_rhs: sp.Basic, proof: Proof) -> str:
+    """A note when the notes no longer say what the record's ``stated`` expects (``proof``: parsed vs derived)."""
     stated = formula.stated
     if stated is None:
         return ""
+    if stated == derived_rhs and not isinstance(stated, sp.Set):  # the same comparison was just made
+        return f" (the record expects the notes to say {_describe(stated)})" if proof.verdict == "refuted" else ""
     if isinstance(stated, sp.Set) or isinstance(parsed, sp.Set):
         return "" if stated == parsed else f" (the record expects the notes to say {_describe(stated)})"
     try:
