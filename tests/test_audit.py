@@ -17,10 +17,13 @@ import sympy as sp
 from rich.console import Console
 
 from derive.core import registry
+from derive.functions import sigmoid
+from derive.proof import check_equal
 from verify.audit import AuditReport, Finding, NotesError, audit_file, audit_text, judge_number
 from verify.notation import (
     Context,
     NotationError,
+    Partial,
     clauses,
     decimal,
     parse_expr_latex,
@@ -372,6 +375,60 @@ def test_letters_that_spell_a_call_are_only_a_product_of_symbols():
 ])
 def test_latex_is_read_through_the_notation_table(latex, expected):
     assert str(parse_expr_latex(latex)) == expected
+
+
+@pytest.mark.parametrize(("latex", "expected"), [
+    (r"\frac{\lambda}{2}\|\theta\|^2", "lambda*Sum(theta[i]**2, (i, 1, n))/2"),
+    (r"\lambda\|\theta\|_1", "lambda*Sum(Abs(theta[i]), (i, 1, n))"),
+    (r"\|\mathbf{w}\|_2", "sqrt(Sum(\\mathbf{w}[i]**2, (i, 1, n)))"),
+])
+def test_norms_of_a_vector_name_are_sums_over_its_entries(latex, expected):
+    assert str(parse_expr_latex(latex)) == expected
+
+
+@pytest.mark.parametrize("latex", [r"\|\theta\|_3", r"\|\theta\|_\infty", r"\|x - y\|", r"\|\theta"])
+def test_a_norm_the_table_does_not_know_is_refused(latex):
+    with pytest.raises(NotationError):
+        parse_expr_latex(latex)
+
+
+def test_a_bare_sum_is_a_name_for_the_record_to_map():
+    value = parse_expr_latex(r"-e^{z_i}e^{z_j}/(\sum)^2")
+    assert sp.Symbol(r"\sum") in value.free_symbols
+    with pytest.raises(NotationError):
+        parse_expr_latex(r"\sum x_i")
+
+
+def test_sigma_is_the_records_generic_activation_when_the_context_says_so():
+    z = sp.Symbol("z")
+    assert parse_expr_latex(r"\sigma(z)") == sigmoid(z)
+    assert parse_expr_latex(r"\sigma(z)", Context(functions=frozenset({"sigma"}))) == sp.Function("sigma")(z)
+    assert parse_expr_latex(r"\sigma^{(\ell)}(z)") == sp.Function("sigma^{(\\ell)}")(z)
+
+
+def test_a_product_finished_in_a_word_reads_the_word_as_a_name():
+    value = parse_prose_cases([("math", r"-\eta\cdot"), ("text", "grad")])
+    assert value == -sp.Symbol("eta") * sp.Symbol(r"\text{grad}")
+
+
+def test_leibniz_derivatives_are_kept_opaque_by_the_parser():
+    value = parse_expr_latex(r"\frac{\partial L}{\partial z_k}")
+    assert isinstance(value, Partial) and value.args[0] == sp.Symbol("L")
+
+
+def test_an_identity_for_every_activation_is_refuted_by_a_concrete_one():
+    sigma, z = sp.Function("sigma"), sp.Symbol("z")
+    wrong = check_equal(sp.diff(sigma(2 * z), z), 2 * sp.Derivative(sigma(z), z), {"z": (-1.0, 1.0)})
+    assert wrong.verdict == "refuted"
+    assert check_equal(sp.diff(sigma(z) ** 2, z), 2 * sigma(z) * sp.Derivative(sigma(z), z),
+                       {"z": (-1.0, 1.0)}).verdict == "proven"
+
+
+def test_sums_that_differ_only_in_their_index_name_cancel():
+    n, k, q = sp.symbols("n k q", integer=True, positive=True)
+    x = sp.IndexedBase("x")
+    proof = check_equal(sp.Sum(x[k] ** 2, (k, 1, n)), sp.Sum(x[q] ** 2, (q, 1, n)), {"x": (-1.0, 1.0), "n": (1, 3)})
+    assert (proof.verdict, proof.method) == ("proven", "everywhere: identical")
 
 
 def test_cases_become_a_piecewise():

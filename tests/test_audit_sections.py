@@ -182,6 +182,14 @@ def test_an_edited_fragment_gets_an_error_clause(notes_text, edit, section, mark
     assert len(fragments) == 1 and "error" in fragments[0].clauses, what
 
 
+def test_a_derivative_the_record_cannot_read_is_unknown_never_correct(notes_text):
+    old = r"\frac{\partial L}{\partial z_k^{(\ell+1)}} \frac"
+    assert notes_text.count(old) == 1
+    edited = notes_text.replace(old, r"\frac{\partial L}{\partial z_k^{(\ell)}} \frac")
+    after = verdicts(audit_text(edited, source=str(NOTES), sections=("1.5",)))
+    assert after["bp2_chain_rule"] == (210, "unknown")
+
+
 def by_claim(report: AuditReport) -> dict[str, object]:
     """Findings keyed by claim."""
     return {f.claim: f for f in report.findings}

@@ -18,7 +18,9 @@ How a claim is read (a later section plugs in by adding records only):
 3. The LaTeX is parsed by ``verify.notation`` (never ``sympify``/``eval``); the notes' symbols are
    mapped onto the record's by name, by canonical name (no bold, ``\\ell`` as ``l``), bold vectors
    onto the record's component ``x[j]``, the section module's ``NOTATION[claim]`` table, and a lone
-   unmatched index pair (``z_k`` -> ``z_j``). The map used is kept in ``Finding.symbols``.
+   unmatched index pair (``z_k`` -> ``z_j``). A Leibniz derivative is read through the table's key
+   ``\\partial N/\\partial D`` and an activation of a matrix expression entrywise. The map used is kept
+   in ``Finding.symbols``.
 4. Judged by ``derive.proof.check_equal`` / ``compare_sets`` (matrices also at random sizes):
    proven/agrees -> correct, refuted -> error, undecided -> unknown (never correct). Numbers are
    judged at the precision written; matching only ``Quantity.rounded_expr`` is a warning.
