@@ -291,6 +291,23 @@ def function_sources(source: str, where: str = "<generated>") -> dict[str, str]:
     return found
 
 
+_GUARD = re.compile(r"^    if _(shape|layout) is None:$")
+_LOOP_CALL = re.compile(r"^\s+(numpy\.\w+\(|scipy\.special\.\w+\(|_out_b\[\.\.\.\] = |_r\d+\[\.\.\.\] = )")
+
+
+def numpy_excerpt(code: str) -> str:
+    """A NumPy kernel as the report lists it: up to its plain expression, then one line for the blocked loop."""
+    lines = code.split("\n")
+    guard = next((i for i, line in enumerate(lines) if _GUARD.match(line)), None)
+    if guard is None:
+        return code
+    end = next(i for i in range(guard + 1, len(lines)) if not lines[i].startswith("        "))
+    calls = sum(1 for line in lines[end:] if _LOOP_CALL.match(line))
+    unit = "whole rows" if "_layout" in lines[guard] else "entries"
+    return "\n".join([*lines[:end], f"    ...  # larger inputs: in blocks of {unit}, {calls} operation(s) with out= "
+                                    "per block, on worker threads (chainrule/blocked.py)"])
+
+
 def audit_findings(notes: Path) -> list[Any] | None:
     """``verify.audit.audit_file(notes).findings``, or None while that stage is absent."""
     audit = _optional("verify.audit")
@@ -358,7 +375,8 @@ def _kernel_view(kernel: Kernel, gen: Generated | None, checks: Sequence[KernelC
     for backend, label_ in BACKENDS.items():
         code = gen.sources.get(backend, {}).get(kernel.name) if gen else None
         if code is not None:
-            listings.append(Listing(label_, kernel.name, listing_body(code)))
+            listings.append(Listing(label_, kernel.name, listing_body(numpy_excerpt(code) if backend == "numpy"
+                                                                      else code)))
     wrt = math(sp.Symbol(kernel.grad_wrt)) if kernel.grad_wrt else Tex("")
     proof = gen.proofs.get(kernel.name) if gen else None
     return KernelView(kernel.name, kernel.grad_of, wrt, kernel.rewrite, kernel.shape, tuple(listings), proof,

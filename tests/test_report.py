@@ -35,6 +35,7 @@ from reports.build import (
     environment,
     function_sources,
     generated,
+    numpy_excerpt,
     render_report,
     section_titles,
 )
@@ -44,6 +45,7 @@ from reports.plots import FIGURES, XorRun, gd_iterates, render_figures, xor_loss
 
 REPO = Path(__file__).resolve().parents[1]
 NOTES = Path(__file__).resolve().parents[2] / "shared" / "notes" / "01_foundations.md"
+NUMPY_KERNELS = REPO / "chainrule" / "kernels" / "numpy_kernels.py"
 COMMITTED = REPO / "reports" / "out"
 HOSTILE = (r"\input{/etc/passwd}", r"\write18{rm -rf /}", r"\immediate\write18{touch PWNED}",
            "^^5cinput{/etc/passwd}", r"\catcode`\~=0 ~input{/etc/passwd}", "$x$ & # % _ ~ { }")
@@ -253,6 +255,16 @@ def test_each_backend_listing_is_cut_from_its_generated_module(monkeypatch):
     body = _render_sections({"sigmoid_grad"})["section-1.2.tex"]
     assert "def sigmoid(z):\n    return 'numpy-sigmoid'" in body
     assert "@jit\ndef sigmoid(z):\n    return 'jax-sigmoid'" in body
+
+
+def test_a_numpy_listing_shows_the_plain_expression_and_counts_the_loops_operations():
+    source = function_sources(NUMPY_KERNELS.read_text())["sigmoid_grad"]
+    excerpt = numpy_excerpt(source).split("\n")
+    assert excerpt[:-1] == source.split("\n")[:len(excerpt) - 1]
+    assert excerpt[-2] == "        return numpy.asarray((0.5 - _t0)*(_t0 + 0.5), dtype=dtype)"
+    assert excerpt[-1].startswith("    ...  # larger inputs: in blocks of entries, 6 operation(s) with out= per block")
+    plain = function_sources(NUMPY_KERNELS.read_text())["dense_forward"]
+    assert numpy_excerpt(plain) == plain
 
 
 def test_worked_example_tables_show_each_backend_value_and_verdict(monkeypatch):
