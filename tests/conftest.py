@@ -6,7 +6,10 @@ unless ``CHAINRULE_HYPOTHESIS_PROFILE=long`` asks for the long one.
 
 from __future__ import annotations
 
+import copy
 import os
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -31,3 +34,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+NOTES = Path(__file__).resolve().parents[2] / "shared" / "notes" / "01_foundations.md"
+
+
+@pytest.fixture(scope="session")
+def _real_notes_audit() -> Any:
+    """The audit of the real notes, computed once per session (about 15 s)."""
+    if not NOTES.is_file():
+        pytest.skip(f"the notes are not at {NOTES}")
+    from verify.audit import audit_file
+
+    return audit_file(NOTES)
+
+
+@pytest.fixture(scope="module")
+def real_notes_audit(_real_notes_audit: Any) -> Any:
+    """The audit of the real notes; each test module gets its own copy, so none can change another's."""
+    return copy.deepcopy(_real_notes_audit)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from verify.audit import AuditReport, audit_file, audit_text
+from verify.audit import AuditReport, audit_text
 
 NOTES = Path(__file__).resolve().parents[2] / "shared" / "notes" / "01_foundations.md"
 pytestmark = pytest.mark.skipif(not NOTES.is_file(), reason=f"the notes are not at {NOTES}")
@@ -43,8 +43,8 @@ def notes_text() -> str:
 
 
 @pytest.fixture(scope="module")
-def real_report() -> AuditReport:
-    return audit_file(NOTES)
+def real_report(real_notes_audit: AuditReport) -> AuditReport:
+    return real_notes_audit
 
 
 @pytest.fixture(scope="module")

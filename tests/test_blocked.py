@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 import sympy as sp
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chainrule import blocked
@@ -22,6 +22,7 @@ from verify.strategies import kernel_inputs
 from verify.tolerances import DTYPES, error_scale, tolerance
 
 KERNELS = registry().kernels()
+HALF = max(5, settings.default.max_examples // 2)  # examples per kernel and dtype: half the profile's (ci: 5)
 LOOPED = tuple(k for k in KERNELS if "_parallel(" in inspect.getsource(getattr(numpy_kernels, k.name)))
 # Kernels whose work is matrix products or an (n, n) Jacobian per row: BLAS and broadcasting do it, no loop.
 PLAIN_ONLY = {"softmax_jacobian", "dense_grad_input", "bp2_hidden_error", "dense_forward", "dense_linear_loss",
@@ -75,6 +76,7 @@ def test_every_kernel_but_the_matrix_ones_has_a_blocked_loop() -> None:
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("kernel", LOOPED, ids=name_of)
+@settings(max_examples=HALF)
 @given(data=st.data())
 def test_blocked_loop_gives_the_plain_expressions_values(kernel: Kernel, dtype: str, data: st.DataObject) -> None:
     # Blocks of 4 entries (or of 4 // n rows, at least one): many blocks, and a short last one.

@@ -82,9 +82,12 @@ class FakeCheck:
 
 
 @pytest.fixture(scope="module")
-def rendered() -> dict[str, str]:
-    """The report as `chainrule report` writes it: with the audit of the notes when they are present."""
-    return render_report(NOTES if NOTES.is_file() else None)
+def rendered(request: pytest.FixtureRequest) -> dict[str, str]:
+    """The report as `chainrule report` writes it: with the audit of the notes when they are present
+    (the session's audit of them, the same findings `chainrule report` would compute)."""
+    if not NOTES.is_file():
+        return render_report(None)
+    return render_report(NOTES, findings=request.getfixturevalue("real_notes_audit").findings)
 
 
 def _plain(tex: str) -> str:
@@ -444,6 +447,7 @@ def figures() -> dict[str, bytes]:
     return render_figures(registry())
 
 
+@pytest.mark.slow  # draws every figure again (8 s); test_the_committed_figures_are_fresh compares across runs
 def test_figures_are_byte_identical_run_to_run(figures):
     assert render_figures(registry()) == figures
 

@@ -933,7 +933,8 @@ def _unstated(base: dict[str, str], formula: Formula, written: Written, explicit
     if proof.verdict == "refuted":
         return _finding(base, written.line, "error", f"written {_describe(parsed)} is not the record's definition "
                         f"{_describe(definition)}: {proof.detail}", written.text, expected, symbols)
-    return _finding(base, written.line, "not stated", f"written form matches the record's definition "
+    verdict = "definition" if proof.verdict in ("proven", "agrees") else "not stated"  # it defines the record
+    return _finding(base, written.line, verdict, f"written form matches the record's definition "
                     f"({proof.verdict}); derived: {expected}", written.text, expected, symbols)
 
 
