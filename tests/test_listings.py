@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from verify import listings
 from verify.listings import close_to, printed_vector, read_xor_setup, run_listing, screen, stated_vector
 from verify.notes import read_notes
 from verify.tolerances import TOLERANCES
@@ -70,6 +72,16 @@ def test_safe_code_runs_and_its_output_is_captured():
 def test_a_listing_that_never_ends_is_stopped():
     result = run_listing("while True:\n    pass", timeout=1.0)
     assert result.timed_out
+
+
+def test_the_listing_interpreter_runs_under_the_cpu_and_memory_limits(tmp_path):
+    # The launcher itself, on a script of ours (screening would refuse `import resource` in a listing).
+    script = tmp_path / "limits.py"
+    script.write_text("import resource, sys\n"
+                      "print(resource.getrlimit(resource.RLIMIT_CPU)[0], resource.getrlimit(resource.RLIMIT_AS)[0],"
+                      " resource.getrlimit(resource.RLIMIT_CORE)[0], sys.flags.isolated)\n")
+    out = subprocess.run(listings._command(script), capture_output=True, text=True, check=True).stdout.split()
+    assert out == [str(int(listings.TIMEOUT_S) + 1), str(listings.MEMORY_BYTES), "0", "1"]
 
 
 def test_setup_is_read_from_the_syntax_tree():

@@ -12,7 +12,6 @@ from __future__ import annotations
 import ast
 import os
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -65,12 +64,21 @@ def screen(code: str) -> list[str]:
     return sorted(set(reasons))
 
 
-def _limits() -> None:
-    """Child-process resource limits: CPU seconds, address space, no core files."""
-    cpu = int(TIMEOUT_S) + 1
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+# The child sets its own limits (CPU seconds, address space, no core files), then becomes the listing's
+# interpreter: no ``preexec_fn``, whose Python code would run in a fork of this multithreaded process.
+LAUNCHER = (
+    "import os, resource, sys\n"
+    "cpu, memory, script = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]\n"
+    "resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))\n"
+    "resource.setrlimit(resource.RLIMIT_AS, (memory, memory))\n"
+    "resource.setrlimit(resource.RLIMIT_CORE, (0, 0))\n"
+    "os.execv(sys.executable, [sys.executable, '-I', script])\n"
+)
+
+
+def _command(script: Path) -> list[str]:
+    """The command that runs ``script`` in a fresh isolated interpreter under the resource limits."""
+    return [sys.executable, "-I", "-c", LAUNCHER, str(int(TIMEOUT_S) + 1), str(MEMORY_BYTES), str(script)]
 
 
 def run_listing(code: str, timeout: float = TIMEOUT_S) -> RunResult:
@@ -83,8 +91,8 @@ def run_listing(code: str, timeout: float = TIMEOUT_S) -> RunResult:
         script.write_text(code, encoding="utf-8")
         env = {"PATH": os.defpath, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
         try:
-            proc = subprocess.run([sys.executable, "-I", str(script)], cwd=tmp, env=env, capture_output=True,
-                                  text=True, timeout=timeout, preexec_fn=_limits, stdin=subprocess.DEVNULL)
+            proc = subprocess.run(_command(script), cwd=tmp, env=env, capture_output=True, text=True,
+                                  timeout=timeout, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired as exc:
             out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
             return RunResult(True, out, "", None, True)
