@@ -47,6 +47,7 @@ def block_size(monkeypatch: pytest.MonkeyPatch, size: int) -> Iterator[list[Any]
 
         monkeypatch.setattr(numpy_kernels, name, spy)
     monkeypatch.setattr(numpy_kernels, "_BLOCK", size)
+    monkeypatch.setattr(numpy_kernels, "_SMALL", min(size, numpy_kernels._SMALL))
     try:
         yield seen
     finally:
@@ -126,11 +127,14 @@ def test_inputs_the_loop_cannot_walk_run_the_plain_expression(case: str) -> None
     assert got.shape == np.broadcast_shapes(*(a.shape for a in args))
 
 
-def test_small_inputs_run_the_plain_expression() -> None:
-    with pytest.MonkeyPatch.context() as mp, block_size(mp, 1 << 16) as layouts:
-        numpy_kernels.tanh(np.ones(10))
+def test_small_inputs_run_the_plain_expression_and_larger_ones_the_loop() -> None:
+    small = numpy_kernels._SMALL
+    with pytest.MonkeyPatch.context() as mp, block_size(mp, numpy_kernels._BLOCK) as layouts:
+        numpy_kernels.tanh(np.ones(small - 1))
         numpy_kernels.softmax(np.ones((3, 4)))
-    assert layouts == [None, None]
+        numpy_kernels.tanh(np.ones(small))
+        numpy_kernels.softmax(np.ones((small // 64, 64)))
+    assert [layout is None for layout in layouts] == [True, True, False, False]
 
 
 # --- the schedule itself ---------------------------------------------------------------------------------

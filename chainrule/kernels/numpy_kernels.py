@@ -131,8 +131,11 @@ __all__ = [
     "layer_norm_grad_gamma",
 ]
 
-#: Entries per block of the blocked loop: a few block-sized scratch buffers stay in the L2 cache.
-_BLOCK = 1 << 16
+#: Entries per block of the blocked loop (1 MB of float32): a few block-sized scratch buffers stay in the
+#: cache, and the loop's Python overhead is small (docs/BENCHMARKS.md: 2^16 to 2^20 were timed).
+_BLOCK = 1 << 18
+#: Inputs with fewer entries run the plain expression: there the loop's overhead is not repaid.
+_SMALL = 1 << 14
 
 
 def _float_dtype(*args):
@@ -142,11 +145,11 @@ def _float_dtype(*args):
 
 
 def _elementwise_layout(arrays, scalars):
-    """The arrays' common shape when the loop can run: one C-contiguous shape, >= _BLOCK entries, 0-d scalars."""
+    """The arrays' common shape when the loop can run: one C-contiguous shape, >= _SMALL entries, 0-d scalars."""
     shape = arrays[0].shape
     if any(a.shape != shape or not a.flags.c_contiguous for a in arrays) or any(s.ndim for s in scalars):
         return None
-    return shape if arrays[0].size >= _BLOCK else None
+    return shape if arrays[0].size >= _SMALL else None
 
 
 def _threads():
@@ -194,7 +197,7 @@ def _row_layout(first, args, cores):
     ``cores`` holds each argument's trailing length: "n" (that of ``first``), 1, or 0 for none. An argument
     is read by rows when it has the leading shape of ``first``; one with no leading axes is used whole.
     """
-    if first.ndim == 0 or first.size < _BLOCK:
+    if first.ndim == 0 or first.size < _SMALL:
         return None
     lead, n = first.shape[:-1], first.shape[-1]
     rows = first.size // n if n else 0
