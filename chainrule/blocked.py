@@ -73,7 +73,6 @@ class _Compiler:
     printer: Printer
     kinds: Mapping[sp.Symbol, Kind]
     views: Mapping[sp.Symbol, str]
-    uses: Counter[sp.Symbol]
     hoisted: list[str] = field(default_factory=list)
     body: list[str] = field(default_factory=list)
     registers: list[Kind] = field(default_factory=list)
@@ -273,17 +272,11 @@ def schedule(temps: list[tuple[sp.Symbol, sp.Basic]], body: sp.Basic, printer: P
     for e in [*(e for _, e in temps), body]:
         for s in e.free_symbols:
             uses[s] += _occurrences(e, s)
-    c = _Compiler(printer, kinds, views, uses)
+    c = _Compiler(printer, kinds, views)
     for name, e in temps:
-        if c.kind(e) == "scalar":
-            c.values[name] = c.scalar(e)
-            continue
-        op = c.value(e)
-        if op.register is None:  # an argument under a new name: read the argument itself
-            c.values[name] = op
-            continue
-        c.values[name] = op
-        c.left[name] = uses[name]
+        c.values[name] = c.scalar(e) if c.kind(e) == "scalar" else c.value(e)
+        if c.values[name].register is not None:  # a register, kept until the temporary's last reader
+            c.left[name] = uses[name]
     if c.kind(body) == "scalar":
         raise ScheduleError("the kernel's value does not depend on an array argument")
     c.value(body, out)
