@@ -133,7 +133,7 @@ def _row_layout(first, args, cores):
     if first.ndim == 0 or first.size < _SMALL:
         return None
     lead, n = first.shape[:-1], first.shape[-1]
-    rows = first.size // n if n else 0
+    rows = first.size // n  # n > 0: first has at least _SMALL entries
     views, by_rows = [], []
     for a, core in zip(args, cores, strict=True):
         trailing = (n,) if core == "n" else (1,) if core == 1 else ()
@@ -571,13 +571,13 @@ def blocked_lines(kernel: Kernel, names: list[str], temps: list[tuple[sp.Symbol,
         kinds = {symbols[n]: ("scalar" if n in scalars else "full") for n in names}
         views = {symbols[n]: (n if n in scalars else f"{n}_b") for n in names}
         sched = blocked.schedule(temps, body, printer, kinds, views, blocked.Operand("_out_b", "full"))
-        guard = f"_shape = _elementwise_layout({_tuple(arrays)}, {_tuple(scalars)})"
+        guard = ("_shape", f"_elementwise_layout({_tuple(arrays)}, {_tuple(scalars)})")
         read = [n for n in arrays if _reads(sched, f"{n}_b")]  # dropout_grad = mask/(1 - p) never reads x
         head = [*sched.hoisted, "_out = numpy.empty(_shape, dtype=dtype)",
                 f"{''.join('_' + n + ', ' for n in read)}_out_flat = "
                 f"{''.join(n + '.reshape(-1), ' for n in read)}_out.reshape(-1)",
                 "_size = _out_flat.shape[0]"]
-        shapes = {"full": "(_BLOCK,)", "row": "(_BLOCK,)"}
+        shapes = {"full": "(_BLOCK,)"}
         reads = [f"{''.join(n + '_b, ' for n in read)}_out_b = "
                  f"{''.join('_' + n + '[_i:_j], ' for n in read)}_out_flat[_i:_j]"]
         return _loop(guard, head, shapes, sched, "_size", "_BLOCK", reads, "return _out")
@@ -595,7 +595,7 @@ def blocked_lines(kernel: Kernel, names: list[str], temps: list[tuple[sp.Symbol,
     views = {symbols[n]: f"{n}_b" for n in names}
     out_kind = "full" if out_core == (size,) else "row"
     sched = blocked.schedule(temps, body, printer, kinds, views, blocked.Operand("_out_b", out_kind))
-    guard = f"_layout = _row_layout({first}, {_tuple(names)}, {_tuple(marks)})"
+    guard = ("_layout", f"_row_layout({first}, {_tuple(names)}, {_tuple(marks)})")
     n_out = f"{first}.shape[-1]" if out_core == (size,) else "1"
     head = ["_lead, _views, _by_rows = _layout", *sched.hoisted,
             f"_out = numpy.empty(_lead + ({n_out},), dtype=dtype)",
@@ -619,10 +619,10 @@ def _tuple(items: list[str]) -> str:
     return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
 
 
-def _loop(guard: str, head: list[str], shapes: Mapping[str, str], sched: blocked.Schedule, total: str, step: str,
-          reads: list[str], done: str) -> tuple[list[str], list[str]]:
-    """The layout test with its ``if ... is None:`` (the plain lines go under it), and the loop after it."""
-    test = guard.split(" = ", 1)[0]
+def _loop(guard: tuple[str, str], head: list[str], shapes: Mapping[str, str], sched: blocked.Schedule, total: str,
+          step: str, reads: list[str], done: str) -> tuple[list[str], list[str]]:
+    """The layout test (variable, call) with its ``if ... is None:`` (the plain lines go under it), and the loop."""
+    test, call = guard
     if not sched.registers:  # one ufunc call: no scratch buffers to keep in cache, so one block per thread
         head = [*head, f"_step = -(-{total} // _THREADS)"]
         step = "_step"
@@ -633,7 +633,7 @@ def _loop(guard: str, head: list[str], shapes: Mapping[str, str], sched: blocked
         loop += [f"    if _j - _i < {step}:", *("        " + t for t in trim)]
     loop += ["    " + r for r in reads] + ["    " + line for line in sched.body]
     part = ["def _part(_lo, _hi):", *("    " + line for line in regs + loop)]
-    return [guard, f"if {test} is None:"], [*head, *part, f"_parallel(_part, {total}, {step})", done]
+    return [f"{test} = {call}", f"if {test} is None:"], [*head, *part, f"_parallel(_part, {total}, {step})", done]
 
 
 def _header(backend: Backend, kernels: tuple[Kernel, ...]) -> str:

@@ -200,7 +200,7 @@ def _row_layout(first, args, cores):
     if first.ndim == 0 or first.size < _SMALL:
         return None
     lead, n = first.shape[:-1], first.shape[-1]
-    rows = first.size // n if n else 0
+    rows = first.size // n  # n > 0: first has at least _SMALL entries
     views, by_rows = [], []
     for a, core in zip(args, cores, strict=True):
         trailing = (n,) if core == "n" else (1,) if core == 1 else ()
