@@ -25,10 +25,10 @@ import sympy as sp
 from sympy.codegen.numpy_nodes import logaddexp
 from sympy.printing.printer import Printer
 
-from derive.arrays import Count, RMax, RSum
+from derive.arrays import Col, Count, Eye, RMax, Row, RSum
 
-Kind = Literal["scalar", "row", "full"]
-_RANK: Mapping[str, int] = {"scalar": 0, "row": 1, "full": 2}
+Kind = Literal["scalar", "row", "full", "matrix"]
+_RANK: Mapping[str, int] = {"scalar": 0, "row": 1, "full": 2, "matrix": 3}
 
 #: SymPy functions of one argument with a NumPy (or SciPy) ufunc of the same name.
 UNARY: Mapping[type, str] = {
@@ -81,9 +81,11 @@ class _Compiler:
     left: Counter[sp.Symbol] = field(default_factory=Counter)
 
     def kind(self, e: sp.Basic) -> Kind:
-        """scalar (one value per call), row (one per row) or full (one per element)."""
-        if isinstance(e, Count) or e.is_number:
+        """scalar (one value per call), row (one per row), full (one per element) or matrix (n per element)."""
+        if isinstance(e, (Count, Eye)) or e.is_number:
             return "scalar"
+        if isinstance(e, (Col, Row)):
+            return "matrix"
         if isinstance(e, sp.Symbol):
             return self.values[e].kind if e in self.values else self.kinds[e]
         if isinstance(e, (RSum, RMax)):
@@ -137,7 +139,7 @@ class _Compiler:
     def _reuse(self, args: list[Operand], kind: Kind) -> Operand | None:
         """A register among ``args`` of ``kind`` that no one reads after this call."""
         for a in args:
-            if a.register is not None and a.register in self.free and a.kind == kind:
+            if a.register is not None and a.register in self.free and self.registers[a.register] == kind:
                 self.free.remove(a.register)
                 return a
         return None
@@ -152,6 +154,8 @@ class _Compiler:
             return self.copy(op, dest) if dest is not None else op
         if isinstance(e, sp.UnevaluatedExpr):
             return self.value(e.args[0], dest)
+        if isinstance(e, (Col, Row)):
+            return self.placed(e, dest)
         if isinstance(e, sp.Add):
             return self.add(e, kind, dest)
         if isinstance(e, sp.Mul):
@@ -170,6 +174,14 @@ class _Compiler:
         if _is_indicator(e):
             return self.value(e.args[0][1], dest)
         return self.fallback(e, kind, dest)
+
+    def placed(self, e: Col | Row, dest: Operand | None) -> Operand:
+        """A row's vector along the rows (``Col``) or the columns (``Row``) of its n x n block: a view, no copy."""
+        op = self.value(e.args[0])
+        if op.kind != "full":
+            raise ScheduleError(f"{type(e).__name__} of a {op.kind} value: only a vector per row can be placed")
+        view = Operand(op.text + ("[:, :, None]" if isinstance(e, Col) else "[:, None, :]"), "matrix", op.register)
+        return self.copy(view, dest) if dest is not None else view
 
     def copy(self, op: Operand, dest: Operand) -> Operand:
         """Copy ``op`` into ``dest`` (a root that is an argument or a temporary)."""

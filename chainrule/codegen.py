@@ -583,6 +583,8 @@ def blocked_lines(kernel: Kernel, names: list[str], temps: list[tuple[sp.Symbol,
         return _loop(guard, head, shapes, sched, "_size", "_BLOCK", reads, "return _out")
     cores = signature(kernel).inputs
     out_core = signature(kernel).output
+    if kernel.shape == "jacobian":
+        return _jacobian_lines(kernel, names, temps, body, printer)
     sizes = {d for core in (*cores, out_core) for d in core if isinstance(d, str)}
     if (kernel.shape != "vector" or len(sizes) != 1 or any(core not in ((), (1,), (*sizes,)) for core in cores)
             or out_core not in ((), (1,), (*sizes,)) or any(body.has(t) or any(e.has(t) for _, e in temps)
@@ -607,6 +609,28 @@ def blocked_lines(kernel: Kernel, names: list[str], temps: list[tuple[sp.Symbol,
              "_out_b = _out_rows[_i:_j]"]
     done = "return _out[..., 0]" if out_core == () else "return _out"
     return _loop(guard, head, shapes, sched, "_rows", "_per", reads, done)
+
+
+def _jacobian_lines(kernel: Kernel, names: list[str], temps: list[tuple[sp.Symbol, sp.Basic]], body: sp.Basic,
+                    printer: KernelPrinterMixin) -> tuple[list[str], list[str]] | None:
+    """The loop of a Jacobian kernel (n)->(n,n) built from row sums, maxima, ``Col``, ``Row`` and ``Eye``:
+    blocks of whole rows, each row's n x n block written in place."""
+    cores, out_core = signature(kernel).inputs, signature(kernel).output
+    if (len(names) != 1 or len(cores[0]) != 1 or out_core != (cores[0][0], cores[0][0])
+            or any(body.has(t) or any(e.has(t) for _, e in temps) for t in (Dot, Swap, BSum))):
+        return None
+    (name,) = names
+    sched = blocked.schedule(temps, body, printer, {sp.Symbol(name): "full"}, {sp.Symbol(name): f"{name}_b"},
+                             blocked.Operand("_out_b", "matrix"))
+    n = f"{name}.shape[-1]"
+    head = ["_lead, _views, _by_rows = _layout", *sched.hoisted,
+            f"_out = numpy.empty(_lead + ({n}, {n}), dtype=dtype)",
+            f"_out_rows = _out.reshape(-1, {n}, {n})", "_rows = _out_rows.shape[0]",
+            f"_per = max(1, _BLOCK // ({n} * {n}))"]
+    shapes = {"full": f"(_per, {n})", "row": "(_per, 1)", "matrix": f"(_per, {n}, {n})"}
+    reads = [f"({name}_b,) = _block(_views, _by_rows, _i, _j)", "_out_b = _out_rows[_i:_j]"]
+    return _loop(("_layout", f"_row_layout({name}, ({name},), ('n',))"), head, shapes, sched, "_rows", "_per",
+                 reads, "return _out")
 
 
 def _reads(sched: blocked.Schedule, name: str) -> bool:

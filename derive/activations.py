@@ -319,10 +319,10 @@ FORMULAS: tuple[Formula, ...] = (
         locator=Locator("1.2", r"^\| Leaky ReLU \|", "table"), variables=(z, alpha), domain={**REAL, **LEAKY},
         regions=(POSITIVE, NEGATIVE),
         kernels=(
-            Kernel("leaky_relu", (z, alpha), sp.Piecewise((z, z > 0), (alpha * z, True)), {**REAL, **LEAKY},
-                   rewrite="Max(alpha z, z) = z if z > 0 else alpha z, for 0 < alpha < 1", scalars=("alpha",)),
-            Kernel("leaky_relu_grad", (z, alpha), sp.Piecewise((1, z > 0), (alpha, True)), {**REAL, **LEAKY},
-                   grad_of="leaky_relu", grad_wrt="z", scalars=("alpha",)),
+            Kernel("leaky_relu", (z, alpha), LEAKY_RELU, {**REAL, **LEAKY}, scalars=("alpha",)),
+            Kernel("leaky_relu_grad", (z, alpha), sp.Max(alpha, sp.Piecewise((1, z > 0), (0, True))),
+                   {**REAL, **LEAKY}, grad_of="leaky_relu", grad_wrt="z", scalars=("alpha",),
+                   rewrite="1 if z > 0 else alpha = max(alpha, [z > 0]) for 0 < alpha < 1: no branch"),
         ),
     ),
     Formula(

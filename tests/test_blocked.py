@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from chainrule import blocked
 from chainrule.codegen import NumPyKernelPrinter, signature
 from chainrule.kernels import numpy_kernels
-from derive.arrays import RSum
+from derive.arrays import Col, Eye, Row, RSum
 from derive.core import Kernel, registry
 from verify.strategies import kernel_inputs
 from verify.tolerances import DTYPES, error_scale, tolerance
@@ -24,8 +24,8 @@ from verify.tolerances import DTYPES, error_scale, tolerance
 KERNELS = registry().kernels()
 HALF = max(5, settings.default.max_examples // 2)  # examples per kernel and dtype: half the profile's (ci: 5)
 LOOPED = tuple(k for k in KERNELS if "_parallel(" in inspect.getsource(getattr(numpy_kernels, k.name)))
-# Kernels whose work is matrix products or an (n, n) Jacobian per row: BLAS and broadcasting do it, no loop.
-PLAIN_ONLY = {"softmax_jacobian", "dense_grad_input", "bp2_hidden_error", "dense_forward", "dense_linear_loss",
+# Kernels whose work is matrix products: BLAS does it, no loop.
+PLAIN_ONLY = {"dense_grad_input", "bp2_hidden_error", "dense_forward", "dense_linear_loss",
               "dense_grad_weights", "dense_grad_bias"}
 
 
@@ -193,13 +193,29 @@ def test_a_node_without_an_in_place_form_is_evaluated_on_the_block() -> None:
     assert sched.body == ("_out_b[...] = numpy.where(numpy.greater(x_b, 0), x_b, a*x_b)",)
 
 
+def test_a_jacobian_places_row_vectors_as_views_and_hoists_the_identity() -> None:
+    temps, (body,) = sp.cse([Col(x / RSum(x)) * (Eye(x) - Row(x / RSum(x)))], symbols=sp.numbered_symbols("_t"))
+    sched = blocked.schedule(temps, body, PRINTER, {x: "full"}, {x: "x_b"}, blocked.Operand("_out_b", "matrix"))
+    assert sched.hoisted == ("_s0 = numpy.eye(x.shape[-1], dtype=dtype)",)
+    assert sched.body == ("numpy.sum(x_b, axis=-1, keepdims=True, out=_r0)", "numpy.divide(x_b, _r0, out=_r1)",
+                          "numpy.subtract(_s0, _r1[:, None, :], out=_r2)",
+                          "numpy.multiply(_r2, _r1[:, :, None], out=_out_b)")
+    assert sched.registers == ("row", "full", "matrix")
+
+
+def test_placing_a_row_value_along_a_matrix_is_refused() -> None:
+    with pytest.raises(blocked.ScheduleError, match="only a vector per row"):
+        blocked.schedule([], Col(RSum(x)) * Row(x), PRINTER, {x: "full"}, {x: "x_b"},
+                         blocked.Operand("_out_b", "matrix"))
+
+
 def test_an_expression_of_scalars_only_is_refused() -> None:
     with pytest.raises(blocked.ScheduleError, match="does not depend on an array"):
         lines(sp.exp(a))
 
 
 @pytest.mark.parametrize("kernel", [k for k in LOOPED if k.name in ("adam_step", "gelu_grad", "layer_norm_backward",
-                                                                   "ce_logits")], ids=name_of)
+                                                                   "ce_logits", "softmax_jacobian")], ids=name_of)
 def test_the_result_does_not_depend_on_the_number_of_threads(kernel: Kernel) -> None:
     rng = np.random.default_rng(3)
     sizes = {name: 7 for name in signature(kernel).sizes()}

@@ -219,7 +219,7 @@ REFERENCES: tuple[Reference, ...] = (
     Reference("tanh_grad", (Z,), lambda z: 1 - np.tanh(z)**2),
     Reference("relu", (Z,), lambda z: np.maximum(0, z)),
     Reference("relu_grad", (Z,), lambda z: (z > 0).astype(z.dtype)),
-    Reference("leaky_relu", (Z, scalar(0.01)), lambda z, a: np.where(z > 0, z, a * z)),
+    Reference("leaky_relu", (Z, scalar(0.01)), lambda z, a: np.maximum(a * z, z)),
     Reference("leaky_relu_grad", (Z, scalar(0.01)),
               lambda z, a: np.where(z > 0, z.dtype.type(1), z.dtype.type(a))),
     Reference("gelu", (Z,), lambda z: 0.5 * z * (1 + _erf(z / math.sqrt(2))), "reference erf: scipy.special.erf"),

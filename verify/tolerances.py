@@ -267,9 +267,10 @@ QUIRKS: tuple[Quirk, ...] = (
     Quirk("relu_grad", {"z": 0.0}, numpy_value=0.0, jax_value=0.0, autodiff_value=0.5,
           note="kink: the subdifferential is [0, 1]; the generated derivative chooses 0, while jax.grad of "
                "maximum(0, z) splits the tie and returns 0.5. Both are valid subgradients."),
-    Quirk("leaky_relu_grad", {"z": 0.0, "alpha": 0.01}, numpy_value=0.01, jax_value=0.01, autodiff_value=0.01,
-          note="kink: the subdifferential is [alpha, 1]; both the generated derivative and jax.grad of the "
-               "generated where(z > 0, z, alpha z) take the left derivative alpha."),
+    Quirk("leaky_relu_grad", {"z": 0.0, "alpha": 0.01}, numpy_value=0.01, jax_value=0.01, autodiff_value=0.505,
+          note="kink: the subdifferential is [alpha, 1]; the generated derivative max(alpha, [z > 0]) takes the "
+               "left derivative alpha, while jax.grad of the generated maximum(z, alpha z) splits the tie and "
+               "returns (1 + alpha)/2. Both are valid subgradients."),
     Quirk("sigmoid", {"z": -40.0}, numpy_value=0.0, jax_value=0.0, autodiff_value=None,
           note="the overflow-free form (1 + tanh(z/2))/2 has absolute, not relative, accuracy in the left tail: "
                "tanh(-20) rounds to -1 in float64, so the kernel returns 0 where sigma(-40) = 4.25e-18."),

@@ -177,19 +177,19 @@ def relu_grad(z):
 
 
 def leaky_relu(z, alpha):
-    """leaky_relu: Max(alpha z, z) = z if z > 0 else alpha z, for 0 < alpha < 1. Formula leaky_relu_grad (Derivative of leaky ReLU), section 1.2."""
+    """leaky_relu: as defined. Formula leaky_relu_grad (Derivative of leaky ReLU), section 1.2."""
     dtype = _float_dtype(z, alpha)
     z = jax.numpy.asarray(z, dtype=dtype)
     alpha = jax.numpy.asarray(alpha, dtype=dtype)
-    return jax.numpy.asarray(jax.numpy.where(jax.numpy.greater(z, 0), z, alpha*z), dtype=dtype)
+    return jax.numpy.asarray(jax.numpy.maximum(z, alpha*z), dtype=dtype)
 
 
 def leaky_relu_grad(z, alpha):
-    """leaky_relu_grad: d/dz of leaky_relu. Formula leaky_relu_grad (Derivative of leaky ReLU), section 1.2."""
+    """leaky_relu_grad: d/dz of leaky_relu; 1 if z > 0 else alpha = max(alpha, [z > 0]) for 0 < alpha < 1: no branch. Formula leaky_relu_grad (Derivative of leaky ReLU), section 1.2."""
     dtype = _float_dtype(z, alpha)
     z = jax.numpy.asarray(z, dtype=dtype)
     alpha = jax.numpy.asarray(alpha, dtype=dtype)
-    return jax.numpy.asarray(jax.numpy.where(jax.numpy.greater(z, 0), jax.numpy.asarray(1, dtype=dtype), alpha), dtype=dtype)
+    return jax.numpy.asarray(jax.numpy.maximum(alpha, jax.numpy.asarray(jax.numpy.greater(z, 0), dtype=dtype)), dtype=dtype)
 
 
 def gelu(z):

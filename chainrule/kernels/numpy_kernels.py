@@ -360,44 +360,50 @@ def relu_grad(z):
 
 
 def leaky_relu(z, alpha):
-    """leaky_relu: Max(alpha z, z) = z if z > 0 else alpha z, for 0 < alpha < 1. Formula leaky_relu_grad (Derivative of leaky ReLU), section 1.2."""
+    """leaky_relu: as defined. Formula leaky_relu_grad (Derivative of leaky ReLU), section 1.2."""
     dtype = _float_dtype(z, alpha)
     z = numpy.asarray(z, dtype=dtype)
     alpha = numpy.asarray(alpha, dtype=dtype)
     _shape = _elementwise_layout((z,), (alpha,))
     if _shape is None:
-        return numpy.asarray(numpy.where(numpy.greater(z, 0), z, alpha*z), dtype=dtype)
+        return numpy.asarray(numpy.maximum(z, alpha*z), dtype=dtype)
     _out = numpy.empty(_shape, dtype=dtype)
     _z, _out_flat = z.reshape(-1), _out.reshape(-1)
     _size = _out_flat.shape[0]
-    _step = -(-_size // _THREADS)
     def _part(_lo, _hi):
-        for _i in range(_lo, _hi, _step):
-            _j = min(_i + _step, _hi)
+        _r0 = numpy.empty((_BLOCK,), dtype=dtype)
+        for _i in range(_lo, _hi, _BLOCK):
+            _j = min(_i + _BLOCK, _hi)
+            if _j - _i < _BLOCK:
+                _r0 = _r0[:_j - _i]
             z_b, _out_b = _z[_i:_j], _out_flat[_i:_j]
-            _out_b[...] = numpy.where(numpy.greater(z_b, 0), z_b, alpha*z_b)
-    _parallel(_part, _size, _step)
+            numpy.multiply(z_b, alpha, out=_r0)
+            numpy.maximum(z_b, _r0, out=_out_b)
+    _parallel(_part, _size, _BLOCK)
     return _out
 
 
 def leaky_relu_grad(z, alpha):
-    """leaky_relu_grad: d/dz of leaky_relu. Formula leaky_relu_grad (Derivative of leaky ReLU), section 1.2."""
+    """leaky_relu_grad: d/dz of leaky_relu; 1 if z > 0 else alpha = max(alpha, [z > 0]) for 0 < alpha < 1: no branch. Formula leaky_relu_grad (Derivative of leaky ReLU), section 1.2."""
     dtype = _float_dtype(z, alpha)
     z = numpy.asarray(z, dtype=dtype)
     alpha = numpy.asarray(alpha, dtype=dtype)
     _shape = _elementwise_layout((z,), (alpha,))
     if _shape is None:
-        return numpy.asarray(numpy.where(numpy.greater(z, 0), numpy.asarray(1, dtype=dtype), alpha), dtype=dtype)
+        return numpy.asarray(numpy.maximum(alpha, numpy.asarray(numpy.greater(z, 0), dtype=dtype)), dtype=dtype)
     _out = numpy.empty(_shape, dtype=dtype)
     _z, _out_flat = z.reshape(-1), _out.reshape(-1)
     _size = _out_flat.shape[0]
-    _step = -(-_size // _THREADS)
     def _part(_lo, _hi):
-        for _i in range(_lo, _hi, _step):
-            _j = min(_i + _step, _hi)
+        _r0 = numpy.empty((_BLOCK,), dtype=dtype)
+        for _i in range(_lo, _hi, _BLOCK):
+            _j = min(_i + _BLOCK, _hi)
+            if _j - _i < _BLOCK:
+                _r0 = _r0[:_j - _i]
             z_b, _out_b = _z[_i:_j], _out_flat[_i:_j]
-            _out_b[...] = numpy.where(numpy.greater(z_b, 0), numpy.asarray(1, dtype=dtype), alpha)
-    _parallel(_part, _size, _step)
+            numpy.greater(z_b, 0, out=_r0)
+            numpy.maximum(alpha, _r0, out=_out_b)
+    _parallel(_part, _size, _BLOCK)
     return _out
 
 
@@ -574,9 +580,38 @@ def softmax_jacobian(z):
     """softmax_jacobian: d/dz of softmax. Trailing shapes (n)->(n,n). Formula softmax_jacobian (Jacobian of softmax, n classes), section 1.2."""
     dtype = _float_dtype(z)
     z = numpy.asarray(z, dtype=dtype)
-    _t0 = numpy.exp(z - numpy.max(z, axis=-1, keepdims=True))
-    _t1 = _t0/numpy.sum(_t0, axis=-1, keepdims=True)
-    return numpy.asarray((numpy.eye(z.shape[-1], dtype=dtype) - _t1[..., None, :])*_t1[..., :, None], dtype=dtype)
+    _layout = _row_layout(z, (z,), ('n',))
+    if _layout is None:
+        _t0 = numpy.exp(z - numpy.max(z, axis=-1, keepdims=True))
+        _t1 = _t0/numpy.sum(_t0, axis=-1, keepdims=True)
+        return numpy.asarray((numpy.eye(z.shape[-1], dtype=dtype) - _t1[..., None, :])*_t1[..., :, None], dtype=dtype)
+    _lead, _views, _by_rows = _layout
+    _s0 = numpy.eye(z.shape[-1], dtype=dtype)
+    _out = numpy.empty(_lead + (z.shape[-1], z.shape[-1]), dtype=dtype)
+    _out_rows = _out.reshape(-1, z.shape[-1], z.shape[-1])
+    _rows = _out_rows.shape[0]
+    _per = max(1, _BLOCK // (z.shape[-1] * z.shape[-1]))
+    def _part(_lo, _hi):
+        _r0 = numpy.empty((_per, 1), dtype=dtype)
+        _r1 = numpy.empty((_per, z.shape[-1]), dtype=dtype)
+        _r2 = numpy.empty((_per, z.shape[-1], z.shape[-1]), dtype=dtype)
+        for _i in range(_lo, _hi, _per):
+            _j = min(_i + _per, _hi)
+            if _j - _i < _per:
+                _r0 = _r0[:_j - _i]
+                _r1 = _r1[:_j - _i]
+                _r2 = _r2[:_j - _i]
+            (z_b,) = _block(_views, _by_rows, _i, _j)
+            _out_b = _out_rows[_i:_j]
+            numpy.max(z_b, axis=-1, keepdims=True, out=_r0)
+            numpy.subtract(z_b, _r0, out=_r1)
+            numpy.exp(_r1, out=_r1)
+            numpy.sum(_r1, axis=-1, keepdims=True, out=_r0)
+            numpy.divide(_r1, _r0, out=_r1)
+            numpy.subtract(_s0, _r1[:, None, :], out=_r2)
+            numpy.multiply(_r2, _r1[:, :, None], out=_out_b)
+    _parallel(_part, _rows, _per)
+    return _out
 
 
 def mse(y_hat, y):
