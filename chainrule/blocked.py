@@ -64,6 +64,8 @@ class Schedule:
     hoisted: tuple[str, ...]
     body: tuple[str, ...]
     registers: tuple[Kind, ...]
+    #: Block-sized buffers filled with one scalar before the loop, read as ``_c0``, ``_c1``...: (kind, value) each.
+    constants: tuple[tuple[Kind, str], ...] = ()
 
 
 @dataclass
@@ -77,6 +79,7 @@ class _Compiler:
     body: list[str] = field(default_factory=list)
     registers: list[Kind] = field(default_factory=list)
     free: list[int] = field(default_factory=list)
+    constants: list[tuple[Kind, str]] = field(default_factory=list)
     values: dict[sp.Symbol, Operand] = field(default_factory=dict)
     left: Counter[sp.Symbol] = field(default_factory=Counter)
 
@@ -170,7 +173,10 @@ class _Compiler:
             return self.call(REDUCTIONS[type(e)], [self.value(e.args[0])], "row", dest, ", axis=-1, keepdims=True")
         if isinstance(e, (sp.Max, sp.Min, logaddexp)) and len(e.args) == 2:
             func = {sp.Max: "numpy.maximum", sp.Min: "numpy.minimum", logaddexp: "numpy.logaddexp"}[type(e)]
-            return self.call(func, [self.value(a) for a in e.args], kind, dest)
+            args = [self.value(a) for a in e.args]
+            if func != "numpy.logaddexp":  # NumPy's maximum/minimum have no fast loop for a scalar operand
+                args = [self.constant(a, kind) if a.kind == "scalar" else a for a in args]
+            return self.call(func, args, kind, dest)
         if _is_indicator(e):
             return self.value(e.args[0][1], dest)
         return self.fallback(e, kind, dest)
@@ -182,6 +188,12 @@ class _Compiler:
             raise ScheduleError(f"{type(e).__name__} of a {op.kind} value: only a vector per row can be placed")
         view = Operand(op.text + ("[:, :, None]" if isinstance(e, Col) else "[:, None, :]"), "matrix", op.register)
         return self.copy(view, dest) if dest is not None else view
+
+    def constant(self, op: Operand, kind: Kind) -> Operand:
+        """A block-sized buffer of ``kind`` holding the scalar ``op`` everywhere (one per distinct value)."""
+        if (kind, op.text) not in self.constants:
+            self.constants.append((kind, op.text))
+        return Operand(f"_c{self.constants.index((kind, op.text))}", kind)
 
     def copy(self, op: Operand, dest: Operand) -> Operand:
         """Copy ``op`` into ``dest`` (a root that is an argument or a temporary)."""
@@ -292,7 +304,7 @@ def schedule(temps: list[tuple[sp.Symbol, sp.Basic]], body: sp.Basic, printer: P
     if c.kind(body) == "scalar":
         raise ScheduleError("the kernel's value does not depend on an array argument")
     c.value(body, out)
-    return Schedule(tuple(c.hoisted), tuple(c.body), tuple(c.registers))
+    return Schedule(tuple(c.hoisted), tuple(c.body), tuple(c.registers), tuple(c.constants))
 
 
 def _occurrences(e: sp.Basic, s: sp.Symbol) -> int:

@@ -647,11 +647,15 @@ def _loop(guard: tuple[str, str], head: list[str], shapes: Mapping[str, str], sc
           step: str, reads: list[str], done: str) -> tuple[list[str], list[str]]:
     """The layout test (variable, call) with its ``if ... is None:`` (the plain lines go under it), and the loop."""
     test, call = guard
-    if not sched.registers:  # one ufunc call: no scratch buffers to keep in cache, so one block per thread
+    if not sched.registers and not sched.constants:  # one ufunc call: no scratch buffers to keep in cache, so one block per thread
         head = [*head, f"_step = -(-{total} // _THREADS)"]
         step = "_step"
     regs = [f"_r{i} = numpy.empty({shapes[kind]}, dtype=dtype)" for i, kind in enumerate(sched.registers)]
+    # a constant is filled, not just allocated: no longer than this thread's share
+    regs += [f"_c{i} = numpy.full({shapes[kind].replace(f'({step}', f'(min({step}, _hi - _lo)', 1)}, {value}, "
+             "dtype=dtype)" for i, (kind, value) in enumerate(sched.constants)]
     trim = [f"_r{i} = _r{i}[:_j - _i]" for i in range(len(sched.registers))]
+    trim += [f"_c{i} = _c{i}[:_j - _i]" for i in range(len(sched.constants))]
     loop = [f"for _i in range(_lo, _hi, {step}):", f"    _j = min(_i + {step}, _hi)"]
     if trim:
         loop += [f"    if _j - _i < {step}:", *("        " + t for t in trim)]

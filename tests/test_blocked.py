@@ -188,6 +188,14 @@ def test_a_row_sum_writes_into_a_row_register() -> None:
     assert sched.registers == ("row",)
 
 
+def test_a_scalar_operand_of_maximum_is_a_block_filled_once_with_it() -> None:
+    # NumPy's maximum and minimum run a slow loop for a scalar operand; an array of the scalar takes the fast one
+    sched = lines(sp.Max(0, x) + sp.Min(a, y) + sp.Max(0, y))
+    assert sched.constants == (("full", "0"), ("full", "a"))
+    assert sum("numpy.maximum(_c0, " in line for line in sched.body) == 2
+    assert any("numpy.minimum(_c1, y_b" in line for line in sched.body)
+
+
 def test_a_node_without_an_in_place_form_is_evaluated_on_the_block() -> None:
     sched = lines(sp.Piecewise((x, x > 0), (a * x, True)))
     assert sched.body == ("_out_b[...] = numpy.where(numpy.greater(x_b, 0), x_b, a*x_b)",)

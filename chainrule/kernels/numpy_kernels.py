@@ -329,13 +329,15 @@ def relu(z):
     _out = numpy.empty(_shape, dtype=dtype)
     _z, _out_flat = z.reshape(-1), _out.reshape(-1)
     _size = _out_flat.shape[0]
-    _step = -(-_size // _THREADS)
     def _part(_lo, _hi):
-        for _i in range(_lo, _hi, _step):
-            _j = min(_i + _step, _hi)
+        _c0 = numpy.full((min(_BLOCK, _hi - _lo),), 0, dtype=dtype)
+        for _i in range(_lo, _hi, _BLOCK):
+            _j = min(_i + _BLOCK, _hi)
+            if _j - _i < _BLOCK:
+                _c0 = _c0[:_j - _i]
             z_b, _out_b = _z[_i:_j], _out_flat[_i:_j]
-            numpy.maximum(0, z_b, out=_out_b)
-    _parallel(_part, _size, _step)
+            numpy.maximum(_c0, z_b, out=_out_b)
+    _parallel(_part, _size, _BLOCK)
     return _out
 
 
@@ -396,13 +398,15 @@ def leaky_relu_grad(z, alpha):
     _size = _out_flat.shape[0]
     def _part(_lo, _hi):
         _r0 = numpy.empty((_BLOCK,), dtype=dtype)
+        _c0 = numpy.full((min(_BLOCK, _hi - _lo),), alpha, dtype=dtype)
         for _i in range(_lo, _hi, _BLOCK):
             _j = min(_i + _BLOCK, _hi)
             if _j - _i < _BLOCK:
                 _r0 = _r0[:_j - _i]
+                _c0 = _c0[:_j - _i]
             z_b, _out_b = _z[_i:_j], _out_flat[_i:_j]
             numpy.greater(z_b, 0, out=_r0)
-            numpy.maximum(alpha, _r0, out=_out_b)
+            numpy.maximum(_c0, _r0, out=_out_b)
     _parallel(_part, _size, _BLOCK)
     return _out
 
