@@ -39,6 +39,8 @@ class Row:
     """One benchmark row: what was timed, the median seconds, the reference, their ratio and the goal.
 
     ``ratio`` is seconds / reference_seconds, or None when the row was not timed; ``note`` then says why.
+    ``interval`` brackets the median per-pair ratio at ``confidence`` and ``verdict`` places it against the
+    goal; ``floor_ratio`` is the memory floor over the reference (``verify.benchmarks.memory_floor``).
     """
 
     suite: str
@@ -51,6 +53,11 @@ class Row:
     goal: str
     backend: str = ""
     met: bool | None = None
+    interval: list[float] | None = None
+    confidence: float | None = None
+    verdict: str | None = None
+    floor_seconds: float | None = None
+    floor_ratio: float | None = None
     note: str = ""
 
 
@@ -99,15 +106,17 @@ def kernel_table(rows: list[Row], title: str) -> Table:
     """The rows as a table narrow enough for 80 columns (the goals, references and notes go below it)."""
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     table.add_column("name", no_wrap=True, overflow="ellipsis", max_width=24)  # the numbers are never cut
-    widths = {"backend": 7, "size": 9, "median": 9, "ref.": 9, "ratio": 5, "met": 3}
+    widths = {"backend": 5, "size": 9, "median": 9, "ref.": 9, "ratio": 5, "interval": 9, "floor": 5, "met": 3}
     for col, width in widths.items():
-        table.add_column(col, justify="right" if col in ("median", "ref.", "ratio") else "left", no_wrap=True,
+        table.add_column(col, justify="left" if col in ("backend", "size", "met") else "right", no_wrap=True,
                          min_width=width)
     for r in rows:
         ratio = "" if r.ratio is None else f"{r.ratio:.2f}"
+        interval = "" if r.interval is None else f"{r.interval[0]:.2f}-{r.interval[1]:.2f}"
+        floor = "" if r.floor_ratio is None else f"{r.floor_ratio:.2f}"
         met = {True: "[green]yes[/]", False: "[red]no[/]", None: "-"}[r.met]
         table.add_row(r.name, r.backend, r.size.removesuffix(" float32"), duration(r.seconds),
-                      duration(r.reference_seconds), ratio, met)
+                      duration(r.reference_seconds), ratio, interval, floor, met)
     return table
 
 
@@ -118,7 +127,12 @@ def legend(rows: list[Row]) -> list[str]:
     seen: dict[str, str] = {}
     for r in rows:
         seen.setdefault(r.backend, f"{r.backend}: ref. = {names.get(r.backend, r.reference)}; goal {r.goal}")
+    confidence = min((r.confidence for r in rows if r.confidence is not None), default=None)
     lines = [*seen.values(), "ratio = median / ref.; sizes are of float32 inputs"]
+    if confidence is not None:
+        lines.append(f"interval: order statistics of the per-pair ratios covering their median with probability "
+                     f">= {confidence:.2f}; floor: the memory floor (read the inputs, write a fresh result, "
+                     "compute nothing) / ref.")
     return lines + [f"{r.name} ({r.backend}): {r.note}" for r in rows if r.note]
 
 

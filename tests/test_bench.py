@@ -15,7 +15,8 @@ import pytest
 
 from chainrule.cli import main
 from verify import benchmarks
-from verify.benchmarks import QUICK, REFERENCES, Reference, accuracy, kernel_rows, registry_kernels
+from verify.benchmarks import (QUICK, REFERENCES, Reference, accuracy, kernel_rows, median_interval, memory_floor,
+                               paired_times, registry_kernels)
 
 JAX_SAMPLE = ("sigmoid_grad", "softmax_jacobian", "ce_logits_grad")   # elementwise, Jacobian, row-wise
 
@@ -132,3 +133,46 @@ def test_accuracy_is_judged_normwise_and_componentwise_misses_are_noted():
     assert accuracy(close, truth).fatal == "" and "1 of 2 entries" in accuracy(close, truth).entries
     assert accuracy(np.array([100.0, 1.0], dtype=np.float32), truth).fatal
     assert "returns float64" in accuracy(close.astype(np.float64), truth).fatal
+
+
+def test_each_timed_row_brackets_its_per_pair_ratio_and_places_it_against_the_goal(rows):
+    for r in [r for r in rows if r["ratio"] is not None]:
+        lo, hi = r["interval"]
+        goal = float(r["goal"].removeprefix("ratio <= "))
+        assert 0 < lo <= hi and 0 <= r["confidence"] < 1, r  # one pair (--repeats 1): coverage 0
+        assert r["verdict"] == ("met" if hi <= goal else "not met" if lo > goal else "within noise"), r
+
+
+def test_the_numpy_rows_have_a_memory_floor_and_the_jax_rows_none(rows):
+    for r in [r for r in rows if r["ratio"] is not None]:
+        if r["backend"] == "numpy":
+            assert r["floor_seconds"] > 0 and r["floor_ratio"] == pytest.approx(r["floor_seconds"]
+                                                                              / r["reference_seconds"]), r
+        else:
+            assert r["floor_seconds"] is None and r["floor_ratio"] is None, r
+
+
+@pytest.mark.parametrize(("n", "ranks", "coverage"), [(9, (2, 8), 1 - 2 * 10 / 512), (5, (1, 5), 1 - 2 / 32),
+                                                      (20, (6, 15), 1 - 2 * 21700 / 2**20), (1, (1, 1), 0.0)])
+def test_the_median_interval_is_the_order_statistics_of_binomial_coverage(n, ranks, coverage):
+    values = [float(v) for v in range(n, 0, -1)]  # unsorted: the ranks are of the sorted values
+    assert median_interval(values) == (float(ranks[0]), float(ranks[1]), pytest.approx(coverage))
+
+
+def test_the_side_timed_first_alternates_from_pair_to_pair():
+    calls: list[str] = []
+    gen, ref = paired_times(lambda: calls.append("g"), lambda: calls.append("r"), 4)
+    assert calls == ["g", "r", "r", "g", "g", "r", "r", "g"] and len(gen) == len(ref) == 4
+    with pytest.raises(ValueError, match="at least one call"):
+        paired_times(lambda: None, lambda: None, 0)
+
+
+def test_the_memory_floor_writes_a_fresh_result_and_reads_every_array_argument(monkeypatch):
+    read: list[int] = []
+    real_copyto = np.copyto
+    monkeypatch.setattr(np, "copyto", lambda dst, src, **kw: (read.append(src.size), real_copyto(dst, src, **kw)))
+    x, y = np.ones(1000, np.float32), np.arange(50, dtype=np.int64)
+    floor = memory_floor((x, y, 0.5), (10,), np.dtype(np.float32))
+    first, second = floor(), floor()
+    assert first.shape == (10,) and first.dtype == np.float32 and first is not second
+    assert sum(read) == 2 * (1000 + 50)

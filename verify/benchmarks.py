@@ -18,7 +18,12 @@ untimed with the reason in its note instead of a flattering ratio. Entries off c
 and a reference side that is itself inaccurate in float32 (JAX autodiff of ``gelu_tanh`` cancels in
 ``1 - tanh^2``) is still timed, with a note saying by how much it is off.
 
-Calls alternate between the two sides and each side's median over ``repeats`` is reported; JAX calls
+Calls come in pairs, one call of each side, and the side called first alternates from pair to pair;
+each side's median over ``repeats`` is reported, with a distribution-free interval for the median of
+the per-pair ratios (``median_interval``) and a verdict against the goal ("within noise" where the
+interval straddles it). A NumPy row also times ``memory_floor``: reading the inputs once and writing a
+fresh result, computing nothing, on the generated kernels' threads; its ratio to the reference is the
+lowest any kernel that returns a new array can reach on this machine. JAX calls
 end with ``block_until_ready`` and the warm-up call compiles, so compilation is never timed. Every
 registry kernel gets a NumPy row: one without a reference is listed as "no reference" with a null
 ratio, never skipped.
@@ -29,7 +34,7 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -313,16 +318,71 @@ def _timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - t0
 
 
-def paired_medians(generated: Callable[[], object], reference: Callable[[], object],
-                   repeats: int) -> tuple[float, float]:
-    """Median seconds of each side over ``repeats`` alternating calls (each warmed up by the caller)."""
+def paired_times(generated: Callable[[], object], reference: Callable[[], object],
+                 repeats: int) -> tuple[list[float], list[float]]:
+    """Seconds of each side over ``repeats`` pairs of calls (each warmed up by the caller); the side called
+    first alternates from pair to pair, so neither gains from always following the other."""
     if repeats < 1:
         raise ValueError(f"repeats={repeats}: time at least one call (pass --repeats 1 or more)")
     gen, ref = [], []
-    for _ in range(repeats):
-        gen.append(_timed(generated))
-        ref.append(_timed(reference))
-    return statistics.median(gen), statistics.median(ref)
+    for i in range(repeats):
+        if i % 2:
+            ref.append(_timed(reference))
+            gen.append(_timed(generated))
+        else:
+            gen.append(_timed(generated))
+            ref.append(_timed(reference))
+    return gen, ref
+
+
+def median_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
+    """(low, high, coverage): the narrowest pair of order statistics x_(k), x_(n+1-k) that covers the median
+    of ``values``' distribution with probability >= ``level`` (distribution-free; the widest pair, with its
+    smaller coverage, when there are too few values)."""
+    xs = sorted(values)
+    n = len(xs)
+    if n == 0:
+        raise ValueError("no values to take the median of")
+
+    def coverage(k: int) -> float:  # 1 - 2 P(B <= k - 1), B ~ Binomial(n, 1/2)
+        return 1.0 - 2.0 * sum(math.comb(n, i) for i in range(k)) / 2.0**n
+
+    k = 1
+    while k + 1 <= (n + 1) // 2 and coverage(k + 1) >= level:
+        k += 1
+    return xs[k - 1], xs[n - k], coverage(k)
+
+
+def memory_floor(args: tuple[Any, ...], shape: tuple[int, ...], dtype: np.dtype) -> Callable[[], np.ndarray]:
+    """The least a NumPy kernel returning a new array can do: read each array argument once and write a fresh
+    array of ``shape``, in blocks, on the generated module's threads, computing nothing. Its time is a floor
+    for any kernel of that signature on this machine."""
+    from chainrule.kernels import numpy_kernels as nk
+
+    arrays = [a.reshape(-1) for a in args if isinstance(a, np.ndarray) and a.size > 1]
+    size = math.prod(shape)
+    total = max([size, *(a.size for a in arrays)])
+    step = nk._BLOCK
+
+    def run() -> np.ndarray:
+        out = np.empty(shape, dtype=dtype)
+        flat = out.reshape(-1)
+
+        def part(lo: int, hi: int) -> None:
+            scratch = np.empty(min(step, total), dtype=dtype)
+            for a in arrays:
+                a_lo, a_hi = lo * a.size // total, hi * a.size // total
+                for i in range(a_lo, a_hi, step):
+                    j = min(i + step, a_hi)
+                    np.copyto(scratch[:j - i], a[i:j], casting="unsafe")
+            o_lo, o_hi = lo * size // total, hi * size // total
+            for i in range(o_lo, o_hi, step):
+                flat[i:min(i + step, o_hi)] = 0
+
+        nk._parallel(part, total, step)
+        return out
+
+    return run
 
 
 @dataclass(frozen=True)
@@ -380,14 +440,40 @@ def _size_label(shape: tuple[int, ...]) -> str:
     return "x".join(map(str, shape)) + " float32"
 
 
-def _row(name: str, backend: str, size: str, reference: str, goal: float, seconds: float | None = None,
-         reference_seconds: float | None = None, note: str = "") -> dict[str, Any]:
-    """One result row; the ratio is generated/reference, null (with the reason in ``note``) when untimed."""
-    ratio = None if seconds is None or reference_seconds is None else seconds / reference_seconds
-    met = None if ratio is None else bool(ratio <= goal)
-    return {"name": name, "backend": backend, "size": size, "seconds": seconds, "reference": reference,
-            "reference_seconds": reference_seconds, "ratio": ratio, "goal": f"ratio <= {goal:g}", "met": met,
-            "note": note}
+@dataclass(frozen=True)
+class Timing:
+    """What was measured for a row: each side's seconds per call, and the floor's (NumPy rows)."""
+
+    seconds: list[float]
+    reference_seconds: list[float]
+    floor_seconds: list[float] | None = None
+
+
+def _row(name: str, backend: str, size: str, reference: str, goal: float, timing: Timing | None = None,
+         note: str = "") -> dict[str, Any]:
+    """One result row; the ratio is generated/reference, null (with the reason in ``note``) when untimed.
+
+    ``ratio`` is the median of the generated calls over the median of the reference calls; ``interval``
+    brackets the median of the per-pair ratios at ``confidence``; ``verdict`` says whether the interval
+    lies within the goal ("met"), beyond it ("not met"), or across it ("within noise"). ``floor_ratio`` is
+    the memory floor's median over the reference's: no kernel returning a new array gets below it here.
+    """
+    row: dict[str, Any] = {"name": name, "backend": backend, "size": size, "seconds": None, "reference": reference,
+                           "reference_seconds": None, "ratio": None, "goal": f"ratio <= {goal:g}", "met": None,
+                           "interval": None, "confidence": None, "verdict": None, "floor_seconds": None,
+                           "floor_ratio": None, "note": note}
+    if timing is None:
+        return row
+    seconds, ref_seconds = statistics.median(timing.seconds), statistics.median(timing.reference_seconds)
+    lo, hi, confidence = median_interval([g / r for g, r in zip(timing.seconds, timing.reference_seconds,
+                                                                strict=True)])
+    row |= {"seconds": seconds, "reference_seconds": ref_seconds, "ratio": seconds / ref_seconds,
+            "met": bool(seconds / ref_seconds <= goal), "interval": [lo, hi], "confidence": confidence,
+            "verdict": "met" if hi <= goal else "not met" if lo > goal else "within noise"}
+    if timing.floor_seconds:
+        floor = statistics.median(timing.floor_seconds)
+        row |= {"floor_seconds": floor, "floor_ratio": floor / ref_seconds}
+    return row
 
 
 def numpy_row(info: KernelInfo, ref: Reference, kernels: Any, sizes: Sizes, repeats: int) -> dict[str, Any]:
@@ -399,8 +485,12 @@ def numpy_row(info: KernelInfo, ref: Reference, kernels: Any, sizes: Sizes, repe
     ok, note = judge(kernel(*args), ref.numpy(*args), float64_truth(ref, args), "hand-written reference")
     if not ok:
         return _row(info.name, "numpy", _size_label(shape), "hand-written NumPy", NUMPY_GOAL, note=note)
-    seconds, ref_seconds = paired_medians(lambda: kernel(*args), lambda: ref.numpy(*args), repeats)
-    return _row(info.name, "numpy", _size_label(shape), "hand-written NumPy", NUMPY_GOAL, seconds, ref_seconds,
+    gen, hand = paired_times(lambda: kernel(*args), lambda: ref.numpy(*args), repeats)
+    result = kernel(*args)
+    floor = memory_floor(args, result.shape, result.dtype)
+    floor()
+    timing = Timing(gen, hand, [_timed(floor) for _ in range(repeats)])
+    return _row(info.name, "numpy", _size_label(shape), "hand-written NumPy", NUMPY_GOAL, timing,
                 "; ".join(n for n in (ref.note, note) if n))
 
 
@@ -436,9 +526,9 @@ def jax_row(info: KernelInfo, forward: KernelInfo, ref: Reference, kernels: Any,
     ok, note = judge(generated(*args), reference(*args), float64_truth(ref, host), "autodiff")
     if not ok:
         return _row(info.name, "jax", _size_label(shape), label, JAX_GOAL, note=note)
-    seconds, ref_seconds = paired_medians(lambda: generated(*args).block_until_ready(),
-                                          lambda: reference(*args).block_until_ready(), repeats)
-    return _row(info.name, "jax", _size_label(shape), label, JAX_GOAL, seconds, ref_seconds, note)
+    gen, auto = paired_times(lambda: generated(*args).block_until_ready(),
+                             lambda: reference(*args).block_until_ready(), repeats)
+    return _row(info.name, "jax", _size_label(shape), label, JAX_GOAL, Timing(gen, auto), note)
 
 
 BACKENDS: tuple[str, ...] = ("numpy", "jax")
