@@ -176,3 +176,6 @@ def test_the_memory_floor_writes_a_fresh_result_and_reads_every_array_argument(m
     first, second = floor(), floor()
     assert first.shape == (10,) and first.dtype == np.float32 and first is not second
     assert sum(read) == 2 * (1000 + 50)
+    read.clear()
+    same = memory_floor((y, x), (1000,), np.dtype(np.float32))()   # x has the result's size: copied into it
+    assert sum(read) == 1000 + 50 and np.array_equal(same, x)

@@ -300,14 +300,22 @@ class KernelInfo:
     layout: Layout
     grad_of: str
     grad_wrt: str
+    #: The arguments its expression reads (``dropout_grad = mask/(1 - p)`` never reads ``x``).
+    reads: tuple[str, ...] = ()
 
 
 def registry_kernels() -> tuple[KernelInfo, ...]:
     """Every kernel of the formula registry, in registry order."""
     from derive.core import registry
 
-    return tuple(KernelInfo(k.name, tuple(str(a) for a in k.args), k.shape, k.grad_of, k.grad_wrt)
+    return tuple(KernelInfo(k.name, tuple(str(a) for a in k.args), k.shape, k.grad_of, k.grad_wrt,
+                            tuple(str(a) for a in k.args if _reads(k.expr, a)))
                  for k in registry().kernels())
+
+
+def _reads(expr: Any, arg: Any) -> bool:
+    """Whether ``expr`` depends on the argument ``arg`` (a symbol, or the base of indexed entries)."""
+    return any(getattr(s, "name", None) == arg.name for s in expr.free_symbols)
 
 
 # ---- timing and agreement ----
@@ -354,13 +362,16 @@ def median_interval(values: Sequence[float], level: float = 0.95) -> tuple[float
 
 
 def memory_floor(args: tuple[Any, ...], shape: tuple[int, ...], dtype: np.dtype) -> Callable[[], np.ndarray]:
-    """The least a NumPy kernel returning a new array can do: read each array argument once and write a fresh
-    array of ``shape``, in blocks, on the generated module's threads, computing nothing. Its time is a floor
-    for any kernel of that signature on this machine."""
+    """The least a NumPy kernel returning a new array can do: read each array in ``args`` once and write a
+    fresh array of ``shape``, in blocks, on the generated module's threads, computing nothing (the first
+    array of the result's size is copied into it; the others are read into a scratch block). Its time is a
+    floor for any kernel that reads those arrays and returns that result, on this machine."""
     from chainrule.kernels import numpy_kernels as nk
 
     arrays = [a.reshape(-1) for a in args if isinstance(a, np.ndarray) and a.size > 1]
     size = math.prod(shape)
+    source = next((a for a in arrays if a.size == size), None)
+    others = [a for a in arrays if a is not source]
     total = max([size, *(a.size for a in arrays)])
     step = nk._BLOCK
 
@@ -370,14 +381,18 @@ def memory_floor(args: tuple[Any, ...], shape: tuple[int, ...], dtype: np.dtype)
 
         def part(lo: int, hi: int) -> None:
             scratch = np.empty(min(step, total), dtype=dtype)
-            for a in arrays:
+            for a in others:
                 a_lo, a_hi = lo * a.size // total, hi * a.size // total
                 for i in range(a_lo, a_hi, step):
                     j = min(i + step, a_hi)
                     np.copyto(scratch[:j - i], a[i:j], casting="unsafe")
             o_lo, o_hi = lo * size // total, hi * size // total
             for i in range(o_lo, o_hi, step):
-                flat[i:min(i + step, o_hi)] = 0
+                j = min(i + step, o_hi)
+                if source is None:
+                    flat[i:j] = 0
+                else:
+                    np.copyto(flat[i:j], source[i:j], casting="unsafe")
 
         nk._parallel(part, total, step)
         return out
@@ -487,7 +502,8 @@ def numpy_row(info: KernelInfo, ref: Reference, kernels: Any, sizes: Sizes, repe
         return _row(info.name, "numpy", _size_label(shape), "hand-written NumPy", NUMPY_GOAL, note=note)
     gen, hand = paired_times(lambda: kernel(*args), lambda: ref.numpy(*args), repeats)
     result = kernel(*args)
-    floor = memory_floor(args, result.shape, result.dtype)
+    read = tuple(a for name, a in zip(info.args, args, strict=True) if name in info.reads)
+    floor = memory_floor(read, result.shape, result.dtype)
     floor()
     timing = Timing(gen, hand, [_timed(floor) for _ in range(repeats)])
     return _row(info.name, "numpy", _size_label(shape), "hand-written NumPy", NUMPY_GOAL, timing,
