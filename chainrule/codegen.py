@@ -104,7 +104,8 @@ def _parallel(part, total, step):
     """Run part(lo, hi) over [0, total) in up to _THREADS pieces of whole blocks; ufuncs release the GIL.
 
     Each entry (each row) is computed by the same operations whatever the pieces, so the result does not
-    depend on the number of threads.
+    depend on the number of threads. Each worker runs in a copy of the caller's context, so the caller's
+    numpy.errstate applies there too.
     """
     blocks = -(-total // step)
     pieces = min(_THREADS, blocks)
@@ -118,7 +119,8 @@ def _parallel(part, total, step):
             _POOL[:] = [concurrent.futures.ThreadPoolExecutor(max_workers=pieces - 1, thread_name_prefix="chainrule")]
         pool = _POOL[0]
     size = -(-blocks // pieces) * step
-    futures = [pool.submit(part, lo, min(lo + size, total)) for lo in range(size, total, size)]
+    futures = [pool.submit(contextvars.copy_context().run, part, lo, min(lo + size, total))
+               for lo in range(size, total, size)]
     part(0, min(size, total))
     for future in futures:
         future.result()
@@ -162,7 +164,7 @@ def _float_dtype(*args):
 
 BACKENDS: Mapping[str, Backend] = {
     "numpy": Backend("numpy", "NumPy", "chainrule/kernels/numpy_kernels.py", "numpy", "scipy.special.erf",
-                     ("import concurrent.futures", "import os", "import threading", "", "import numpy",
+                     ("import concurrent.futures", "import contextvars", "import os", "import threading", "", "import numpy",
                       "import scipy.special"), _NUMPY_HELPERS),
     "jax": Backend("jax", "JAX", "chainrule/kernels/jax_kernels.py", "jax.numpy", "jax.scipy.special.erf",
                    ("import jax.numpy", "import jax.scipy.special"), _JAX_HELPERS),

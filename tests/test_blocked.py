@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 import sympy as sp
+from sympy.codegen.numpy_nodes import logaddexp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -196,6 +198,33 @@ def test_a_scalar_operand_of_maximum_is_a_block_filled_once_with_it() -> None:
     assert any("numpy.minimum(_c1, y_b" in line for line in sched.body)
 
 
+def test_logaddexp_with_a_number_is_max_plus_log1p_of_exp_and_reads_its_operand_once() -> None:
+    sched = lines(logaddexp(1, sp.tanh(x)))
+    assert sched.constants == (("full", "1"),)
+    assert sched.body == ("numpy.tanh(x_b, out=_r0)", "numpy.subtract(_r0, _c0, out=_r1)",
+                          "numpy.absolute(_r1, out=_r1)", "numpy.negative(_r1, out=_r1)", "numpy.exp(_r1, out=_r1)",
+                          "numpy.log1p(_r1, out=_r1)", "numpy.maximum(_r0, _c0, out=_r0)",
+                          "numpy.add(_r0, _r1, out=_out_b)")
+    assert lines(logaddexp(x, y)).body == ("numpy.logaddexp(x_b, y_b, out=_out_b)",)
+
+
+def test_the_looped_softplus_matches_numpys_logaddexp_at_extreme_logits() -> None:
+    z = np.array([-np.inf, -1e3, -88.0, -20.0, -1e-30, 0.0, 1e-30, 20.0, 88.0, 1e3, np.inf, np.nan] * 3)
+    y = np.resize([0.0, 1.0, 0.25], z.shape)
+    kernel = next(k for k in KERNELS if k.name == "bce_logits")
+    for dtype in (np.float64, np.float32):
+        zd, yd = z.astype(dtype), y.astype(dtype)
+        with np.errstate(invalid="ignore"):  # 0 * inf where y = 0 at an infinite logit: nan on both paths
+            plain = numpy_kernels.bce_logits(zd, yd)
+            with pytest.MonkeyPatch.context() as mp, block_size(mp, 4) as layouts:
+                looped = numpy_kernels.bce_logits(zd, yd)
+        assert layouts[0] is not None
+        finite = np.isfinite(plain)
+        np.testing.assert_array_equal(np.isnan(looped), np.isnan(plain))
+        np.testing.assert_array_equal(looped[~finite & ~np.isnan(plain)], plain[~finite & ~np.isnan(plain)])
+        assert_agree(looped[finite], plain[finite], kernel, (zd[finite], yd[finite]))
+
+
 def test_a_node_without_an_in_place_form_is_evaluated_on_the_block() -> None:
     sched = lines(sp.Piecewise((x, x > 0), (a * x, True)))
     assert sched.body == ("_out_b[...] = numpy.where(numpy.greater(x_b, 0), x_b, a*x_b)",)
@@ -238,6 +267,18 @@ def test_the_result_does_not_depend_on_the_number_of_threads(kernel: Kernel) -> 
             results.append(function(*inputs))
         assert layouts[0] is not None
     np.testing.assert_array_equal(results[0], results[1])
+
+
+def test_the_callers_errstate_holds_in_the_worker_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    z = np.tile([1.0, np.inf, 2.0, 3.0], 8)   # y = 0 at z = inf: 0 * inf is invalid
+    monkeypatch.setattr(numpy_kernels, "_THREADS", 4)
+    with block_size(monkeypatch, 4) as layouts:
+        with np.errstate(invalid="raise"), pytest.raises(FloatingPointError):
+            numpy_kernels.bce_logits(z, np.zeros_like(z))
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("error")
+            numpy_kernels.bce_logits(z, np.zeros_like(z))
+    assert all(layout is not None for layout in layouts)
 
 
 @pytest.mark.parametrize("value", ["0", "two", "-1"])

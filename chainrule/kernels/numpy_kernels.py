@@ -66,6 +66,7 @@ its arguments and result in its docstring (NumPy gufunc notation: (m,n),(n)->(m)
 #   layer_norm_grad_gamma             formula layernorm_backward (section 1.9)
 
 import concurrent.futures
+import contextvars
 import os
 import threading
 
@@ -171,7 +172,8 @@ def _parallel(part, total, step):
     """Run part(lo, hi) over [0, total) in up to _THREADS pieces of whole blocks; ufuncs release the GIL.
 
     Each entry (each row) is computed by the same operations whatever the pieces, so the result does not
-    depend on the number of threads.
+    depend on the number of threads. Each worker runs in a copy of the caller's context, so the caller's
+    numpy.errstate applies there too.
     """
     blocks = -(-total // step)
     pieces = min(_THREADS, blocks)
@@ -185,7 +187,8 @@ def _parallel(part, total, step):
             _POOL[:] = [concurrent.futures.ThreadPoolExecutor(max_workers=pieces - 1, thread_name_prefix="chainrule")]
         pool = _POOL[0]
     size = -(-blocks // pieces) * step
-    futures = [pool.submit(part, lo, min(lo + size, total)) for lo in range(size, total, size)]
+    futures = [pool.submit(contextvars.copy_context().run, part, lo, min(lo + size, total))
+               for lo in range(size, total, size)]
     part(0, min(size, total))
     for future in futures:
         future.result()
@@ -759,15 +762,22 @@ def bce_logits(z, y):
     def _part(_lo, _hi):
         _r0 = numpy.empty((_BLOCK,), dtype=dtype)
         _r1 = numpy.empty((_BLOCK,), dtype=dtype)
+        _c0 = numpy.full((min(_BLOCK, _hi - _lo),), 0, dtype=dtype)
         for _i in range(_lo, _hi, _BLOCK):
             _j = min(_i + _BLOCK, _hi)
             if _j - _i < _BLOCK:
                 _r0 = _r0[:_j - _i]
                 _r1 = _r1[:_j - _i]
+                _c0 = _c0[:_j - _i]
             z_b, y_b, _out_b = _z[_i:_j], _y[_i:_j], _out_flat[_i:_j]
-            numpy.logaddexp(0, z_b, out=_r0)
-            numpy.multiply(y_b, z_b, out=_r1)
-            numpy.subtract(_r0, _r1, out=_out_b)
+            numpy.absolute(z_b, out=_r0)
+            numpy.negative(_r0, out=_r0)
+            numpy.exp(_r0, out=_r0)
+            numpy.log1p(_r0, out=_r0)
+            numpy.maximum(z_b, _c0, out=_r1)
+            numpy.add(_r1, _r0, out=_r1)
+            numpy.multiply(y_b, z_b, out=_r0)
+            numpy.subtract(_r1, _r0, out=_out_b)
     _parallel(_part, _size, _BLOCK)
     return _out
 
