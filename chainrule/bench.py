@@ -38,9 +38,10 @@ class BenchError(ChainruleError):
 class Row:
     """One benchmark row: what was timed, the median seconds, the reference, their ratio and the goal.
 
-    ``ratio`` is seconds / reference_seconds, or None when the row was not timed; ``note`` then says why.
-    ``interval`` brackets the median per-pair ratio at ``confidence`` and ``verdict`` places it against the
-    goal; ``floor_ratio`` is the memory floor over the reference (``verify.benchmarks.memory_floor``).
+    ``ratio`` is generated/reference (the kernel suite: the median of the per-round ratios; the derivation
+    suite: seconds / reference_seconds), or None when the row was not timed; ``note`` then says why.
+    ``interval`` brackets the ratio at ``confidence`` and ``verdict`` places it against the goal;
+    ``floor_ratio`` is the memory floor over the reference (``verify.benchmarks.memory_floor``).
     """
 
     suite: str
@@ -128,9 +129,9 @@ def legend(rows: list[Row]) -> list[str]:
     for r in rows:
         seen.setdefault(r.backend, f"{r.backend}: ref. = {names.get(r.backend, r.reference)}; goal {r.goal}")
     confidence = min((r.confidence for r in rows if r.confidence is not None), default=None)
-    lines = [*seen.values(), "ratio = median / ref.; sizes are of float32 inputs"]
+    lines = [*seen.values(), "ratio = median of generated / ref. over the rounds of calls; sizes are of float32 inputs"]
     if confidence is not None:
-        lines.append(f"interval: order statistics of the per-pair ratios covering their median with probability "
+        lines.append(f"interval: order statistics of the per-round ratios covering their median with probability "
                      f">= {confidence:.2f}; floor: the memory floor (read the inputs, write a fresh result, "
                      "compute nothing) / ref.")
     return lines + [f"{r.name} ({r.backend}): {r.note}" for r in rows if r.note]

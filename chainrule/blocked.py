@@ -204,7 +204,8 @@ class _Compiler:
         else:
             self.body.append(f"numpy.subtract({xo.text}, {level.text}, out={tail.text})")
             self.body.append(f"numpy.absolute({tail.text}, out={tail.text})")
-        self.body += [f"{func}({tail.text}, out={tail.text})" for func in ("numpy.negative", "numpy.exp", "numpy.log1p")]
+        for func in ("numpy.negative", "numpy.exp", "numpy.log1p"):
+            self.body.append(f"{func}({tail.text}, out={tail.text})")
         wide = self.call("numpy.maximum", [xo, level], kind, None)
         return self.call("numpy.add", [wide, tail], kind, dest)
 

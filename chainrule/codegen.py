@@ -164,8 +164,8 @@ def _float_dtype(*args):
 
 BACKENDS: Mapping[str, Backend] = {
     "numpy": Backend("numpy", "NumPy", "chainrule/kernels/numpy_kernels.py", "numpy", "scipy.special.erf",
-                     ("import concurrent.futures", "import contextvars", "import os", "import threading", "", "import numpy",
-                      "import scipy.special"), _NUMPY_HELPERS),
+                     ("import concurrent.futures", "import contextvars", "import os", "import threading", "",
+                      "import numpy", "import scipy.special"), _NUMPY_HELPERS),
     "jax": Backend("jax", "JAX", "chainrule/kernels/jax_kernels.py", "jax.numpy", "jax.scipy.special.erf",
                    ("import jax.numpy", "import jax.scipy.special"), _JAX_HELPERS),
 }
@@ -649,7 +649,8 @@ def _loop(guard: tuple[str, str], head: list[str], shapes: Mapping[str, str], sc
           step: str, reads: list[str], done: str) -> tuple[list[str], list[str]]:
     """The layout test (variable, call) with its ``if ... is None:`` (the plain lines go under it), and the loop."""
     test, call = guard
-    if not sched.registers and not sched.constants:  # one ufunc call: no scratch buffers to keep in cache, so one block per thread
+    # one ufunc call: no scratch buffers to keep in cache, so one block per thread
+    if not sched.registers and not sched.constants:
         head = [*head, f"_step = -(-{total} // _THREADS)"]
         step = "_step"
     regs = [f"_r{i} = numpy.empty({shapes[kind]}, dtype=dtype)" for i, kind in enumerate(sched.registers)]

@@ -15,8 +15,17 @@ import pytest
 
 from chainrule.cli import main
 from verify import benchmarks
-from verify.benchmarks import (QUICK, REFERENCES, Reference, accuracy, kernel_rows, median_interval, memory_floor,
-                               paired_times, registry_kernels)
+from verify.benchmarks import (
+    QUICK,
+    REFERENCES,
+    Reference,
+    accuracy,
+    interleaved_times,
+    kernel_rows,
+    median_interval,
+    memory_floor,
+    registry_kernels,
+)
 
 JAX_SAMPLE = ("sigmoid_grad", "softmax_jacobian", "ce_logits_grad")   # elementwise, Jacobian, row-wise
 
@@ -68,7 +77,7 @@ def test_each_ratio_is_a_positive_float_or_null_with_a_reason(rows):
             assert r["met"] is None
         else:
             assert isinstance(r["ratio"], float) and r["ratio"] > 0, r
-            assert r["ratio"] == pytest.approx(r["seconds"] / r["reference_seconds"])
+            assert r["interval"][0] <= r["ratio"] <= r["interval"][1], r  # the median of the per-round ratios
             assert isinstance(r["met"], bool)
 
 
@@ -146,8 +155,7 @@ def test_each_timed_row_brackets_its_per_pair_ratio_and_places_it_against_the_go
 def test_the_numpy_rows_have_a_memory_floor_and_the_jax_rows_none(rows):
     for r in [r for r in rows if r["ratio"] is not None]:
         if r["backend"] == "numpy":
-            assert r["floor_seconds"] > 0 and r["floor_ratio"] == pytest.approx(r["floor_seconds"]
-                                                                              / r["reference_seconds"]), r
+            assert r["floor_seconds"] > 0 and r["floor_ratio"] > 0, r
         else:
             assert r["floor_seconds"] is None and r["floor_ratio"] is None, r
 
@@ -159,12 +167,15 @@ def test_the_median_interval_is_the_order_statistics_of_binomial_coverage(n, ran
     assert median_interval(values) == (float(ranks[0]), float(ranks[1]), pytest.approx(coverage))
 
 
-def test_the_side_timed_first_alternates_from_pair_to_pair():
+def test_the_order_of_the_sides_rotates_from_round_to_round():
     calls: list[str] = []
-    gen, ref = paired_times(lambda: calls.append("g"), lambda: calls.append("r"), 4)
-    assert calls == ["g", "r", "r", "g", "g", "r", "r", "g"] and len(gen) == len(ref) == 4
+    times = interleaved_times([lambda: calls.append("g"), lambda: calls.append("r")], 4)
+    assert calls == ["g", "r", "r", "g", "g", "r", "r", "g"] and [len(t) for t in times] == [4, 4]
+    calls.clear()
+    interleaved_times([lambda n=n: calls.append(n) for n in "grf"], 3)
+    assert calls == [*"grf", *"rfg", *"fgr"]
     with pytest.raises(ValueError, match="at least one call"):
-        paired_times(lambda: None, lambda: None, 0)
+        interleaved_times([lambda: None], 0)
 
 
 def test_the_memory_floor_writes_a_fresh_result_and_reads_every_array_argument(monkeypatch):

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import pytest
 import sympy as sp
-from sympy.codegen.numpy_nodes import logaddexp
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sympy.codegen.numpy_nodes import logaddexp
 
 from chainrule import blocked
 from chainrule.codegen import NumPyKernelPrinter, signature

@@ -18,12 +18,12 @@ untimed with the reason in its note instead of a flattering ratio. Entries off c
 and a reference side that is itself inaccurate in float32 (JAX autodiff of ``gelu_tanh`` cancels in
 ``1 - tanh^2``) is still timed, with a note saying by how much it is off.
 
-Calls come in pairs, one call of each side, and the side called first alternates from pair to pair;
-each side's median over ``repeats`` is reported, with a distribution-free interval for the median of
-the per-pair ratios (``median_interval``) and a verdict against the goal ("within noise" where the
-interval straddles it). A NumPy row also times ``memory_floor``: reading the inputs once and writing a
-fresh result, computing nothing, on the generated kernels' threads; its ratio to the reference is the
-lowest any kernel that returns a new array can reach on this machine. JAX calls
+Calls come in rounds, one call of each side, in an order that rotates from round to round. Each side's
+median over ``repeats`` is reported; the ratio is the median of the per-round ratios, with a
+distribution-free interval for it (``median_interval``) and a verdict against the goal ("within noise"
+where the interval straddles it). A NumPy round also times ``memory_floor``: reading the inputs once
+and writing a fresh result, computing nothing, on the generated kernels' threads; its ratio to the
+reference is the lowest any kernel that returns a new array can reach on this machine. JAX calls
 end with ``block_until_ready`` and the warm-up call compiles, so compilation is never timed. Every
 registry kernel gets a NumPy row: one without a reference is listed as "no reference" with a null
 ratio, never skipped.
@@ -326,21 +326,17 @@ def _timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - t0
 
 
-def paired_times(generated: Callable[[], object], reference: Callable[[], object],
-                 repeats: int) -> tuple[list[float], list[float]]:
-    """Seconds of each side over ``repeats`` pairs of calls (each warmed up by the caller); the side called
-    first alternates from pair to pair, so neither gains from always following the other."""
+def interleaved_times(sides: Sequence[Callable[[], object]], repeats: int) -> list[list[float]]:
+    """Seconds of each side over ``repeats`` rounds of one call each (each warmed up by the caller); the
+    order rotates from round to round, so no side gains from always following another."""
     if repeats < 1:
         raise ValueError(f"repeats={repeats}: time at least one call (pass --repeats 1 or more)")
-    gen, ref = [], []
+    times: list[list[float]] = [[] for _ in sides]
     for i in range(repeats):
-        if i % 2:
-            ref.append(_timed(reference))
-            gen.append(_timed(generated))
-        else:
-            gen.append(_timed(generated))
-            ref.append(_timed(reference))
-    return gen, ref
+        for k in range(len(sides)):
+            j = (i + k) % len(sides)
+            times[j].append(_timed(sides[j]))
+    return times
 
 
 def median_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
@@ -468,10 +464,11 @@ def _row(name: str, backend: str, size: str, reference: str, goal: float, timing
          note: str = "") -> dict[str, Any]:
     """One result row; the ratio is generated/reference, null (with the reason in ``note``) when untimed.
 
-    ``ratio`` is the median of the generated calls over the median of the reference calls; ``interval``
-    brackets the median of the per-pair ratios at ``confidence``; ``verdict`` says whether the interval
-    lies within the goal ("met"), beyond it ("not met"), or across it ("within noise"). ``floor_ratio`` is
-    the memory floor's median over the reference's: no kernel returning a new array gets below it here.
+    ``ratio`` is the median of the per-round ratios generated/reference (robust to the machine's drift
+    between rounds; ``seconds`` and ``reference_seconds`` are each side's median); ``interval`` brackets
+    it at ``confidence``; ``verdict`` says whether the interval lies within the goal ("met"), beyond it
+    ("not met"), or across it ("within noise"). ``floor_ratio`` is the median per-round ratio of the
+    memory floor to the reference: no kernel returning a new array gets below it here.
     """
     row: dict[str, Any] = {"name": name, "backend": backend, "size": size, "seconds": None, "reference": reference,
                            "reference_seconds": None, "ratio": None, "goal": f"ratio <= {goal:g}", "met": None,
@@ -479,15 +476,17 @@ def _row(name: str, backend: str, size: str, reference: str, goal: float, timing
                            "floor_ratio": None, "note": note}
     if timing is None:
         return row
-    seconds, ref_seconds = statistics.median(timing.seconds), statistics.median(timing.reference_seconds)
-    lo, hi, confidence = median_interval([g / r for g, r in zip(timing.seconds, timing.reference_seconds,
-                                                                strict=True)])
-    row |= {"seconds": seconds, "reference_seconds": ref_seconds, "ratio": seconds / ref_seconds,
-            "met": bool(seconds / ref_seconds <= goal), "interval": [lo, hi], "confidence": confidence,
+    ratios = [g / r for g, r in zip(timing.seconds, timing.reference_seconds, strict=True)]
+    ratio = statistics.median(ratios)
+    lo, hi, confidence = median_interval(ratios)
+    row |= {"seconds": statistics.median(timing.seconds),
+            "reference_seconds": statistics.median(timing.reference_seconds), "ratio": ratio,
+            "met": bool(ratio <= goal), "interval": [lo, hi], "confidence": confidence,
             "verdict": "met" if hi <= goal else "not met" if lo > goal else "within noise"}
     if timing.floor_seconds:
-        floor = statistics.median(timing.floor_seconds)
-        row |= {"floor_seconds": floor, "floor_ratio": floor / ref_seconds}
+        row |= {"floor_seconds": statistics.median(timing.floor_seconds),
+                "floor_ratio": statistics.median(f / r for f, r in zip(timing.floor_seconds,
+                                                                       timing.reference_seconds, strict=True))}
     return row
 
 
@@ -500,12 +499,11 @@ def numpy_row(info: KernelInfo, ref: Reference, kernels: Any, sizes: Sizes, repe
     ok, note = judge(kernel(*args), ref.numpy(*args), float64_truth(ref, args), "hand-written reference")
     if not ok:
         return _row(info.name, "numpy", _size_label(shape), "hand-written NumPy", NUMPY_GOAL, note=note)
-    gen, hand = paired_times(lambda: kernel(*args), lambda: ref.numpy(*args), repeats)
     result = kernel(*args)
     read = tuple(a for name, a in zip(info.args, args, strict=True) if name in info.reads)
     floor = memory_floor(read, result.shape, result.dtype)
     floor()
-    timing = Timing(gen, hand, [_timed(floor) for _ in range(repeats)])
+    timing = Timing(*interleaved_times((lambda: kernel(*args), lambda: ref.numpy(*args), floor), repeats))
     return _row(info.name, "numpy", _size_label(shape), "hand-written NumPy", NUMPY_GOAL, timing,
                 "; ".join(n for n in (ref.note, note) if n))
 
@@ -542,8 +540,8 @@ def jax_row(info: KernelInfo, forward: KernelInfo, ref: Reference, kernels: Any,
     ok, note = judge(generated(*args), reference(*args), float64_truth(ref, host), "autodiff")
     if not ok:
         return _row(info.name, "jax", _size_label(shape), label, JAX_GOAL, note=note)
-    gen, auto = paired_times(lambda: generated(*args).block_until_ready(),
-                             lambda: reference(*args).block_until_ready(), repeats)
+    gen, auto = interleaved_times((lambda: generated(*args).block_until_ready(),
+                                   lambda: reference(*args).block_until_ready()), repeats)
     return _row(info.name, "jax", _size_label(shape), label, JAX_GOAL, Timing(gen, auto), note)
 
 
