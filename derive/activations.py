@@ -260,8 +260,12 @@ def _real_interval(a: float, b: float) -> dict:
 
 
 GELU_TANH_U = sp.sqrt(2 / sp.pi) * (z + sp.Float("0.044715") * z**3)
-SECH2_U = 4 * sp.exp(-2 * sp.Abs(GELU_TANH_U)) / (1 + sp.exp(-2 * sp.Abs(GELU_TANH_U))) ** 2
-GELU_TANH_GRAD = (1 + sp.tanh(GELU_TANH_U)) / 2 + z * SECH2_U * sp.diff(GELU_TANH_U, z) / 2
+# One exponential, e = exp(-2|u|) <= 1, for both terms: (1 + tanh u)/2 = max(e, [u >= 0])/(1 + e) (1/(1 + e)
+# for u >= 0, e/(1 + e) below: no cancellation in either tail) and 1 - tanh(u)^2 = 4e/(1 + e)^2.
+_E_U = sp.exp(-2 * sp.Abs(GELU_TANH_U))
+SECH2_U = 4 * _E_U / (1 + _E_U) ** 2
+GELU_TANH_GRAD = (sp.Max(_E_U, sp.Piecewise((1, z >= 0), (0, True))) / (1 + _E_U)
+                  + z * SECH2_U * sp.diff(GELU_TANH_U, z) / 2)
 SOFTMAX_KERNEL = sp.exp(zvec - RMax(zvec)) / RSum(sp.exp(zvec - RMax(zvec)))
 SIGMOID_STABLE = (1 + sp.tanh(z / 2)) / 2
 SOFTMAX_DOMAIN = {"z": (-4.0, 4.0), "s": (0.01, 0.99), "n": (2, 5), "i": (1, 1), "j": (2, 2)}
@@ -352,7 +356,8 @@ FORMULAS: tuple[Formula, ...] = (
         kernels=(
             Kernel("gelu_tanh", (z,), GELU_TANH, REAL),
             Kernel("gelu_tanh_grad", (z,), GELU_TANH_GRAD, REAL, grad_of="gelu_tanh", grad_wrt="z",
-                   rewrite="1 - tanh(u)^2 = 4 e^{-2|u|}/(1 + e^{-2|u|})^2: no cancellation where tanh saturates"),
+                   rewrite="with e = e^{-2|u|}: (1 + tanh u)/2 = max(e, [z >= 0])/(1 + e) and 1 - tanh(u)^2 = "
+                           "4e/(1 + e)^2: one exponential, no cancellation where tanh saturates"),
         ),
     ),
     Formula(

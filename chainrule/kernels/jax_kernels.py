@@ -214,12 +214,12 @@ def gelu_tanh(z):
 
 
 def gelu_tanh_grad(z):
-    """gelu_tanh_grad: d/dz of gelu_tanh; 1 - tanh(u)^2 = 4 e^{-2|u|}/(1 + e^{-2|u|})^2: no cancellation where tanh saturates. Formula gelu_tanh (The tanh approximation of GELU), section 1.2."""
+    """gelu_tanh_grad: d/dz of gelu_tanh; with e = e^{-2|u|}: (1 + tanh u)/2 = max(e, [z >= 0])/(1 + e) and 1 - tanh(u)^2 = 4e/(1 + e)^2: one exponential, no cancellation where tanh saturates. Formula gelu_tanh (The tanh approximation of GELU), section 1.2."""
     dtype = _float_dtype(z)
     z = jax.numpy.asarray(z, dtype=dtype)
-    _t0 = 0.044715*z**3 + z
-    _t1 = jax.numpy.exp(-1.5957691216057308*jax.numpy.abs(_t0))
-    return jax.numpy.asarray(1.5957691216057308*_t1*z*(0.134145*z**2 + 1)/(_t1 + 1)**2 + 0.5*jax.numpy.tanh(0.7978845608028654*_t0) + 0.5, dtype=dtype)
+    _t0 = jax.numpy.exp(-1.5957691216057308*jax.numpy.abs(0.044715*z**3 + z))
+    _t1 = _t0 + 1
+    return jax.numpy.asarray(1.5957691216057308*_t0*z*(0.134145*z**2 + 1)/_t1**2 + jax.numpy.maximum(_t0, jax.numpy.asarray(jax.numpy.greater_equal(z, 0), dtype=dtype))/_t1, dtype=dtype)
 
 
 def softmax(z):

@@ -503,14 +503,14 @@ def gelu_tanh(z):
 
 
 def gelu_tanh_grad(z):
-    """gelu_tanh_grad: d/dz of gelu_tanh; 1 - tanh(u)^2 = 4 e^{-2|u|}/(1 + e^{-2|u|})^2: no cancellation where tanh saturates. Formula gelu_tanh (The tanh approximation of GELU), section 1.2."""
+    """gelu_tanh_grad: d/dz of gelu_tanh; with e = e^{-2|u|}: (1 + tanh u)/2 = max(e, [z >= 0])/(1 + e) and 1 - tanh(u)^2 = 4e/(1 + e)^2: one exponential, no cancellation where tanh saturates. Formula gelu_tanh (The tanh approximation of GELU), section 1.2."""
     dtype = _float_dtype(z)
     z = numpy.asarray(z, dtype=dtype)
     _shape = _elementwise_layout((z,), ())
     if _shape is None:
-        _t0 = 0.044715*z**3 + z
-        _t1 = numpy.exp(-1.5957691216057308*numpy.abs(_t0))
-        return numpy.asarray(1.5957691216057308*_t1*z*(0.134145*z**2 + 1)/(_t1 + 1)**2 + 0.5*numpy.tanh(0.7978845608028654*_t0) + 0.5, dtype=dtype)
+        _t0 = numpy.exp(-1.5957691216057308*numpy.abs(0.044715*z**3 + z))
+        _t1 = _t0 + 1
+        return numpy.asarray(1.5957691216057308*_t0*z*(0.134145*z**2 + 1)/_t1**2 + numpy.maximum(_t0, numpy.asarray(numpy.greater_equal(z, 0), dtype=dtype))/_t1, dtype=dtype)
     _out = numpy.empty(_shape, dtype=dtype)
     _z, _out_flat = z.reshape(-1), _out.reshape(-1)
     _size = _out_flat.shape[0]
@@ -530,23 +530,22 @@ def gelu_tanh_grad(z):
             numpy.power(z_b, 3, out=_r0)
             numpy.multiply(_r0, 0.044715, out=_r0)
             numpy.add(z_b, _r0, out=_r0)
-            numpy.absolute(_r0, out=_r1)
-            numpy.multiply(_r1, -1.5957691216057308, out=_r1)
-            numpy.exp(_r1, out=_r1)
-            numpy.multiply(_r0, 0.7978845608028654, out=_r0)
-            numpy.tanh(_r0, out=_r0)
-            numpy.multiply(_r0, 0.5, out=_r0)
-            numpy.multiply(_r1, z_b, out=_r2)
+            numpy.absolute(_r0, out=_r0)
+            numpy.multiply(_r0, -1.5957691216057308, out=_r0)
+            numpy.exp(_r0, out=_r0)
+            numpy.add(_r0, 1, out=_r1)
+            numpy.greater_equal(z_b, 0, out=_r2)
+            numpy.maximum(_r0, _r2, out=_r2)
+            numpy.divide(_r2, _r1, out=_r2)
+            numpy.multiply(_r0, z_b, out=_r0)
             numpy.square(z_b, out=_r3)
             numpy.multiply(_r3, 0.134145, out=_r3)
             numpy.add(_r3, 1, out=_r3)
-            numpy.multiply(_r2, _r3, out=_r2)
-            numpy.add(_r1, 1, out=_r1)
+            numpy.multiply(_r0, _r3, out=_r0)
             numpy.square(_r1, out=_r1)
-            numpy.divide(_r2, _r1, out=_r2)
-            numpy.multiply(_r2, 1.5957691216057308, out=_r2)
-            numpy.add(_r0, _r2, out=_r0)
-            numpy.add(_r0, 0.5, out=_out_b)
+            numpy.divide(_r0, _r1, out=_r0)
+            numpy.multiply(_r0, 1.5957691216057308, out=_r0)
+            numpy.add(_r2, _r0, out=_out_b)
     _parallel(_part, _size, _BLOCK)
     return _out
 
