@@ -278,7 +278,10 @@ FORMULAS: tuple[Formula, ...] = (
         locator=Locator("1.2", r"^\| Sigmoid \|", "table"), variables=(z,), domain=REAL,
         kernels=(
             Kernel("sigmoid", (z,), SIGMOID_STABLE, REAL, rewrite="1/(1+e^{-z}) = (1 + tanh(z/2))/2: no overflow"),
-            Kernel("sigmoid_grad", (z,), SIGMOID_STABLE * (1 - SIGMOID_STABLE), REAL, grad_of="sigmoid", grad_wrt="z"),
+            Kernel("sigmoid_grad", (z,), sp.exp(-sp.Abs(z)) / (1 + sp.exp(-sp.Abs(z))) ** 2, REAL,
+                   grad_of="sigmoid", grad_wrt="z",
+                   rewrite="sigma(1 - sigma) = e/(1 + e)^2 with e = e^{-|z|} <= 1: no overflow, "
+                           "accurate in both tails"),
         ),
     ),
     Formula(
@@ -292,7 +295,9 @@ FORMULAS: tuple[Formula, ...] = (
         locator=Locator("1.2", r"^\| Tanh \|", "table"), variables=(z,), domain=REAL,
         kernels=(
             Kernel("tanh", (z,), sp.tanh(z), REAL, rewrite="(e^z - e^{-z})/(e^z + e^{-z}) = tanh z"),
-            Kernel("tanh_grad", (z,), 1 - sp.tanh(z) ** 2, REAL, grad_of="tanh", grad_wrt="z"),
+            Kernel("tanh_grad", (z,), 4 * sp.exp(-2 * sp.Abs(z)) / (1 + sp.exp(-2 * sp.Abs(z))) ** 2, REAL,
+                   grad_of="tanh", grad_wrt="z",
+                   rewrite="1 - tanh(z)^2 = 4e/(1 + e)^2 with e = e^{-2|z|}: no cancellation where tanh saturates"),
         ),
     ),
     Formula(

@@ -48,17 +48,18 @@ def proofs() -> dict[str, Proof]:
 
 def test_sigmoid_grad_is_generated_exactly_as_reviewed() -> None:
     # The plain expression for small or broadcast inputs; for large ones, blocks of _BLOCK entries through two
-    # scratch buffers: t = 0.5 tanh(z/2), then (0.5 - t)(t + 0.5) written straight into the result; the
-    # blocks are shared among worker threads in whole pieces (_parallel).
+    # scratch buffers: e = exp(-|z|), then e/(e + 1)^2 written straight into the result; the blocks are
+    # shared among worker threads in whole pieces (_parallel).
     assert codegen.render_kernel(kernel("sigmoid_grad"), "numpy") == (
         "def sigmoid_grad(z):\n"
-        '    """sigmoid_grad: d/dz of sigmoid. Formula sigmoid_grad (Derivative of the sigmoid), section 1.2."""\n'
+        '    """sigmoid_grad: d/dz of sigmoid; sigma(1 - sigma) = e/(1 + e)^2 with e = e^{-|z|} <= 1: no overflow, '
+        'accurate in both tails. Formula sigmoid_grad (Derivative of the sigmoid), section 1.2."""\n'
         "    dtype = _float_dtype(z)\n"
         "    z = numpy.asarray(z, dtype=dtype)\n"
         "    _shape = _elementwise_layout((z,), ())\n"
         "    if _shape is None:\n"
-        "        _t0 = 0.5*numpy.tanh(0.5*z)\n"
-        "        return numpy.asarray((0.5 - _t0)*(_t0 + 0.5), dtype=dtype)\n"
+        "        _t0 = numpy.exp(-numpy.abs(z))\n"
+        "        return numpy.asarray(_t0/(_t0 + 1)**2, dtype=dtype)\n"
         "    _out = numpy.empty(_shape, dtype=dtype)\n"
         "    _z, _out_flat = z.reshape(-1), _out.reshape(-1)\n"
         "    _size = _out_flat.shape[0]\n"
@@ -71,12 +72,12 @@ def test_sigmoid_grad_is_generated_exactly_as_reviewed() -> None:
         "                _r0 = _r0[:_j - _i]\n"
         "                _r1 = _r1[:_j - _i]\n"
         "            z_b, _out_b = _z[_i:_j], _out_flat[_i:_j]\n"
-        "            numpy.multiply(z_b, 0.5, out=_r0)\n"
-        "            numpy.tanh(_r0, out=_r0)\n"
-        "            numpy.multiply(_r0, 0.5, out=_r0)\n"
-        "            numpy.add(_r0, 0.5, out=_r1)\n"
-        "            numpy.subtract(0.5, _r0, out=_r0)\n"
-        "            numpy.multiply(_r1, _r0, out=_out_b)\n"
+        "            numpy.absolute(z_b, out=_r0)\n"
+        "            numpy.negative(_r0, out=_r0)\n"
+        "            numpy.exp(_r0, out=_r0)\n"
+        "            numpy.add(_r0, 1, out=_r1)\n"
+        "            numpy.square(_r1, out=_r1)\n"
+        "            numpy.divide(_r0, _r1, out=_out_b)\n"
         "    _parallel(_part, _size, _BLOCK)\n"
         "    return _out\n"
     )

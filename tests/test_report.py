@@ -264,7 +264,7 @@ def test_a_numpy_listing_shows_the_plain_expression_and_counts_the_loops_operati
     source = function_sources(NUMPY_KERNELS.read_text())["sigmoid_grad"]
     excerpt = numpy_excerpt(source).split("\n")
     assert excerpt[:-1] == source.split("\n")[:len(excerpt) - 1]
-    assert excerpt[-2] == "        return numpy.asarray((0.5 - _t0)*(_t0 + 0.5), dtype=dtype)"
+    assert excerpt[-2] == "        return numpy.asarray(_t0/(_t0 + 1)**2, dtype=dtype)"
     assert excerpt[-1].startswith("    ...  # larger inputs: in blocks of entries, 6 operation(s) with out= per block")
     plain = function_sources(NUMPY_KERNELS.read_text())["dense_forward"]
     assert numpy_excerpt(plain) == plain

@@ -7,6 +7,7 @@ special inputs (zero, very large magnitudes, the ReLU kink) live in ``SPECIAL_SC
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -274,9 +275,10 @@ QUIRKS: tuple[Quirk, ...] = (
     Quirk("sigmoid", {"z": -40.0}, numpy_value=0.0, jax_value=0.0, autodiff_value=None,
           note="the overflow-free form (1 + tanh(z/2))/2 has absolute, not relative, accuracy in the left tail: "
                "tanh(-20) rounds to -1 in float64, so the kernel returns 0 where sigma(-40) = 4.25e-18."),
-    Quirk("sigmoid_grad", {"z": -40.0}, numpy_value=0.0, jax_value=0.0, autodiff_value=0.0,
-          note="same left-tail limit as sigmoid: sigma'(-40) = 4.25e-18 is returned as 0, by the kernel and by "
-               "jax.grad of the generated sigmoid alike."),
+    Quirk("sigmoid_grad", {"z": -40.0}, numpy_value=math.exp(-40.0), jax_value=math.exp(-40.0), autodiff_value=0.0,
+          note="the left-tail limit of sigmoid, seen through autodiff: the derived kernel e/(1 + e)^2 with "
+               "e = exp(-|z|) returns sigma'(-40) = e^-40 (1 + e^-40 rounds to 1), while jax.grad of the "
+               "generated sigmoid (1 + tanh(z/2))/2 returns 0."),
     Quirk("relu_grad", {"z": 1e-40}, numpy_value=1.0, jax_value=0.0, autodiff_value=0.5, dtype="float32", note=_FTZ),
     Quirk("relu_grad", {"z": 5e-324}, numpy_value=1.0, jax_value=0.0, autodiff_value=0.5, note=_FTZ),
     Quirk("l1_penalty_grad", {"theta": 0.0, "lambda": 0.5}, numpy_value=0.0, jax_value=0.0, autodiff_value=0.5,

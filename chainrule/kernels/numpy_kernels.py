@@ -249,13 +249,13 @@ def sigmoid(z):
 
 
 def sigmoid_grad(z):
-    """sigmoid_grad: d/dz of sigmoid. Formula sigmoid_grad (Derivative of the sigmoid), section 1.2."""
+    """sigmoid_grad: d/dz of sigmoid; sigma(1 - sigma) = e/(1 + e)^2 with e = e^{-|z|} <= 1: no overflow, accurate in both tails. Formula sigmoid_grad (Derivative of the sigmoid), section 1.2."""
     dtype = _float_dtype(z)
     z = numpy.asarray(z, dtype=dtype)
     _shape = _elementwise_layout((z,), ())
     if _shape is None:
-        _t0 = 0.5*numpy.tanh(0.5*z)
-        return numpy.asarray((0.5 - _t0)*(_t0 + 0.5), dtype=dtype)
+        _t0 = numpy.exp(-numpy.abs(z))
+        return numpy.asarray(_t0/(_t0 + 1)**2, dtype=dtype)
     _out = numpy.empty(_shape, dtype=dtype)
     _z, _out_flat = z.reshape(-1), _out.reshape(-1)
     _size = _out_flat.shape[0]
@@ -268,12 +268,12 @@ def sigmoid_grad(z):
                 _r0 = _r0[:_j - _i]
                 _r1 = _r1[:_j - _i]
             z_b, _out_b = _z[_i:_j], _out_flat[_i:_j]
-            numpy.multiply(z_b, 0.5, out=_r0)
-            numpy.tanh(_r0, out=_r0)
-            numpy.multiply(_r0, 0.5, out=_r0)
-            numpy.add(_r0, 0.5, out=_r1)
-            numpy.subtract(0.5, _r0, out=_r0)
-            numpy.multiply(_r1, _r0, out=_out_b)
+            numpy.absolute(z_b, out=_r0)
+            numpy.negative(_r0, out=_r0)
+            numpy.exp(_r0, out=_r0)
+            numpy.add(_r0, 1, out=_r1)
+            numpy.square(_r1, out=_r1)
+            numpy.divide(_r0, _r1, out=_out_b)
     _parallel(_part, _size, _BLOCK)
     return _out
 
@@ -299,25 +299,32 @@ def tanh(z):
 
 
 def tanh_grad(z):
-    """tanh_grad: d/dz of tanh. Formula tanh_grad (Derivative of tanh), section 1.2."""
+    """tanh_grad: d/dz of tanh; 1 - tanh(z)^2 = 4e/(1 + e)^2 with e = e^{-2|z|}: no cancellation where tanh saturates. Formula tanh_grad (Derivative of tanh), section 1.2."""
     dtype = _float_dtype(z)
     z = numpy.asarray(z, dtype=dtype)
     _shape = _elementwise_layout((z,), ())
     if _shape is None:
-        return numpy.asarray(1 - numpy.tanh(z)**2, dtype=dtype)
+        _t0 = numpy.exp(-2*numpy.abs(z))
+        return numpy.asarray(4*_t0/(_t0 + 1)**2, dtype=dtype)
     _out = numpy.empty(_shape, dtype=dtype)
     _z, _out_flat = z.reshape(-1), _out.reshape(-1)
     _size = _out_flat.shape[0]
     def _part(_lo, _hi):
         _r0 = numpy.empty((_BLOCK,), dtype=dtype)
+        _r1 = numpy.empty((_BLOCK,), dtype=dtype)
         for _i in range(_lo, _hi, _BLOCK):
             _j = min(_i + _BLOCK, _hi)
             if _j - _i < _BLOCK:
                 _r0 = _r0[:_j - _i]
+                _r1 = _r1[:_j - _i]
             z_b, _out_b = _z[_i:_j], _out_flat[_i:_j]
-            numpy.tanh(z_b, out=_r0)
-            numpy.square(_r0, out=_r0)
-            numpy.subtract(1, _r0, out=_out_b)
+            numpy.absolute(z_b, out=_r0)
+            numpy.multiply(_r0, -2, out=_r0)
+            numpy.exp(_r0, out=_r0)
+            numpy.add(_r0, 1, out=_r1)
+            numpy.square(_r1, out=_r1)
+            numpy.divide(_r0, _r1, out=_r0)
+            numpy.multiply(_r0, 4, out=_out_b)
     _parallel(_part, _size, _BLOCK)
     return _out
 
