@@ -243,7 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("bench", cmd_bench, "benchmark derivation speed and generated kernels against references")
     p.add_argument("--suite", choices=("derive", "kernels", "all"), default="all", help="what to time (default: all)")
-    p.add_argument("--repeats", type=int, default=5, help="timed repeats per row; the median is reported")
+    p.add_argument("--repeats", type=int, default=5,
+                   help="rounds of calls per row (one call of each side per round, in a rotating order); "
+                        "each side's median, the median per-round ratio and an interval for it are reported")
     p.add_argument("--quick", action="store_true",
                    help="time kernels on tiny inputs (a smoke run: the ratios then mean little)")
     p.add_argument("--only", nargs="*", default=[], metavar="KERNEL", help="time only these kernels")
