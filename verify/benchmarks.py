@@ -314,7 +314,7 @@ def registry_kernels() -> tuple[KernelInfo, ...]:
 
 
 def _reads(expr: Any, arg: Any) -> bool:
-    """Whether ``expr`` depends on the argument ``arg`` (a symbol, or the base of indexed entries)."""
+    """Whether a free symbol of ``expr`` has the name of the argument ``arg``."""
     return any(getattr(s, "name", None) == arg.name for s in expr.free_symbols)
 
 
@@ -496,10 +496,10 @@ def numpy_row(info: KernelInfo, ref: Reference, kernels: Any, sizes: Sizes, repe
     rng = np.random.default_rng(SEED)
     args = tuple(make(rng, shape) for make in ref.args)
     kernel = getattr(kernels, info.name)
-    ok, note = judge(kernel(*args), ref.numpy(*args), float64_truth(ref, args), "hand-written reference")
+    result = kernel(*args)
+    ok, note = judge(result, ref.numpy(*args), float64_truth(ref, args), "hand-written reference")
     if not ok:
         return _row(info.name, "numpy", _size_label(shape), "hand-written NumPy", NUMPY_GOAL, note=note)
-    result = kernel(*args)
     read = tuple(a for name, a in zip(info.args, args, strict=True) if name in info.reads)
     floor = memory_floor(read, result.shape, result.dtype)
     floor()
