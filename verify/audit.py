@@ -78,7 +78,9 @@ from verify.notation import (
     parse_prose_cases,
     parse_set,
 )
+from verify.judge import LinkVerdict, judge_notes
 from verify.notes import Math, Notes, NotesError, Row, parse_notes, read_notes
+from verify.statements import Statement
 
 __all__ = ["AuditReport", "Finding", "FragmentVerdict", "NotesError", "audit_file", "audit_notes", "audit_text"]
 
@@ -135,6 +137,7 @@ class FragmentVerdict:
     verdict: str
     claims: tuple[str, ...] = ()
     clauses: tuple[str, ...] = ()
+    reason: str = ""
 
 
 @dataclass
@@ -1377,41 +1380,62 @@ def _assignment(clause: Clause) -> bool:
 def fragment_verdicts(notes: Notes, findings: Iterable[Finding],
                       covered: Mapping[tuple[int, int], list[tuple[str, str, str]]]
                       ) -> tuple[list[FragmentVerdict], list[Finding]]:
-    """A verdict for every math fragment and prose number; arithmetic errors and warnings become findings.
+    """A verdict for every math fragment and prose number; errors and warnings of its links become findings.
 
     ``covered`` maps a fragment (line, col) to (claim, clause span or "", verdict) of the claims read there.
+    Every other clause is judged link by link (``verify.judge``): numeric chains by exact arithmetic at
+    the precision written, everything else against the document's definitions and the catalog.
     """
     out: list[FragmentVerdict] = []
     extra: list[Finding] = []
     by_number = {(f.line, f.stated): f for f in findings if f.stated is not None}
+    judged: dict[tuple[int, int], list[tuple[Statement, list[LinkVerdict]]]] = {}
+    for st, links in judge_notes(notes):
+        judged.setdefault((st.math.line, st.math.col), []).append((st, links))
     for m in notes.math:
         mine = covered.get((m.line, m.col), [])
         verdicts = [v for _, _, v in mine]
+        reasons: list[str] = []
         spans = {span for _, span, _ in mine if span}
-        try:
-            parts = clauses(m.latex)
-        except NotationError:
-            parts = ()
         whole = any(not span for _, span, _ in mine)
-        for clause in parts:
-            if f"{clause.start}:{clause.end}" in spans or (whole and m.kind == "inline" and m.cell is not None):
+        for st, links in judged.get((m.line, m.col), []):
+            start, end = st.offset + st.clause.start, st.offset + st.clause.end
+            if f"{start}:{end}" in spans or (whole and m.kind == "inline" and m.cell is not None):
                 continue
-            verdict, message = clause_verdict(clause)
+            verdict, message, found = clause_judgement(st, links)
             verdicts.append(verdict)
-            if verdict in {"error", "warning"}:
-                line = m.position(clause.start)[0]
-                extra.append(Finding(f"arithmetic@{line}", line, SEVERITY[verdict], message,
-                                     m.latex[clause.start:clause.end], None, verdict, m.section, m.kind))
+            reasons.append(message)
+            extra.extend(replace(f, section=m.section, kind=m.kind) for f in found)
         if not verdicts:
             verdicts = ["unchecked"]
         names = tuple(dict.fromkeys(c for c, _, _ in mine))
-        out.append(FragmentVerdict(m.line, m.col, m.kind, m.latex, _worst(verdicts), names, tuple(verdicts)))
+        worst = _worst(verdicts)
+        reason = next((r for v, r in zip(verdicts[len(mine):], reasons, strict=False) if v == worst), "")
+        out.append(FragmentVerdict(m.line, m.col, m.kind, m.latex, worst, names, tuple(verdicts), reason))
     for n in notes.numbers:
         claim = by_number.get((n.line, n.text))
         out.append(FragmentVerdict(n.line, n.col, "number", n.text, claim.verdict if claim else "unchecked",
                                    (claim.claim,) if claim else ()))
     out.sort(key=lambda v: (v.line, v.col))
     return out, extra
+
+
+def clause_judgement(st: Statement, links: list[LinkVerdict]) -> tuple[str, str, list[Finding]]:
+    """(verdict, reason, findings) of one clause: a numeric chain by arithmetic, else its links' worst."""
+    if not links:
+        verdict, message = clause_verdict(st.clause)
+        return verdict, message, []
+    checked = arithmetic(st.clause)
+    if checked is not None:
+        verdict, message = checked
+        found = [] if verdict not in {"error", "warning"} else [
+            Finding(f"arithmetic@{st.line}", st.line, SEVERITY[verdict], message, st.text, None, verdict)]
+        return verdict, message, found
+    verdict = _worst([link.verdict for link in links])
+    first = next(link for link in links if link.verdict == verdict)
+    found = [Finding(f"relation@{link.line}", link.line, SEVERITY[link.verdict], f"{link.text}: {link.reason}",
+                     link.text, link.expected, link.verdict) for link in links if link.verdict in {"error", "warning"}]
+    return verdict, first.reason, found
 
 
 def _worst(verdicts: list[str]) -> str:
@@ -1433,6 +1457,7 @@ def audit_notes(notes: Notes, sections: Iterable[str] | None = None) -> AuditRep
     """
     explicit = notation_table()
     findings: list[Finding] = []
+    absent: list[str] = []
     covered: dict[tuple[int, int], list[tuple[str, str, str]]] = {}
     wanted = tuple(sections) if sections is not None else None
     for claim in claims():
@@ -1444,9 +1469,9 @@ def audit_notes(notes: Notes, sections: Iterable[str] | None = None) -> AuditRep
         except DerivationError as e:
             base = {"claim": claim.key, "section": claim.locator.section, "kind": claim.locator.kind}
             finding, written = _finding(base, None, "unknown", str(e), None, None), None
-        if claim.definition is not None and finding.verdict == "not found":
-            finding = replace(finding, severity="warning",
-                              message=f"definition not written here: {finding.message}")
+        if finding.verdict == "not found":
+            absent.append(claim.key)  # a result this file does not state is not an error in it
+            continue
         findings.append(finding)
         if written is not None and written.math is not None:
             span = "" if written.clause is None else f"{written.clause.start}:{written.clause.end}"
@@ -1460,7 +1485,10 @@ def audit_notes(notes: Notes, sections: Iterable[str] | None = None) -> AuditRep
         findings.extend(f for f in listing_findings(notes)
                         if wanted is None or any(f.section == w or f.section.startswith(w + ".") for w in wanted))
     findings.sort(key=lambda f: (f.line if f.line is not None else 10**9, f.claim))
-    return AuditReport(notes.source, findings, _coverage(findings, fragments, len(notes.code)), fragments)
+    coverage = _coverage(findings, fragments, len(notes.code))
+    coverage["not_found"] = len(absent)
+    coverage["not_stated_in_this_file"] = sorted(absent)  # type: ignore[assignment]
+    return AuditReport(notes.source, findings, coverage, fragments)
 
 
 def _coverage(findings: list[Finding], fragments: list[FragmentVerdict], code_blocks: int) -> dict[str, int]:
@@ -1471,7 +1499,7 @@ def _coverage(findings: list[Finding], fragments: list[FragmentVerdict], code_bl
     frag = Counter(v.verdict for v in fragments)
     return {
         "claims": len(claim_findings),
-        "found": len(claim_findings) - verdicts["not found"],
+        "found": len(claim_findings),
         "correct": verdicts["correct"],
         "definition": verdicts["definition"],
         "error": verdicts["error"],

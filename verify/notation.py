@@ -43,8 +43,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from derive.functions import Phi, sigmoid
+from verify.catalog import GENERIC_FUNCTIONS, lookup
 
 MAX_LENGTH = 4000
 MAX_DEPTH = 60
@@ -103,7 +105,8 @@ COMPARISONS: dict[str, Callable[[sp.Expr, sp.Expr], sp.Basic]] = {
     "=": sp.Eq, "<": sp.Lt, ">": sp.Gt, r"\lt": sp.Lt, r"\gt": sp.Gt, r"\le": sp.Le, r"\leq": sp.Le,
     r"\leqslant": sp.Le, r"\ge": sp.Ge, r"\geq": sp.Ge, r"\geqslant": sp.Ge, r"\ne": sp.Ne, r"\neq": sp.Ne,
 }
-CHAIN_RELATIONS = frozenset(COMPARISONS) | {r"\approx", r"\equiv", ":=", r"\in", r"\leftarrow", r"\to",
+CHAIN_RELATIONS = frozenset(COMPARISONS) | {r"\coloneqq", r"\triangleq", r"\doteq", r"\simeq", r"\notin",
+                                            r"\approx", r"\equiv", ":=", r"\in", r"\leftarrow", r"\to",
                                             r"\rightarrow", r"\Rightarrow", r"\mapsto", r"\sim", r"\propto"}
 MATRICES = frozenset({"matrix", "bmatrix", "pmatrix", "Bmatrix", "vmatrix", "smallmatrix", "array"})
 OPENERS, CLOSERS = frozenset({"(", "[", "{", r"\{", "begin"}), frozenset({")", "]", "}", r"\}", "end"})
@@ -134,6 +137,7 @@ class Context:
     indexed: frozenset[str] = frozenset()
     symbols: frozenset[str] = frozenset()
     functions: frozenset[str] = frozenset()
+    generic: bool = False  # read any notes: Leibniz d/dx, primes, \lim, \binom and the catalog's functions
 
 
 def tokenize(text: str) -> list[Token]:
@@ -451,7 +455,7 @@ class Parser:
         if tok.kind == "cmd":
             name = tok.value[1:]
             return (name in GREEK or name in FUNCTIONS or name in DECORATIONS or name in FRACTIONS
-                    or name in CONSTANTS or name in {"sqrt", "sum", "prod", "boxed", "{", "nabla", "|"})
+                    or name in CONSTANTS or name in {"sqrt", "sum", "prod", "boxed", "{", "nabla", "|", "lim", "binom"})
         return False
 
     def factor(self) -> sp.Basic:
@@ -497,13 +501,19 @@ class Parser:
                 sub = group
                 continue
             labelled = group and (group[0].value == "(" and group[-1].value == ")" or [t.value for t in group] == ["*"])
+            if (op == "^" and isinstance(atom, Name) and sub is None and not labelled and self.at("(")
+                    and self.generic_callable(atom.text)):
+                if [t.value for t in group] == ["-", "1"]:
+                    raise self.error("an inverse function f^{-1}")
+                return _power(self.call(atom), self.sub_parse(group), self)  # g^2(x) is g(x)^2
             if isinstance(atom, Name) and labelled:
                 atom = self.superscript(atom, group)  # W_{kj}^{(l)}: the layer label belongs to the name
                 continue
             if isinstance(atom, Name) and sub is not None:
                 atom, sub = self.resolve(atom, sub), None
             atom = self.superscript(atom, group)
-        if isinstance(atom, Name) and self.at("(") and sub is None and _callable(atom.text):
+        if isinstance(atom, Name) and self.at("(") and sub is None and (
+                _callable(atom.text) or self.generic_callable(atom.text) or self.comma_call()):
             return self.call(atom)
         if isinstance(atom, Name):
             if atom.text.startswith("\\text{") and self.at("(") and sub is None:
@@ -545,6 +555,9 @@ class Parser:
         """Parse a token list (a script or an argument) with the same context and depth budget."""
         if not toks:
             raise self.error("empty group")
+        choose = _top_level(toks, r"\choose")
+        if choose is not None:
+            return sp.binomial(self.sub_parse(toks[:choose]), self.sub_parse(toks[choose + 1:]))
         inner = Parser(list(toks), self.context, 0, self.depth)
         value = inner.parse()
         return value
@@ -597,8 +610,33 @@ class Parser:
             return sp.exp(exponent)
         return _power(base, exponent, self)
 
+    def comma_call(self) -> bool:
+        """In generic mode, a name before ``(a, b)`` is applied to the arguments (a tuple cannot be a factor)."""
+        if not self.context.generic:
+            return False
+        depth = 0
+        for k in range(self.pos, len(self.tokens)):
+            tok = self.tokens[k]
+            depth += _depth_change(tok)
+            if depth == 1 and tok.value == ",":
+                return True
+            if depth == 0 and k > self.pos:
+                return False
+        return False
+
+    def generic_callable(self, text: str) -> bool:
+        """In generic mode: a catalog function, a document's function, or a letter that names one (``f(x)``)."""
+        if not self.context.generic:
+            return False
+        bare = text.rstrip("'")
+        row = lookup(bare)
+        return (bare.lstrip("\\") in self.context.functions or bare.lstrip("\\") in GENERIC_FUNCTIONS
+                or row is not None)
+
     def call(self, name: Name) -> sp.Basic:
         """``\\sigma(x)``, ``\\Phi(x)``, ``\\text{GELU}(x)``: a named function applied to a group."""
+        if self.context.generic:
+            return self.generic_call(name.text, self.paren_args())
         args = self.paren_args()
         key = name.text.lstrip("\\")
         if key in self.context.functions:
@@ -606,6 +644,104 @@ class Parser:
         if key in NAMED_CALLS and len(args) == 1:
             return NAMED_CALLS[key](args[0])
         return sp.Function(name.text)(*args)
+
+    def generic_call(self, text: str, args: list[sp.Basic]) -> sp.Basic:
+        """A function applied in generic mode: primes differentiate (``f'(x)``, ``\\sigma''(z)``)."""
+        primes = len(text) - len(text.rstrip("'"))
+        bare = text.rstrip("'")
+        key = bare.lstrip("\\")
+        row = None if key in self.context.functions else lookup(bare)
+        if row is None and key not in self.context.functions and key not in GENERIC_FUNCTIONS:
+            raise self.error(f"the function {key} is neither in the catalog nor defined by the notes")
+        if row is not None and row.build is None:
+            raise self.error(f"{row.key}: {row.note}")
+        if row is not None and row.arity not in (-1, len(args)):
+            raise self.error(f"{row.key} takes {row.arity} argument(s), not {len(args)}")
+        if primes == 0:
+            return row.build(*args) if row is not None else sp.Function(key)(*args)
+        if len(args) != 1:
+            raise self.error("a prime on a function of several arguments")
+        t = sp.Dummy("t")
+        body = row.build(t) if row is not None else sp.Function(key)(t)
+        derivative = sp.Derivative(body, (t, primes))
+        arg = args[0]
+        return derivative.xreplace({t: arg}) if isinstance(arg, sp.Symbol) else sp.Subs(derivative, t, arg)
+
+    def leibniz(self, num: list[Token], den: list[Token]) -> sp.Basic | None:
+        """``\\frac{dy}{dx}``, ``\\frac{d^2 y}{dx^2}``, ``\\frac{d}{dx} E``, ``\\frac{\\partial}{\\partial x} E`` (generic mode)."""
+        marks = {"d", r"\partial"}
+        if not (num and den and num[0].value in marks and den[0].value == num[0].value and len(den) > 1):
+            return None
+        order, body = 1, num[1:]
+        if body and body[0].value == "^":
+            if len(body) < 2 or body[1].kind != "num":
+                return None
+            order, body = int(body[1].value), body[2:]
+        var_toks = den[1:]
+        if len(var_toks) > 2 and var_toks[-2].value == "^":
+            var_toks = var_toks[:-2]
+        if order > 3:
+            raise self.error("a derivative of order above 3")
+        var = self.sub_parse(var_toks)
+        if not isinstance(var, (sp.Symbol, sp.Indexed)):
+            raise self.error("a derivative with respect to something that is not a name")
+        operand = self.sub_parse(body) if body else self.juxtaposed()
+        point = None
+        if body and self.at("(") and isinstance(operand, sp.Symbol):
+            args = self.paren_args()  # \frac{dg}{dx}(x): the derivative of g, at the point in parentheses
+            if len(args) != 1:
+                raise self.error("a derivative evaluated at several points")
+            if not isinstance(var, sp.Symbol):
+                raise self.error("a derivative at a point with respect to an entry")
+            operand, point = sp.Function(operand.name)(var), args[0]
+        value = operand
+        for _ in range(order):
+            value = Partial(value, var)
+        if point is not None and point != var:
+            t = sp.Dummy("t")
+            return sp.Subs(value.xreplace({var: t}), t, point)
+        return value
+
+    def gradient(self, name: str) -> sp.Basic:
+        """``\\partial_x f``, ``\\nabla_x f``, ``\\nabla f(x)`` (generic mode): a derivative of the operand."""
+        var: sp.Basic | None = None
+        if self.at("_"):
+            self.next()
+            var = self.sub_parse(self.script_group())
+        operand = self.postfix()
+        if var is None and isinstance(operand, AppliedUndef) and len(operand.args) == 1:
+            var = operand.args[0]
+        if var is None:
+            raise self.error(f"\\{name} without the variable it differentiates by")
+        if not isinstance(var, (sp.Symbol, sp.Indexed)):
+            raise self.error(f"\\{name} with respect to something that is not a name")
+        return Partial(operand, var)
+
+    def limit(self) -> sp.Basic:
+        """``\\lim_{h \\to 0} body``: an unevaluated limit of the rest of the term."""
+        if not self.at("_"):
+            raise self.error("\\lim without a subscript")
+        self.next()
+        sub = self.script_group()
+        arrow = next((k for k, t in enumerate(sub) if t.value in {r"\to", r"\rightarrow"}), None)
+        if arrow is None or arrow == 0 or arrow == len(sub) - 1:
+            raise self.error("\\lim subscript is not 'h \\to a'")
+        point_toks = sub[arrow + 1:]
+        direction = "+-"
+        if len(point_toks) > 2 and point_toks[-2].value == "^" and point_toks[-1].value in {"+", "-"}:
+            direction, point_toks = point_toks[-1].value, point_toks[:-2]
+        var = self.sub_parse(sub[:arrow])
+        point = self.sub_parse(point_toks)
+        if not isinstance(var, sp.Symbol):
+            raise self.error("\\lim over something that is not a name")
+        body = self.term()
+        return sp.Limit(_as_expr(body), var, point, dir=direction)
+
+    def binomial(self) -> sp.Basic:
+        """``\\binom{n}{k}``."""
+        top = self.sub_parse(self.script_group())
+        bottom = self.sub_parse(self.script_group())
+        return sp.binomial(top, bottom)
 
     def paren_args(self) -> list[sp.Basic]:
         """A parenthesised, comma-separated argument list."""
@@ -631,6 +767,12 @@ class Parser:
         """``\\log x``, ``\\tanh^2(z)``, ``\\max(a, b)``: the argument is a group or the next power."""
         name = self.next().value[1:]
         power: sp.Basic | None = None
+        primes = 0
+        while self.context.generic and self.at("'"):
+            self.next()
+            primes += 1
+        if primes:
+            return self.generic_call(name + "'" * primes, self.paren_args())
         if self.at("^"):
             self.next()
             power = self.sub_parse(self.script_group())
@@ -711,8 +853,16 @@ class Parser:
                 return self.root()
             if name == "boxed":
                 return self.sub_parse(self.group_tokens(self.expect("{")))
+            if name in {"nabla", "partial"} and self.context.generic:
+                return self.gradient(name)
             if name == "nabla":
                 return self.nabla()
+            if name == "lim" and self.context.generic:
+                return self.limit()
+            if name == "binom" and self.context.generic:
+                return self.binomial()
+            if name in {"ldots", "cdots", "dots", "vdots", "ddots"}:
+                raise self.error("an elided sequence", tok)
             if name == "{":
                 return self.finite_set(tok)
         raise self.error("not in the notation table", tok)
@@ -778,6 +928,10 @@ class Parser:
         """``\\frac{a}{b}`` (braceless arguments take one token, one digit of a number)."""
         num = self.script_group()
         den = self.script_group()
+        if self.context.generic:
+            derivative = self.leibniz(num, den)
+            if derivative is not None:
+                return derivative
         if num and num[0].value == r"\partial" and den and den[0].value == r"\partial":
             return Partial(self.sub_parse(num[1:]), self.sub_parse(den[1:]))
         return _mul(self.sub_parse(num), _inverse(self.sub_parse(den)))
@@ -962,6 +1116,16 @@ def _canonical_style(value: str) -> str:
         inner = m.group(2)
         return f"\\mathbf{{{inner}}}" if not inner.startswith("\\") else f"\\boldsymbol{{{inner}}}"
     return re.sub(r"\s+", "", value)
+
+
+def _top_level(tokens: Sequence[Token], value: str) -> int | None:
+    """The position of the first ``value`` token outside any group, or None."""
+    depth = 0
+    for k, tok in enumerate(tokens):
+        depth += _depth_change(tok)
+        if depth == 0 and tok.value == value:
+            return k
+    return None
 
 
 def _raw(tokens: Sequence[Token]) -> str:

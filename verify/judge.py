@@ -1,0 +1,580 @@
+"""Judge every link of a statement: correct, error (with a counterexample), warning, definition or unknown.
+
+A link is one relation of a chain (``a = b``, ``b \\approx 0.27``, ``0 < \\eta``). Both sides are read by
+``verify.notation`` in its generic mode (the catalog of standard notation), the document's
+definitions in scope are substituted (``verify.scope``), Leibniz derivatives and limits are taken,
+and then:
+
+- ``=``: correct when a normal form reaches zero (``derive.proof.symbolic_zero``) or every exact random
+  witness agrees; error with the point, both sides' values, when one does not.
+- a side written as a decimal numeral: judged at its written precision (``=`` and ``\\approx`` alike).
+- ``<``, ``\\le``, ``>``, ``\\ge``, ``\\in`` an interval, ``\\neq``: decided exactly on numbers; with free
+  symbols, correct only when every witness holds, else unknown (unstated assumptions are common).
+- a link whose left side is a name not yet defined in its scope (or any link after "Let", "where",
+  ``:=``) is a *definition*: recorded, not checked. An equality that mentions a name never seen before
+  introduces it: also a definition.
+- anything else is unknown, with a one-line reason naming what was not understood. Nothing is correct
+  unless it was decided, and every computation runs inside a budget (``verify.budget``).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import sympy as sp
+from sympy.core.function import AppliedUndef
+
+from derive.functions import unfold
+from derive.proof import concrete_functions, symbolic_zero
+from verify.budget import TooLarge, within
+from verify.catalog import GENERIC_FUNCTIONS
+from verify.notation import (
+    Context,
+    Decimal,
+    Hadamard,
+    NotationError,
+    Partial,
+    Top,
+    decimal,
+    parse_expr_latex,
+    parse_set,
+)
+from verify.notes import Notes
+from verify.scope import Scope, definable, expand, head_name
+from verify.statements import Statement, defining, statements
+
+DECIDED = frozenset({"correct", "error", "warning", "definition"})
+EQUALITIES = frozenset({"=", r"\equiv", r"\doteq"})
+ALWAYS_DEFINES = frozenset({":=", r"\coloneqq", r"\triangleq", r"\leftarrow", r"\mapsto", r"\sim"})
+ORDER = {"<": sp.Lt, r"\lt": sp.Lt, ">": sp.Gt, r"\gt": sp.Gt, r"\le": sp.Le, r"\leq": sp.Le, r"\leqslant": sp.Le,
+         r"\ge": sp.Ge, r"\geq": sp.Ge, r"\geqslant": sp.Ge}
+UNEQUAL = frozenset({r"\neq", r"\ne"})
+#: Undefined single letters that a derivative treats as constants (d/dx C = 0); any other undefined name
+#: differentiated is "unknown": its dependence on the variable is not written.
+CONSTANT_LETTERS = frozenset({"C", "c", "K", "k", "a", "b", "n", "m", "alpha", "beta", "lambda", "eta"})
+SUSPECT = re.compile(r"'|\\nabla|\\text|\\mathrm|\\operatorname|\\sum$|^\\?[A-Za-z]+\^\{\(")
+POINTS = 4
+SEED = 0
+BUDGET_S = 1.5
+ZERO_BELOW = sp.Float(10) ** -30
+TRAILING = re.compile(r"(?:\\[,;!]|\\quad|\\qquad|\s)*[.,;]\s*$")
+NAME_CALL = re.compile(r"^\s*(\\?[A-Za-z]+)\s*\(")
+
+
+CONDITION_AFTER = re.compile(r"(?i)^\W{0,3}(since|because|given|assuming|provided|when|if|for\s+\w+\s*[<>=])")
+DECIMAL = re.compile(r"\d\.\d{2,}")
+CLOSE = 1e-3
+
+
+def _close(reason: str) -> bool:
+    """Whether an error's two sides (``left = a, right = b`` in the reason) agree to a relative 1e-3."""
+    m = re.search(r"left = (\S+), right = (\S+)$", reason)
+    if m is None:
+        return False
+    try:
+        a, b = float(m.group(1).rstrip(",")), float(m.group(2))
+    except ValueError:
+        return False
+    return abs(a - b) <= CLOSE * max(abs(a), abs(b), 1e-12)
+
+
+class Undecided(Exception):
+    """The link cannot be decided; the message says which construct stopped it."""
+
+
+@dataclass(frozen=True)
+class LinkVerdict:
+    """The verdict on one link: what, where, and why."""
+
+    verdict: str
+    reason: str
+    left: str
+    relation: str
+    right: str
+    line: int
+    expected: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The link as written."""
+        return f"{self.left.strip()} {self.relation} {self.right.strip()}"
+
+
+@dataclass
+class Reading:
+    """The state of the judge across a file: definitions and names seen, in scope."""
+
+    scope: Scope
+
+
+def new_reading() -> Reading:
+    """A fresh reading of a file: an empty scope."""
+    return Reading(Scope())
+
+
+# ----------------------------------------------------------------------------------------------
+# Reading the members
+
+
+def context_for(reading: Reading, extra: Iterable[str] = ()) -> Context:
+    """The parser context: generic notation, with the document's own functions."""
+    return Context(functions=reading.scope.function_names() | frozenset(extra), generic=True)
+
+
+def parse_member(text: str, reading: Reading, first: bool) -> sp.Basic:
+    """Parse one member; ``u(x)`` at the head of a definition makes ``u`` a function."""
+    m = NAME_CALL.match(text) if first else None
+    extra = [m.group(1).lstrip("\\")] if m else []
+    return parse_expr_latex(TRAILING.sub("", text), context_for(reading, extra))
+
+
+def _names(expr: sp.Basic) -> set[str]:
+    """The names an expression mentions (symbols, indexed bases, undefined functions)."""
+    out = {s.name for s in expr.free_symbols if isinstance(s, sp.Symbol)}
+    out |= {str(i.base.label) for i in expr.atoms(sp.Indexed)}
+    out |= {a.func.__name__ for a in expr.atoms(AppliedUndef)}
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Resolving: definitions, derivatives, limits
+
+
+def resolve(expr: sp.Basic, reading: Reading) -> sp.Basic:
+    """Substitute definitions, take Leibniz derivatives and limits, unfold named functions."""
+    _no_implicit_sums(expr)
+    expr = _partials(expr, reading)
+    expr = expand(expr, reading.scope)
+    expr = unify_entries(expr)
+    expr = unfold(expr)
+    if expr.has(sp.Derivative, sp.Subs):
+        expr = expr.replace(lambda e: isinstance(e, (sp.Derivative, sp.Subs)) and not e.atoms(AppliedUndef),
+                            lambda e: e.doit())
+    if expr.has(sp.Limit):
+        expr = expr.replace(lambda e: isinstance(e, sp.Limit), _limit)
+    return expr
+
+
+ENTRY_NAME = re.compile(r"^(?P<base>.+?)_\{?(?P<k>\d+)\}?$")
+
+
+def unify_entries(expr: sp.Basic) -> sp.Basic:
+    """Write ``x_1`` as the entry ``x[1]`` where ``x`` is also indexed by a letter (``\\sum_i x_i``)."""
+    bases = {str(i.base.label): i.base for i in expr.atoms(sp.Indexed)}
+    subs = {}
+    for s in expr.free_symbols:
+        m = ENTRY_NAME.match(s.name) if isinstance(s, sp.Symbol) else None
+        if m and m.group("base") in bases:
+            subs[s] = bases[m.group("base")][int(m.group("k"))]
+    return expr.xreplace(subs) if subs else expr
+
+
+def _as_entry(var: sp.Basic, body: sp.Basic) -> sp.Basic:
+    """``x_1`` as the entry ``x[1]`` when ``body`` indexes ``x``; else ``var`` unchanged."""
+    m = ENTRY_NAME.match(var.name) if isinstance(var, sp.Symbol) else None
+    bases = {str(i.base.label): i.base for i in body.atoms(sp.Indexed)}
+    return bases[m.group("base")][int(m.group("k"))] if m and m.group("base") in bases else var
+
+
+def _no_implicit_sums(expr: sp.Basic) -> None:
+    """Refuse a product that repeats an index outside any sum (the summation convention, ``x_i a_{ij} x_j``)."""
+    for term in sp.preorder_traversal(expr):
+        if isinstance(term, (sp.Sum, sp.Product)):
+            continue
+        if isinstance(term, sp.Mul):
+            seen: dict[sp.Basic, int] = {}
+            for factor in term.args:
+                for ix in factor.atoms(sp.Indexed) if not factor.has(sp.Sum) else ():
+                    for i in set(ix.indices):
+                        if isinstance(i, sp.Symbol):
+                            seen[i] = seen.get(i, 0) + 1
+            if any(v > 1 for v in seen.values()):
+                raise Undecided("an index repeated outside a sum (the summation convention)")
+
+
+def _limit(lim: sp.Limit) -> sp.Basic:
+    """Evaluate a limit; undefined functions inside it make it undecidable."""
+    if lim.atoms(AppliedUndef):
+        raise Undecided("a limit of a function the notes do not define")
+    value = lim.doit()
+    if isinstance(value, sp.Limit):
+        raise Undecided("a limit SymPy cannot evaluate")
+    return value
+
+
+def _partials(expr: sp.Basic, reading: Reading) -> sp.Basic:
+    """Replace every ``Partial(N, D)`` (innermost first) by the derivative of N's definition."""
+    if not isinstance(expr, sp.Basic) or not expr.has(Partial):
+        return expr
+    if isinstance(expr, Partial):
+        num = _partials(expr.args[0], reading)
+        return _derivative(num, expr.args[1], reading)
+    return expr.func(*(_partials(a, reading) for a in expr.args))
+
+
+def _derivative(num: sp.Basic, var: sp.Basic, reading: Reading) -> sp.Basic:
+    """d num / d var, where num is expanded in terms of var (a defined var is put back by name)."""
+    if not isinstance(var, (sp.Symbol, sp.Indexed)):
+        raise Undecided("a derivative with respect to an expression")
+    name = var.name if isinstance(var, sp.Symbol) else str(var.base.label)
+    body = expand(num, reading.scope, frozenset({name}))
+    value = reading.scope.value(name) if isinstance(var, sp.Symbol) else None
+    if value is not None:
+        full = expand(value, reading.scope)
+        if full != var and not full.is_number:
+            body = body.xreplace({full: var}) if full in body.atoms(type(full)) else body.subs(full, var)
+    body = unfold(body)
+    if isinstance(body, sp.Symbol) and body.name in GENERIC_FUNCTIONS and isinstance(var, sp.Symbol):
+        body = sp.Function(body.name)(var)  # df/dx for a function f the notes leave general
+    if isinstance(body, sp.Symbol) and body != var and body.name not in CONSTANT_LETTERS:
+        raise Undecided(f"how {body.name} depends on {name} is not written")
+    if isinstance(var, sp.Symbol):
+        twins = [s for s in body.free_symbols if isinstance(s, sp.Symbol) and s.name == var.name and s != var]
+        body = body.xreplace({s: var for s in twins})
+    body = unify_entries(body)
+    var = _as_entry(var, body)
+    names = _names(num)
+    if not body.has(var) and names and any(reading.scope.has_value(n) for n in names):
+        raise Undecided(f"the definitions in scope do not make {sp.sstr(num)} depend on {name}")
+    return sp.diff(body, var)
+
+
+# ----------------------------------------------------------------------------------------------
+# Deciding
+
+
+def _check_readable(*exprs: sp.Basic) -> None:
+    """Refuse what the witnesses would misread: matrices, names with primes, unresolved operators."""
+    for e in exprs:
+        if not isinstance(e, sp.Expr):
+            raise Undecided(f"{type(e).__name__} is not a value")
+        if e.has(Partial, Top, Hadamard) or not e.is_commutative:
+            raise Undecided("a vector or matrix expression")
+        bad = sorted(s.name for s in e.free_symbols if isinstance(s, sp.Symbol) and SUSPECT.search(s.name))
+        if bad:
+            raise Undecided(f"{bad[0]} is not defined")
+        if e.has(sp.zoo, sp.nan) or e.has(sp.S.NaN):
+            raise Undecided("an undefined value (such as log 0 or 0/0)")
+
+
+def _sample(rng: random.Random, symbol: sp.Symbol) -> sp.Rational:
+    """A witness value: a small positive integer for an index, else a positive rational in (0, 3]."""
+    if symbol.is_integer:
+        return sp.Integer(rng.randint(1, 4))
+    q = rng.randint(7, 29)
+    return sp.Rational(rng.randint(2, 3 * q), q)
+
+
+def _point(exprs: list[sp.Basic], rng: random.Random) -> tuple[list[sp.Basic], dict[str, sp.Basic]]:
+    """Evaluate expressions at one random point (functions as random cubics, then symbols, sums, entries)."""
+    together = sp.Tuple(*exprs)
+    if together.atoms(AppliedUndef):
+        together = concrete_functions(together, rng)
+    labels = {x.base.label for x in together.atoms(sp.Indexed)}
+    free = sorted((s for s in together.free_symbols if isinstance(s, sp.Symbol) and s not in labels),
+                  key=sp.default_sort_key)
+    values: dict[sp.Basic, sp.Basic] = {s: _sample(rng, s) for s in free}
+    together = together.xreplace(values).doit()
+    for _ in range(3):
+        entries = sorted(together.atoms(sp.Indexed), key=sp.default_sort_key)
+        if not entries:
+            break
+        more = {x: _sample(rng, sp.Symbol("v")) for x in entries}
+        values.update(more)
+        together = together.xreplace(more).doit()
+    return list(together.args), {str(k): v for k, v in values.items()}
+
+
+def _number(value: sp.Basic) -> sp.Basic:
+    """A value as a 50-digit number, or raise Undecided when it is not one."""
+    if value.free_symbols or value.atoms(AppliedUndef):
+        raise Undecided("free names remain after substitution")
+    if value.has(sp.zoo, sp.nan):
+        raise Undecided("an undefined value at a witness point")
+    n = sp.N(value, 50)
+    if not n.is_real and not (n.is_infinite is True):
+        raise Undecided("a value that is not a real number")
+    return n
+
+
+def _show(values: dict[str, sp.Basic]) -> str:
+    """A witness point as ``x = 3/7, n = 2``."""
+    return ", ".join(f"{k} = {v}" for k, v in sorted(values.items()))
+
+
+def decide_equal(a: sp.Basic, b: sp.Basic) -> tuple[str, str]:
+    """correct / error / unknown for ``a = b``, with the method or the counterexample."""
+    _check_readable(a, b)
+    diff = a - b
+    form = symbolic_zero(diff)
+    if form is not None:
+        return "correct", f"proven ({form})"
+    rng = random.Random(SEED)
+    for _ in range(POINTS):
+        (va, vb), at = _point([a, b], rng)
+        na, nb = _number(va), _number(vb)
+        if na.is_infinite or nb.is_infinite:
+            if na == nb:
+                continue
+            raise Undecided("an infinite value at a witness point")
+        if abs(na - nb) > ZERO_BELOW * max(1, abs(na)):
+            where = f"at {_show(at)}: " if at else ""
+            return "error", f"{where}left = {sp.N(na, 8)}, right = {sp.N(nb, 8)}"
+    return "correct", f"agrees at {POINTS} exact random points"
+
+
+def decide_order(a: sp.Basic, b: sp.Basic, relation: str) -> tuple[str, str]:
+    """An inequality: decided on numbers; with free names, correct only if every witness holds."""
+    _check_readable(a, b)
+    rel = ORDER[relation]
+    if not (a.free_symbols or b.free_symbols or a.atoms(AppliedUndef) or b.atoms(AppliedUndef)):
+        holds = rel(_number(a), _number(b))
+        if holds is sp.true:
+            return "correct", "decided on the exact values"
+        if holds is sp.false:
+            return "error", f"left = {sp.N(a, 8)}, right = {sp.N(b, 8)}"
+        raise Undecided("an order between values SymPy cannot compare")
+    rng = random.Random(SEED)
+    for _ in range(POINTS * 2):
+        (va, vb), _at = _point([a, b], rng)
+        if rel(_number(va), _number(vb)) is not sp.true:
+            raise Undecided("holds only under conditions the statement does not write")
+    return "correct", f"holds at {POINTS * 2} exact random points"
+
+
+def decide_numeral(value: sp.Basic, number: Decimal, relation: str) -> tuple[str, str]:
+    """A value against a written decimal, at the decimal's precision (``\\approx`` allows one more unit)."""
+    _check_readable(value)
+    if value.free_symbols or value.atoms(AppliedUndef):
+        raise Undecided("the other side is not a number")
+    n = _number(value)
+    shown = fixed(n, number.places)
+    if rounds_to(n, number):
+        return "correct", f"exact value {sp.N(n, 10)} rounds to {shown}"
+    unit = sp.Rational(1, 10**number.places)
+    if abs(n - number.value) <= unit * (2 if relation == r"\approx" else 1) and number.places >= 2:
+        return "warning", f"written {number.text}, the exact value rounds to {shown} (a rounding slip)"
+    return "error", f"written {number.text}, the exact value {sp.N(n, 10)} rounds to {shown}"
+
+
+def rounds_to(value: sp.Expr, number: Decimal) -> bool:
+    """Whether ``value`` lies within half a unit of the written number's last place."""
+    half = sp.Rational(1, 2 * 10**number.places)
+    return bool(abs(value - number.value) <= half + sp.Float(10) ** -45)
+
+
+def fixed(value: sp.Expr, places: int) -> str:
+    """``value`` rounded half away from zero to ``places`` decimals, as text."""
+    v = sp.N(value, 50)
+    if not v.is_real:
+        return sp.sstr(v)
+    scaled = abs(v) * 10**places
+    units = int(sp.floor(scaled + sp.Rational(1, 2)))
+    sign = "-" if v < 0 and units else ""
+    digits = str(units).rjust(places + 1, "0")
+    return f"{sign}{digits[:-places]}.{digits[-places:]}" if places else f"{sign}{digits}"
+
+
+def decide_member_of(a: sp.Basic, s: sp.Set) -> tuple[str, str]:
+    """``a \\in S`` for a number, or for an expression at random witnesses."""
+    _check_readable(a)
+    rng = random.Random(SEED)
+    for _ in range(POINTS * 2):
+        (va,), _at = _point([a], rng)
+        inside = s.contains(_number(va))
+        if inside is sp.false and not (a.free_symbols or a.atoms(AppliedUndef)):
+            return "error", f"{sp.N(va, 8)} is not in {s}"
+        if inside is not sp.true:
+            raise Undecided("membership holds only under conditions the statement does not write")
+    return "correct", "every witness lies in the set"
+
+
+# ----------------------------------------------------------------------------------------------
+# A statement
+
+
+def judge_statement(st: Statement, reading: Reading) -> list[LinkVerdict]:
+    """Every link of one clause, in order; definitions update the reading's scope."""
+    members = st.clause.members
+    if len(members) < 2:
+        return []
+    line = st.line
+    parsed: list[sp.Basic | NotationError] = []
+    for k, member in enumerate(members):
+        try:
+            parsed.append(parse_member(member.text, reading, k == 0 and len(members) == 2))
+        except NotationError as e:
+            parsed.append(e)
+        except (RecursionError, TooLarge, ValueError, TypeError, AttributeError) as e:
+            parsed.append(NotationError(f"not read ({type(e).__name__})"))
+    out = []
+    condition = hypothetical(st.cue)
+    cue = defining(st.cue)
+    for k in range(len(members) - 1):
+        left, right = members[k], members[k + 1]
+        b = parsed[k + 1]
+        if right.relation in {r"\in", r"\notin"}:
+            try:
+                b = parse_set(right.text, context_for(reading))
+            except (NotationError, ValueError, TypeError):
+                pass
+        verdict, reason, expected = _one_link(parsed[k], b, right.relation, reading, cue and k == 0, right.text)
+        if condition and verdict != "definition":
+            verdict, reason, expected = "unknown", "a condition or a question, not a claim", None
+        if verdict == "error" and CONDITION_AFTER.search(st.after):
+            verdict, reason, expected = "unknown", "holds only under the condition written after it", None
+        if verdict == "error" and (DECIMAL.search(left.text) or DECIMAL.search(right.text)) and _close(reason):
+            verdict = "warning"
+            reason = f"right only with the rounded values written: {reason}"
+        out.append(LinkVerdict(verdict, reason, left.text, right.relation, right.text, st.line_at(right.start),
+                               expected))
+    for value in parsed:
+        if not isinstance(value, NotationError):
+            reading.scope.mention(_names(value))
+    return out
+
+
+def _one_link(a: sp.Basic | NotationError, b: sp.Basic | NotationError, relation: str, reading: Reading,
+              cue: bool, right_text: str) -> tuple[str, str, str | None]:
+    """(verdict, reason, expected) for one link; never raises."""
+    if relation in {r"\in", r"\to", r"\rightarrow"} and not isinstance(a, NotationError) and _declares(a):
+        for x in (a.args if isinstance(a, sp.Tuple) else (a,)):
+            if reading.scope.value(head_name(x)) is None:
+                reading.scope.declare(head_name(x))
+        return "definition", "declares where a name lives", None
+    if relation in {r"\to", r"\rightarrow"} and isinstance(a, sp.Set):
+        return "definition", "declares a function's domain and codomain", None
+    for side in (a, b):
+        if isinstance(side, NotationError):
+            return "unknown", f"not read: {side}", None
+    assert not isinstance(a, NotationError) and not isinstance(b, NotationError)
+    try:
+        with within(BUDGET_S):
+            return _link(a, b, relation, reading, cue, right_text)
+    except Undecided as e:
+        return "unknown", str(e), None
+    except TooLarge:
+        return "unknown", "too large to decide within the budget", None
+    except RecursionError:
+        return "unknown", "too deeply nested to decide", None
+    except Exception as e:  # noqa: BLE001 - one fragment's failure must not stop the audit
+        return "unknown", f"could not decide ({type(e).__name__})", None
+
+
+def _link(a: sp.Basic, b: sp.Basic, relation: str, reading: Reading, cue: bool,
+          right_text: str) -> tuple[str, str, str | None]:
+    """The decision for one parsed link (may raise Undecided or TooLarge)."""
+    scope = reading.scope
+    fresh_function = isinstance(a, AppliedUndef) and head_name(a) not in _names(b) and not b.has(Partial)
+    if relation in ALWAYS_DEFINES or (relation in EQUALITIES and definable(a)
+                                      and (cue or fresh_function or not scope.has_value(head_name(a)))):
+        if definable(a):
+            scope.define(a, b)
+            return "definition", f"defines {head_name(a)}", None
+        if relation in ALWAYS_DEFINES:
+            return "definition", "an update or a distribution", None
+    if relation in {r"\in", r"\notin"}:
+        return _membership(a, b, relation, reading)
+    if relation in ORDER and _new_names(a, b, reading):
+        for name in _new_names(a, b, reading):
+            scope.declare(name)
+        return "definition", "states an assumption on a new name", None
+    if relation not in EQUALITIES | set(ORDER) | UNEQUAL | {r"\approx"}:
+        raise Undecided(f"the relation {relation} is not judged")
+    functions = scope.function_names() | GENERIC_FUNCTIONS | {"D"}
+    if any(str(i.base.label) in functions for i in (a - b if _arith(a, b) else sp.Tuple(a, b)).atoms(sp.Indexed)):
+        raise Undecided("a function name with a subscript (notation for a partial derivative)")
+    ra, rb = resolve(a, reading), resolve(b, reading)
+    number = decimal(right_text)
+    if relation in EQUALITIES | {r"\approx"} and number is not None and number.places > 0:
+        verdict, reason = decide_numeral(ra, number, relation)
+        return verdict, reason, fixed(_number(ra), number.places)
+    if relation == r"\approx":
+        if ra.free_symbols or rb.free_symbols or ra.atoms(AppliedUndef) or rb.atoms(AppliedUndef):
+            raise Undecided("an approximation between expressions")
+        verdict, reason = decide_equal(ra, rb)
+        return ("correct" if verdict == "correct" else "unknown"), reason, None
+    if relation in ORDER:
+        verdict, reason = decide_order(ra, rb, relation)
+        return verdict, reason, None
+    if relation in UNEQUAL:
+        if isinstance(a, sp.Symbol) and isinstance(b, sp.Symbol):
+            raise Undecided("an inequation between two names is a condition, not a claim")
+        verdict, reason = decide_equal(ra, rb)
+        return ("error" if verdict == "correct" else "correct"), (
+            "the two sides are equal" if verdict == "correct" else "the sides differ"), None
+    verdict, reason = decide_equal(ra, rb)
+    undefined = {f.func.__name__ for f in (ra - rb).atoms(AppliedUndef)}
+    defined = {f.func.__name__ for f in (a - b).atoms(AppliedUndef)} - undefined
+    if verdict == "error" and undefined and defined:
+        raise Undecided(f"relates {', '.join(sorted(defined))} to {', '.join(sorted(undefined))}, which the notes "
+                        "do not define")
+    if verdict == "error" and isinstance(a, sp.Symbol) and isinstance(b, sp.Symbol):
+        raise Undecided("an equation between two names is a condition, not a claim")
+    starred = sorted(n for n in _names(ra - rb) if n.endswith("^{*}"))
+    if verdict == "error" and starred:
+        raise Undecided(f"a condition on the particular point {starred[0]}")
+    if verdict == "error" and _new_names(a, b, reading):
+        new = sorted(_new_names(a, b, reading))
+        for name in new:
+            scope.declare(name)
+        return "definition", f"introduces {', '.join(new)}", None
+    return verdict, reason, (sp.sstr(rb) if verdict == "error" else None)
+
+
+def _arith(a: sp.Basic, b: sp.Basic) -> bool:
+    """Whether both sides are plain expressions (not sets, tuples or relations)."""
+    return isinstance(a, sp.Expr) and isinstance(b, sp.Expr)
+
+
+def _new_names(a: sp.Basic, b: sp.Basic, reading: Reading) -> set[str]:
+    """Names neither defined, declared nor seen before this statement."""
+    return {n for n in _names(a) | _names(b)
+            if not reading.scope.known(n) and not reading.scope.seen(n)}
+
+
+def _declares(a: sp.Basic) -> bool:
+    """Whether the left side of ``\\in`` is a name or a tuple of names (a declaration)."""
+    return definable(a) or (isinstance(a, sp.Tuple) and all(definable(x) for x in a.args))
+
+
+def _membership(a: sp.Basic, b: sp.Basic, relation: str, reading: Reading) -> tuple[str, str, str | None]:
+    """``x \\in \\mathbb{R}^d`` declares x; ``\\sigma(x) \\in (0, 1)`` is judged."""
+    if definable(a) or isinstance(a, sp.Tuple) and all(definable(x) for x in a.args):
+        for x in (a.args if isinstance(a, sp.Tuple) else (a,)):
+            if reading.scope.value(head_name(x)) is None:
+                reading.scope.declare(head_name(x))
+        if not isinstance(b, sp.Set) or reading.scope.value(head_name(a)) is None:
+            return "definition", "declares where a name lives", None
+    if not isinstance(b, sp.Set):
+        raise Undecided("membership in something that is not a set the audit reads")
+    verdict, reason = decide_member_of(resolve(a, reading), b)
+    if relation == r"\notin":
+        verdict = "error" if verdict == "correct" else "correct"
+    return verdict, reason, None
+
+
+HYPOTHETICAL = re.compile(r"(?i)\b(if|when|whenever|unless|whether|mean that|such that|for some|requirement that|"
+                          r"condition that|what|why|how)\b[^.;:$]*$")
+
+
+def hypothetical(cue: str) -> bool:
+    """Whether the prose before a statement makes it a condition or a question rather than a claim."""
+    return HYPOTHETICAL.search(cue) is not None
+
+
+def judge_notes(notes: Notes) -> list[tuple[Statement, list[LinkVerdict]]]:
+    """Judge every statement of a file in order, opening a scope at each heading."""
+    reading = new_reading()
+    headings = sorted(notes.headings, key=lambda h: h.line)
+    out = []
+    k = 0
+    for st in statements(notes):
+        while k < len(headings) and headings[k].line <= st.math.line:
+            reading.scope.enter(headings[k].level)
+            k += 1
+        out.append((st, judge_statement(st, reading)))
+    return out

@@ -1,0 +1,163 @@
+"""The document's own definitions, scoped by section: what a name means at a given line.
+
+A frame opens at each heading and closes at the next heading of the same or a higher level, so a
+definition made in a section holds in its subsections and nowhere after it. A later definition
+shadows an earlier one. Definitions are recorded, never checked; ``expand`` substitutes them.
+
+Three kinds of definition: a name (``u = f(x)``, ``\\eta = 0.1``), a function of its parameters
+(``f(x) = 3x^2 - 4x``), and an entry of an indexed name (``s_i = e^{z_i} / \\sum_j e^{z_j}``). A name
+that was mentioned but never given a value (``\\mathbf{x} \\in \\mathbb{R}^d``) is *declared*.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+from sympy.core.function import AppliedUndef
+
+MAX_ROUNDS = 12
+
+
+@dataclass
+class Frame:
+    """The definitions made under one heading."""
+
+    level: int
+    names: dict[str, sp.Basic] = field(default_factory=dict)
+    functions: dict[str, sp.Lambda] = field(default_factory=dict)
+    entries: dict[str, tuple[tuple[sp.Symbol, ...], sp.Basic]] = field(default_factory=dict)
+    declared: set[str] = field(default_factory=set)
+    seen: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Scope:
+    """A stack of frames, innermost last; the document's definitions visible at the current line."""
+
+    frames: list[Frame] = field(default_factory=lambda: [Frame(0)])
+
+    def enter(self, level: int) -> None:
+        """A heading of ``level``: close every frame at that level or deeper, open a new one."""
+        while len(self.frames) > 1 and self.frames[-1].level >= level:
+            self.frames.pop()
+        self.frames.append(Frame(level))
+
+    def _find(self, table: str, name: str) -> object | None:
+        """The innermost definition of ``name`` in one of the frame tables."""
+        for frame in reversed(self.frames):
+            found = getattr(frame, table).get(name)
+            if found is not None:
+                return found
+        return None
+
+    def value(self, name: str) -> sp.Basic | None:
+        """What a name stands for, or None."""
+        return self._find("names", name)  # type: ignore[return-value]
+
+    def function(self, name: str) -> sp.Lambda | None:
+        """The document's definition of a function, or None."""
+        return self._find("functions", name)  # type: ignore[return-value]
+
+    def entry(self, base: str) -> tuple[tuple[sp.Symbol, ...], sp.Basic] | None:
+        """The definition of the entries of an indexed name, or None."""
+        return self._find("entries", base)  # type: ignore[return-value]
+
+    def known(self, name: str) -> bool:
+        """Whether ``name`` was defined or declared in scope."""
+        return any(name in f.names or name in f.functions or name in f.entries or name in f.declared
+                   for f in self.frames)
+
+    def has_value(self, name: str) -> bool:
+        """Whether ``name`` was given a value (a name, a function or entries) in scope."""
+        return any(name in f.names or name in f.functions or name in f.entries for f in self.frames)
+
+    def seen(self, name: str) -> bool:
+        """Whether ``name`` was mentioned earlier in scope."""
+        return any(name in f.seen for f in self.frames)
+
+    def mention(self, names: set[str]) -> None:
+        """Record names mentioned by a statement."""
+        self.frames[-1].seen |= names
+
+    def function_names(self) -> frozenset[str]:
+        """Names the document defines as functions (the parser reads ``u(x)`` as a call for these)."""
+        return frozenset(n for f in self.frames for n in f.functions)
+
+    def define(self, head: sp.Basic, value: sp.Basic) -> str:
+        """Record ``head = value``; return the name defined (shadowing any earlier definition)."""
+        top = self.frames[-1]
+        if isinstance(head, sp.Symbol):
+            top.names[head.name] = value
+            return head.name
+        if isinstance(head, AppliedUndef):
+            name = head.func.__name__
+            top.functions[name] = sp.Lambda(tuple(head.args), value)
+            return name
+        if isinstance(head, sp.Indexed):
+            name = str(head.base.label)
+            top.entries[name] = (tuple(head.indices), value)  # type: ignore[arg-type]
+            return name
+        raise TypeError(f"cannot define {head}")
+
+    def declare(self, name: str) -> None:
+        """Record that ``name`` was introduced without a value."""
+        self.frames[-1].declared.add(name)
+
+
+def definable(head: sp.Basic) -> bool:
+    """Whether an expression can be the left-hand side of a definition: a name, f(x, y), or s_i."""
+    if isinstance(head, sp.Symbol):
+        return True
+    if isinstance(head, AppliedUndef):
+        return bool(head.args) and all(isinstance(a, sp.Symbol) for a in head.args) and len(set(head.args)) == len(
+            head.args)
+    if isinstance(head, sp.Indexed):
+        return all(isinstance(i, sp.Symbol) for i in head.indices)
+    return False
+
+
+def head_name(head: sp.Basic) -> str:
+    """The name a definable head introduces."""
+    if isinstance(head, sp.Symbol):
+        return head.name
+    if isinstance(head, AppliedUndef):
+        return head.func.__name__
+    if isinstance(head, sp.Indexed):
+        return str(head.base.label)
+    return str(head)
+
+
+def expand(expr: sp.Basic, scope: Scope, keep: frozenset[str] = frozenset()) -> sp.Basic:
+    """Substitute the document's definitions into ``expr`` until nothing changes (names in ``keep`` stay)."""
+    for _ in range(MAX_ROUNDS):
+        new = _expand_once(expr, scope, keep)
+        if new == expr:
+            return new
+        expr = new
+    return expr
+
+
+def _expand_once(expr: sp.Basic, scope: Scope, keep: frozenset[str]) -> sp.Basic:
+    """One round of substitution: names, function applications, indexed entries."""
+    subs: dict[sp.Basic, sp.Basic] = {}
+    for s in expr.free_symbols:
+        if isinstance(s, sp.Symbol) and s.name not in keep:
+            value = scope.value(s.name)
+            lam = scope.function(s.name) if value is None else None
+            if value is not None and value != s:
+                subs[s] = value
+            elif lam is not None:
+                subs[s] = lam.expr  # u for u(a, b): the function at its own parameters
+    for app in expr.atoms(AppliedUndef):
+        name = app.func.__name__
+        lam = scope.function(name) if name not in keep else None
+        if lam is not None and len(lam.variables) == len(app.args):
+            subs[app] = lam(*app.args)
+    for ix in expr.atoms(sp.Indexed):
+        base = str(ix.base.label)
+        found = scope.entry(base) if base not in keep else None
+        if found is not None and len(found[0]) == len(ix.indices):
+            indices, value = found
+            subs[ix] = value.xreplace(dict(zip(indices, ix.indices, strict=True)))
+    return expr.xreplace(subs) if subs else expr
