@@ -1246,7 +1246,8 @@ def _matches(literal: tuple[Decimal, ...], value: sp.Basic) -> bool:
     entries = list(value) if isinstance(value, sp.MatrixBase) else [value]
     if len(entries) != len(literal):
         return False
-    return all(_rounds_to(sp.N(v, 50), d) for v, d in zip(entries, literal, strict=True))
+    return all(_exact_equal(v, d.value) if d.places == 0 else _rounds_to(sp.N(v, 50), d)
+               for v, d in zip(entries, literal, strict=True))  # a written integer is exact
 
 
 def _show(value: sp.Basic, like: tuple[Decimal, ...]) -> str:
@@ -1425,7 +1426,8 @@ def clause_judgement(st: Statement, links: list[LinkVerdict]) -> tuple[str, str,
     if not links:
         verdict, message = clause_verdict(st.clause)
         return verdict, message, []
-    checked = arithmetic(st.clause)
+    equalities = all(m.relation in {"=", r"\approx"} for m in st.clause.members[1:])
+    checked = arithmetic(st.clause) if equalities else None
     if checked is not None:
         verdict, message = checked
         found = [] if verdict not in {"error", "warning"} else [

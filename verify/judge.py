@@ -30,7 +30,7 @@ from sympy.core.function import AppliedUndef
 from derive.functions import unfold
 from derive.proof import concrete_functions, symbolic_zero
 from verify.budget import TooLarge, within
-from verify.catalog import GENERIC_FUNCTIONS
+from verify.catalog import GENERIC_FUNCTIONS, lookup
 from verify.notation import (
     Context,
     Decimal,
@@ -124,10 +124,11 @@ def context_for(reading: Reading, extra: Iterable[str] = ()) -> Context:
     return Context(functions=reading.scope.function_names() | frozenset(extra), generic=True)
 
 
-def parse_member(text: str, reading: Reading, first: bool) -> sp.Basic:
-    """Parse one member; ``u(x)`` at the head of a definition makes ``u`` a function."""
+def parse_member(text: str, reading: Reading, first: bool, cue: bool = False) -> sp.Basic:
+    """Parse one member; ``u(x)`` at the head of a definition makes ``u`` a function (a catalog name only after
+    a defining cue such as "Let": the document's definition then overrides the catalog)."""
     m = NAME_CALL.match(text) if first else None
-    extra = [m.group(1).lstrip("\\")] if m else []
+    extra = [m.group(1).lstrip("\\")] if m and (cue or lookup(m.group(1)) is None) else []
     return parse_expr_latex(TRAILING.sub("", text), context_for(reading, extra))
 
 
@@ -181,9 +182,11 @@ def _as_entry(var: sp.Basic, body: sp.Basic) -> sp.Basic:
 
 def _no_implicit_sums(expr: sp.Basic) -> None:
     """Refuse a product that repeats an index outside any sum (the summation convention, ``x_i a_{ij} x_j``)."""
-    for term in sp.preorder_traversal(expr):
-        if isinstance(term, (sp.Sum, sp.Product)):
-            continue
+    if isinstance(expr, (sp.Sum, sp.Product)) or not isinstance(expr, sp.Basic):
+        return
+    for arg in expr.args:
+        _no_implicit_sums(arg)
+    for term in (expr,):
         if isinstance(term, sp.Mul):
             seen: dict[sp.Basic, int] = {}
             for factor in term.args:
@@ -405,7 +408,7 @@ def judge_statement(st: Statement, reading: Reading) -> list[LinkVerdict]:
     parsed: list[sp.Basic | NotationError] = []
     for k, member in enumerate(members):
         try:
-            parsed.append(parse_member(member.text, reading, k == 0 and len(members) == 2))
+            parsed.append(parse_member(member.text, reading, k == 0 and len(members) == 2, defining(st.cue)))
         except NotationError as e:
             parsed.append(e)
         except (RecursionError, TooLarge, ValueError, TypeError, AttributeError) as e:
@@ -487,7 +490,7 @@ def _link(a: sp.Basic, b: sp.Basic, relation: str, reading: Reading, cue: bool,
     functions = scope.function_names() | GENERIC_FUNCTIONS | {"D"}
     if any(str(i.base.label) in functions for i in (a - b if _arith(a, b) else sp.Tuple(a, b)).atoms(sp.Indexed)):
         raise Undecided("a function name with a subscript (notation for a partial derivative)")
-    ra, rb = resolve(a, reading), resolve(b, reading)
+    ra, rb = unify_entries(sp.Tuple(resolve(a, reading), resolve(b, reading))).args
     number = decimal(right_text)
     if relation in EQUALITIES | {r"\approx"} and number is not None and number.places > 0:
         verdict, reason = decide_numeral(ra, number, relation)
@@ -517,8 +520,10 @@ def _link(a: sp.Basic, b: sp.Basic, relation: str, reading: Reading, cue: bool,
     starred = sorted(n for n in _names(ra - rb) if n.endswith("^{*}"))
     if verdict == "error" and starred:
         raise Undecided(f"a condition on the particular point {starred[0]}")
-    if verdict == "error" and _new_names(a, b, reading):
-        new = sorted(_new_names(a, b, reading))
+    one_sided = _new_names(a, b, reading) & (_names(a) ^ _names(b))
+    relates_defined = any(scope.has_value(n) for n in _names(a) | _names(b))
+    if verdict == "error" and one_sided and one_sided == _new_names(a, b, reading) and relates_defined:
+        new = sorted(one_sided)
         for name in new:
             scope.declare(name)
         return "definition", f"introduces {', '.join(new)}", None

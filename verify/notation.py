@@ -514,7 +514,11 @@ class Parser:
             atom = self.superscript(atom, group)
         if isinstance(atom, Name) and self.at("(") and sub is None and (
                 _callable(atom.text) or self.generic_callable(atom.text) or self.comma_call()):
-            return self.call(atom)
+            value = self.call(atom)
+            while self.context.generic and self.at("^"):
+                self.next()
+                value = _power(value, self.sub_parse(self.script_group()), self)  # \sigma(z)^2
+            return value
         if isinstance(atom, Name):
             if atom.text.startswith("\\text{") and self.at("(") and sub is None:
                 return self.call(atom)
@@ -557,7 +561,7 @@ class Parser:
             raise self.error("empty group")
         choose = _top_level(toks, r"\choose")
         if choose is not None:
-            return sp.binomial(self.sub_parse(toks[:choose]), self.sub_parse(toks[choose + 1:]))
+            return sp.binomial(self.sub_parse(toks[:choose]), self.sub_parse(toks[choose + 1:]), evaluate=False)
         inner = Parser(list(toks), self.context, 0, self.depth)
         value = inner.parse()
         return value
@@ -741,7 +745,7 @@ class Parser:
         """``\\binom{n}{k}``."""
         top = self.sub_parse(self.script_group())
         bottom = self.sub_parse(self.script_group())
-        return sp.binomial(top, bottom)
+        return sp.binomial(top, bottom, evaluate=False)
 
     def paren_args(self) -> list[sp.Basic]:
         """A parenthesised, comma-separated argument list."""
@@ -786,6 +790,9 @@ class Parser:
             value = FUNCTIONS[name](*args)
         except (TypeError, ValueError) as e:
             raise self.error(f"\\{name} cannot take {len(args)} argument(s)") from e
+        while power is None and self.context.generic and self.at("^"):
+            self.next()
+            value = _power(value, self.sub_parse(self.script_group()), self)  # \tanh(z)^2
         return value if power is None else _power(value, power, self)
 
     def big_operator(self) -> sp.Basic:
@@ -811,6 +818,10 @@ class Parser:
         if isinstance(start, sp.Integer) and isinstance(stop, sp.Integer) and stop - start > MAX_SUM_TERMS:
             raise self.error(f"\\{op} of more than {MAX_SUM_TERMS} terms")
         body = self.term()
+        if self.context.generic:  # the body's letter i is the bound index (an integer, maybe 0)
+            index = sp.Symbol(index.name, integer=True)
+            body = body.xreplace({x: index for x in body.free_symbols if isinstance(x, sp.Symbol)
+                                  and x.name == index.name})
         return (sp.Sum if op == "sum" else sp.Product)(body, (index, start, stop))
 
     def atom(self) -> Name | sp.Basic:
