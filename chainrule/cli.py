@@ -137,13 +137,17 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     """Audit a notes file: judge every claim found in it against the derivations."""
-    from verify.audit import audit_file
+    from verify.audit import audit_file, audit_paths
 
-    notes = _notes_arg(args, required=True)
-    assert notes is not None
     console = _console(args)
-    with console.status(f"auditing {notes}..."):
-        report = audit_file(notes)
+    if getattr(args, "paths", None):
+        with console.status(f"auditing {len(args.paths)} path(s)...") as status:
+            report = audit_paths([Path(p) for p in args.paths], progress=lambda msg: status.update(msg))
+    else:
+        notes = _notes_arg(args, required=True)
+        assert notes is not None
+        with console.status(f"auditing {notes}..."):
+            report = audit_file(notes)
     if args.format == "json":
         print(report.to_json())
     elif args.format == "markdown":
@@ -231,8 +235,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--notes", help="notes file whose audit fills the errata section (default: ../shared/notes)")
 
     p = add("audit", cmd_audit,
-            "audit a Markdown+LaTeX notes file against the derivations (exit 0 ok, 1 errors, 2 bad input)")
-    p.add_argument("--notes", help="the notes file (default: ../shared/notes/01_foundations.md)")
+            "audit Markdown+LaTeX notes: every relation judged from the document's own definitions, the catalog "
+            "of standard notation and the derivations (exit 0 ok, 1 errors, 2 bad input)")
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="notes files or folders (every *.md below them); one report for all of them")
+    p.add_argument("--notes", help="one notes file (default: ../shared/notes/01_foundations.md)")
     p.add_argument("--format", choices=("table", "json", "markdown"), default="table",
                    help="table (human), json (machine) or markdown (an errata page)")
 

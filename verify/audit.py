@@ -39,7 +39,7 @@ import operator
 import re
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
@@ -118,11 +118,14 @@ class Finding:
     section: str = ""
     kind: str = ""
     symbols: Mapping[str, str] = field(default_factory=dict)
+    path: str = ""
 
     def as_dict(self) -> dict[str, object]:
-        """The JSON form (required keys first)."""
+        """The JSON form (required keys first; maps sorted)."""
         d = asdict(self)
-        d["symbols"] = dict(self.symbols)
+        d["symbols"] = dict(sorted(self.symbols.items()))
+        if not self.path:
+            d.pop("path")
         return d
 
 
@@ -138,6 +141,7 @@ class FragmentVerdict:
     claims: tuple[str, ...] = ()
     clauses: tuple[str, ...] = ()
     reason: str = ""
+    path: str = ""
 
 
 @dataclass
@@ -184,7 +188,7 @@ class AuditReport:
         out += ["## All claims", "", "| Line | Section | Claim | Verdict |", "| --- | --- | --- | --- |"]
         out += [f"| {f.line or '-'} | {f.section} | {_md(f.claim)} | {f.verdict} |" for f in self.findings]
         out += ["", "## Coverage", "", "| Count | Value |", "| --- | --- |"]
-        out += [f"| {k} | {v} |" for k, v in self.coverage.items()]
+        out += [f"| {k} | {v} |" for k, v in self.coverage.items() if isinstance(v, int)]
         return "\n".join(out) + "\n"
 
     def render(self, console: object) -> None:
@@ -200,7 +204,7 @@ class AuditReport:
             table.add_row(Text(str(f.line or "-")), Text(f.section), Text(f.claim),
                           Text(f.verdict, style=styles[f.severity]), Text(f.message))
         console.print(table)  # type: ignore[attr-defined]
-        summary = ", ".join(f"{k} {v}" for k, v in self.coverage.items())
+        summary = ", ".join(f"{k} {v}" for k, v in self.coverage.items() if isinstance(v, int))
         console.print(Text(f"coverage: {summary}"))  # type: ignore[attr-defined]
 
 
@@ -1530,6 +1534,38 @@ def audit_text(text: str, source: str = "<text>", sections: Iterable[str] | None
     if not text.strip():
         raise NotesError(f"{source} is empty; nothing to audit")
     return audit_notes(parse_notes(text, source), sections)
+
+
+def notes_files(paths: Iterable[Path]) -> list[Path]:
+    """The Markdown files named by ``paths``: files as given, folders searched for ``*.md`` (sorted)."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out.extend(sorted(q for q in p.rglob("*.md") if q.is_file()))
+        elif p.exists():
+            out.append(p)
+        else:
+            raise NotesError(f"{p}: no such file or folder; pass notes files or folders that hold *.md files")
+    if not out:
+        raise NotesError("no *.md notes files under the given paths")
+    return out
+
+
+def audit_paths(paths: Iterable[Path], progress: Callable[[str], None] | None = None) -> AuditReport:
+    """Audit several files and folders into one report: every finding and fragment carries its file's path."""
+    findings: list[Finding] = []
+    fragments: list[FragmentVerdict] = []
+    coverage: Counter[str] = Counter()
+    files = notes_files(paths)
+    for path in files:
+        if progress:
+            progress(f"auditing {path}")
+        report = audit_file(path)
+        findings += [replace(f, path=str(path)) for f in report.findings]
+        fragments += [replace(v, path=str(path)) for v in report.fragments]
+        coverage.update({k: v for k, v in report.coverage.items() if isinstance(v, int)})
+    coverage["files"] = len(files)
+    return AuditReport(f"{len(files)} file(s)", findings, dict(sorted(coverage.items())), fragments)
 
 
 def audit_file(path: Path, sections: Iterable[str] | None = None) -> AuditReport:

@@ -55,7 +55,7 @@ UNEQUAL = frozenset({r"\neq", r"\ne"})
 #: Undefined single letters that a derivative treats as constants (d/dx C = 0); any other undefined name
 #: differentiated is "unknown": its dependence on the variable is not written.
 CONSTANT_LETTERS = frozenset({"C", "c", "K", "k", "a", "b", "n", "m", "alpha", "beta", "lambda", "eta"})
-SUSPECT = re.compile(r"'|\\nabla|\\text|\\mathrm|\\operatorname|\\sum$|^\\?[A-Za-z]+\^\{\(")
+SUSPECT = re.compile(r"^Delta$|'|\\nabla|\\text|\\mathrm|\\operatorname|\\sum$|^\\?[A-Za-z]+\^\{\(")
 POINTS = 4
 SEED = 0
 BUDGET_S = 1.5
@@ -472,6 +472,7 @@ def _link(a: sp.Basic, b: sp.Basic, relation: str, reading: Reading, cue: bool,
     """The decision for one parsed link (may raise Undecided or TooLarge)."""
     scope = reading.scope
     fresh_function = isinstance(a, AppliedUndef) and head_name(a) not in _names(b) and not b.has(Partial)
+    fresh_function = fresh_function or (isinstance(a, sp.Symbol) and isinstance(b, sp.Expr) and b.is_number is True)
     if relation in ALWAYS_DEFINES or (relation in EQUALITIES and definable(a)
                                       and (cue or fresh_function or not scope.has_value(head_name(a)))):
         if definable(a):
@@ -563,7 +564,7 @@ def _membership(a: sp.Basic, b: sp.Basic, relation: str, reading: Reading) -> tu
 
 
 HYPOTHETICAL = re.compile(r"(?i)\b(if|when|whenever|unless|whether|mean that|such that|for some|requirement that|"
-                          r"condition that|what|why|how)\b[^.;:$]*$")
+                          r"condition that|what|why|how|make|want|wish|need|solve|require|choose|until)\b[^.;:$]*$")
 
 
 def hypothetical(cue: str) -> bool:

@@ -693,8 +693,8 @@ class Parser:
         point = None
         if body and self.at("(") and isinstance(operand, sp.Symbol):
             args = self.paren_args()  # \frac{dg}{dx}(x): the derivative of g, at the point in parentheses
-            if len(args) != 1:
-                raise self.error("a derivative evaluated at several points")
+            if len(args) != 1 or not isinstance(args[0], (sp.Symbol, sp.Number)):
+                raise self.error("a derivative applied to an expression (an operator product)")
             if not isinstance(var, sp.Symbol):
                 raise self.error("a derivative at a point with respect to an entry")
             operand, point = sp.Function(operand.name)(var), args[0]

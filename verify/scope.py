@@ -88,6 +88,9 @@ class Scope:
         """Record ``head = value``; return the name defined (shadowing any earlier definition)."""
         top = self.frames[-1]
         if isinstance(head, sp.Symbol):
+            if head in getattr(value, "free_symbols", set()):
+                top.declared.add(head.name)  # an update x = x - eta f'(x): recorded, never substituted
+                return head.name
             top.names[head.name] = value
             return head.name
         if isinstance(head, AppliedUndef):
@@ -96,6 +99,9 @@ class Scope:
             return name
         if isinstance(head, sp.Indexed):
             name = str(head.base.label)
+            if any(str(i.base.label) == name for i in value.atoms(sp.Indexed)):
+                top.declared.add(name)  # a recurrence (a_t = b_t + c_t a_{t-1}): recorded, never substituted
+                return name
             top.entries[name] = (tuple(head.indices), value)  # type: ignore[arg-type]
             return name
         raise TypeError(f"cannot define {head}")
