@@ -576,11 +576,16 @@ def judge_notes(notes: Notes) -> list[tuple[Statement, list[LinkVerdict]]]:
     """Judge every statement of a file in order, opening a scope at each heading."""
     reading = new_reading()
     headings = sorted(notes.headings, key=lambda h: h.line)
+    paragraphs, count = [], 0
+    for raw in notes.lines:
+        count += not raw.strip()
+        paragraphs.append(count)
     out = []
     k = 0
     for st in statements(notes):
         while k < len(headings) and headings[k].line <= st.math.line:
             reading.scope.enter(headings[k].level)
             k += 1
+        reading.scope.paragraph = paragraphs[st.math.line - 1] if st.math.line <= len(paragraphs) else 0
         out.append((st, judge_statement(st, reading)))
     return out

@@ -512,6 +512,8 @@ class Parser:
             if isinstance(atom, Name) and sub is not None:
                 atom, sub = self.resolve(atom, sub), None
             atom = self.superscript(atom, group)
+        if self.context.generic and isinstance(atom, Name) and atom.text in {"E", "P", "Var", "Cov"} and self.at("["):
+            raise self.error("an expectation or probability needs a distribution the notes do not give")
         if isinstance(atom, Name) and self.at("(") and sub is None and (
                 _callable(atom.text) or self.generic_callable(atom.text) or self.comma_call()):
             value = self.call(atom)

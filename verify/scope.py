@@ -36,6 +36,8 @@ class Scope:
     """A stack of frames, innermost last; the document's definitions visible at the current line."""
 
     frames: list[Frame] = field(default_factory=lambda: [Frame(0)])
+    paragraph: int = 0  # a number given to a name in prose ("Setting x = 1") holds to the end of its paragraph
+    givens: dict[str, int] = field(default_factory=dict)
 
     def enter(self, level: int) -> None:
         """A heading of ``level``: close every frame at that level or deeper, open a new one."""
@@ -52,7 +54,9 @@ class Scope:
         return None
 
     def value(self, name: str) -> sp.Basic | None:
-        """What a name stands for, or None."""
+        """What a name stands for, or None (a number given in an earlier paragraph no longer holds)."""
+        if name in self.givens and self.givens[name] != self.paragraph:
+            return None
         return self._find("names", name)  # type: ignore[return-value]
 
     def function(self, name: str) -> sp.Lambda | None:
@@ -70,6 +74,8 @@ class Scope:
 
     def has_value(self, name: str) -> bool:
         """Whether ``name`` was given a value (a name, a function or entries) in scope."""
+        if name in self.givens and self.givens[name] != self.paragraph:
+            return False
         return any(name in f.names or name in f.functions or name in f.entries for f in self.frames)
 
     def seen(self, name: str) -> bool:
@@ -92,6 +98,10 @@ class Scope:
                 top.declared.add(head.name)  # an update x = x - eta f'(x): recorded, never substituted
                 return head.name
             top.names[head.name] = value
+            if getattr(value, "is_number", False):
+                self.givens[head.name] = self.paragraph
+            else:
+                self.givens.pop(head.name, None)
             return head.name
         if isinstance(head, AppliedUndef):
             name = head.func.__name__
