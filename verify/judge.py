@@ -518,7 +518,7 @@ def _link(a: sp.Basic, b: sp.Basic, relation: str, reading: Reading, cue: bool,
                         "do not define")
     if verdict == "error" and isinstance(a, sp.Symbol) and isinstance(b, sp.Symbol):
         raise Undecided("an equation between two names is a condition, not a claim")
-    starred = sorted(n for n in _names(ra - rb) if n.endswith("^{*}"))
+    starred = sorted(n for n in _names(ra - rb) if n.endswith("^{*}") or re.search(r"_\{[A-Za-z]{2,}\}$", n))
     if verdict == "error" and starred:
         raise Undecided(f"a condition on the particular point {starred[0]}")
     one_sided = _new_names(a, b, reading) & (_names(a) ^ _names(b))
