@@ -16,6 +16,9 @@ from chainrule.errors import ChainruleError, InputError
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_NOTES = ("../shared/notes/01_foundations.md",)
+EXAMPLE_NOTES = Path(__file__).resolve().parents[1] / "verify" / "data" / "example_notes.md"
+BUILD = Path("build") / "report"  # the default report folder, relative to the working directory (git-ignored)
+REFERENCE = REPO / "reports" / "out"  # the committed reference report, refreshed only on purpose
 VERDICT_STYLE = {"proven": "green", "agrees": "green", "correct": "green", "refuted": "red", "error": "red",
                  "unknown": "yellow", "warning": "yellow", "info": "cyan"}
 
@@ -122,9 +125,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     from reports.build import build_report
 
     console = _console(args)
-    notes = _notes_arg(args, required=False)
+    notes = _notes_arg(args)
+    out = _report_out(args, notes)
     with console.status("building the report...") as status:
-        result = build_report(Path(args.out), pdf=not args.no_pdf, notes=notes,
+        result = build_report(out, pdf=not args.no_pdf, notes=notes,
                               progress=lambda msg: status.update(msg))
     for p in result.tex:
         console.print(f"wrote {p}")
@@ -158,19 +162,14 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_all(args: argparse.Namespace) -> int:
-    """Run every stage in order: derive, generate, verify, report, audit."""
-    args.format, args.only, args.check, args.jobs = "table", [], False, None
+    """Run every stage in order: derive, generate (checking, never writing), verify, report, audit."""
+    args.format, args.only, args.check, args.jobs = "table", [], True, None
+    _report_out(args, _notes_arg(args))  # a bad --out fails before the slow stages
     codes = []
-    for name, fn in (("derive", cmd_derive), ("generate", cmd_generate), ("verify", cmd_verify),
-                     ("report", cmd_report)):
+    for name, fn in (("derive", cmd_derive), ("generate --check", cmd_generate), ("verify", cmd_verify),
+                     ("report", cmd_report), ("audit", cmd_audit)):
         Console().rule(f"chainrule {name}")
         codes.append(fn(args))
-    Console().rule("chainrule audit")
-    if _notes_arg(args, required=False) is None:
-        Console(stderr=True).print("no notes file found (looked for ../shared/notes/01_foundations.md); "
-                                   "skipping the audit: pass --notes FILE")
-    else:
-        codes.append(cmd_audit(args))
     return max(codes)
 
 
@@ -190,15 +189,28 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise UsageError(f"{exc.args[0]} (see `chainrule bench --suite kernels`)") from exc
 
 
-def _notes_arg(args: argparse.Namespace, required: bool) -> Path | None:
-    """The --notes path if given (it must exist), else the built-in default (or None)."""
+def _notes_arg(args: argparse.Namespace, required: bool = True) -> Path | None:
+    """The --notes path if given, else ../shared's notes, else the example notes shipped with chainrule (said once)."""
     given = getattr(args, "notes", None)
     if given:
         return Path(given)
     found = default_notes()
-    if found is None and required:
-        raise UsageError("no notes file: pass --notes FILE (the default ../shared/notes/01_foundations.md is absent)")
+    if found is None:
+        found = EXAMPLE_NOTES
+        if not getattr(args, "_said_example", False):
+            args._said_example = True
+            print(f"chainrule: no notes at {DEFAULT_NOTES[0]}: using the example notes shipped with chainrule "
+                  f"({found}); pass --notes FILE to audit yours", file=sys.stderr)
     return found
+
+
+def _report_out(args: argparse.Namespace, notes: Path | None) -> Path:
+    """The report folder; the committed reference folder only with the real notes, never the example."""
+    out = Path(args.out)
+    if out.resolve() == REFERENCE.resolve() and (notes is None or notes.resolve() == EXAMPLE_NOTES.resolve()):
+        raise UsageError(f"--out {args.out} is the committed reference report, whose errata come from the course "
+                         "notes: pass --notes ../shared/notes/01_foundations.md (see README, Development)")
+    return out
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -230,22 +242,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
 
     p = add("report", cmd_report, "write the LaTeX derivation report (and the PDF if latexmk is installed)")
-    p.add_argument("--out", default=str(REPO / "reports" / "out"), help="output folder (default: reports/out)")
+    p.add_argument("--out", default=str(BUILD), help=f"output folder (default: {BUILD}, ignored by git; "
+                   "reports/out, the committed reference, needs --notes with the course notes)")
     p.add_argument("--no-pdf", action="store_true", help="write the .tex only")
-    p.add_argument("--notes", help="notes file whose audit fills the errata section (default: ../shared/notes)")
+    p.add_argument("--notes", help="notes file whose audit fills the errata section (default: ../shared/notes, "
+                                   "else the example notes shipped with chainrule)")
 
     p = add("audit", cmd_audit,
             "audit Markdown+LaTeX notes: every relation judged from the document's own definitions, the catalog "
             "of standard notation and the derivations (exit 0 ok, 1 errors, 2 bad input)")
     p.add_argument("paths", nargs="*", metavar="PATH",
                    help="notes files or folders (every *.md below them); one report for all of them")
-    p.add_argument("--notes", help="one notes file (default: ../shared/notes/01_foundations.md)")
+    p.add_argument("--notes", help="one notes file (default: ../shared/notes/01_foundations.md, else the "
+                                   "example notes shipped with chainrule)")
     p.add_argument("--format", choices=("table", "json", "markdown"), default="table",
                    help="table (human), json (machine) or markdown (an errata page)")
 
-    p = add("all", cmd_all, "run derive, generate, verify, report and audit in order")
-    p.add_argument("--notes", help="notes file to audit (default: ../shared/notes/01_foundations.md)")
-    p.add_argument("--out", default=str(REPO / "reports" / "out"), help="report folder (default: reports/out)")
+    p = add("all", cmd_all, "run derive, generate --check, verify, report and audit in order (writes only to --out)")
+    p.add_argument("--notes", help="notes file to audit (default: ../shared/notes/01_foundations.md, else the "
+                                   "example notes shipped with chainrule)")
+    p.add_argument("--out", default=str(BUILD), help=f"report folder (default: {BUILD}, ignored by git)")
     p.add_argument("--no-pdf", action="store_true", help="write the report's .tex only")
 
     p = add("bench", cmd_bench, "benchmark derivation speed and generated kernels against references")

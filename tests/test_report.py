@@ -47,6 +47,7 @@ REPO = Path(__file__).resolve().parents[1]
 NOTES = Path(__file__).resolve().parents[2] / "shared" / "notes" / "01_foundations.md"
 NUMPY_KERNELS = REPO / "chainrule" / "kernels" / "numpy_kernels.py"
 COMMITTED = REPO / "reports" / "out"
+REFRESH = "run `chainrule report --no-pdf --out reports/out --notes ../shared/notes/01_foundations.md`"
 HOSTILE = (r"\input{/etc/passwd}", r"\write18{rm -rf /}", r"\immediate\write18{touch PWNED}",
            "^^5cinput{/etc/passwd}", r"\catcode`\~=0 ~input{/etc/passwd}", "$x$ & # % _ ~ { }")
 HAS_TEX = all(shutil.which(tool) for tool in ("latexmk", "pdflatex", "pdftotext"))
@@ -422,7 +423,7 @@ def test_the_committed_report_is_fresh(rendered):
     if not NOTES.is_file():
         names.discard(ERRATA)  # the committed errata come from the audit of the notes, absent here
     stale = sorted(name for name in names if rendered.get(name) != committed.get(name))
-    assert not stale, f"reports/out is stale ({', '.join(stale)}): run `chainrule report`"
+    assert not stale, f"reports/out is stale ({', '.join(stale)}): {REFRESH}"
 
 
 def test_the_committed_errata_come_from_the_audit_of_the_notes():
@@ -455,11 +456,11 @@ def test_figures_are_byte_identical_run_to_run(figures):
 def test_the_committed_figures_are_fresh(figures):
     for name, data in figures.items():
         path = COMMITTED / name
-        assert path.is_file(), f"{path} is missing: run `chainrule report`"
+        assert path.is_file(), f"{path} is missing: {REFRESH}"
         made_by = re.search(rb"matplotlib ([0-9][^)\s]*)\)", path.read_bytes())
         if made_by is None or made_by.group(1).decode() != matplotlib.__version__:
             pytest.skip(f"{name} was drawn by another matplotlib than {matplotlib.__version__}; bytes differ")
-        assert path.read_bytes() == data, f"{path} is stale: run `chainrule report`"
+        assert path.read_bytes() == data, f"{path} is stale: {REFRESH}"
 
 
 # --- writing ----------------------------------------------------------------------------------
