@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from chainrule.errors import ChainruleError, InputError
+from verify.output import FORMATS
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_NOTES = ("../shared/notes/01_foundations.md",)
@@ -142,22 +143,23 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_audit(args: argparse.Namespace) -> int:
     """Audit a notes file: judge every claim found in it against the derivations."""
     from verify.audit import audit_file, audit_paths
+    from verify.output import TEXT_FORMATS, default_format, render_table
 
+    if getattr(args, "format", None) is None:
+        args.format = default_format(sys.stdout.isatty())
     console = _console(args)
     if getattr(args, "paths", None):
         with console.status(f"auditing {len(args.paths)} path(s)...") as status:
             report = audit_paths([Path(p) for p in args.paths], progress=lambda msg: status.update(msg))
     else:
-        notes = _notes_arg(args, required=True)
+        notes = _notes_arg(args)
         assert notes is not None
         with console.status(f"auditing {notes}..."):
             report = audit_file(notes)
-    if args.format == "json":
-        print(report.to_json())
-    elif args.format == "markdown":
-        print(report.to_markdown())
+    if args.format in TEXT_FORMATS:
+        sys.stdout.write(TEXT_FORMATS[args.format](report))
     else:
-        report.render(console)
+        render_table(report, console)
     return report.exit_code
 
 
@@ -199,8 +201,9 @@ def _notes_arg(args: argparse.Namespace, required: bool = True) -> Path | None:
         found = EXAMPLE_NOTES
         if not getattr(args, "_said_example", False):
             args._said_example = True
-            print(f"chainrule: no notes at {DEFAULT_NOTES[0]}: using the example notes shipped with chainrule "
-                  f"({found}); pass --notes FILE to audit yours", file=sys.stderr)
+            print(f"chainrule: no notes at {DEFAULT_NOTES[0]}: auditing the example notes shipped with chainrule "
+                  f"({found}); pass --notes FILE for yours",
+                  file=sys.stderr)
     return found
 
 
@@ -255,8 +258,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="notes files or folders (every *.md below them); one report for all of them")
     p.add_argument("--notes", help="one notes file (default: ../shared/notes/01_foundations.md, else the "
                                    "example notes shipped with chainrule)")
-    p.add_argument("--format", choices=("table", "json", "markdown"), default="table",
-                   help="table (human), json (machine) or markdown (an errata page)")
+    p.add_argument("--format", choices=FORMATS, default=None,
+                   help="table (people), concise (path:line:col: severity: message), github (workflow annotations), "
+                        "sarif (SARIF 2.1.0), json, or markdown (an errata page); default: table at a terminal, "
+                        "else concise")
 
     p = add("all", cmd_all, "run derive, generate --check, verify, report and audit in order (writes only to --out)")
     p.add_argument("--notes", help="notes file to audit (default: ../shared/notes/01_foundations.md, else the "

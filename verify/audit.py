@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import json
 import operator
 import re
 import time
@@ -159,67 +158,22 @@ class AuditReport:
         return 1 if any(f.severity == "error" for f in self.findings) else 0
 
     def to_json(self) -> str:
-        """Findings and coverage as JSON (deterministic: fixed key order, findings by line)."""
-        return json.dumps({
-            "source": self.source,
-            "findings": [f.as_dict() for f in self.findings],
-            "coverage": self.coverage,
-            "fragments": [asdict(v) for v in self.fragments],
-        }, indent=2, ensure_ascii=False)
+        """Findings and coverage as JSON (``verify.output.to_json``)."""
+        from verify.output import to_json
+
+        return to_json(self)
 
     def to_markdown(self) -> str:
-        """An errata page: errors and warnings first, then every claim, then coverage."""
-        name = Path(self.source).name
-        c = self.coverage
-        out = [f"# Errata: {_md(name)}", "",
-               f"{c['claims']} claims audited: {c['correct']} correct, {c['error']} errors, "
-               f"{c['warning']} warnings, {c['unknown']} undecided, {c['unparsed']} unparsed, "
-               f"{c['not_found']} not found, {c['not_stated']} not stated in the notes.", ""]
-        for title, keep in (("Errors", {"error"}), ("Warnings", {"warning"})):
-            rows = [f for f in self.findings if f.severity in keep]
-            out += [f"## {title}", ""]
-            if not rows:
-                out += ["None.", ""]
-                continue
-            out += ["| Line | Claim | Verdict | Written | Derived | Note |", "| --- | --- | --- | --- | --- | --- |"]
-            out += [f"| {f.line or '-'} | {_md(f.claim)} | {f.verdict} | {_code(f.stated)} | {_code(f.expected)} | "
-                    f"{_md(f.message)} |" for f in rows]
-            out.append("")
-        out += ["## All claims", "", "| Line | Section | Claim | Verdict |", "| --- | --- | --- | --- |"]
-        out += [f"| {f.line or '-'} | {f.section} | {_md(f.claim)} | {f.verdict} |" for f in self.findings]
-        out += ["", "## Coverage", "", "| Count | Value |", "| --- | --- |"]
-        out += [f"| {k} | {v} |" for k, v in self.coverage.items() if isinstance(v, int)]
-        return "\n".join(out) + "\n"
+        """An errata page (``verify.output.to_markdown``)."""
+        from verify.output import to_markdown
+
+        return to_markdown(self)
 
     def render(self, console: object) -> None:
-        """Print the findings as a rich table, then the coverage line (notes text is never markup)."""
-        from rich.table import Table
-        from rich.text import Text
+        """Print the findings as a rich table (``verify.output.render_table``)."""
+        from verify.output import render_table
 
-        styles = {"error": "bold red", "warning": "yellow", "info": "green"}
-        table = Table(title=Text(f"Audit of {self.source}"), show_lines=False)
-        for name in ("Line", "Section", "Claim", "Verdict", "Message"):
-            table.add_column(name, overflow="fold")
-        for f in self.findings:
-            table.add_row(Text(str(f.line or "-")), Text(f.section), Text(f.claim),
-                          Text(f.verdict, style=styles[f.severity]), Text(f.message))
-        console.print(table)  # type: ignore[attr-defined]
-        summary = ", ".join(f"{k} {v}" for k, v in self.coverage.items() if isinstance(v, int))
-        console.print(Text(f"coverage: {summary}"))  # type: ignore[attr-defined]
-
-
-def _md(text: str | None) -> str:
-    """Text safe inside a Markdown table cell."""
-    return (text or "").replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
-
-def _code(text: str | None) -> str:
-    """Text as a Markdown code span safe inside a table cell."""
-    if not text:
-        return "-"
-    body = text.replace("\n", " ").replace("|", "\\|")
-    fence = "`" * (max((len(m) for m in re.findall(r"`+", body)), default=0) + 1)
-    return f"{fence} {body} {fence}"
+        render_table(self, console)
 
 
 # ----------------------------------------------------------------------------------------------
