@@ -13,6 +13,7 @@ differences between machines do not reach the file.
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import io
 import math
 from collections.abc import Callable, Mapping
@@ -43,9 +44,12 @@ STYLE: Mapping[str, object] = {
     "lines.linewidth": 1.3,
     "path.simplify": False,
 }
-# No dates and no producer string; the Creator names the matplotlib version, which fixes the bytes.
-METADATA: Mapping[str, str | None] = {"Creator": f"chainrule report, matplotlib {matplotlib.__version__}",
-                                      "Producer": None, "CreationDate": None}
+# No dates and no producer string; the Creator names the versions that fix the bytes: matplotlib's,
+# and fontTools', which subsets the embedded fonts (another fontTools embeds other font bytes).
+FONTTOOLS = importlib.metadata.version("fonttools")  # matplotlib's font subsetter
+METADATA: Mapping[str, str | None] = {
+    "Creator": f"chainrule report, matplotlib {matplotlib.__version__}, fontTools {FONTTOOLS}",
+    "Producer": None, "CreationDate": None}
 _ERF = np.vectorize(math.erf, otypes=[float])
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import re
@@ -457,9 +458,11 @@ def test_the_committed_figures_are_fresh(figures):
     for name, data in figures.items():
         path = COMMITTED / name
         assert path.is_file(), f"{path} is missing: {REFRESH}"
-        made_by = re.search(rb"matplotlib ([0-9][^)\s]*)\)", path.read_bytes())
-        if made_by is None or made_by.group(1).decode() != matplotlib.__version__:
-            pytest.skip(f"{name} was drawn by another matplotlib than {matplotlib.__version__}; bytes differ")
+        made_by = re.search(rb"matplotlib ([0-9][^,)\s]*), fontTools ([0-9][^)\s]*)\)", path.read_bytes())
+        here = (matplotlib.__version__, importlib.metadata.version("fonttools"))
+        if made_by is None or (made_by.group(1).decode(), made_by.group(2).decode()) != here:
+            pytest.skip(f"{name} was drawn by another matplotlib or fontTools than {here} (install from "
+                        "constraints.txt); bytes differ")
         assert path.read_bytes() == data, f"{path} is stale: {REFRESH}"
 
 
