@@ -17,7 +17,7 @@ from sympy.codegen.numpy_nodes import logaddexp
 
 from chainrule import blocked
 from chainrule.codegen import NumPyKernelPrinter, signature
-from chainrule.kernels import numpy_kernels
+from chainrule.kernels import numpy_kernels, numpy_runtime
 from derive.arrays import Col, Eye, Row, RSum
 from derive.core import Kernel, registry
 from verify.strategies import kernel_inputs
@@ -49,11 +49,17 @@ def block_size(monkeypatch: pytest.MonkeyPatch, size: int) -> Iterator[list[Any]
 
         monkeypatch.setattr(numpy_kernels, name, spy)
     monkeypatch.setattr(numpy_kernels, "_BLOCK", size)
-    monkeypatch.setattr(numpy_kernels, "_SMALL", min(size, numpy_kernels._SMALL))
+    monkeypatch.setattr(numpy_runtime, "SMALL", min(size, numpy_runtime.SMALL))
     try:
         yield seen
     finally:
         monkeypatch.undo()
+
+
+def use_threads(monkeypatch: pytest.MonkeyPatch, count: int) -> None:
+    """Run the kernels' blocked loops on ``count`` threads (the kernels and their runtime both read it)."""
+    monkeypatch.setattr(numpy_kernels, "_THREADS", count)
+    monkeypatch.setattr(numpy_runtime, "THREADS", count)
 
 
 def one_value_scalars(kernel: Kernel, inputs: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
@@ -130,7 +136,7 @@ def test_inputs_the_loop_cannot_walk_run_the_plain_expression(case: str) -> None
 
 
 def test_small_inputs_run_the_plain_expression_and_larger_ones_the_loop() -> None:
-    small = numpy_kernels._SMALL
+    small = numpy_runtime.SMALL
     with pytest.MonkeyPatch.context() as mp, block_size(mp, numpy_kernels._BLOCK) as layouts:
         numpy_kernels.tanh(np.ones(small - 1))
         numpy_kernels.softmax(np.ones((3, 4)))
@@ -263,7 +269,7 @@ def test_the_result_does_not_depend_on_the_number_of_threads(kernel: Kernel) -> 
     results = []
     for threads in (1, 3):
         with pytest.MonkeyPatch.context() as mp, block_size(mp, 8) as layouts:
-            mp.setattr(numpy_kernels, "_THREADS", threads)
+            use_threads(mp, threads)
             results.append(function(*inputs))
         assert layouts[0] is not None
     np.testing.assert_array_equal(results[0], results[1])
@@ -271,7 +277,7 @@ def test_the_result_does_not_depend_on_the_number_of_threads(kernel: Kernel) -> 
 
 def test_the_callers_errstate_holds_in_the_worker_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     z = np.tile([1.0, np.inf, 2.0, 3.0], 8)   # y = 0 at z = inf: 0 * inf is invalid
-    monkeypatch.setattr(numpy_kernels, "_THREADS", 4)
+    use_threads(monkeypatch, 4)
     with block_size(monkeypatch, 4) as layouts:
         with np.errstate(invalid="raise"), pytest.raises(FloatingPointError):
             numpy_kernels.bce_logits(z, np.zeros_like(z))
@@ -285,9 +291,9 @@ def test_the_callers_errstate_holds_in_the_worker_threads(monkeypatch: pytest.Mo
 def test_a_bad_thread_count_is_refused_with_the_variable_named(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     monkeypatch.setenv("CHAINRULE_NUMPY_THREADS", value)
     with pytest.raises(ValueError, match="CHAINRULE_NUMPY_THREADS"):
-        numpy_kernels._threads()
+        numpy_runtime.threads()
 
 
 def test_the_thread_count_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CHAINRULE_NUMPY_THREADS", "3")
-    assert numpy_kernels._threads() == 3
+    assert numpy_runtime.threads() == 3
