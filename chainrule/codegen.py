@@ -66,8 +66,9 @@ class Backend:
 
 #: The names the generated NumPy kernels take from their run-time support, chainrule/kernels/numpy_runtime.py.
 NUMPY_RUNTIME = ("BLOCK", "THREADS", "block", "elementwise_layout", "float_dtype", "parallel", "row_layout")
-NUMPY_RUNTIME_IMPORT = "\n".join(["from chainrule.kernels.numpy_runtime import (  # the kernels' run-time support",
-                                  *(f"    {name} as _{name}," for name in NUMPY_RUNTIME), ")"])
+NUMPY_RUNTIME_IMPORT = "\n".join(["# The kernels' run-time support (a hand-written module):",
+                                  *(f"from chainrule.kernels.numpy_runtime import {name} as _{name}"
+                                    for name in NUMPY_RUNTIME)])
 
 _JAX_HELPERS = '''
 

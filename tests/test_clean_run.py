@@ -85,3 +85,8 @@ def test_the_example_notes_ship_as_package_data():
     from chainrule.cli import EXAMPLE_NOTES
 
     assert EXAMPLE_NOTES.is_file() and EXAMPLE_NOTES.match("verify/" + data["verify"][0])
+
+
+def test_the_example_notes_errata_list_the_slips(fresh_clone, main_run):
+    errata = (fresh_clone / "build" / "report" / "errata.tex").read_text(encoding="utf-8")
+    assert "example" in errata and "tanh" in errata

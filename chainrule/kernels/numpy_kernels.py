@@ -68,15 +68,14 @@ its arguments and result in its docstring (NumPy gufunc notation: (m,n),(n)->(m)
 import numpy
 import scipy.special
 
-from chainrule.kernels.numpy_runtime import (  # the kernels' run-time support
-    BLOCK as _BLOCK,
-    THREADS as _THREADS,
-    block as _block,
-    elementwise_layout as _elementwise_layout,
-    float_dtype as _float_dtype,
-    parallel as _parallel,
-    row_layout as _row_layout,
-)
+# The kernels' run-time support (a hand-written module):
+from chainrule.kernels.numpy_runtime import BLOCK as _BLOCK
+from chainrule.kernels.numpy_runtime import THREADS as _THREADS
+from chainrule.kernels.numpy_runtime import block as _block
+from chainrule.kernels.numpy_runtime import elementwise_layout as _elementwise_layout
+from chainrule.kernels.numpy_runtime import float_dtype as _float_dtype
+from chainrule.kernels.numpy_runtime import parallel as _parallel
+from chainrule.kernels.numpy_runtime import row_layout as _row_layout
 
 __all__ = [
     "sigmoid",
