@@ -53,6 +53,7 @@ from derive.core import SECTIONS, Definition, Derivation, Example, Formula, Loca
 from derive.functions import Defined
 from derive.proof import Proof, check_equal, compare_sets
 from verify.code_reading import CodeReadError, CodeShapeError, read_assignment, read_function
+from verify.judge import LinkVerdict, judge_notes
 from verify.listings import (
     RunResult,
     close_to,
@@ -77,7 +78,6 @@ from verify.notation import (
     parse_prose_cases,
     parse_set,
 )
-from verify.judge import LinkVerdict, judge_notes
 from verify.notes import Math, Notes, NotesError, Row, parse_notes, read_notes
 from verify.statements import Statement
 

@@ -29,7 +29,7 @@ from sympy.core.function import AppliedUndef
 
 from derive.functions import unfold
 from derive.proof import concrete_functions, symbolic_zero
-from verify.budget import TooLarge, within
+from verify.budget import TooLargeError, within
 from verify.catalog import GENERIC_FUNCTIONS, lookup
 from verify.notation import (
     Context,
@@ -81,7 +81,7 @@ def _close(reason: str) -> bool:
     return abs(a - b) <= CLOSE * max(abs(a), abs(b), 1e-12)
 
 
-class Undecided(Exception):
+class UndecidedError(Exception):
     """The link cannot be decided; the message says which construct stopped it."""
 
 
@@ -195,16 +195,16 @@ def _no_implicit_sums(expr: sp.Basic) -> None:
                         if isinstance(i, sp.Symbol):
                             seen[i] = seen.get(i, 0) + 1
             if any(v > 1 for v in seen.values()):
-                raise Undecided("an index repeated outside a sum (the summation convention)")
+                raise UndecidedError("an index repeated outside a sum (the summation convention)")
 
 
 def _limit(lim: sp.Limit) -> sp.Basic:
     """Evaluate a limit; undefined functions inside it make it undecidable."""
     if lim.atoms(AppliedUndef):
-        raise Undecided("a limit of a function the notes do not define")
+        raise UndecidedError("a limit of a function the notes do not define")
     value = lim.doit()
     if isinstance(value, sp.Limit):
-        raise Undecided("a limit SymPy cannot evaluate")
+        raise UndecidedError("a limit SymPy cannot evaluate")
     return value
 
 
@@ -221,7 +221,7 @@ def _partials(expr: sp.Basic, reading: Reading) -> sp.Basic:
 def _derivative(num: sp.Basic, var: sp.Basic, reading: Reading) -> sp.Basic:
     """d num / d var, where num is expanded in terms of var (a defined var is put back by name)."""
     if not isinstance(var, (sp.Symbol, sp.Indexed)):
-        raise Undecided("a derivative with respect to an expression")
+        raise UndecidedError("a derivative with respect to an expression")
     name = var.name if isinstance(var, sp.Symbol) else str(var.base.label)
     body = expand(num, reading.scope, frozenset({name}))
     value = reading.scope.value(name) if isinstance(var, sp.Symbol) else None
@@ -233,7 +233,7 @@ def _derivative(num: sp.Basic, var: sp.Basic, reading: Reading) -> sp.Basic:
     if isinstance(body, sp.Symbol) and body.name in GENERIC_FUNCTIONS and isinstance(var, sp.Symbol):
         body = sp.Function(body.name)(var)  # df/dx for a function f the notes leave general
     if isinstance(body, sp.Symbol) and body != var and body.name not in CONSTANT_LETTERS:
-        raise Undecided(f"how {body.name} depends on {name} is not written")
+        raise UndecidedError(f"how {body.name} depends on {name} is not written")
     if isinstance(var, sp.Symbol):
         twins = [s for s in body.free_symbols if isinstance(s, sp.Symbol) and s.name == var.name and s != var]
         body = body.xreplace({s: var for s in twins})
@@ -241,7 +241,7 @@ def _derivative(num: sp.Basic, var: sp.Basic, reading: Reading) -> sp.Basic:
     var = _as_entry(var, body)
     names = _names(num)
     if not body.has(var) and names and any(reading.scope.has_value(n) for n in names):
-        raise Undecided(f"the definitions in scope do not make {sp.sstr(num)} depend on {name}")
+        raise UndecidedError(f"the definitions in scope do not make {sp.sstr(num)} depend on {name}")
     return sp.diff(body, var)
 
 
@@ -253,14 +253,14 @@ def _check_readable(*exprs: sp.Basic) -> None:
     """Refuse what the witnesses would misread: matrices, names with primes, unresolved operators."""
     for e in exprs:
         if not isinstance(e, sp.Expr):
-            raise Undecided(f"{type(e).__name__} is not a value")
+            raise UndecidedError(f"{type(e).__name__} is not a value")
         if e.has(Partial, Top, Hadamard) or not e.is_commutative:
-            raise Undecided("a vector or matrix expression")
+            raise UndecidedError("a vector or matrix expression")
         bad = sorted(s.name for s in e.free_symbols if isinstance(s, sp.Symbol) and SUSPECT.search(s.name))
         if bad:
-            raise Undecided(f"{bad[0]} is not defined")
+            raise UndecidedError(f"{bad[0]} is not defined")
         if e.has(sp.zoo, sp.nan) or e.has(sp.S.NaN):
-            raise Undecided("an undefined value (such as log 0 or 0/0)")
+            raise UndecidedError("an undefined value (such as log 0 or 0/0)")
 
 
 def _sample(rng: random.Random, symbol: sp.Symbol) -> sp.Rational:
@@ -292,14 +292,14 @@ def _point(exprs: list[sp.Basic], rng: random.Random) -> tuple[list[sp.Basic], d
 
 
 def _number(value: sp.Basic) -> sp.Basic:
-    """A value as a 50-digit number, or raise Undecided when it is not one."""
+    """A value as a 50-digit number, or raise UndecidedError when it is not one."""
     if value.free_symbols or value.atoms(AppliedUndef):
-        raise Undecided("free names remain after substitution")
+        raise UndecidedError("free names remain after substitution")
     if value.has(sp.zoo, sp.nan):
-        raise Undecided("an undefined value at a witness point")
+        raise UndecidedError("an undefined value at a witness point")
     n = sp.N(value, 50)
-    if not n.is_real and not (n.is_infinite is True):
-        raise Undecided("a value that is not a real number")
+    if not n.is_real and n.is_infinite is not True:
+        raise UndecidedError("a value that is not a real number")
     return n
 
 
@@ -322,7 +322,7 @@ def decide_equal(a: sp.Basic, b: sp.Basic) -> tuple[str, str]:
         if na.is_infinite or nb.is_infinite:
             if na == nb:
                 continue
-            raise Undecided("an infinite value at a witness point")
+            raise UndecidedError("an infinite value at a witness point")
         if abs(na - nb) > ZERO_BELOW * max(1, abs(na)):
             where = f"at {_show(at)}: " if at else ""
             return "error", f"{where}left = {sp.N(na, 8)}, right = {sp.N(nb, 8)}"
@@ -339,12 +339,12 @@ def decide_order(a: sp.Basic, b: sp.Basic, relation: str) -> tuple[str, str]:
             return "correct", "decided on the exact values"
         if holds is sp.false:
             return "error", f"left = {sp.N(a, 8)}, right = {sp.N(b, 8)}"
-        raise Undecided("an order between values SymPy cannot compare")
+        raise UndecidedError("an order between values SymPy cannot compare")
     rng = random.Random(SEED)
     for _ in range(POINTS * 2):
         (va, vb), _at = _point([a, b], rng)
         if rel(_number(va), _number(vb)) is not sp.true:
-            raise Undecided("holds only under conditions the statement does not write")
+            raise UndecidedError("holds only under conditions the statement does not write")
     return "correct", f"holds at {POINTS * 2} exact random points"
 
 
@@ -352,7 +352,7 @@ def decide_numeral(value: sp.Basic, number: Decimal, relation: str) -> tuple[str
     """A value against a written decimal, at the decimal's precision (``\\approx`` allows one more unit)."""
     _check_readable(value)
     if value.free_symbols or value.atoms(AppliedUndef):
-        raise Undecided("the other side is not a number")
+        raise UndecidedError("the other side is not a number")
     n = _number(value)
     shown = fixed(n, number.places)
     if rounds_to(n, number):
@@ -391,7 +391,7 @@ def decide_member_of(a: sp.Basic, s: sp.Set) -> tuple[str, str]:
         if inside is sp.false and not (a.free_symbols or a.atoms(AppliedUndef)):
             return "error", f"{sp.N(va, 8)} is not in {s}"
         if inside is not sp.true:
-            raise Undecided("membership holds only under conditions the statement does not write")
+            raise UndecidedError("membership holds only under conditions the statement does not write")
     return "correct", "every witness lies in the set"
 
 
@@ -404,14 +404,13 @@ def judge_statement(st: Statement, reading: Reading) -> list[LinkVerdict]:
     members = st.clause.members
     if len(members) < 2:
         return []
-    line = st.line
     parsed: list[sp.Basic | NotationError] = []
     for k, member in enumerate(members):
         try:
             parsed.append(parse_member(member.text, reading, k == 0 and len(members) == 2, defining(st.cue)))
         except NotationError as e:
             parsed.append(e)
-        except (RecursionError, TooLarge, ValueError, TypeError, AttributeError) as e:
+        except (RecursionError, TooLargeError, ValueError, TypeError, AttributeError) as e:
             parsed.append(NotationError(f"not read ({type(e).__name__})"))
     out = []
     condition = hypothetical(st.cue)
@@ -457,9 +456,9 @@ def _one_link(a: sp.Basic | NotationError, b: sp.Basic | NotationError, relation
     try:
         with within(BUDGET_S):
             return _link(a, b, relation, reading, cue, right_text)
-    except Undecided as e:
+    except UndecidedError as e:
         return "unknown", str(e), None
-    except TooLarge:
+    except TooLargeError:
         return "unknown", "too large to decide within the budget", None
     except RecursionError:
         return "unknown", "too deeply nested to decide", None
@@ -469,7 +468,7 @@ def _one_link(a: sp.Basic | NotationError, b: sp.Basic | NotationError, relation
 
 def _link(a: sp.Basic, b: sp.Basic, relation: str, reading: Reading, cue: bool,
           right_text: str) -> tuple[str, str, str | None]:
-    """The decision for one parsed link (may raise Undecided or TooLarge)."""
+    """The decision for one parsed link (may raise UndecidedError or TooLargeError)."""
     scope = reading.scope
     fresh_function = isinstance(a, AppliedUndef) and head_name(a) not in _names(b) and not b.has(Partial)
     fresh_function = fresh_function or (isinstance(a, sp.Symbol) and isinstance(b, sp.Expr) and b.is_number is True)
@@ -487,10 +486,10 @@ def _link(a: sp.Basic, b: sp.Basic, relation: str, reading: Reading, cue: bool,
             scope.declare(name)
         return "definition", "states an assumption on a new name", None
     if relation not in EQUALITIES | set(ORDER) | UNEQUAL | {r"\approx"}:
-        raise Undecided(f"the relation {relation} is not judged")
+        raise UndecidedError(f"the relation {relation} is not judged")
     functions = scope.function_names() | GENERIC_FUNCTIONS | {"D"}
     if any(str(i.base.label) in functions for i in (a - b if _arith(a, b) else sp.Tuple(a, b)).atoms(sp.Indexed)):
-        raise Undecided("a function name with a subscript (notation for a partial derivative)")
+        raise UndecidedError("a function name with a subscript (notation for a partial derivative)")
     ra, rb = unify_entries(sp.Tuple(resolve(a, reading), resolve(b, reading))).args
     number = decimal(right_text)
     if relation in EQUALITIES | {r"\approx"} and number is not None and number.places > 0:
@@ -498,7 +497,7 @@ def _link(a: sp.Basic, b: sp.Basic, relation: str, reading: Reading, cue: bool,
         return verdict, reason, fixed(_number(ra), number.places)
     if relation == r"\approx":
         if ra.free_symbols or rb.free_symbols or ra.atoms(AppliedUndef) or rb.atoms(AppliedUndef):
-            raise Undecided("an approximation between expressions")
+            raise UndecidedError("an approximation between expressions")
         verdict, reason = decide_equal(ra, rb)
         return ("correct" if verdict == "correct" else "unknown"), reason, None
     if relation in ORDER:
@@ -506,7 +505,7 @@ def _link(a: sp.Basic, b: sp.Basic, relation: str, reading: Reading, cue: bool,
         return verdict, reason, None
     if relation in UNEQUAL:
         if isinstance(a, sp.Symbol) and isinstance(b, sp.Symbol):
-            raise Undecided("an inequation between two names is a condition, not a claim")
+            raise UndecidedError("an inequation between two names is a condition, not a claim")
         verdict, reason = decide_equal(ra, rb)
         return ("error" if verdict == "correct" else "correct"), (
             "the two sides are equal" if verdict == "correct" else "the sides differ"), None
@@ -514,13 +513,13 @@ def _link(a: sp.Basic, b: sp.Basic, relation: str, reading: Reading, cue: bool,
     undefined = {f.func.__name__ for f in (ra - rb).atoms(AppliedUndef)}
     defined = {f.func.__name__ for f in (a - b).atoms(AppliedUndef)} - undefined
     if verdict == "error" and undefined and defined:
-        raise Undecided(f"relates {', '.join(sorted(defined))} to {', '.join(sorted(undefined))}, which the notes "
+        raise UndecidedError(f"relates {', '.join(sorted(defined))} to {', '.join(sorted(undefined))}, which the notes "
                         "do not define")
     if verdict == "error" and isinstance(a, sp.Symbol) and isinstance(b, sp.Symbol):
-        raise Undecided("an equation between two names is a condition, not a claim")
+        raise UndecidedError("an equation between two names is a condition, not a claim")
     starred = sorted(n for n in _names(ra - rb) if n.endswith("^{*}") or re.search(r"_\{[A-Za-z]{2,}\}$", n))
     if verdict == "error" and starred:
-        raise Undecided(f"a condition on the particular point {starred[0]}")
+        raise UndecidedError(f"a condition on the particular point {starred[0]}")
     one_sided = _new_names(a, b, reading) & (_names(a) ^ _names(b))
     relates_defined = any(scope.has_value(n) for n in _names(a) | _names(b))
     if verdict == "error" and one_sided and one_sided == _new_names(a, b, reading) and relates_defined:
@@ -556,7 +555,7 @@ def _membership(a: sp.Basic, b: sp.Basic, relation: str, reading: Reading) -> tu
         if not isinstance(b, sp.Set) or reading.scope.value(head_name(a)) is None:
             return "definition", "declares where a name lives", None
     if not isinstance(b, sp.Set):
-        raise Undecided("membership in something that is not a set the audit reads")
+        raise UndecidedError("membership in something that is not a set the audit reads")
     verdict, reason = decide_member_of(resolve(a, reading), b)
     if relation == r"\notin":
         verdict = "error" if verdict == "correct" else "correct"

@@ -674,7 +674,7 @@ class Parser:
         return derivative.xreplace({t: arg}) if isinstance(arg, sp.Symbol) else sp.Subs(derivative, t, arg)
 
     def leibniz(self, num: list[Token], den: list[Token]) -> sp.Basic | None:
-        """``\\frac{dy}{dx}``, ``\\frac{d^2 y}{dx^2}``, ``\\frac{d}{dx} E``, ``\\frac{\\partial}{\\partial x} E`` (generic mode)."""
+        """Leibniz notation in generic mode: ``\\frac{dy}{dx}``, ``\\frac{d^2 y}{dx^2}``, ``\\frac{d}{dx} E``."""
         marks = {"d", r"\partial"}
         if not (num and den and num[0].value in marks and den[0].value == num[0].value and len(den) > 1):
             return None

@@ -29,8 +29,9 @@ CONNECTIVE = re.compile(r"(?i)^\s*(and|or|for|for all|for any|if|where|so|and so
                         r"i\.e\.|e\.g\.|as|when|whenever|otherwise|because|but|while|we have|which|that is|"
                         r"and thus|therefore|implies)\b")
 DEF_ARROWS = re.compile(r"\\(?:stackrel|overset)\{\\(?:text|textrm|mathrm)\{def\}\}\{=\}")
-DEFINING_CUE = re.compile(r"(?i)\b(let|define[sd]?|defin(?:e|ing)|denot(?:e|es|ing)|where|suppose|consider|given|assume|"
-                          r"setting|set|take|write|call|with|for|is\s+defined\s+as|we\s+have\s+that\s+for)\b[^.$]*$")
+DEFINING_CUE = re.compile(r"(?i)\b(let|define[sd]?|defin(?:e|ing)|denot(?:e|es|ing)|where|suppose|consider|given|"
+                          r"assume|setting|set|take|write|call|with|for|is\s+defined\s+as|we\s+have\s+that\s+for)"
+                          r"\b[^.$]*$")
 
 
 @dataclass(frozen=True)
@@ -121,10 +122,15 @@ def cut_at_words(piece: Piece) -> list[Piece]:
         return [piece]
     out, start = [], 0
     for a, b in cuts:
-        out.append(Piece(piece.offset + max(start - piece.prefix, 0), piece.text[start:a], max(piece.prefix - start, 0)))
+        out.append(_sub_piece(piece, start, a))
         start = b
-    out.append(Piece(piece.offset + max(start - piece.prefix, 0), piece.text[start:], max(piece.prefix - start, 0)))
+    out.append(_sub_piece(piece, start, len(piece.text)))
     return [p for p in out if p.text.strip()]
+
+
+def _sub_piece(piece: Piece, start: int, end: int) -> Piece:
+    """The part ``start:end`` of a piece, keeping its position in the fragment."""
+    return Piece(piece.offset + max(start - piece.prefix, 0), piece.text[start:end], max(piece.prefix - start, 0))
 
 
 def pieces(latex: str) -> list[Piece]:
