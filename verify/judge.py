@@ -57,6 +57,7 @@ UNEQUAL = frozenset({r"\neq", r"\ne"})
 CONSTANT_LETTERS = frozenset({"C", "c", "K", "k", "a", "b", "n", "m", "alpha", "beta", "lambda", "eta"})
 SUSPECT = re.compile(r"^Delta$|'|\\nabla|\\text|\\mathrm|\\operatorname|\\sum$|^\\?[A-Za-z]+\^\{\(")
 POINTS = 4
+SMALL = frozenset({"epsilon", "varepsilon", "delta", "h", "eta", "\\boldsymbol{epsilon}"})
 SEED = 0
 BUDGET_S = 1.5
 ZERO_BELOW = sp.Float(10) ** -30
@@ -329,6 +330,43 @@ def decide_equal(a: sp.Basic, b: sp.Basic) -> tuple[str, str]:
     return "correct", f"agrees at {POINTS} exact random points"
 
 
+def _small(symbol: sp.Basic) -> bool:
+    """Whether a name is conventionally a small quantity (epsilon, delta, h, eta, with any index)."""
+    return isinstance(symbol, sp.Symbol) and re.sub(r"_.*$", "", symbol.name) in SMALL
+
+
+def decide_approx(a: sp.Basic, b: sp.Basic) -> tuple[str, str]:
+    """``a \\approx b`` as an expansion in the small quantities: with each small name set to c t (random c),
+    a - b must vanish faster than the highest power of t that b keeps (a Taylor expansion to that order)."""
+    _check_readable(a, b)
+    small = sorted({s for s in (a - b).free_symbols if _small(s)}, key=sp.default_sort_key)
+    if not small:
+        raise UndecidedError("an approximation between expressions with no small quantity (epsilon, h, eta)")
+    rng = random.Random(SEED)
+    t = sp.Symbol("t", positive=True)
+    pair = sp.Tuple(a, b)
+    if pair.atoms(AppliedUndef):
+        pair = concrete_functions(pair, rng)
+    scale = {s: _sample(rng, sp.Symbol("c")) * t for s in small}
+    others = {s: _sample(rng, s) for s in sorted(pair.free_symbols - set(small), key=sp.default_sort_key)
+              if isinstance(s, sp.Symbol)}
+    pa, pb = (x.xreplace(scale).xreplace(others).doit() for x in pair.args)
+    try:
+        order = sp.Poly(sp.expand(pb), t).degree()
+    except sp.PolynomialError:
+        order = 0
+    for k in sorted({order, min(order, 1)}, reverse=True):
+        rest = sp.limit((pa - pb) / t**k, t, 0)
+        if rest == 0 or (rest.is_number and abs(sp.N(rest, 50)) < ZERO_BELOW):
+            return "correct", f"the difference vanishes faster than the order-{k} term"
+    order = min(order, 1)
+    if rest.is_number and rest.is_finite:
+        at = ", ".join(f"{k} = {v}" for k, v in sorted((str(k), v) for k, v in others.items()))
+        return "error", (f"at {at}: the difference is {sp.N(rest, 8)} times the order-{order} term, not smaller"
+                         if at else f"the difference is {sp.N(rest, 8)} times the order-{order} term")
+    raise UndecidedError("an expansion SymPy cannot take")
+
+
 def decide_order(a: sp.Basic, b: sp.Basic, relation: str) -> tuple[str, str]:
     """An inequality: decided on numbers; with free names, correct only if every witness holds."""
     _check_readable(a, b)
@@ -470,7 +508,11 @@ def _link(a: sp.Basic, b: sp.Basic, relation: str, reading: Reading, cue: bool,
           right_text: str) -> tuple[str, str, str | None]:
     """The decision for one parsed link (may raise UndecidedError or TooLargeError)."""
     scope = reading.scope
-    fresh_function = isinstance(a, AppliedUndef) and head_name(a) not in _names(b) and not b.has(Partial)
+    fresh_function = (isinstance(a, AppliedUndef) and head_name(a) not in _names(b) and not b.has(Partial)
+                      and bool(b.free_symbols))
+    if (relation in EQUALITIES and isinstance(a, AppliedUndef) and scope.has_value(head_name(a)) and definable(a)
+            and isinstance(b, sp.Expr) and b.is_number):
+        raise UndecidedError(f"a value of {head_name(a)} at a point the formula does not write")
     fresh_function = fresh_function or (isinstance(a, sp.Symbol) and isinstance(b, sp.Expr) and b.is_number is True)
     if relation in ALWAYS_DEFINES or (relation in EQUALITIES and definable(a)
                                       and (cue or fresh_function or not scope.has_value(head_name(a)))):
@@ -497,7 +539,8 @@ def _link(a: sp.Basic, b: sp.Basic, relation: str, reading: Reading, cue: bool,
         return verdict, reason, fixed(_number(ra), number.places)
     if relation == r"\approx":
         if ra.free_symbols or rb.free_symbols or ra.atoms(AppliedUndef) or rb.atoms(AppliedUndef):
-            raise UndecidedError("an approximation between expressions")
+            verdict, reason = decide_approx(ra, rb)
+            return verdict, reason, None
         verdict, reason = decide_equal(ra, rb)
         return ("correct" if verdict == "correct" else "unknown"), reason, None
     if relation in ORDER:

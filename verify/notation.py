@@ -479,6 +479,9 @@ class Parser:
         else:
             atom = self.atom()
             value = self.scripts(atom)
+        while self.context.generic and self.at("!"):
+            self.next()
+            value = sp.factorial(_as_expr(value))  # n!
         self.depth -= 1
         return value
 

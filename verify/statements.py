@@ -28,6 +28,7 @@ CUE_WINDOW = 80
 CONNECTIVE = re.compile(r"(?i)^\s*(and|or|for|for all|for any|if|where|so|and so|hence|and hence|thus|with|since|then|"
                         r"i\.e\.|e\.g\.|as|when|whenever|otherwise|because|but|while|we have|which|that is|"
                         r"and thus|therefore|implies)\b")
+IMPLIES = frozenset({r"\implies", r"\Rightarrow", r"\Longrightarrow", r"\iff", r"\Leftrightarrow", r"\therefore"})
 DEF_ARROWS = re.compile(r"\\(?:stackrel|overset)\{\\(?:text|textrm|mathrm)\{def\}\}\{=\}")
 DEFINING_CUE = re.compile(r"(?i)\b(let|define[sd]?|defin(?:e|ing)|denot(?:e|es|ing)|where|suppose|consider|given|"
                           r"assume|setting|set|take|write|call|with|for|is\s+defined\s+as|we\s+have\s+that\s+for)"
@@ -116,7 +117,7 @@ def cut_at_words(piece: Piece) -> list[Piece]:
             depth += 1
         elif tok.kind == "end" or tok.value in {")", "]", "}", r"\}"}:
             depth -= 1
-        elif depth == 0 and tok.kind == "text" and CONNECTIVE.search(tok.value):
+        elif depth == 0 and ((tok.kind == "text" and CONNECTIVE.search(tok.value)) or tok.value in IMPLIES):
             cuts.append((tok.start, tok.end))
     if not cuts:
         return [piece]
