@@ -1,7 +1,7 @@
 """The audit on real notes nobody here wrote (chapters of an open textbook in ../shared/corpus/d2l).
 
 Skipped when ../shared is absent. No chapter crashes; the unedited chapters have no error (the ones
-the audit reported were read by hand: see docs/AUDIT.md); a single planted error is an error at its line.
+the audit reports were read by hand: see docs/AUDIT.md); a single planted error is an error at its line.
 """
 
 from __future__ import annotations
@@ -26,11 +26,16 @@ PLANTED = [
 ]
 
 
+#: The errors the audit reports on the unedited chapters, each read by hand (docs/AUDIT.md): the matrix
+#: derivative the chapter writes first, then says "does not quite work" for, and corrects two displays later.
+KNOWN_ERRORS = {("multivariable-calculus.md", 759)}
+
+
 @needs_corpus
-def test_every_chapter_is_audited_without_a_crash_or_an_error():
+def test_every_chapter_is_audited_without_a_crash_and_only_known_errors():
     report = audit_paths([CORPUS])
     assert report.coverage["files"] == 10
-    assert [(f.path, f.line, f.message) for f in report.findings if f.severity == "error"] == []
+    assert {(Path(f.path).name, f.line) for f in report.findings if f.severity == "error"} == KNOWN_ERRORS
 
 
 @needs_corpus

@@ -30,6 +30,7 @@ from sympy.core.function import AppliedUndef
 from derive.functions import unfold
 from derive.proof import concrete_functions, symbolic_zero
 from verify.budget import TooLargeError, within
+from verify.matrices import ShapeMismatchError, has_matrices, is_bold, matrix_witness
 from verify.catalog import GENERIC_FUNCTIONS, lookup
 from verify.notation import (
     Context,
@@ -181,6 +182,15 @@ def _as_entry(var: sp.Basic, body: sp.Basic) -> sp.Basic:
     return bases[m.group("base")][int(m.group("k"))] if m and m.group("base") in bases else var
 
 
+def _bold_twins(parsed: list[sp.Basic | NotationError]) -> list[sp.Basic | NotationError]:
+    """A plain ``A`` beside a bold ``\\mathbf{A}`` in one statement is that bold name (bold or plain, one letter)."""
+    symbols = [s for v in parsed if not isinstance(v, NotationError) for s in v.free_symbols
+               if isinstance(s, sp.Symbol)]
+    bold = {re.sub(r"^\\(?:mathbf|boldsymbol)\{(.*)\}$", r"\1", s.name): s for s in symbols if not s.is_commutative}
+    twins = {s: bold[s.name] for s in symbols if s.is_commutative and s.name in bold}
+    return [v if isinstance(v, NotationError) or not twins else v.xreplace(twins) for v in parsed]
+
+
 def _no_implicit_sums(expr: sp.Basic) -> None:
     """Refuse a product that repeats an index outside any sum (the summation convention, ``x_i a_{ij} x_j``)."""
     if isinstance(expr, (sp.Sum, sp.Product)) or not isinstance(expr, sp.Basic):
@@ -225,6 +235,8 @@ def _derivative(num: sp.Basic, var: sp.Basic, reading: Reading) -> sp.Basic:
         raise UndecidedError("a derivative with respect to an expression")
     name = var.name if isinstance(var, sp.Symbol) else str(var.base.label)
     body = expand(num, reading.scope, frozenset({name}))
+    if is_bold(var) or has_matrices(body):
+        return Partial(body, var)  # a gradient: taken over concrete matrices by verify.matrices
     value = reading.scope.value(name) if isinstance(var, sp.Symbol) else None
     if value is not None:
         full = expand(value, reading.scope)
@@ -311,6 +323,8 @@ def _show(values: dict[str, sp.Basic]) -> str:
 
 def decide_equal(a: sp.Basic, b: sp.Basic) -> tuple[str, str]:
     """correct / error / unknown for ``a = b``, with the method or the counterexample."""
+    if has_matrices(a) or has_matrices(b):
+        return decide_matrices(a, b)
     _check_readable(a, b)
     diff = a - b
     form = symbolic_zero(diff)
@@ -365,6 +379,24 @@ def decide_approx(a: sp.Basic, b: sp.Basic) -> tuple[str, str]:
         return "error", (f"at {at}: the difference is {sp.N(rest, 8)} times the order-{order} term, not smaller"
                          if at else f"the difference is {sp.N(rest, 8)} times the order-{order} term")
     raise UndecidedError("an expansion SymPy cannot take")
+
+
+def decide_matrices(a: sp.Basic, b: sp.Basic) -> tuple[str, str]:
+    """A vector or matrix equality, at random matrices (shapes that do not fit are unknown, never an error)."""
+    bad = sorted(s.name for s in sp.Tuple(a, b).free_symbols if isinstance(s, sp.Symbol) and SUSPECT.search(s.name))
+    if bad:
+        raise UndecidedError(f"{bad[0]} is not defined")
+    if sp.Tuple(a, b).has(sp.Sum, sp.Product, sp.Indexed, sp.Limit):
+        raise UndecidedError("a vector expression mixed with entries or sums")
+    try:
+        same, detail = matrix_witness(a, b, POINTS, SEED, _sample)
+    except ShapeMismatchError as e:
+        raise UndecidedError(f"a vector or matrix expression: {e}") from e
+    if same:
+        return "correct", detail
+    if detail.startswith("the sides have shapes"):
+        raise UndecidedError(detail)
+    return "error", detail
 
 
 def decide_order(a: sp.Basic, b: sp.Basic, relation: str) -> tuple[str, str]:
@@ -450,8 +482,9 @@ def judge_statement(st: Statement, reading: Reading) -> list[LinkVerdict]:
             parsed.append(e)
         except (RecursionError, TooLargeError, ValueError, TypeError, AttributeError) as e:
             parsed.append(NotationError(f"not read ({type(e).__name__})"))
+    parsed = _bold_twins(parsed)
     out = []
-    condition = hypothetical(st.cue)
+    condition = hypothetical(st.cue) or st.consequence
     cue = defining(st.cue)
     for k in range(len(members) - 1):
         left, right = members[k], members[k + 1]
@@ -464,6 +497,8 @@ def judge_statement(st: Statement, reading: Reading) -> list[LinkVerdict]:
         verdict, reason, expected = _one_link(parsed[k], b, right.relation, reading, cue and k == 0, right.text)
         if condition and verdict != "definition":
             verdict, reason, expected = "unknown", "a condition or a question, not a claim", None
+        if verdict == "error" and "random 3x3" in reason and STRUCTURE.search(st.cue):
+            verdict, reason, expected = "unknown", "holds only for the special matrices the text describes", None
         if verdict == "error" and CONDITION_AFTER.search(st.after):
             verdict, reason, expected = "unknown", "holds only under the condition written after it", None
         if verdict == "error" and (DECIMAL.search(left.text) or DECIMAL.search(right.text)) and _close(reason):
@@ -606,7 +641,11 @@ def _membership(a: sp.Basic, b: sp.Basic, relation: str, reading: Reading) -> tu
 
 
 HYPOTHETICAL = re.compile(r"(?i)\b(if|when|whenever|unless|whether|mean that|such that|for some|requirement that|"
-                          r"condition that|what|why|how|make|want|wish|need|solve|require|choose|until)\b[^.;:$]*$")
+                          r"condition that|what|why|how|make|want|wish|need|solve|require|choose|until|"
+                          r"minimi[sz]\w*|maximi[sz]\w*|minimum|maximum|optimum|optimal|attain\w*|prove)\b[^.;:$]*$")
+#: Words that give a matrix a special structure; a matrix claim refuted at random matrices is then unknown.
+STRUCTURE = re.compile(r"(?i)\b(orthogonal|orthonormal|symmetric|diagonal|definite|invertible|unitary|rotation|"
+                       r"idempotent|projection|eigen\w*)\b")
 
 
 def hypothetical(cue: str) -> bool:

@@ -71,6 +71,12 @@ class Hadamard(sp.Function):
     nargs = 2
 
 
+class Norm(sp.Function):
+    """``\\|a\\|_p`` of a vector or matrix expression (p = 1, or 2 for Euclidean and Frobenius); generic mode."""
+
+    nargs = 2
+
+
 class Partial(sp.Function):
     """A Leibniz derivative ``d num / d den`` as written; kept opaque (it names, it does not compute)."""
 
@@ -717,7 +723,7 @@ class Parser:
         if self.at("_"):
             self.next()
             var = self.sub_parse(self.script_group())
-        operand = self.postfix()
+        operand = self.juxtaposed() if var is not None else self.postfix()  # \nabla_x of the whole product
         if var is None and isinstance(operand, AppliedUndef) and len(operand.args) == 1:
             var = operand.args[0]
         if var is None:
@@ -894,6 +900,14 @@ class Parser:
                 break
             toks.append(tok)
         inner = self.sub_parse(toks)
+        if self.context.generic and not (isinstance(inner, sp.Symbol) and inner.is_commutative):
+            order = "2"
+            if self.at("_"):
+                self.next()
+                order = _raw(self.script_group())
+            if order not in {"2", "1", r"\text{F}", "F"}:
+                raise self.error(f"a norm with subscript {order!r} (only 1, 2 and F are read)", opener)
+            return Norm(inner, sp.Integer(1) if order == "1" else sp.Integer(2))  # the audit evaluates it entrywise
         if not isinstance(inner, sp.Symbol):
             raise self.error("a norm of something that is not a vector name", opener)
         order = "2"

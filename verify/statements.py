@@ -29,6 +29,7 @@ CONNECTIVE = re.compile(r"(?i)^\s*(and|or|for|for all|for any|if|where|so|and so
                         r"i\.e\.|e\.g\.|as|when|whenever|otherwise|because|but|while|we have|which|that is|"
                         r"and thus|therefore|implies)\b")
 IMPLIES = frozenset({r"\implies", r"\Rightarrow", r"\Longrightarrow", r"\iff", r"\Leftrightarrow", r"\therefore"})
+CONSEQUENCE = re.compile(r"(?i)\b(hence|thus|so|therefore|implies)\b|\\implies|\\Rightarrow|\\therefore")
 DEF_ARROWS = re.compile(r"\\(?:stackrel|overset)\{\\(?:text|textrm|mathrm)\{def\}\}\{=\}")
 DEFINING_CUE = re.compile(r"(?i)\b(let|define[sd]?|defin(?:e|ing)|denot(?:e|es|ing)|where|suppose|consider|given|"
                           r"assume|setting|set|take|write|call|with|for|is\s+defined\s+as|we\s+have\s+that\s+for)"
@@ -42,6 +43,7 @@ class Piece:
     offset: int
     text: str
     prefix: int = 0  # characters prepended from the row above (a continuation row)
+    consequence: bool = False  # introduced by "hence", "thus", \implies: follows from the statement before
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class Statement:
     prefix: int = 0
     piece_text: str = ""
     after: str = ""
+    consequence: bool = False
 
     def line_at(self, pos: int) -> int:
         """The 1-based line of position ``pos`` of the piece's text."""
@@ -121,17 +124,18 @@ def cut_at_words(piece: Piece) -> list[Piece]:
             cuts.append((tok.start, tok.end))
     if not cuts:
         return [piece]
-    out, start = [], 0
+    out, start, follows = [], 0, piece.consequence
     for a, b in cuts:
-        out.append(_sub_piece(piece, start, a))
-        start = b
-    out.append(_sub_piece(piece, start, len(piece.text)))
+        out.append(_sub_piece(piece, start, a, follows))
+        start, follows = b, bool(CONSEQUENCE.search(piece.text[a:b]))
+    out.append(_sub_piece(piece, start, len(piece.text), follows))
     return [p for p in out if p.text.strip()]
 
 
-def _sub_piece(piece: Piece, start: int, end: int) -> Piece:
+def _sub_piece(piece: Piece, start: int, end: int, consequence: bool) -> Piece:
     """The part ``start:end`` of a piece, keeping its position in the fragment."""
-    return Piece(piece.offset + max(start - piece.prefix, 0), piece.text[start:end], max(piece.prefix - start, 0))
+    return Piece(piece.offset + max(start - piece.prefix, 0), piece.text[start:end], max(piece.prefix - start, 0),
+                 consequence)
 
 
 def pieces(latex: str) -> list[Piece]:
@@ -173,4 +177,4 @@ def statements(notes: Notes) -> Iterator[Statement]:
             except NotationError:
                 continue
             for clause in found:
-                yield Statement(m, piece.offset, clause, cue, piece.prefix, piece.text, after)
+                yield Statement(m, piece.offset, clause, cue, piece.prefix, piece.text, after, piece.consequence)
