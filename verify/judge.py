@@ -30,8 +30,8 @@ from sympy.core.function import AppliedUndef
 from derive.functions import unfold
 from derive.proof import concrete_functions, symbolic_zero
 from verify.budget import TooLargeError, within
-from verify.matrices import ShapeMismatchError, has_matrices, is_bold, matrix_witness
 from verify.catalog import GENERIC_FUNCTIONS, lookup
+from verify.matrices import ShapeMismatchError, has_matrices, is_bold, matrix_witness
 from verify.notation import (
     Context,
     Decimal,
