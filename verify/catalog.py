@@ -92,7 +92,7 @@ CATALOG: tuple[Meaning, ...] = (
 
 #: Single letters that name a function when written before a parenthesis (``f(x)``, ``L(w, b)``), unless the
 #: document defines them otherwise. Anything else before ``(`` is a product (``n(n+1)``).
-GENERIC_FUNCTIONS: frozenset[str] = frozenset({"f", "g", "h", "F", "G", "H", "L", "J", "R", "p", "q", "P", "Q",
+GENERIC_FUNCTIONS: frozenset[str] = frozenset({"f", "g", "h", "F", "G", "H", "L", "J", "R", "p", "q", "P", "Q", "l",
                                                "ell", "phi", "varphi", "psi", "mathcal{L}"})
 
 

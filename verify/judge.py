@@ -245,6 +245,8 @@ def _derivative(num: sp.Basic, var: sp.Basic, reading: Reading) -> sp.Basic:
     body = unfold(body)
     if isinstance(body, sp.Symbol) and body.name in GENERIC_FUNCTIONS and isinstance(var, sp.Symbol):
         body = sp.Function(body.name)(var)  # df/dx for a function f the notes leave general
+    if isinstance(body, sp.Indexed) and body != var and not reading.scope.has_value(str(body.base.label)):
+        raise UndecidedError(f"how {body.base.label}_{body.indices[0]} depends on {name} is not written")
     if isinstance(body, sp.Symbol) and body != var and body.name not in CONSTANT_LETTERS:
         raise UndecidedError(f"how {body.name} depends on {name} is not written")
     if isinstance(var, sp.Symbol):
@@ -508,7 +510,7 @@ def judge_statement(st: Statement, reading: Reading) -> list[LinkVerdict]:
                                expected))
     for value in parsed:
         if not isinstance(value, NotationError):
-            reading.scope.mention(_names(value))
+            reading.scope.mention(_names(value), {f.func.__name__ for f in value.atoms(AppliedUndef)})
     return out
 
 
@@ -558,15 +560,23 @@ def _link(a: sp.Basic, b: sp.Basic, relation: str, reading: Reading, cue: bool,
             return "definition", "an update or a distribution", None
     if relation in {r"\in", r"\notin"}:
         return _membership(a, b, relation, reading)
+    bound = next((x for x, y in ((a, b), (b, a)) if definable(x) and not scope.has_value(head_name(x))
+                  and isinstance(y, sp.Expr) and y.is_number), None)
+    if relation in ORDER and bound is not None:
+        scope.declare(head_name(bound))
+        return "definition", f"states an assumption on {head_name(bound)}", None
     if relation in ORDER and _new_names(a, b, reading):
         for name in _new_names(a, b, reading):
             scope.declare(name)
         return "definition", "states an assumption on a new name", None
     if relation not in EQUALITIES | set(ORDER) | UNEQUAL | {r"\approx"}:
         raise UndecidedError(f"the relation {relation} is not judged")
-    functions = scope.function_names() | GENERIC_FUNCTIONS | {"D"}
+    applied = {f.func.__name__ for f in sp.Tuple(a, b).atoms(AppliedUndef)} if _arith(a, b) else set()
+    functions = scope.function_names() | scope.applied_names() | applied | {"D", "f", "g", "F", "G"}
     if any(str(i.base.label) in functions for i in (a - b if _arith(a, b) else sp.Tuple(a, b)).atoms(sp.Indexed)):
         raise UndecidedError("a function name with a subscript (notation for a partial derivative)")
+    if isinstance(a, sp.MatrixBase) and isinstance(b, sp.MatrixBase) and relation in EQUALITIES:
+        return _entrywise(a, b, reading)
     ra, rb = unify_entries(sp.Tuple(resolve(a, reading), resolve(b, reading))).args
     number = decimal(right_text)
     if relation in EQUALITIES | {r"\approx"} and number is not None and number.places > 0:
@@ -606,6 +616,22 @@ def _link(a: sp.Basic, b: sp.Basic, relation: str, reading: Reading, cue: bool,
             scope.declare(name)
         return "definition", f"introduces {', '.join(new)}", None
     return verdict, reason, (sp.sstr(rb) if verdict == "error" else None)
+
+
+def _entrywise(a: sp.MatrixBase, b: sp.MatrixBase, reading: Reading) -> tuple[str, str, str | None]:
+    """Two written vectors or matrices of entries, judged entry by entry."""
+    if a.shape != b.shape:
+        raise UndecidedError(f"the sides have shapes {a.shape} and {b.shape}")
+    verdicts = []
+    if all(y.is_number for y in b) and not all(x.is_number for x in a):
+        raise UndecidedError("values at a point the formula does not write")
+    for k, (x, y) in enumerate(zip(a, b, strict=True)):
+        rx, ry = unify_entries(sp.Tuple(resolve(x, reading), resolve(y, reading))).args
+        verdict, reason = decide_equal(rx, ry)
+        if verdict == "error":
+            return "error", f"entry {k + 1}: {reason}", sp.sstr(ry)
+        verdicts.append(verdict)
+    return "correct", f"all {len(verdicts)} entries agree", None
 
 
 def _arith(a: sp.Basic, b: sp.Basic) -> bool:

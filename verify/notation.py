@@ -533,6 +533,8 @@ class Parser:
         if isinstance(atom, Name):
             if atom.text.startswith("\\text{") and self.at("(") and sub is None:
                 return self.call(atom)
+            if self.context.generic and sub is not None and self.at("(") and atom.text in GENERIC_FUNCTIONS:
+                return sp.Function(f"{atom.text}_{{{_raw(sub)}}}")(*self.paren_args())  # P_n(x), L_i(w)
             return self.resolve(atom, sub)
         return atom
 
@@ -621,6 +623,8 @@ class Parser:
             return Name(f"{atom.text}^{{*}}", atom.greek, False)
         exponent = self.sub_parse(group)
         base = self.resolve(atom, None) if isinstance(atom, Name) else atom
+        if self.context.generic and isinstance(base, sp.Set):
+            return base  # R^n, R^{m x n}: a space of vectors or matrices, read as its entries' set
         if base == sp.E:
             return sp.exp(exponent)
         return _power(base, exponent, self)
@@ -645,7 +649,7 @@ class Parser:
             return False
         bare = text.rstrip("'")
         row = lookup(bare)
-        return (bare.lstrip("\\") in self.context.functions or bare.lstrip("\\") in GENERIC_FUNCTIONS
+        return (bare.lstrip("\\") in self.context.functions or _unlabelled(bare) in GENERIC_FUNCTIONS
                 or row is not None)
 
     def call(self, name: Name) -> sp.Basic:
@@ -666,7 +670,7 @@ class Parser:
         bare = text.rstrip("'")
         key = bare.lstrip("\\")
         row = None if key in self.context.functions else lookup(bare)
-        if row is None and key not in self.context.functions and key not in GENERIC_FUNCTIONS:
+        if row is None and key not in self.context.functions and _unlabelled(key) not in GENERIC_FUNCTIONS:
             raise self.error(f"the function {key} is neither in the catalog nor defined by the notes")
         if row is not None and row.build is None:
             raise self.error(f"{row.key}: {row.note}")
@@ -726,6 +730,8 @@ class Parser:
         operand = self.juxtaposed() if var is not None else self.postfix()  # \nabla_x of the whole product
         if var is None and isinstance(operand, AppliedUndef) and len(operand.args) == 1:
             var = operand.args[0]
+        if var is None and isinstance(operand, AppliedUndef) and all(isinstance(a, sp.Symbol) for a in operand.args):
+            return sp.ImmutableMatrix([[Partial(operand, a) for a in operand.args]])  # \nabla f(x, y)
         if var is None:
             raise self.error(f"\\{name} without the variable it differentiates by")
         if not isinstance(var, (sp.Symbol, sp.Indexed)):
@@ -1146,6 +1152,15 @@ def _canonical_style(value: str) -> str:
         inner = m.group(2)
         return f"\\mathbf{{{inner}}}" if not inner.startswith("\\") else f"\\boldsymbol{{{inner}}}"
     return re.sub(r"\s+", "", value)
+
+
+def _unlabelled(name: str) -> str:
+    """A name without its label (``l^{(i)}`` -> ``l``); ``f^{(n)}`` stays whole: it is f's n-th derivative."""
+    base = name.lstrip("\\").split("^{(", 1)[0]
+    return name.lstrip("\\") if base in DERIVATIVE_LABELS else base
+
+
+DERIVATIVE_LABELS = frozenset({"f", "g", "h", "y", "u", "v"})
 
 
 def _top_level(tokens: Sequence[Token], value: str) -> int | None:

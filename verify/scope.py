@@ -29,6 +29,7 @@ class Frame:
     entries: dict[str, tuple[tuple[sp.Symbol, ...], sp.Basic]] = field(default_factory=dict)
     declared: set[str] = field(default_factory=set)
     seen: set[str] = field(default_factory=set)
+    applied: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -82,9 +83,14 @@ class Scope:
         """Whether ``name`` was mentioned earlier in scope."""
         return any(name in f.seen for f in self.frames)
 
-    def mention(self, names: set[str]) -> None:
-        """Record names mentioned by a statement."""
+    def mention(self, names: set[str], applied: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+        """Record names mentioned by a statement, and those it applies as functions."""
         self.frames[-1].seen |= names
+        self.frames[-1].applied |= set(applied)
+
+    def applied_names(self) -> frozenset[str]:
+        """Names used as functions (``f(x)``) in scope."""
+        return frozenset(n for f in self.frames for n in f.applied)
 
     def function_names(self) -> frozenset[str]:
         """Names the document defines as functions (the parser reads ``u(x)`` as a call for these)."""
