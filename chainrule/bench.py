@@ -13,6 +13,7 @@ import statistics
 import subprocess
 import sys
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from rich import box
 from rich.console import Console
@@ -27,6 +28,17 @@ COLD_DERIVE = (
     "from derive.proof import prove_all\n"
     "prove_all(registry().formulas)\n"
     "print(time.perf_counter() - t)\n"
+)
+
+
+AUDIT_TARGET_S = 3.0
+DECIDED_TARGET = 0.85
+COLD_AUDIT = (
+    "import json, sys, time; t = time.perf_counter()\n"
+    "from pathlib import Path\n"
+    "from verify.audit import audit_file\n"
+    "c = audit_file(Path(sys.argv[1])).coverage\n"
+    "print(json.dumps([time.perf_counter() - t, c['relation_lines'], c['relation_lines_decided']]))\n"
 )
 
 
@@ -79,6 +91,33 @@ def bench_derive(repeats: int) -> list[Row]:
     return [Row("derive", "derive all (cold)", f"{len(registry().formulas)} formulas", median,
                 f"target {DERIVE_TARGET_S:.0f} s", DERIVE_TARGET_S, ratio, "ratio <= 1", "sympy", ratio <= 1,
                 "import + derive + prove every record in a fresh interpreter")]
+
+
+def _cold_audit(path: Path) -> tuple[float, int, int]:
+    """(seconds, relation lines, decided lines) of one audit in a fresh interpreter."""
+    out = subprocess.run([sys.executable, "-c", COLD_AUDIT, str(path)], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise BenchError(f"the audit of {path} failed in a fresh interpreter; run `chainrule --debug audit {path}`")
+    seconds, lines, decided = json.loads(out.stdout.strip().splitlines()[-1])
+    return float(seconds), int(lines), int(decided)
+
+
+def bench_audit(repeats: int, paths: list[Path]) -> list[Row]:
+    """Each notes file audited cold (goal: 3 s a chapter), then the share of relation lines decided (goal 85%)."""
+    rows, total, decided = [], 0, 0
+    for path in paths:
+        runs = [_cold_audit(path) for _ in range(repeats)]
+        median = statistics.median(r[0] for r in runs)
+        lines, ok = runs[0][1], runs[0][2]
+        total, decided = total + lines, decided + ok
+        rows.append(Row("audit", path.name, f"{lines} lines", median, f"target {AUDIT_TARGET_S:.0f} s",
+                        AUDIT_TARGET_S, median / AUDIT_TARGET_S, "ratio <= 1", "audit", median <= AUDIT_TARGET_S,
+                        note=f"cold: import + audit in a fresh interpreter; {ok} of {lines} relation lines decided"))
+    share = decided / total if total else 0.0
+    rows.append(Row("audit", "decided relation lines", f"{total} lines", None, f"goal {DECIDED_TARGET:.0%}", None,
+                    share, f"share >= {DECIDED_TARGET}", "audit", share >= DECIDED_TARGET,
+                    note=f"{decided} of {total} lines that hold a relation get correct, error, warning or definition"))
+    return rows
 
 
 def bench_kernels(repeats: int, quick: bool = False, only: tuple[str, ...] = (),
@@ -138,10 +177,14 @@ def legend(rows: list[Row]) -> list[str]:
 
 
 def run_bench(suite: str, fmt: str, repeats: int, console: Console, quick: bool = False,
-              only: tuple[str, ...] = (), backends: tuple[str, ...] = ("numpy", "jax")) -> int:
+              only: tuple[str, ...] = (), backends: tuple[str, ...] = ("numpy", "jax"),
+              notes: tuple[Path, ...] = ()) -> int:
     """Run the chosen suites and print a table (or JSON with a ``ratio`` per row)."""
     rows: list[Row] = []
     with console.status("benchmarking...") as status:
+        if suite == "audit":
+            status.update(f"cold audits of {len(notes)} file(s) x{repeats}")
+            rows += bench_audit(repeats, list(notes))
         if suite in ("derive", "all"):
             status.update(f"cold derivation x{repeats}")
             rows += bench_derive(repeats)

@@ -17,6 +17,7 @@ from verify.output import FORMATS
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_NOTES = ("../shared/notes/01_foundations.md",)
+CORPUS = (Path(__file__).resolve().parents[2] / "shared" / "corpus" / "d2l",)
 EXAMPLE_NOTES = Path(__file__).resolve().parents[1] / "verify" / "data" / "example_notes.md"
 BUILD = Path("build") / "report"  # the default report folder, relative to the working directory (git-ignored)
 REFERENCE = REPO / "reports" / "out"  # the committed reference report, refreshed only on purpose
@@ -185,8 +186,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise UsageError("--only names kernels; use it with --suite kernels or all")
     try:
         backends = ("numpy", "jax") if args.backend == "all" else (args.backend,)
+        notes: tuple[Path, ...] = ()
+        if args.suite == "audit":
+            from verify.audit import notes_files
+
+            corpus = [Path(p) for p in args.notes] if args.notes else [p for p in CORPUS if p.exists()][:1]
+            notes = tuple(notes_files(corpus or [EXAMPLE_NOTES]))
         return run_bench(args.suite, args.format, repeats=args.repeats, console=_console(args), quick=args.quick,
-                         only=tuple(args.only), backends=backends)
+                         only=tuple(args.only), backends=backends, notes=notes)
     except KeyError as exc:
         raise UsageError(f"{exc.args[0]} (see `chainrule bench --suite kernels`)") from exc
 
@@ -270,7 +277,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-pdf", action="store_true", help="write the report's .tex only")
 
     p = add("bench", cmd_bench, "benchmark derivation speed and generated kernels against references")
-    p.add_argument("--suite", choices=("derive", "kernels", "all"), default="all", help="what to time (default: all)")
+    p.add_argument("--suite", choices=("derive", "kernels", "all", "audit"), default="all",
+                   help="what to time (default: all = derive and kernels; audit: cold audits and the share of "
+                        "relation lines decided, on ../shared/corpus/d2l or --notes)")
+    p.add_argument("--notes", nargs="*", default=[], metavar="PATH",
+                   help="notes files or folders for --suite audit (default: ../shared/corpus/d2l if present)")
     p.add_argument("--repeats", type=int, default=5,
                    help="rounds of calls per row (one call of each side per round, in a rotating order); "
                         "each side's median, the median per-round ratio and an interval for it are reported")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -190,3 +191,14 @@ def test_the_memory_floor_writes_a_fresh_result_and_reads_every_array_argument(m
     read.clear()
     same = memory_floor((y, x), (1000,), np.dtype(np.float32))()   # x has the result's size: copied into it
     assert sum(read) == 1000 + 50 and np.array_equal(same, x)
+
+
+def test_the_audit_suite_times_each_file_and_reports_the_share_of_decided_relation_lines():
+    from chainrule.bench import bench_audit
+
+    example = Path(__file__).resolve().parents[1] / "tests" / "data" / "identities.md"
+    rows = bench_audit(1, [example])
+    assert [r.name for r in rows] == ["identities.md", "decided relation lines"]
+    assert rows[0].seconds is not None and rows[0].seconds > 0
+    assert rows[1].ratio == 1.0  # every identity of the sheet is decided
+    assert rows[1].met is True

@@ -53,7 +53,7 @@ from derive.core import SECTIONS, Definition, Derivation, Example, Formula, Loca
 from derive.functions import Defined
 from derive.proof import Proof, check_equal, compare_sets
 from verify.code_reading import CodeReadError, CodeShapeError, read_assignment, read_function
-from verify.judge import LinkVerdict, judge_notes
+from verify.judge import DECIDED, LinkVerdict, judge_notes
 from verify.listings import (
     RunResult,
     close_to,
@@ -99,6 +99,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
 AS_READ = frozenset({"prose", "code"})
 SUMS_TO = re.compile(r"sums?\s+to\s+\$?(?P<value>[^$,;]+?)\$?\s*(?:[,;.]|$)", re.IGNORECASE)
 NOTATION_RELATIONS = frozenset({r"\in", r"\equiv", ":=", r"\leftarrow", r"\sim", r"\mapsto", r"\to", r"\rightarrow"})
+RELATION = re.compile(r"=|\\approx|\\le(?:q)?(?![a-z])|\\ge(?:q)?(?![a-z])|<|>|\\in(?![a-z])|\\neq?(?![a-z])")
 VERDICT_ORDER = ("error", "not found", "warning", "unknown", "unparsed", "correct", "definition", "not stated",
                  "unchecked", "notation")
 
@@ -1338,7 +1339,7 @@ def _assignment(clause: Clause) -> bool:
 
 def fragment_verdicts(notes: Notes, findings: Iterable[Finding],
                       covered: Mapping[tuple[int, int], list[tuple[str, str, str]]]
-                      ) -> tuple[list[FragmentVerdict], list[Finding]]:
+                      ) -> tuple[list[FragmentVerdict], list[Finding], dict[int, list[str]]]:
     """A verdict for every math fragment and prose number; errors and warnings of its links become findings.
 
     ``covered`` maps a fragment (line, col) to (claim, clause span or "", verdict) of the claims read there.
@@ -1349,6 +1350,7 @@ def fragment_verdicts(notes: Notes, findings: Iterable[Finding],
     extra: list[Finding] = []
     by_number = {(f.line, f.stated): f for f in findings if f.stated is not None}
     judged: dict[tuple[int, int], list[tuple[Statement, list[LinkVerdict]]]] = {}
+    by_line: dict[int, list[str]] = {}
     for st, links in judge_notes(notes):
         judged.setdefault((st.math.line, st.math.col), []).append((st, links))
     for m in notes.math:
@@ -1357,10 +1359,14 @@ def fragment_verdicts(notes: Notes, findings: Iterable[Finding],
         reasons: list[str] = []
         spans = {span for _, span, _ in mine if span}
         whole = any(not span for _, span, _ in mine)
+        for line in relation_lines(m) if mine else ():
+            by_line.setdefault(line, []).extend(v for _, _, v in mine)
         for st, links in judged.get((m.line, m.col), []):
             start, end = st.offset + st.clause.start, st.offset + st.clause.end
             if f"{start}:{end}" in spans or (whole and m.kind == "inline" and m.cell is not None):
                 continue
+            for link in links:
+                by_line.setdefault(link.line, []).append(link.verdict)
             verdict, message, found = clause_judgement(st, links)
             verdicts.append(verdict)
             reasons.append(message)
@@ -1376,7 +1382,19 @@ def fragment_verdicts(notes: Notes, findings: Iterable[Finding],
         out.append(FragmentVerdict(n.line, n.col, "number", n.text, claim.verdict if claim else "unchecked",
                                    (claim.claim,) if claim else ()))
     out.sort(key=lambda v: (v.line, v.col))
-    return out, extra
+    return out, extra, by_line
+
+
+def relation_lines(m: Math) -> set[int]:
+    """The lines of a fragment that hold a relation (=, \\approx, \\le, \\ge, <, >, \\in, \\neq)."""
+    return {m.position(x.start())[0] for x in RELATION.finditer(m.latex)}
+
+
+def line_coverage(notes: Notes, by_line: Mapping[int, list[str]]) -> tuple[int, int]:
+    """(lines holding a relation, those whose every verdict is decided: correct, error, warning, definition)."""
+    lines = {line for m in notes.math for line in relation_lines(m)}
+    decided = {line for line in lines if by_line.get(line) and all(v in DECIDED for v in by_line[line])}
+    return len(lines), len(decided)
 
 
 def clause_judgement(st: Statement, links: list[LinkVerdict]) -> tuple[str, str, list[Finding]]:
@@ -1439,7 +1457,7 @@ def audit_notes(notes: Notes, sections: Iterable[str] | None = None) -> AuditRep
                 if m == written.math or (written.cell is not None and m.cell == written.cell
                                          and m.line == written.line):
                     covered.setdefault((m.line, m.col), []).append((claim.key, span, finding.verdict))
-    fragments, extra = fragment_verdicts(notes, findings, covered)
+    fragments, extra, by_line = fragment_verdicts(notes, findings, covered)
     findings.extend(extra)
     if wanted is None or any(c.section == w or c.section.startswith(w + ".") for c in notes.code for w in wanted):
         findings.extend(f for f in listing_findings(notes)
@@ -1447,6 +1465,7 @@ def audit_notes(notes: Notes, sections: Iterable[str] | None = None) -> AuditRep
     findings.sort(key=lambda f: (f.line if f.line is not None else 10**9, f.claim))
     coverage = _coverage(findings, fragments, len(notes.code))
     coverage["not_found"] = len(absent)
+    coverage["relation_lines"], coverage["relation_lines_decided"] = line_coverage(notes, by_line)
     coverage["not_stated_in_this_file"] = sorted(absent)  # type: ignore[assignment]
     return AuditReport(notes.source, findings, coverage, fragments)
 
