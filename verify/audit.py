@@ -80,6 +80,7 @@ from verify.notation import (
 )
 from verify.notes import Math, Notes, NotesError, Row, parse_notes, read_notes
 from verify.statements import Statement
+from verify.tables import judge_tables
 
 __all__ = ["AuditReport", "Finding", "FragmentVerdict", "NotesError", "audit_file", "audit_notes", "audit_text"]
 
@@ -1351,8 +1352,12 @@ def fragment_verdicts(notes: Notes, findings: Iterable[Finding],
     by_number = {(f.line, f.stated): f for f in findings if f.stated is not None}
     judged: dict[tuple[int, int], list[tuple[Statement, list[LinkVerdict]]]] = {}
     by_line: dict[int, list[str]] = {}
+    tables = judge_tables(notes)
     for st, links in judge_notes(notes):
-        judged.setdefault((st.math.line, st.math.col), []).append((st, links))
+        key = (st.math.line, st.math.col)
+        if not links and key in tables and len(st.clause.members) == 1:
+            links = [tables.pop(key)]  # a derivative or range cell, judged against its row's function
+        judged.setdefault(key, []).append((st, links))
     for m in notes.math:
         mine = covered.get((m.line, m.col), [])
         verdicts = [v for _, _, v in mine]
