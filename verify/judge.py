@@ -60,7 +60,7 @@ SUSPECT = re.compile(r"^Delta$|'|\\nabla|\\text|\\mathrm|\\operatorname|\\sum$|^
 POINTS = 4
 SMALL = frozenset({"epsilon", "varepsilon", "delta", "h", "eta", "\\boldsymbol{epsilon}"})
 SEED = 0
-BUDGET_S = 0.6
+BUDGET_S = 2.0
 SMALL_OPS = 12
 ZERO_BELOW = sp.Float(10) ** -30
 TRAILING = re.compile(r"(?:\\[,;!]|\\quad|\\qquad|\s)*[.,;]\s*$")
@@ -555,6 +555,11 @@ def _one_link(a: sp.Basic | NotationError, b: sp.Basic | NotationError, relation
         return "definition", "declares where a name lives", None
     if relation in {r"\to", r"\rightarrow"} and isinstance(a, sp.Set):
         return "definition", "declares a function's domain and codomain", None
+    if (isinstance(b, NotationError) and not isinstance(a, NotationError) and definable(a)
+            and (relation in ALWAYS_DEFINES or relation in EQUALITIES and (cue or not reading.scope.has_value(
+                head_name(a))))):
+        reading.scope.declare(head_name(a))  # introduced, with a value the audit cannot read
+        return "definition", f"defines {head_name(a)} (its value is not read: {b})", None
     for side in (a, b):
         if isinstance(side, NotationError):
             return "unknown", f"not read: {side}", None
