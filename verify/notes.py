@@ -26,6 +26,10 @@ MAX_BYTES = 5 * 1024 * 1024
 SECTION = re.compile(r"^(\d+(?:\.\d+)*)(?=[\s.:)]|$)")
 DECIMAL = re.compile(r"(?<![\w.])[-−]?\d+\.\d+(?![\w.])")
 MathKind = Literal["display", "inline"]
+#: Control characters (C0 but tab and newline, DEL, C1): terminal escapes such as ESC ] 52 (a clipboard
+#: write) or a line erase must never reach a terminal, table or Markdown output from a notes file.
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+REPLACEMENT = "\ufffd"
 
 
 class NotesError(InputError):
@@ -210,9 +214,14 @@ def read_notes(path: Path) -> Notes:
     return parse_notes(text, str(path))
 
 
+def without_controls(text: str) -> str:
+    """``text`` with CRLF line ends as LF and every other control character replaced by U+FFFD (columns kept)."""
+    return CONTROL.sub(REPLACEMENT, text.replace("\r\n", "\n"))
+
+
 def parse_notes(text: str, source: str = "<text>") -> Notes:
     """Parse Markdown text into headings, math fragments, table rows, code blocks and numbers."""
-    text = text.lstrip("\ufeff")
+    text = without_controls(text.lstrip("\ufeff"))
     lines = tuple(text.split("\n"))
     tokens = markdown().parse(text)
     headings = _headings(tokens)
