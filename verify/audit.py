@@ -51,7 +51,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from derive.core import SECTIONS, Definition, Derivation, Example, Formula, Locator, Quantity, Step, registry
 from derive.functions import Defined
 from derive.proof import Proof, check_equal, compare_sets
-from verify.code_reading import CodeReadError, CodeShapeError, read_assignment, read_function
+from verify.code_reading import CodeReadError, CodeShapeError, CodeTooLargeError, read_assignment, read_function
 from verify.judge import LinkVerdict, judge_notes
 from verify.listings import (
     EPOCH_CAP,
@@ -1175,6 +1175,11 @@ def judge_code(notes: Notes, claim: Claim, located: Located, module: ModuleType)
             stated = module.along(value, wrt)
     except CodeShapeError as e:
         return _finding(base, located.line, "error", f"as written: {e}", written, expected)
+    except CodeTooLargeError as e:
+        return _finding(base, located.line, "unknown", f"unknown: too large to decide ({e})", written, expected)
+    except (RecursionError, MemoryError) as e:
+        return _finding(base, located.line, "unknown", f"unknown: too large to decide ({type(e).__name__} while "
+                        "reading the listing)", written, expected)
     except CodeReadError as e:
         return _finding(base, located.line, "unparsed", f"cannot read the listing: {e}", written, expected)
     except ValueError as e:  # a shape that does not fit the array it is the gradient of

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from verify.sandbox import LIMITS, Limits, run_isolated
+from verify.sandbox import Limits, run_isolated
 
 ALLOWED_MODULES = frozenset({"numpy"})
 FORBIDDEN_NAMES = frozenset({
@@ -82,7 +82,7 @@ def screen(code: str) -> list[str]:
     return sorted(set(reasons))
 
 
-def run_listing(code: str, limits: Limits = LIMITS) -> RunResult:
+def run_listing(code: str, limits: Limits | None = None) -> RunResult:
     """Run a screened listing in the bubblewrap sandbox; refuse (without running) if screening fails.
 
     Raises ``verify.sandbox.SandboxUnavailable`` when bubblewrap cannot run: there is no weaker mode.

@@ -172,8 +172,10 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
     proc.wait()
 
 
-def run_isolated(code: str, limits: Limits = LIMITS) -> Isolated:
-    """Run ``code`` as a file in the bubblewrap sandbox; raise SandboxUnavailableError if bwrap is missing."""
+def run_isolated(code: str, limits: Limits | None = None) -> Isolated:
+    """Run ``code`` as a file in the bubblewrap sandbox (under ``LIMITS`` by default); raise
+    SandboxUnavailableError if bwrap is missing."""
+    limits = limits or LIMITS
     bwrap()  # one line and exit 2 when missing, before anything is written
     with tempfile.TemporaryDirectory(prefix="chainrule-listing-") as tmp:
         os.chmod(tmp, 0o755)
@@ -206,9 +208,9 @@ def run_isolated(code: str, limits: Limits = LIMITS) -> Isolated:
 PROBE = "import numpy\nprint('chainrule sandbox ok')\n"
 
 
-def check_available(limits: Limits = LIMITS) -> None:
+def check_available() -> None:
     """Start the sandbox once on a probe of ours; raise SandboxUnavailableError (one line) if it cannot run here."""
-    result = run_isolated(PROBE, Limits(timeout_s=min(limits.timeout_s, 30.0)))
+    result = run_isolated(PROBE, Limits(timeout_s=min(LIMITS.timeout_s, 30.0)))
     if result.timed_out or result.returncode != 0 or result.stdout.strip() != "chainrule sandbox ok":
         why = "timed out" if result.timed_out else f"exit status {result.returncode}"
         first = next((ln for ln in result.stderr.splitlines() if ln.startswith("bwrap:")), "")
