@@ -341,3 +341,12 @@ def test_a_cell_of_7000_backslashes_is_cut_and_wrapped_for_tex(scene, tmp_path):
     errata += "\n\\texttt{" + escaped + "}\n"
     pdf = compile_pdf(tmp_path, {"chainrule.tex": main_tex, PREAMBLE: preamble, ERRATA: errata}, lambda _m: None)
     assert pdf.is_file()
+
+
+def test_a_5_mb_notes_file_is_refused_with_exit_2_at_once(tmp_path, capsys):
+    notes = tmp_path / "big.md"
+    notes.write_bytes(b"$a = 0.5$ and $b = 0.25$.\n" * (5 * 1024 * 1024 // 26 + 1))
+    start = time.monotonic()
+    assert main(["audit", "--notes", str(notes), "--format", "json"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "limit" in err and time.monotonic() - start < 5
