@@ -13,6 +13,7 @@ There is no weaker mode: without a working ``bwrap`` every run raises ``SandboxU
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import signal
@@ -92,8 +93,11 @@ def python_roots() -> list[str]:
     roots = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, os.path.dirname(os.path.dirname(
         os.path.realpath(sys.executable))))}
     roots.add(sys.prefix)  # the venv as named (sys.executable points into it)
-    usr = ("/usr", "/usr/")
-    return sorted(r for r in roots if r not in usr and not r.startswith("/usr/"))
+    spec = importlib.util.find_spec("numpy")
+    if spec is not None and spec.origin:  # numpy's site-packages, wherever it is installed (--user too)
+        roots.add(os.path.dirname(os.path.dirname(os.path.realpath(spec.origin))))
+    roots = {r for r in roots if r != "/usr" and not r.startswith("/usr/")}
+    return sorted(r for r in roots if not any(r.startswith(other + "/") for other in roots))
 
 
 def _dirs(path: str, made: set[str]) -> list[str]:
