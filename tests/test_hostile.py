@@ -327,6 +327,14 @@ def test_report_out_refuses_a_bad_place_with_exit_2_before_any_work(tmp_path, ca
     assert err.count("\n") == 1 and "--out" in err and time.monotonic() - start < 5
 
 
+def test_all_refuses_a_bad_out_before_deriving_anything(tmp_path, capsys):
+    out = tmp_path / "file.tex"
+    out.write_text("x", encoding="utf-8")
+    start = time.monotonic()
+    assert main(["all", "--no-pdf", "--out", str(out)]) == 2
+    assert "is a file" in capsys.readouterr().err and time.monotonic() - start < 5
+
+
 # --- a line too long for TeX -------------------------------------------------------------------
 
 
