@@ -168,11 +168,12 @@ def _drain(pipe: IO[bytes], limit: int, into: list[bytes], cut: list[bool]) -> N
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
-    """Kill bwrap's whole process group (its PID namespace dies with it: --die-with-parent)."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    """Kill bwrap's whole process group unless it has ended (its PID namespace dies with it: --die-with-parent)."""
+    if proc.poll() is None:  # not reaped yet, so its process group id cannot have been reused
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     proc.wait()
 
 
