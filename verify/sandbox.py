@@ -83,8 +83,9 @@ def bwrap() -> str:
     """The path of the bwrap executable; raise SandboxUnavailableError (one line) when it is not installed."""
     found = shutil.which("bwrap")
     if found is None:
-        raise SandboxUnavailableError(f"--run-listings needs bubblewrap (bwrap), which is not installed; install it "
-                                 f"(`{INSTALL}`) or leave out --run-listings to read listings without running them")
+        raise SandboxUnavailableError(f"--run-listings needs bubblewrap (bwrap), which is not installed; install "
+                                      f"it (`{INSTALL}`) or leave out --run-listings to read listings without "
+                                      "running them")
     return found
 
 
