@@ -1103,7 +1103,9 @@ def _ran_listing(base: Mapping[str, str], line: int, code: str, label: str | Non
         return _finding(base, line, "error", f"the listing {why}", shown, None)
     values = printed_vector(result.stdout, label) if label else None
     if values is None:
-        return _finding(base, line, "error", "the listing ran in the sandbox but printed no such line", shown, None)
+        cut = " (its output passed 1 MiB and was cut there)" if result.truncated else ""
+        return _finding(base, line, "error", f"the listing ran in the sandbox but printed no such line{cut}", shown,
+                        None)
     got = _numbers(values)
     verdict = "correct" if close_to(values, stated) else "error"
     message = (f"ran isolated (bubblewrap) and printed {got}, as the listing states (≈ {shown})"
