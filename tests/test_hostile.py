@@ -151,6 +151,18 @@ def test_towers_of_powers_end_within_the_bound(scene, capsys):
     assert code in (0, 1, 2) and seconds < BOUND_S
 
 
+@pytest.mark.parametrize("scene", ["f2py"], indirect=True)
+def test_without_run_listings_the_audit_starts_no_process_at_all(scene, capsys, monkeypatch):
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("the audit started a process without --run-listings")
+
+    monkeypatch.setattr(subprocess, "Popen", refuse)
+    monkeypatch.setattr(os, "fork", refuse)
+    monkeypatch.setattr(os, "posix_spawn", refuse)
+    code, output, _ = _audit(scene, capsys)
+    assert code in (0, 1) and "started a process" not in output
+
+
 @needs_sandbox
 @pytest.mark.parametrize("scene", [c for c in CASES if c != "epochs"], indirect=True)
 def test_with_run_listings_nothing_escapes_the_sandbox(scene, capsys):
