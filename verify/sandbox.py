@@ -2,10 +2,10 @@
 
 Only ``chainrule audit --run-listings`` gets here. The listing runs in new network, PID, IPC and UTS
 namespaces (no network at all, not even the host's loopback), sees a read-only view of ``/usr`` and
-of this Python's installation only (no ``/etc``, ``/home``, ``/root`` or working tree), an empty
-private ``/tmp`` and an empty private working folder, and runs as ``nobody`` when chainrule runs as
-root. Its interpreter runs under limits of CPU time, address space, processes, file size and open
-files; its output is cut past ``Limits.output_bytes``. When it ends or times out, bubblewrap and
+of this Python's installation only (no ``/etc``, ``/home``, ``/root`` or working tree), an empty,
+private, read-only ``/tmp`` and working folder (a tmpfs has no size cap in bubblewrap 0.8), and runs
+as ``nobody`` when chainrule runs as root. Its interpreter runs under limits of CPU time, address
+space, processes, file size and open files; its output is cut past ``Limits.output_bytes``. When it ends or times out, bubblewrap and
 the PID namespace go with it, so no grandchild (``setsid``, ``sleep 75 &``) outlives the run.
 
 There is no weaker mode: without a working ``bwrap`` every run raises ``SandboxUnavailableError``.
@@ -29,7 +29,7 @@ from chainrule.errors import InputError
 
 NOBODY = 65534
 SCRIPT_DIR = "/run/chainrule-listing"  # the listing's file, read-only
-WORK_DIR = "/run/work"  # the listing's empty working folder (a private tmpfs)
+WORK_DIR = "/run/work"  # the listing's empty working folder (a private tmpfs, read-only)
 INSTALL = "apt-get install bubblewrap"
 
 
@@ -148,6 +148,8 @@ def command(script_dir: str, limits: Limits = LIMITS) -> list[str]:
         *mounts, "--proc", "/proc", "--dev", "/dev",
         "--perms", "01777", "--tmpfs", "/tmp", "--perms", "0755", "--dir", "/run",
         "--ro-bind", script_dir, SCRIPT_DIR, "--perms", "0777", "--tmpfs", WORK_DIR, "--chdir", WORK_DIR,
+        # tmpfs has no size cap in bubblewrap 0.8 and would hold what it is given in memory: read-only
+        "--remount-ro", "/tmp", "--remount-ro", WORK_DIR,
         "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", WORK_DIR,
         "--setenv", "OMP_NUM_THREADS", "1", "--setenv", "OPENBLAS_NUM_THREADS", "1", "--setenv", "PYTHONHASHSEED", "0",
         "--", sys.executable, "-I", "-c", LAUNCHER, str(limits.cpu_s), str(limits.memory_bytes), str(nproc),
