@@ -5,8 +5,9 @@ namespaces (no network at all, not even the host's loopback), sees a read-only v
 of this Python's installation only (no ``/etc``, ``/home``, ``/root`` or working tree), an empty,
 private, read-only ``/tmp`` and working folder (a tmpfs has no size cap in bubblewrap 0.8), and runs
 as ``nobody`` when chainrule runs as root. Its interpreter runs under limits of CPU time, address
-space, processes, file size and open files; its output is cut past ``Limits.output_bytes``. When it ends or times out, bubblewrap and
-the PID namespace go with it, so no grandchild (``setsid``, ``sleep 75 &``) outlives the run.
+space, processes, file size and open files; its output is cut past ``Limits.output_bytes``. When
+it ends or times out, bubblewrap and the PID namespace go with it, so no grandchild (``setsid``,
+``sleep 75 &``) outlives the run.
 
 There is no weaker mode: without a working ``bwrap`` every run raises ``SandboxUnavailableError``.
 """
