@@ -124,8 +124,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Regenerate the LaTeX derivation report (and the PDF when latexmk is installed)."""
-    from reports.build import build_report
+    from reports.build import build_report, check_out_dir
 
+    check_out_dir(Path(args.out))  # before any work: exit 2 on a file, /, or a folder we cannot write
     console = _console(args)
     notes = _notes_arg(args)
     out = _report_out(args, notes)
@@ -148,15 +149,21 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     if getattr(args, "format", None) is None:
         args.format = default_format(sys.stdout.isatty())
+    run = bool(getattr(args, "run_listings", False))
+    if run:
+        from verify.sandbox import check_available
+
+        check_available()  # exit 2 in one line when bubblewrap cannot run: never a weaker mode
     console = _console(args)
     if getattr(args, "paths", None):
         with console.status(f"auditing {len(args.paths)} path(s)...") as status:
-            report = audit_paths([Path(p) for p in args.paths], progress=lambda msg: status.update(msg))
+            report = audit_paths([Path(p) for p in args.paths], progress=lambda msg: status.update(msg),
+                                 run_listings=run)
     else:
         notes = _notes_arg(args)
         assert notes is not None
         with console.status(f"auditing {notes}..."):
-            report = audit_file(notes)
+            report = audit_file(notes, run_listings=run)
     if args.format in TEXT_FORMATS:
         sys.stdout.write(TEXT_FORMATS[args.format](report))
     else:
@@ -166,8 +173,15 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 def cmd_all(args: argparse.Namespace) -> int:
     """Run every stage in order: derive, generate (checking, never writing), verify, report, audit."""
+    from reports.build import check_out_dir
+
     args.format, args.only, args.check, args.jobs = "table", [], True, None
+    check_out_dir(Path(args.out))
     _report_out(args, _notes_arg(args))  # a bad --out fails before the slow stages
+    if args.run_listings:
+        from verify.sandbox import check_available
+
+        check_available()
     codes = []
     for name, fn in (("derive", cmd_derive), ("generate --check", cmd_generate), ("verify", cmd_verify),
                      ("report", cmd_report), ("audit", cmd_audit)):
@@ -269,12 +283,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="table (people), concise (path:line:col: severity: message), github (workflow annotations), "
                         "sarif (SARIF 2.1.0), json, or markdown (an errata page); default: table at a terminal, "
                         "else concise")
+    p.add_argument("--run-listings", action="store_true",
+                   help="run the notes' NumPy listings isolated by bubblewrap (no network, read-only system, "
+                        "limits); without it listings are only read, never run")
 
     p = add("all", cmd_all, "run derive, generate --check, verify, report and audit in order (writes only to --out)")
     p.add_argument("--notes", help="notes file to audit (default: ../shared/notes/01_foundations.md, else the "
                                    "example notes shipped with chainrule)")
     p.add_argument("--out", default=str(BUILD), help=f"report folder (default: {BUILD}, ignored by git)")
     p.add_argument("--no-pdf", action="store_true", help="write the report's .tex only")
+    p.add_argument("--run-listings", action="store_true",
+                   help="in the audit stage, run the notes' NumPy listings isolated by bubblewrap; without it "
+                        "listings are only read, never run (the report's errata always read them)")
 
     p = add("bench", cmd_bench, "benchmark derivation speed and generated kernels against references")
     p.add_argument("--suite", choices=("derive", "kernels", "all", "audit"), default="all",

@@ -33,7 +33,7 @@ from typing import Any
 import jinja2
 import sympy as sp
 
-from chainrule.errors import ChainruleError
+from chainrule.errors import ChainruleError, InputError
 from derive.core import SECTIONS, Example, Formula, Kernel, Registry, registry
 from derive.proof import Proof, prove
 from reports.checks import KernelCheck, Numeric, Pending, numeric_checks, optional, use_workers
@@ -49,6 +49,10 @@ VERDICTS = ("proven", "agrees", "refuted", "unknown")
 LATEXMK = ("latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape")
 INSTALL_TEX = "apt-get install latexmk texlive-latex-recommended texlive-latex-extra"
 LATEX_TIMEOUT_S = 300
+#: The list of files a build wrote into its folder; a rebuild deletes only files listed there.
+MANIFEST = "chainrule-manifest.txt"
+MANIFEST_HEAD = ("# Files written by `chainrule report` into this folder, one per line. A rebuild replaces them\n"
+                 "# and deletes the listed ones it no longer writes; it never touches any other file.\n")
 MISSING = Tex(r"\textemdash{}")
 EXACT_CHARS = 90  # longer exact values are not typeset in the worked-example tables (the 10-digit value is)
 # Widest expression shown as it is, in reports.latex.tex_width units (about 75 fit the line; \fitmath
@@ -60,6 +64,10 @@ SHOWN_FAILURES = 3  # failures of a kernel check listed in the report (the rest 
 
 class ReportError(ChainruleError):
     """The report could not be written or compiled."""
+
+
+class OutDirError(InputError):
+    """``--out`` names a place the report cannot be written to (exit code 2, before any work)."""
 
 
 @dataclass(frozen=True)
@@ -646,11 +654,57 @@ def _write_atomically(out_dir: Path, files: Mapping[str, str | bytes], stale: It
     return written
 
 
+def check_out_dir(out_dir: Path) -> None:
+    """Refuse (OutDirError, one line) an output folder that is ``/``, a file, or not writable; create nothing."""
+    resolved = Path(os.path.abspath(out_dir))
+    if resolved == Path(resolved.anchor):
+        raise OutDirError(f"--out {out_dir}: refusing to write the report into the root folder; pass a folder "
+                          "of its own, such as reports/out")
+    if resolved.exists() and not resolved.is_dir():
+        raise OutDirError(f"--out {out_dir} is a file, not a folder; pass a folder (it is created if missing)")
+    probe = resolved
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise OutDirError(f"--out {out_dir}: {probe} is a file, so the folder cannot be created; pass another path")
+    try:
+        fd, name = tempfile.mkstemp(prefix=".chainrule-probe-", dir=probe)
+        os.close(fd)
+        os.unlink(name)
+    except OSError as e:
+        raise OutDirError(f"--out {out_dir}: cannot write in {probe} ({e.strerror}); pass a folder you can "
+                          "write to") from e
+
+
+def owned(out_dir: Path) -> set[str]:
+    """The files an earlier build listed in ``out_dir``'s manifest (relative names inside the folder only)."""
+    path = out_dir / MANIFEST
+    if not path.is_file():
+        return set()
+    names = set()
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        name = line.strip()
+        parts = Path(name).parts
+        if name and not name.startswith("#") and not Path(name).is_absolute() and ".." not in parts \
+                and name != MANIFEST:
+            names.add(Path(name).as_posix())
+    return names
+
+
+def write_manifest(out_dir: Path, names: Iterable[str]) -> Path:
+    """List the files this build owns in ``out_dir`` (sorted, one per line), atomically."""
+    path = out_dir / MANIFEST
+    partial = out_dir / f".{MANIFEST}.partial"
+    partial.write_text(MANIFEST_HEAD + "".join(f"{n}\n" for n in sorted(set(names))), encoding="utf-8", newline="\n")
+    os.replace(partial, path)
+    return path
+
+
 def _stale(out_dir: Path, keep: Iterable[str]) -> list[Path]:
-    """Generated files of an earlier build that this build no longer produces."""
+    """Files an earlier build listed in the manifest that this build no longer writes (never anything else)."""
     keep = set(keep)
-    old = [*out_dir.glob("section-*.tex"), *out_dir.glob("figures/*.pdf")]
-    return sorted(p for p in old if p.relative_to(out_dir).as_posix() not in keep)
+    return sorted(out_dir / name for name in owned(out_dir) - keep
+                  if (out_dir / name).is_file() and not (out_dir / name).is_symlink())
 
 
 def compile_pdf(out_dir: Path, files: Mapping[str, str | bytes], progress: Callable[[str], None]) -> Path:
@@ -682,7 +736,8 @@ def compile_pdf(out_dir: Path, files: Mapping[str, str | bytes], progress: Calla
             first = next((ln for ln in text.splitlines() if ln.startswith("!")), "no error line in the log")
             raise ReportError(f"latexmk failed on {out_dir / MAIN}: {first} (full log: {kept}); the .tex files "
                               "are written")
-        (out_dir / log.name).unlink(missing_ok=True)  # a failed build's log, now out of date
+        if log.name in owned(out_dir):
+            (out_dir / log.name).unlink(missing_ok=True)  # a failed build's log, now out of date
         target = out_dir / pdf.name
         partial = out_dir / f".{pdf.name}.partial"
         shutil.copyfile(pdf, partial)
@@ -700,6 +755,7 @@ def build_report(out_dir: Path = Path("reports/out"), *, pdf: bool = True, notes
     """
     say = progress or (lambda _msg: None)
     out_dir = Path(out_dir)
+    check_out_dir(out_dir)
     workers = use_workers(parallel)
     pending = Pending(worker_tasks(figures=True)) if workers else None
     try:
@@ -710,7 +766,11 @@ def build_report(out_dir: Path = Path("reports/out"), *, pdf: bool = True, notes
         if pending is not None:
             pending.close(wait=False)
     files: dict[str, str | bytes] = {**tex, **figures}
-    written = _write_atomically(out_dir, files, _stale(out_dir, files))
+    # the PDF and a failed build's log stay listed: they are ours, and replaced or removed by the next build
+    pdf_names = {MAIN.replace(".tex", ".pdf"), MAIN.replace(".tex", ".log")}
+    ours = set(files) | (owned(out_dir) & pdf_names)
+    written = _write_atomically(out_dir, files, _stale(out_dir, set(files) | pdf_names))
+    write_manifest(out_dir, ours)
     tex_paths = [p for p in written if p.suffix == ".tex"]
     if not pdf:
         return ReportResult(tex_paths, None, "wrote the .tex (PDF not requested)")
@@ -718,5 +778,7 @@ def build_report(out_dir: Path = Path("reports/out"), *, pdf: bool = True, notes
     if missing:
         return ReportResult(tex_paths, None, f"{' and '.join(missing)} not found: wrote the .tex; install TeX "
                                              f"with `{INSTALL_TEX}` to build the PDF")
+    write_manifest(out_dir, ours | pdf_names)  # listed before latexmk writes either, so a crash leaves them ours
     target = compile_pdf(out_dir, files, say)
+    write_manifest(out_dir, ours | {p for p in pdf_names if (out_dir / p).is_file()})
     return ReportResult(tex_paths, target, "compiled the PDF with latexmk (shell escape off)")

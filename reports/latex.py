@@ -72,6 +72,11 @@ _UNICODE["\u03c2"] = r"$\varsigma$"
 
 # Where a long unbroken run of escaped text may break across lines.
 _BREAK_AFTER = frozenset("/\\(,=+;:_")
+#: Longest text typeset from one value (longer is cut, saying how much); TeX reads a source line into a
+#: buffer of limited size, so escaped output is also split into source lines of at most about SOURCE_LINE
+#: characters with ``%``-newlines, which TeX drops: the typeset text is unchanged.
+MAX_TEXT = 4000
+SOURCE_LINE = 1000
 
 
 def escape(text: str, *, breakable: bool = False) -> Tex:
@@ -80,8 +85,13 @@ def escape(text: str, *, breakable: bool = False) -> Tex:
     With ``breakable``, a line break is allowed after ``/ \\ ( , = + ; : _`` so long formulas
     and identifiers wrap inside a table cell or a line.
     """
+    text = unicodedata.normalize("NFC", str(text))
+    cut = len(text) - MAX_TEXT
+    if cut > 0:
+        text = f"{text[:MAX_TEXT]} [... {cut} more characters cut]"
     out: list[str] = []
-    for ch in unicodedata.normalize("NFC", str(text)):
+    width = 0
+    for ch in text:
         if ch in _SPECIAL:
             piece = _SPECIAL[ch]
         elif ch in "\n\r\t\f\v":
@@ -96,9 +106,13 @@ def escape(text: str, *, breakable: bool = False) -> Tex:
             piece = ""  # control and unassigned characters: dropped
         else:
             piece = rf"\unknownchar{{{ord(ch):04X}}}"
-        out.append(piece)
         if breakable and ch in _BREAK_AFTER:
-            out.append(r"\allowbreak{}")
+            piece += r"\allowbreak{}"
+        if width >= SOURCE_LINE and not piece.startswith(" "):  # TeX drops a new line's leading spaces
+            out.append("%\n")  # a new source line, no space typeset
+            width = 0
+        out.append(piece)
+        width += len(piece)
     return Tex("".join(out))
 
 

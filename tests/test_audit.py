@@ -534,9 +534,9 @@ def test_an_empty_file_is_a_notes_error(tmp_path):
         audit_file(path)
 
 
-def test_a_file_over_5_mb_is_a_notes_error(tmp_path):
+def test_a_file_over_the_size_limit_is_a_notes_error(tmp_path):
     path = tmp_path / "big.md"
-    path.write_bytes(b"x" * (5 * 1024 * 1024 + 1))
+    path.write_bytes(b"x" * (5 * 1024 * 1024 + 1))  # 5 MB: refused, since it cannot be audited within a minute
     with pytest.raises(NotesError, match="limit"):
         audit_file(path)
 

@@ -1,15 +1,24 @@
-"""Listings: the screen refuses unsafe code, the sandbox runs safe code with limits, XOR re-runs."""
+"""Listings: the setup is read from the syntax tree, the screen refuses, bubblewrap runs with limits, XOR re-runs."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from verify import listings
-from verify.listings import close_to, printed_vector, read_xor_setup, run_listing, screen, stated_vector
+from verify import sandbox
+from verify.listings import (
+    EPOCH_CAP,
+    capped,
+    close_to,
+    printed_vector,
+    raised,
+    read_xor_setup,
+    run_listing,
+    screen,
+    stated_vector,
+)
 from verify.notes import read_notes
 from verify.tolerances import TOLERANCES
 from verify.xor import (
@@ -63,25 +72,59 @@ def test_refused_code_is_never_run(tmp_path):
     assert not marker.exists()
 
 
+def _sandbox_missing() -> str | None:
+    """Why bubblewrap cannot run here, or None."""
+    try:
+        sandbox.check_available()
+    except sandbox.SandboxUnavailableError as e:
+        return str(e)
+    return None
+
+
+SANDBOX_MISSING = _sandbox_missing()
+needs_sandbox = pytest.mark.skipif(SANDBOX_MISSING is not None, reason=f"bubblewrap cannot run: {SANDBOX_MISSING}")
+
+
+@needs_sandbox
 def test_safe_code_runs_and_its_output_is_captured():
     result = run_listing(XOR_SHAPED)
     assert result.ran and result.returncode == 0
     assert printed_vector(result.stdout, "Predictions:") == [0.01, 0.99]
 
 
+@needs_sandbox
 def test_a_listing_that_never_ends_is_stopped():
-    result = run_listing("while True:\n    pass", timeout=1.0)
-    assert result.timed_out
+    result = run_listing("while True:\n    pass", sandbox.Limits(timeout_s=1.0))
+    assert result.timed_out and result.returncode is None
 
 
-def test_the_listing_interpreter_runs_under_the_cpu_and_memory_limits(tmp_path):
-    # The launcher itself, on a script of ours (screening would refuse `import resource` in a listing).
-    script = tmp_path / "limits.py"
-    script.write_text("import resource, sys\n"
-                      "print(resource.getrlimit(resource.RLIMIT_CPU)[0], resource.getrlimit(resource.RLIMIT_AS)[0],"
-                      " resource.getrlimit(resource.RLIMIT_CORE)[0], sys.flags.isolated)\n")
-    out = subprocess.run(listings._command(script), capture_output=True, text=True, check=True).stdout.split()
-    assert out == [str(int(listings.TIMEOUT_S) + 1), str(listings.MEMORY_BYTES), "0", "1"]
+@needs_sandbox
+def test_the_listing_interpreter_runs_under_the_limits_as_nobody_in_isolated_mode():
+    # run_isolated directly, on a script of ours (screening would refuse `import resource` in a listing)
+    run = sandbox.run_isolated("import os, resource as R, sys\n"
+                               "print(*(R.getrlimit(r)[0] for r in (R.RLIMIT_CPU, R.RLIMIT_AS, R.RLIMIT_FSIZE,"
+                               " R.RLIMIT_CORE)), sys.flags.isolated, os.getuid() != 0)\n")
+    limits = sandbox.LIMITS
+    assert run.stdout.split() == [str(limits.cpu_s), str(limits.memory_bytes), str(limits.file_bytes), "0", "1",
+                                  "True"]
+
+
+def test_a_failed_run_is_described_by_the_exception_name_and_line_only():
+    stderr = ('Traceback (most recent call last):\n  File "/run/chainrule-listing/listing.py", line 4, in <module>\n'
+              "    x()\nValueError: root:x:0:0:root:/root:/bin/bash \x1b]52;c;aGk=\x07\n")
+    assert raised(stderr) == "raised ValueError on line 4"
+    assert raised("\x1b[2K garbage") == "ended with an error"
+
+
+def test_the_setup_reads_constant_expressions_and_the_audit_caps_the_epochs():
+    setup = read_xor_setup(XOR_SHAPED.replace("range(7)", "range(10**12)"))
+    assert setup is not None and setup.epochs == 10**12
+    assert capped(setup).epochs == EPOCH_CAP and capped(capped(setup)) == capped(setup)
+
+
+@pytest.mark.parametrize("edit", ['default_rng("x")', "default_rng(-1)", "default_rng(2**80)"])
+def test_a_setup_of_the_wrong_kind_is_not_read(edit):
+    assert read_xor_setup(XOR_SHAPED.replace("default_rng(3)", edit)) is None
 
 
 def test_setup_is_read_from_the_syntax_tree():
@@ -115,7 +158,9 @@ def xor_listing() -> str:
 
 @pytest.fixture(scope="module")
 def listing_run(xor_listing: str) -> ListingRun:
-    """The listing itself, run in its sandbox."""
+    """The listing itself, run in the bubblewrap sandbox (skip where bubblewrap cannot run)."""
+    if SANDBOX_MISSING is not None:
+        pytest.skip(f"bubblewrap cannot run: {SANDBOX_MISSING}")
     return run_xor_listing(xor_listing)
 
 

@@ -492,12 +492,15 @@ def test_without_latexmk_the_build_writes_the_tex_and_says_how_to_install_tex(tm
     assert (tmp_path / "figures" / "f.pdf").read_bytes() == b"%PDF"
 
 
-def test_a_rebuild_removes_section_files_it_no_longer_writes(tmp_path, monkeypatch):
-    (tmp_path / "section-9.9.tex").write_text("old", encoding="utf-8")
-    monkeypatch.setattr(build, "render_report", lambda *_args, **_kw: {MAIN: "main"})
+def test_a_rebuild_removes_only_the_files_its_manifest_lists_and_it_no_longer_writes(tmp_path, monkeypatch):
+    monkeypatch.setattr(build, "render_report", lambda *_args, **_kw: {MAIN: "main", "section-9.9.tex": "s"})
     monkeypatch.setattr(build, "render_figures", lambda _registry: {})
     build_report(tmp_path, pdf=False, parallel=False)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [MAIN]
+    (tmp_path / "section-8.8.tex").write_text("mine", encoding="utf-8")  # the user's, never listed
+    monkeypatch.setattr(build, "render_report", lambda *_args, **_kw: {MAIN: "main"})
+    build_report(tmp_path, pdf=False, parallel=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([MAIN, build.MANIFEST, "section-8.8.tex"])
+    assert (tmp_path / build.MANIFEST).read_text().splitlines()[-1] == MAIN
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,11 @@ The audit judges a listing's backward lines (``dZ1 = dA1 * dsigmoid(A1)``) by wh
 listing's own one-line functions (``def dsigmoid(a): return a*(1-a)``) -- over SymPy matrices with
 NumPy's broadcasting. Nothing is evaluated by Python: anything outside the subset raises
 ``CodeReadError`` naming the construct and its line.
+
+The work a listing can cause is bounded (``Budget``): how deeply expressions nest, how deeply its
+one-liners call each other, how many calls are inlined in all, and how large a value may grow. Past
+a bound the reader raises ``CodeTooLargeError``, which the audit reports as "unknown: too large to
+decide" -- a ``dsigmoid`` of 22 nested helpers stops at the ninth, in milliseconds.
 """
 
 from __future__ import annotations
@@ -28,12 +33,55 @@ class CodeShapeError(CodeReadError):
     """A listing line combines arrays whose shapes do not fit (NumPy would raise here too)."""
 
 
+class CodeTooLargeError(CodeReadError):
+    """Reading the listing would pass a budget (nesting, helper calls, expression size): too large to decide."""
+
+
+@dataclass
+class Budget:
+    """What reading one listing value may cost; each bound past which the reader gives up."""
+
+    max_nesting: int = 80  # expression nodes inside one another (Python's own parser stops near 200)
+    max_call_depth: int = 8  # one-liners calling one-liners
+    max_calls: int = 256  # one-liner calls inlined in all
+    max_nodes: int = 4000  # SymPy nodes in one entry of a value
+    calls: int = 0
+
+
+def size_at_most(expr: sp.Basic, limit: int) -> bool:
+    """Whether ``expr`` has at most ``limit`` nodes as a tree (stops counting at the limit: never slow)."""
+    count = 0
+    for _ in sp.preorder_traversal(expr):
+        count += 1
+        if count > limit:
+            return False
+    return True
+
+
+def _check_size(v: Value, budget: Budget, node: ast.AST) -> Value:
+    """``v`` itself, or CodeTooLargeError when an entry of it is larger than the budget allows."""
+    entries = v if isinstance(v, sp.MatrixBase) else [v]
+    if not all(size_at_most(e, budget.max_nodes) for e in entries):
+        raise CodeTooLargeError(f"line {getattr(node, 'lineno', '?')} of the listing: the value grows past "
+                                f"{budget.max_nodes} terms")
+    return v
+
+
 @dataclass(frozen=True)
 class OneLiner:
     """A listing's ``def f(x): return <expr>`` (one parameter, one return)."""
 
     param: str
     body: ast.expr
+
+
+def _spelled(node: ast.AST, limit: int = 60) -> str:
+    """A short spelling of a (small) node for a message, or its kind when it is too deep or long."""
+    try:
+        text = ast.unparse(node)
+    except (RecursionError, ValueError):
+        return f"<{type(node).__name__}>"
+    return text if len(text) <= limit else f"{text[:limit]}..."
 
 
 def _error(node: ast.AST, what: str) -> CodeReadError:
@@ -88,16 +136,27 @@ def _number(node: ast.Constant) -> sp.Rational:
 class Reader:
     """Walks expressions of one listing with an environment of SymPy values and the listing's one-liners."""
 
-    def __init__(self, env: Mapping[str, Value], functions: Mapping[str, OneLiner]) -> None:
+    def __init__(self, env: Mapping[str, Value], functions: Mapping[str, OneLiner], budget: Budget | None = None,
+                 call_depth: int = 0) -> None:
         self.env = dict(env)
         self.functions = dict(functions)
+        self.budget = budget or Budget()
+        self.call_depth = call_depth
+        self.nesting = 0
 
     def value(self, node: ast.expr) -> Value:
         """The SymPy value of an expression node."""
         method = getattr(self, f"_{type(node).__name__}", None)
         if method is None:
             raise _error(node, f"{type(node).__name__} is not read")
-        return method(node)
+        if self.nesting >= self.budget.max_nesting:
+            raise CodeTooLargeError(f"line {getattr(node, 'lineno', '?')} of the listing: expressions nest more "
+                                    f"than {self.budget.max_nesting} deep")
+        self.nesting += 1
+        try:
+            return method(node)
+        finally:
+            self.nesting -= 1
 
     def _Name(self, node: ast.Name) -> Value:
         if node.id not in self.env:
@@ -148,13 +207,22 @@ class Reader:
             v = self.value(node.args[0])
             return sp.Integer(_shape(v)[0])
         if isinstance(func, ast.Name) and func.id in self.functions and len(node.args) == 1 and not node.keywords:
-            one = self.functions[func.id]
-            arg = self.value(node.args[0])
-            inner = Reader(self.env, self.functions)
-            inner.env[one.param] = sp.Symbol("_arg")
-            body = inner.value(one.body)
-            return _apply(lambda e: body.xreplace({sp.Symbol("_arg"): e}), arg)
-        raise _error(node, f"the call {ast.unparse(func)}(...) is not read")
+            return self._one_liner(self.functions[func.id], node)
+        raise _error(node, f"the call {_spelled(func)}(...) is not read")
+
+    def _one_liner(self, one: OneLiner, node: ast.Call) -> Value:
+        """A call of the listing's own one-liner, inlined, within the call budget."""
+        budget = self.budget
+        budget.calls += 1
+        if self.call_depth >= budget.max_call_depth or budget.calls > budget.max_calls:
+            what = (f"one-line functions call each other more than {budget.max_call_depth} deep"
+                    if self.call_depth >= budget.max_call_depth else f"more than {budget.max_calls} calls to inline")
+            raise CodeTooLargeError(f"line {node.lineno} of the listing: {what}")
+        arg = self.value(node.args[0])
+        inner = Reader(self.env, self.functions, budget, self.call_depth + 1)
+        inner.env[one.param] = sp.Symbol("_arg")
+        body = _check_size(inner.value(one.body), budget, node)
+        return _check_size(_apply(lambda e: body.xreplace({sp.Symbol("_arg"): e}), arg), budget, node)
 
     def _numpy(self, name: str, node: ast.Call) -> Value:
         if name == "exp" and len(node.args) == 1:
@@ -179,6 +247,16 @@ class Reader:
         return sp.Matrix(v.rows, 1, lambda i, _: sp.Add(*v[i, :]))
 
 
+def _parse(code: str) -> ast.Module:
+    """The listing's tree; CodeReadError if it is not Python, CodeTooLargeError if Python's parser gives up."""
+    try:
+        return ast.parse(code)
+    except SyntaxError as e:
+        raise CodeReadError(f"the listing is not valid Python: {e.msg} (line {e.lineno})") from e
+    except (RecursionError, MemoryError, ValueError) as e:
+        raise CodeTooLargeError(f"the listing nests too deeply for Python's parser ({type(e).__name__})") from e
+
+
 def one_liners(tree: ast.Module) -> dict[str, OneLiner]:
     """The listing's ``def f(x): return <expr>`` functions."""
     out = {}
@@ -195,10 +273,7 @@ def read_assignment(code: str, env: Mapping[str, Value], name: str) -> Value | N
     Each line is read on its own, with the names it uses bound by ``env``, so a wrong line is found
     at that line rather than in every line after it.
     """
-    try:
-        tree = ast.parse(code)
-    except SyntaxError as e:
-        raise CodeReadError(f"the listing is not valid Python: {e.msg} (line {e.lineno})") from e
+    tree = _parse(code)
     assigns = sorted((n for n in ast.walk(tree) if isinstance(n, ast.Assign) and len(n.targets) == 1
                       and isinstance(n.targets[0], ast.Name) and n.targets[0].id == name),
                      key=lambda n: (n.lineno, n.col_offset))
@@ -209,10 +284,7 @@ def read_assignment(code: str, env: Mapping[str, Value], name: str) -> Value | N
 
 def read_function(code: str, name: str, param: sp.Symbol) -> sp.Expr:
     """The body of the listing's one-liner ``name`` with its parameter bound to ``param``."""
-    try:
-        tree = ast.parse(code)
-    except SyntaxError as e:
-        raise CodeReadError(f"the listing is not valid Python: {e.msg} (line {e.lineno})") from e
+    tree = _parse(code)
     functions = one_liners(tree)
     if name not in functions:
         raise CodeReadError(f"the listing defines no one-line function {name}()")

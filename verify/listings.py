@@ -1,38 +1,42 @@
-"""Code listings of a notes file: screen them, run the safe ones in a sandboxed subprocess, and
-re-run the XOR training across seeds with chainrule's own generated kernels.
+"""Code listings of a notes file: read their setup from the syntax tree, re-run the XOR training with
+chainrule's own generated kernels, and (only when asked) run a listing isolated by bubblewrap.
 
-A listing is only ever run after ``screen`` accepts its syntax tree: imports of numpy alone, no
-dunder names or private attributes, no file, process or reflection builtins. It then runs as a
-file in a fresh isolated interpreter (``python -I``, no shell), in an empty temporary folder, with
-a minimal environment, CPU and memory limits, and a wall-clock timeout.
+By default nothing a listing contains is executed: ``read_xor_setup`` reads seed, learning rate,
+epochs and init scale from the syntax tree, and ``xor_training`` trains with the generated kernels
+for at most ``EPOCH_CAP`` epochs. ``run_listing`` (``chainrule audit --run-listings``) first applies
+``screen`` -- imports of numpy alone, no dunder names or private attributes, no file, process or
+reflection builtins -- which is a filter, not a security boundary: what it lets through runs in the
+bubblewrap sandbox of ``verify.sandbox``. What a run printed is only ever parsed for numbers; its
+error output is reduced to the exception's name and line (``raised``), never quoted.
 """
 
 from __future__ import annotations
 
 import ast
-import os
+import math
 import re
-import subprocess
-import sys
-import tempfile
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 
 import numpy as np
+
+from verify.sandbox import Limits, run_isolated
 
 ALLOWED_MODULES = frozenset({"numpy"})
 FORBIDDEN_NAMES = frozenset({
     "open", "exec", "eval", "compile", "__import__", "getattr", "setattr", "delattr", "globals", "locals",
     "vars", "input", "breakpoint", "memoryview", "exit", "quit", "help", "dir", "type", "object", "super",
 })
-TIMEOUT_S = 60.0
-MEMORY_BYTES = 2 * 1024**3
 APPROX_TOL = 0.05  # "≈ 0" / "≈ 1": within 0.05 of the stated value, i.e. it reads as that value to one decimal
+#: Most epochs the audit trains for when it re-runs a listing's training with the generated kernels.
+EPOCH_CAP = 20_000
+#: Largest integer a listing's constant expression (``10**12``) may fold to, and the deepest tree read.
+MAX_CONSTANT = 10**18
+MAX_DEPTH = 50
 
 
 @dataclass(frozen=True)
 class RunResult:
-    """What a listing printed, how it ended, and whether the screen let it run at all."""
+    """How an isolated run of a listing ended, or why the screen refused to run it."""
 
     ran: bool
     stdout: str
@@ -40,14 +44,28 @@ class RunResult:
     returncode: int | None
     timed_out: bool
     refused: tuple[str, ...] = ()
+    truncated: bool = False
+
+
+def parse(code: str) -> ast.Module | None:
+    """The listing's syntax tree, or None when it is not valid Python or too deep for the parser."""
+    try:
+        return ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
 
 
 def screen(code: str) -> list[str]:
-    """Reasons to refuse running ``code`` (empty when its syntax tree is within the safe subset)."""
+    """Reasons to refuse running ``code`` (empty when its syntax tree is within the screened subset).
+
+    A first filter only: the sandbox, not this list, is what keeps a listing in.
+    """
     try:
         tree = ast.parse(code)
     except SyntaxError as exc:
         return [f"not valid Python: {exc.msg} (line {exc.lineno})"]
+    except (ValueError, RecursionError, MemoryError):
+        return ["not readable Python (nested too deeply)"]
     reasons = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -64,39 +82,30 @@ def screen(code: str) -> list[str]:
     return sorted(set(reasons))
 
 
-# The child sets its own limits (CPU seconds, address space, no core files), then becomes the listing's
-# interpreter: no ``preexec_fn``, whose Python code would run in a fork of this multithreaded process.
-LAUNCHER = (
-    "import os, resource, sys\n"
-    "cpu, memory, script = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]\n"
-    "resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))\n"
-    "resource.setrlimit(resource.RLIMIT_AS, (memory, memory))\n"
-    "resource.setrlimit(resource.RLIMIT_CORE, (0, 0))\n"
-    "os.execv(sys.executable, [sys.executable, '-I', script])\n"
-)
+def run_listing(code: str, limits: Limits | None = None) -> RunResult:
+    """Run a screened listing in the bubblewrap sandbox; refuse (without running) if screening fails.
 
-
-def _command(script: Path) -> list[str]:
-    """The command that runs ``script`` in a fresh isolated interpreter under the resource limits."""
-    return [sys.executable, "-I", "-c", LAUNCHER, str(int(TIMEOUT_S) + 1), str(MEMORY_BYTES), str(script)]
-
-
-def run_listing(code: str, timeout: float = TIMEOUT_S) -> RunResult:
-    """Run a screened listing in an isolated interpreter; refuse (without running) if screening fails."""
+    Raises ``verify.sandbox.SandboxUnavailable`` when bubblewrap cannot run: there is no weaker mode.
+    """
     refused = screen(code)
     if refused:
         return RunResult(False, "", "", None, False, tuple(refused))
-    with tempfile.TemporaryDirectory(prefix="chainrule-listing-") as tmp:
-        script = Path(tmp) / "listing.py"
-        script.write_text(code, encoding="utf-8")
-        env = {"PATH": os.defpath, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
-        try:
-            proc = subprocess.run(_command(script), cwd=tmp, env=env, capture_output=True, text=True,
-                                  timeout=timeout, stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired as exc:
-            out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-            return RunResult(True, out, "", None, True)
-    return RunResult(True, proc.stdout, proc.stderr, proc.returncode, False)
+    run = run_isolated(code, limits)
+    return RunResult(True, run.stdout, run.stderr, run.returncode, run.timed_out, (), run.truncated)
+
+
+_RAISED = re.compile(r"^([A-Za-z_][A-Za-z0-9_]{0,60})(?::|$)")
+_AT_LINE = re.compile(r'^  File "[^"]*listing\.py", line (\d{1,7})')
+
+
+def raised(stderr: str) -> str:
+    """Our own words for how a run failed: "raised ValueError on line 4" (names and numbers only)."""
+    lines = stderr.strip().splitlines()
+    where = [int(m.group(1)) for ln in lines if (m := _AT_LINE.match(ln))]
+    name = next((m.group(1) for ln in reversed(lines) if (m := _RAISED.match(ln))), None)
+    if name is None:
+        return "ended with an error"
+    return f"raised {name}" + (f" on line {where[-1]}" if where else "")
 
 
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e-?\d+)?")
@@ -121,6 +130,30 @@ def close_to(values: list[float], stated: list[float], tol: float = APPROX_TOL) 
     return len(values) == len(stated) and all(abs(v - s) <= tol for v, s in zip(values, stated, strict=True))
 
 
+def constant(node: ast.AST, depth: int = 0) -> int | float | None:
+    """The value of a number literal or of a small constant expression of them (``10**12``); None otherwise."""
+    if depth > MAX_DEPTH:
+        return None
+    if isinstance(node, ast.Constant):
+        v = node.value
+        return v if isinstance(v, int | float) and not isinstance(v, bool) else None
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        v = constant(node.operand, depth + 1)
+        return None if v is None else (-v if isinstance(node.op, ast.USub) else v)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.Pow):
+        a, b = constant(node.left, depth + 1), constant(node.right, depth + 1)
+        if a is None or b is None or abs(a) > MAX_CONSTANT or abs(b) > MAX_CONSTANT:
+            return None
+        if isinstance(node.op, ast.Pow):
+            if not (isinstance(b, int) and 0 <= b <= 64 and abs(a) <= 10**6):
+                return None
+            v = a**b
+        else:
+            v = a + b if isinstance(node.op, ast.Add) else a - b if isinstance(node.op, ast.Sub) else a * b
+        return v if abs(v) <= MAX_CONSTANT else None
+    return None
+
+
 @dataclass(frozen=True)
 class XorSetup:
     """The XOR listing's hyper-parameters, read from its syntax tree (never by running it)."""
@@ -132,30 +165,43 @@ class XorSetup:
 
 
 def read_xor_setup(code: str) -> XorSetup | None:
-    """Seed, learning rate, epochs and init scale of an XOR listing, from its syntax tree; None if absent."""
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
+    """Seed, learning rate, epochs and init scale of an XOR listing, from its syntax tree; None if absent.
+
+    Each must be a number (or a small constant expression such as ``10**4``) of a sensible type:
+    a whole seed and epoch count of 0 or more, a finite learning rate and a finite init scale.
+    """
+    tree = parse(code)
+    if tree is None:
         return None
-    found: dict[str, float] = {}
+    found: dict[str, int | float] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            args = [a.value for a in node.args if isinstance(a, ast.Constant)]
-            if node.func.attr == "default_rng" and args:
+            args = [constant(a) for a in node.args]
+            if node.func.attr == "default_rng" and args and args[0] is not None:
                 found["seed"] = args[0]
-            elif node.func.attr == "normal" and len(args) >= 2:
+            elif node.func.attr == "normal" and len(args) >= 2 and args[1] is not None:
                 found["init_std"] = args[1]
-        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
-            if any(isinstance(t, ast.Name) and t.id == "eta" for t in node.targets):
-                found["eta"] = node.value.value
+        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "eta" for t in node.targets):
+            value = constant(node.value)
+            if value is not None:
+                found["eta"] = value
         elif isinstance(node, ast.For) and isinstance(node.iter, ast.Call):
-            if isinstance(node.iter.func, ast.Name) and node.iter.func.id == "range" and node.iter.args:
-                arg = node.iter.args[0]
-                if isinstance(arg, ast.Constant):
-                    found["epochs"] = arg.value
+            if isinstance(node.iter.func, ast.Name) and node.iter.func.id == "range" and len(node.iter.args) == 1:
+                value = constant(node.iter.args[0])
+                if value is not None:
+                    found["epochs"] = value
     if set(found) != {"seed", "eta", "epochs", "init_std"}:
         return None
-    return XorSetup(int(found["seed"]), float(found["eta"]), int(found["epochs"]), float(found["init_std"]))
+    seed, epochs, eta, std = found["seed"], found["epochs"], found["eta"], found["init_std"]
+    if not (isinstance(seed, int) and 0 <= seed < 2**63 and isinstance(epochs, int) and epochs >= 0
+            and math.isfinite(eta) and math.isfinite(std) and std >= 0):
+        return None
+    return XorSetup(seed, float(eta), epochs, float(std))
+
+
+def capped(setup: XorSetup, cap: int = EPOCH_CAP) -> XorSetup:
+    """``setup`` with at most ``cap`` epochs (the audit never trains longer, whatever a listing says)."""
+    return setup if setup.epochs <= cap else replace(setup, epochs=cap)
 
 
 def xor_training(setup: XorSetup, seeds: list[int]) -> np.ndarray:

@@ -1,8 +1,8 @@
 """Section 1.10 re-run with chainrule's generated kernels: the NumPy XOR listing, same seed, data and shapes.
 
 ``listing_code`` finds the NumPy XOR listing in parsed notes (never by running it); ``run_xor_listing``
-runs it in the sandbox of ``verify.listings`` with one line of our own appended that prints the final
-predictions at full precision. ``train_xor`` is the listing's training written with the generated
+runs it (only when asked: bubblewrap, ``verify.sandbox``) with one line of our own appended that prints
+the final predictions at full precision. ``train_xor`` is the listing's training written with the generated
 NumPy kernels (``sigmoid``, ``sigmoid_grad``, ``mse``, ``mse_grad``) and plain ``@`` for the products,
 so the two runs can be compared entry by entry.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from verify.listings import RunResult, XorSetup, printed_vector, read_xor_setup, run_listing
+from verify.listings import RunResult, XorSetup, printed_vector, raised, read_xor_setup, run_listing
 from verify.notes import Code, Notes
 
 SECTION = "1.10"
@@ -46,16 +46,16 @@ class ListingRun:
 
 
 def run_xor_listing(code: str, label: str = "Predictions:") -> ListingRun:
-    """Run the listing in the sandbox with a full-precision print of A2 appended; raise if it fails."""
+    """Run the listing in the bubblewrap sandbox with a full-precision print of A2 appended; raise if it fails."""
     result = run_listing(code + FULL_PRINT)
     if not result.ran:
         raise ListingRunError(f"the screen refused the listing: {', '.join(result.refused)}")
     if result.timed_out or result.returncode != 0:
-        raise ListingRunError(f"the listing failed (exit {result.returncode}, timed out: {result.timed_out}): "
-                              f"{result.stderr.strip().splitlines()[-1:] or ''}")
+        why = "timed out" if result.timed_out else raised(result.stderr)
+        raise ListingRunError(f"the listing failed (exit {result.returncode}): it {why}")
     printed, full = printed_vector(result.stdout, label), printed_vector(result.stdout, FULL_LABEL)
     if printed is None or full is None:
-        raise ListingRunError(f"the listing printed no {label!r} line (stdout: {result.stdout[:200]!r})")
+        raise ListingRunError(f"the listing printed no {label!r} line")
     return ListingRun(tuple(printed), tuple(full), result)
 
 
