@@ -1229,7 +1229,8 @@ def _numeric(value: sp.Basic) -> bool:
     """Whether ``value`` is a number, or a matrix of numbers, with no symbols or unknown functions."""
     if isinstance(value, sp.MatrixBase):
         return all(_numeric(x) for x in value)
-    return isinstance(value, sp.Expr) and value.is_number is True and not value.atoms(sp.core.function.AppliedUndef)
+    return (isinstance(value, sp.Expr) and value.is_number is True and not value.atoms(sp.core.function.AppliedUndef)
+            and not value.has(sp.nan, sp.zoo, sp.oo, -sp.oo))  # oo - oo is no number to compare
 
 
 def _literal(text: str, value: sp.Basic) -> tuple[Decimal, ...] | None:
@@ -1553,7 +1554,8 @@ def _coverage(findings: list[Finding], fragments: list[FragmentVerdict], code_bl
         "notation": frag["notation"],
         "unchecked": frag["unchecked"],
         "arithmetic_findings": len(findings) - len(claim_findings) - len(listings),
-        "listings_run": sum(f.verdict != "not run" for f in listings),
+        "listings_read": sum(f.verdict != "not run" for f in listings),
+        "listings_run": sum(f.verdict != "not run" and not f.message.startswith("not run") for f in listings),
         "code_blocks_skipped": code_blocks - sum(f.verdict != "not run" for f in listings),
     }
 

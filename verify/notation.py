@@ -626,6 +626,7 @@ class Parser:
         if self.context.generic and isinstance(base, sp.Set):
             return base  # R^n, R^{m x n}: a space of vectors or matrices, read as its entries' set
         if base == sp.E:
+            _refuse_huge(base, exponent, self)
             return sp.exp(exponent)
         return _power(base, exponent, self)
 
@@ -1127,7 +1128,24 @@ def _power(base: sp.Basic, exponent: sp.Basic, parser: Parser) -> sp.Basic:
             raise parser.error(f"power with about {digits:.0f} digits")
     if base == 0 and isinstance(exponent, sp.Number) and exponent.is_negative:
         raise NotationError("0 to a negative power")
-    return _arith(lambda: base**exponent, "raise to a power")
+    _refuse_huge(base, exponent, parser)
+    value = _arith(lambda: base**exponent, "raise to a power")
+    if isinstance(value, sp.Pow) and value.exp.is_Number and abs(value.exp) > MAX_EXPONENT:
+        raise parser.error(f"exponent {value.exp} larger than {MAX_EXPONENT}")  # ((z^1000)^1000) collapses
+    return value
+
+
+def _refuse_huge(base: sp.Basic, exponent: sp.Basic, parser: Parser) -> None:
+    """Refuse a numeric power whose value would have more than MAX_POWER_DIGITS digits (a tower 2^{2^{2^pi}})."""
+    if not (getattr(base, "is_number", False) and getattr(exponent, "is_number", False)):
+        return
+    try:
+        e = abs(sp.N(exponent, 15))
+        size = e * max(abs(sp.N(sp.log(abs(base), 10), 15)), sp.Float("1e-3")) if base != sp.E else e / 2.3
+    except (TypeError, ValueError, OverflowError, ArithmeticError) as err:
+        raise parser.error("a power too large to evaluate") from err
+    if not size.is_finite or size > MAX_POWER_DIGITS:
+        raise parser.error("a power with more digits than the audit evaluates (too large to decide)")
 
 
 def _callable(name: str) -> bool:
