@@ -35,6 +35,12 @@ class Meaning:
     note: str = ""
 
 
+class BigO(sp.Function):
+    """``\\mathcal{O}(g)``: a remainder no larger than a constant times g as the small quantities go to 0."""
+
+    nargs = 1
+
+
 def _relu(x: sp.Expr) -> sp.Expr:
     """max(0, x)."""
     return sp.Max(0, x)
@@ -84,7 +90,7 @@ CATALOG: tuple[Meaning, ...] = (
     Meaning("covariance", ("cov",), "statistic", None, note="needs a distribution the notes do not give"),
     Meaning("trace", ("tr", "trace"), "operator", None, note="a matrix trace"),
     Meaning("det", ("det",), "operator", None, note="a determinant"),
-    Meaning("bigO", ("mathcal{O}", "O"), "operator", None, note="an order of growth, not a value"),
+    Meaning("bigO", ("mathcal{O}", "O"), "operator", lambda x: BigO(x), note="an order of growth: a remainder"),
     Meaning("pi", ("pi",), "constant", lambda: sp.pi, arity=0),
     Meaning("e", ("e",), "constant", lambda: sp.E, arity=0),
     Meaning("infty", ("infty",), "constant", lambda: sp.oo, arity=0),

@@ -30,8 +30,15 @@ from sympy.core.function import AppliedUndef
 from derive.functions import unfold
 from derive.proof import concrete_functions, symbolic_zero
 from verify.budget import TooLargeError, within
-from verify.catalog import GENERIC_FUNCTIONS, lookup
-from verify.matrices import ShapeMismatchError, has_matrices, is_bold, matrix_witness
+from verify.catalog import GENERIC_FUNCTIONS, BigO, lookup
+from verify.matrices import (
+    ShapeMismatchError,
+    evaluate_at_random,
+    has_matrices,
+    is_bold,
+    matrix_witness,
+    random_value,
+)
 from verify.notation import (
     Context,
     Decimal,
@@ -58,7 +65,8 @@ UNEQUAL = frozenset({r"\neq", r"\ne"})
 CONSTANT_LETTERS = frozenset({"C", "c", "K", "k", "a", "b", "n", "m", "alpha", "beta", "lambda", "eta"})
 SUSPECT = re.compile(r"^Delta$|'|\\nabla|\\text|\\mathrm|\\operatorname|\\sum$|^\\?[A-Za-z]+\^\{\(")
 POINTS = 4
-SMALL = frozenset({"epsilon", "varepsilon", "delta", "h", "eta", "\\boldsymbol{epsilon}"})
+SMALL = frozenset({"epsilon", "varepsilon", "delta", "h", "eta", "\\boldsymbol{\\epsilon}", "\\boldsymbol{\\delta}",
+                   "\\mathbf{h}", "\\mathbf{v}"})
 SEED = 0
 BUDGET_S = 2.0
 SMALL_OPS = 12
@@ -108,14 +116,38 @@ class LinkVerdict:
 
 @dataclass
 class Reading:
-    """The state of the judge across a file: definitions and names seen, in scope."""
+    """The state of the judge across a file: definitions and names seen, in scope; names the prose describes."""
 
     scope: Scope
+    worded: frozenset[str] = frozenset()
 
 
 def new_reading() -> Reading:
     """A fresh reading of a file: an empty scope."""
     return Reading(Scope())
+
+
+WORDED = re.compile(r"(?i)\b(for the|is the|are the|denotes?|as the|to be the|the angle|stands? for)\s*$")
+
+
+def worded_names(notes: Notes) -> frozenset[str]:
+    """Names the prose defines in words: a lone ``$\\theta$`` after "used ... for the", "denotes", "is the"."""
+    out = set()
+    for m in notes.math:
+        if m.kind != "inline":
+            continue
+        line = notes.lines[m.line - 1] if 0 < m.line <= len(notes.lines) else ""
+        after = line[m.col + len(m.latex) + 1:][:40]
+        before = line[:max(m.col - 1, 0)]
+        if not (WORDED.search(before) or re.match(r"\s*(for the|is the|denotes|stands for)\b", after)):
+            continue
+        try:
+            value = parse_expr_latex(m.latex, Context(generic=True))
+        except NotationError:
+            continue
+        if isinstance(value, sp.Symbol):
+            out.add(value.name)
+    return frozenset(out)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -367,11 +399,19 @@ def _small(symbol: sp.Basic) -> bool:
 SMALL_T = (sp.Rational(1, 10**12), sp.Rational(1, 10**24))
 
 
-def _rest_at_zero(ratio: sp.Expr, t: sp.Symbol) -> sp.Expr:
-    """The limit of ``ratio`` as t -> 0+, read off two tiny exact points (60 digits): 0, a number, or unknown."""
+def _rest_at_zero(ratio: sp.Expr, t: sp.Symbol, bounded: bool = False) -> sp.Expr:
+    """The limit of ``ratio`` as t -> 0+, read off two tiny exact points (60 digits): 0, a number, or unknown.
+    With ``bounded``: True when the two values stay within a factor 10 of each other and below 10^6, False when
+    the ratio grows like 1/t."""
     near, nearer = (ratio.evalf(60, subs={t: x}) for x in SMALL_T)
     if not (near.is_number and nearer.is_number and near.is_real and nearer.is_real):
         raise UndecidedError("an expansion the audit cannot evaluate")
+    if bounded:
+        if abs(nearer) < sp.Float(10) ** 6 and abs(nearer) <= 10 * max(abs(near), sp.Float(10) ** -9):
+            return sp.true
+        if abs(nearer) > sp.Float(10) ** 6 * max(abs(near), 1):
+            return sp.false
+        raise UndecidedError("a remainder whose size the audit cannot read")
     if abs(nearer) < sp.Float(10) ** -9 and abs(near) < sp.Float(10) ** -3:
         return sp.Integer(0)
     if abs(near - nearer) <= sp.Float(10) ** -6 * max(abs(near), 1):
@@ -379,22 +419,37 @@ def _rest_at_zero(ratio: sp.Expr, t: sp.Symbol) -> sp.Expr:
     raise UndecidedError("an expansion whose limit the audit cannot read")
 
 
-def decide_approx(a: sp.Basic, b: sp.Basic) -> tuple[str, str]:
+def decide_approx(a: sp.Basic, b: sp.Basic, order: int | None = None) -> tuple[str, str]:
     """``a \\approx b`` as an expansion in the small quantities: with each small name set to c t (random c),
     a - b must vanish faster than the highest power of t that b keeps (a Taylor expansion to that order)."""
-    _check_readable(a, b)
-    small = sorted({s for s in (a - b).free_symbols if _small(s)}, key=sp.default_sort_key)
+    small = sorted({s for s in sp.Tuple(a, b).free_symbols if _small(s)}, key=sp.default_sort_key)
     if not small:
         raise UndecidedError("an approximation between expressions with no small quantity (epsilon, h, eta)")
     rng = random.Random(SEED)
     t = sp.Symbol("t", positive=True)
-    pair = sp.Tuple(a, b)
-    if pair.atoms(AppliedUndef):
-        pair = concrete_functions(pair, rng)
-    scale = {s: _sample(rng, sp.Symbol("c")) * t for s in small}
-    others = {s: _sample(rng, s) for s in sorted(pair.free_symbols - set(small), key=sp.default_sort_key)
-              if isinstance(s, sp.Symbol)}
-    pa, pb = (x.xreplace(scale).xreplace(others).doit() for x in pair.args)
+    others: dict[sp.Symbol, sp.Basic] = {}
+    if has_matrices(a) or has_matrices(b):
+        scale = {s: random_value(s, rng) * t if is_bold(s) else _sample(rng, sp.Symbol("c")) * t for s in small}
+        try:
+            pa, pb = evaluate_at_random([a, b], rng, _sample, scale)
+        except ShapeMismatchError as e:
+            raise UndecidedError(f"a vector or matrix expression: {e}") from e
+        if isinstance(pa, sp.MatrixBase) or isinstance(pb, sp.MatrixBase):
+            raise UndecidedError("an approximation between vectors")
+    else:
+        _check_readable(a, b)
+        pair = sp.Tuple(a, b)
+        if pair.atoms(AppliedUndef):
+            pair = concrete_functions(pair, rng)
+        scale = {s: _sample(rng, sp.Symbol("c")) * t for s in small}
+        others = {s: _sample(rng, s) for s in sorted(pair.free_symbols - set(small), key=sp.default_sort_key)
+                  if isinstance(s, sp.Symbol)}
+        pa, pb = (x.xreplace(scale).xreplace(others).doit() for x in pair.args)
+    if order is not None:  # a = b + O(t^order): the rest over t^order stays bounded
+        bounded = _rest_at_zero((pa - pb) / t**order, t, bounded=True)
+        at = ", ".join(f"{k} = {v}" for k, v in sorted((str(k), v) for k, v in others.items()))
+        return ("correct", f"the rest is O(t^{order}) as stated") if bounded else (
+            "error", f"{'at ' + at + ': ' if at else ''}the rest is larger than the O(t^{order}) the statement allows")
     try:
         order = sp.Poly(sp.expand(pb), t).degree()
     except sp.PolynomialError:
@@ -429,7 +484,25 @@ def decide_matrices(a: sp.Basic, b: sp.Basic) -> tuple[str, str]:
         return "correct", detail
     if detail.startswith("the sides have shapes"):
         raise UndecidedError(detail)
+    if a == 0 or b == 0:
+        raise UndecidedError("a vector equation set to zero: a condition to solve, not an identity")
     return "error", detail
+
+
+def decide_remainder(a: sp.Basic, b: sp.Basic) -> tuple[str, str]:
+    """``a = b + O(g)``: with each small name set to c t, (a - b) / t^k must stay bounded, k the order of g."""
+    remainders = [o for side in (a, b) for o in side.atoms(BigO)]
+    small = sorted({s for o in remainders for s in o.free_symbols if _small(s)}, key=sp.default_sort_key)
+    if len(remainders) != 1 or not small:
+        raise UndecidedError("a remainder O(.) without one small quantity")
+    t = sp.Symbol("t", positive=True)
+    scaled = remainders[0].args[0].xreplace({s: t for s in small})
+    try:
+        order = sp.Poly(sp.expand(scaled), t).monoms()[-1][0]  # the lowest power of the small quantity in g
+    except (sp.PolynomialError, IndexError) as e:
+        raise UndecidedError("a remainder O(.) whose order the audit cannot read") from e
+    a0, b0 = (side.xreplace({remainders[0]: sp.Integer(0)}) for side in (a, b))
+    return decide_approx(a0, b0, order=order)
 
 
 def decide_order(a: sp.Basic, b: sp.Basic, relation: str) -> tuple[str, str]:
@@ -618,6 +691,9 @@ def _link(a: sp.Basic, b: sp.Basic, relation: str, reading: Reading, cue: bool,
     if relation in EQUALITIES | {r"\approx"} and number is not None and number.places > 0:
         verdict, reason = decide_numeral(ra, number, relation)
         return verdict, reason, fixed(_number(ra), number.places)
+    if relation in EQUALITIES and (ra.has(BigO) or rb.has(BigO)):
+        verdict, reason = decide_remainder(ra, rb)
+        return verdict, reason, None
     if relation == r"\approx":
         if ra.free_symbols or rb.free_symbols or ra.atoms(AppliedUndef) or rb.atoms(AppliedUndef):
             verdict, reason = decide_approx(ra, rb)
@@ -645,6 +721,9 @@ def _link(a: sp.Basic, b: sp.Basic, relation: str, reading: Reading, cue: bool,
     if verdict == "error" and starred:
         raise UndecidedError(f"a condition on the particular point {starred[0]}")
     one_sided = _new_names(a, b, reading) & (_names(a) ^ _names(b))
+    worded = sorted(one_sided & reading.worded)
+    if verdict == "error" and worded:
+        raise UndecidedError(f"{worded[0]} is described in words, not in a formula")
     relates_defined = any(scope.has_value(n) for n in _names(a) | _names(b))
     if verdict == "error" and one_sided and one_sided == _new_names(a, b, reading) and relates_defined:
         new = sorted(one_sided)
@@ -717,7 +796,7 @@ def hypothetical(cue: str) -> bool:
 
 def judge_notes(notes: Notes) -> list[tuple[Statement, list[LinkVerdict]]]:
     """Judge every statement of a file in order, opening a scope at each heading."""
-    reading = new_reading()
+    reading = Reading(Scope(), worded_names(notes))
     headings = sorted(notes.headings, key=lambda h: h.line)
     paragraphs, count = [], 0
     for raw in notes.lines:

@@ -52,6 +52,8 @@ def _mul(a: Value, b: Value) -> Value:
     """A product in order: scalars scale, matrices multiply when their shapes fit."""
     a, b = _scalar(a), _scalar(b)
     if isinstance(a, sp.MatrixBase) and isinstance(b, sp.MatrixBase):
+        if a.shape == b.shape and a.shape[1] == 1 and a.shape[0] > 1:
+            return a.dot(b)  # two column vectors side by side: u \cdot v, their dot product
         if a.shape[1] != b.shape[0]:
             raise ShapeMismatchError(f"a product of shapes {a.shape} and {b.shape}")
         return a * b
@@ -174,6 +176,28 @@ def _random_value(s: sp.Symbol, rng: random.Random, sample: Callable[[random.Ran
     return sp.Matrix(rows, cols, lambda i, j: sp.Rational(rng.randint(-20, 20), rng.randint(7, 29)))
 
 
+def _zero_like(v: Value, other: Value) -> Value:
+    """A written 0 beside a vector or matrix is the zero of that shape."""
+    if not isinstance(v, sp.MatrixBase) and v == 0 and isinstance(other, sp.MatrixBase):
+        return sp.zeros(*other.shape)
+    return v
+
+
+def evaluate_at_random(exprs: list[sp.Basic], rng: random.Random,
+                       sample: Callable[[random.Random, sp.Symbol], sp.Rational],
+                       fixed: dict[sp.Symbol, Value]) -> list[Value]:
+    """The expressions over random matrices (names in ``fixed`` keep their given values)."""
+    names = sorted(sp.Tuple(*exprs).free_symbols, key=sp.default_sort_key)
+    values = {s: fixed.get(s, None) or _random_value(s, rng, sample) for s in names if isinstance(s, sp.Symbol)}
+    ev = Evaluator(values, rng)
+    return [_scalar(ev(e)) for e in exprs]
+
+
+def random_value(s: sp.Symbol, rng: random.Random) -> Value:
+    """A random value of a bold name's shape (entries in [-20/7, 20/7])."""
+    return _random_value(s, rng, lambda r, _s: sp.Rational(r.randint(1, 20), r.randint(7, 29)))
+
+
 def matrix_witness(a: sp.Basic, b: sp.Basic, points: int, seed: int,
                    sample: Callable[[random.Random, sp.Symbol], sp.Rational]) -> tuple[bool, str]:
     """Compare two matrix expressions at random matrices: (all agree, counterexample text)."""
@@ -183,6 +207,7 @@ def matrix_witness(a: sp.Basic, b: sp.Basic, points: int, seed: int,
         values = {s: _random_value(s, rng, sample) for s in names if isinstance(s, sp.Symbol)}
         ev = Evaluator(values, rng)
         va, vb = _scalar(ev(a)), _scalar(ev(b))
+        va, vb = _zero_like(va, vb), _zero_like(vb, va)
         ma, mb = isinstance(va, sp.MatrixBase), isinstance(vb, sp.MatrixBase)
         if ma != mb or (ma and va.shape != vb.shape):
             shape_a = va.shape if ma else "scalar"

@@ -650,7 +650,8 @@ class Parser:
             return False
         bare = text.rstrip("'")
         row = lookup(bare)
-        return (bare.lstrip("\\") in self.context.functions or _unlabelled(bare) in GENERIC_FUNCTIONS
+        plain = re.sub(r"^\\(?:hat|bar|tilde|check)\{(.+)\}$", r"\1", bare)  # \bar{f} is a function like f
+        return (bare.lstrip("\\") in self.context.functions or _unlabelled(plain) in GENERIC_FUNCTIONS
                 or row is not None)
 
     def call(self, name: Name) -> sp.Basic:
@@ -671,7 +672,8 @@ class Parser:
         bare = text.rstrip("'")
         key = bare.lstrip("\\")
         row = None if key in self.context.functions else lookup(bare)
-        if row is None and key not in self.context.functions and _unlabelled(key) not in GENERIC_FUNCTIONS:
+        plain = re.sub(r"^\\?(?:hat|bar|tilde|check)\{(.+)\}$", r"\1", key)
+        if row is None and key not in self.context.functions and _unlabelled(plain) not in GENERIC_FUNCTIONS:
             raise self.error(f"the function {key} is neither in the catalog nor defined by the notes")
         if row is not None and row.build is None:
             raise self.error(f"{row.key}: {row.note}")
