@@ -37,7 +37,7 @@ import importlib
 import operator
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
@@ -229,6 +229,32 @@ def unlocated() -> int:
     reg = registry()
     return (sum(f.locator is None for f in reg.formulas)
             + sum(q.locator is None for e in reg.examples for q in e.quantities))
+
+
+class LazyNotation(Mapping[str, sp.Basic]):
+    """One claim's symbol map, built on first use: a file that states no record never imports the tables."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def _table(self) -> dict[str, sp.Basic]:
+        """The claim's map from the merged tables."""
+        return _notation_tables().get(self.key, {})
+
+    def __getitem__(self, name: str) -> sp.Basic:
+        return self._table()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+
+@functools.cache
+def _notation_tables() -> dict[str, dict[str, sp.Basic]]:
+    """The merged tables, once per process."""
+    return notation_table()
 
 
 def notation_table() -> dict[str, dict[str, sp.Basic]]:
@@ -1490,7 +1516,6 @@ def audit_notes(notes: Notes, sections: Iterable[str] | None = None, *, run_list
     ``sections`` (e.g. ``("1.1", "1.2")``) limits the claims judged to those sections and their subsections.
     ``run_listings`` runs the NumPy listings in the bubblewrap sandbox (by default they are only read).
     """
-    explicit = notation_table()
     findings: list[Finding] = []
     absent: list[str] = []
     covered: dict[tuple[int, int], list[tuple[str, str, str]]] = {}
@@ -1500,7 +1525,7 @@ def audit_notes(notes: Notes, sections: Iterable[str] | None = None, *, run_list
                                           for w in wanted):
             continue
         try:
-            finding, written = judge(notes, claim, explicit.get(claim.key, {}))
+            finding, written = judge(notes, claim, LazyNotation(claim.key))
         except DerivationError as e:
             base = {"claim": claim.key, "section": claim.locator.section, "kind": claim.locator.kind}
             finding, written = _finding(base, None, "unknown", str(e), None, None), None
