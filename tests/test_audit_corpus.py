@@ -6,6 +6,7 @@ the audit reports were read by hand: see docs/AUDIT.md); a single planted error 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -58,3 +59,16 @@ def test_the_definitions_found_in_a_chapter_are_printed_for_a_reader(capsys):
         print(f"calculus.md:{line}: {text}  ({reason})")
     assert any("defines f" in reason for _, _, reason in found)
     assert len(found) >= 10
+
+
+def test_several_files_make_one_report_with_the_path_on_every_finding(tmp_path):
+    data = Path(__file__).resolve().parent / "data"
+    for name in ("identities_wrong.md", "activation_table.md"):
+        (tmp_path / name).write_text((data / name).read_text(encoding="utf-8"), encoding="utf-8")
+    report = audit_paths([tmp_path])
+    found = json.loads(report.to_json())["findings"]
+    assert report.coverage["files"] == 2
+    assert {Path(f["path"]).name for f in found if f["severity"] == "error"} == {"identities_wrong.md",
+                                                                                "activation_table.md"}
+    assert all("path" in f for f in found)
+    assert report.exit_code == 1

@@ -14,6 +14,7 @@ import random
 import re
 from collections.abc import Callable
 
+import symengine as se
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
@@ -160,7 +161,7 @@ class Evaluator:
         value = inner(f)
         outputs = list(value) if isinstance(value, sp.MatrixBase) else [value]
         at = dict(zip(list(entries), list(point) if isinstance(point, sp.MatrixBase) else [point], strict=True))
-        grads = [[sp.diff(out, x).xreplace(at) for out in outputs] for x in entries]
+        grads = [[_diff_at(out, x, at) for out in outputs] for x in entries]
         if len(outputs) == 1:
             g = sp.Matrix(shape[0], shape[1], [row[0] for row in grads])
             return _scalar(g)
@@ -174,6 +175,15 @@ def _random_value(s: sp.Symbol, rng: random.Random, sample: Callable[[random.Ran
         return sample(rng, s)
     rows, cols = shape_of(s)
     return sp.Matrix(rows, cols, lambda i, j: sp.Rational(rng.randint(-20, 20), rng.randint(7, 29)))
+
+
+def _diff_at(expr: sp.Expr, x: sp.Symbol, at: dict[sp.Basic, sp.Basic]) -> sp.Expr:
+    """d expr / d x at the point ``at``: with symengine (many entries, large expressions), SymPy where it cannot."""
+    try:
+        point = {se.sympify(k): se.sympify(v) for k, v in at.items()}
+        return se.diff(se.sympify(expr), se.sympify(x)).subs(point)._sympy_()
+    except (TypeError, ValueError, RuntimeError, AttributeError, NotImplementedError):
+        return sp.diff(expr, x).xreplace(at)
 
 
 def _zero_like(v: Value, other: Value) -> Value:
