@@ -146,8 +146,9 @@ def command(script_dir: str, limits: Limits = LIMITS) -> list[str]:
     caps = [] if root else ["--cap-drop", "ALL"]  # root: the launcher needs CAP_SETUID, then has none
     return [
         bwrap(), *namespaces, "--die-with-parent", "--new-session", *caps,
-        *mounts, "--proc", "/proc", "--dev", "/dev",
-        "--perms", "01777", "--tmpfs", "/tmp", "--perms", "0755", "--dir", "/run",
+        # /tmp first: an interpreter or venv that lives under /tmp is bound over it, not hidden by it
+        "--perms", "01777", "--tmpfs", "/tmp", *mounts, "--proc", "/proc", "--dev", "/dev",
+        "--perms", "0755", "--dir", "/run",
         "--ro-bind", script_dir, SCRIPT_DIR, "--perms", "0777", "--tmpfs", WORK_DIR, "--chdir", WORK_DIR,
         # tmpfs has no size cap in bubblewrap 0.8 and would hold what it is given in memory: read-only
         "--remount-ro", "/tmp", "--remount-ro", WORK_DIR,
