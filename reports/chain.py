@@ -19,7 +19,7 @@ from reports.latex import Tex, tex_width
 from reports.printer import textbook
 from reports.prose import prose_tex
 
-CHAIN_WIDTH = 200.0  # tex_width of the widest expression typeset in a chain (shrunk to the line when wider than it)
+CHAIN_WIDTH = 120.0  # tex_width of the widest expression typeset in a chain (shrunk to the line when wider than it)
 LINK_POINTS = 2  # random rational points at which two consecutive lines must agree to be linked by "="
 LINK_OPS = 400  # larger pairs are not evaluated (their link reads as a step of the rule)
 EQUAL = Tex("=")

@@ -23,7 +23,7 @@ import sympy as sp
 from derive.core import registry
 from reports.latex import Tex, escape
 from reports.printer import textbook
-from reports.quote import quoted
+from reports.quote import quoted, typeset_line
 
 SEVERITY_ORDER: Mapping[str, int] = {"error": 0, "warning": 1}
 
@@ -63,6 +63,16 @@ class Erratum:
     def written_tex(self) -> Tex:
         """The line as written, escaped for a verbatim-like display."""
         return Tex(r"\texttt{" + escape(self.written, breakable=True) + "}")
+
+    @property
+    def written_typeset(self) -> Tex:
+        """The line as written, typeset (its maths through ``reports.quote.safe_math``)."""
+        return typeset_line(self.written)
+
+    @property
+    def corrected_typeset(self) -> Tex:
+        """The corrected line, typeset."""
+        return typeset_line(self.corrected)
 
     @property
     def corrected_tex(self) -> Tex:
@@ -206,10 +216,11 @@ def _precise(finding: Any) -> tuple[int, str, str] | None:
     exact = _quantity(str(getattr(finding, "claim", "")))
     if stated is None or expected is None or exact is None or stated == expected:
         return None
-    if str(getattr(finding, "severity", "")) not in SEVERITY_ORDER or not isinstance(getattr(finding, "line", None), int):
+    line = getattr(finding, "line", None)
+    if str(getattr(finding, "severity", "")) not in SEVERITY_ORDER or not isinstance(line, int):
         return None
     places = -expected.as_tuple().exponent + 1
-    return finding.line, str(getattr(finding, "stated")), f"{exact:.{places}f}"
+    return line, str(finding.stated), f"{exact:.{places}f}"
 
 
 def build_errata(lines: Sequence[str], findings: Iterable[Any]) -> tuple[Erratum, ...]:

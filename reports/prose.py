@@ -55,6 +55,7 @@ SPELLINGS: tuple[tuple[str, str], ...] = (
     (r"\bN\(", r"\\mathcal{N}("),
     (r"\^T\b", r"^{\\top}"),
     (r"(?<=[\w}])T\b(?=\s|$)", r"^{\\top}"),
+    (r"\^\(([^()]*)\)", r"^{(\1)}"),
     (r"(?<![\w^])(\d|[mnhd]|m_\S+) x (\d|[mnhd]|m_\S+)(?!\w)", r"\1 \\times \2"),
     (r"\(l([+-]1)?\)", r"(\\ell\1)"),
     (r"_l\b", r"_\\ell"),

@@ -57,7 +57,10 @@ def safe_math(text: str) -> Tex | None:
             return None
         if symbol is not None and symbol not in SYMBOLS_OK and symbol != "\\":
             return None
-    if any(env not in ENVIRONMENTS for _, env in _ENV.findall(text)):
+    envs = _ENV.findall(text)
+    if any(env not in ENVIRONMENTS for _, env in envs) or [k for k, _ in envs].count("begin") * 2 != len(envs):
+        return None
+    if len(re.findall(r"\\left(?![a-zA-Z])", text)) != len(re.findall(r"\\right(?![a-zA-Z])", text)):
         return None
     if "&" in text and "\\begin" not in text:
         return None
@@ -70,3 +73,26 @@ def quoted(text: str) -> Tex:
     if tex is not None:
         return Tex("$" + tex + "$")
     return Tex(r"\texttt{" + escape(text, breakable=True) + "}")
+
+
+def typeset_line(line: str) -> Tex:
+    """A line of the notes typeset: its ``$...$`` maths through ``safe_math``, its prose escaped.
+
+    A line without dollars is a line of a display and is typeset whole. Whatever ``safe_math`` refuses
+    is shown escaped, in typewriter.
+    """
+    text = line.strip()
+    if "$" not in text:
+        tex = safe_math(text)
+        return Tex("$" + tex + "$") if tex is not None else Tex(r"\texttt{" + escape(text, breakable=True) + "}")
+    parts = text.split("$")
+    if len(parts) % 2 == 0:  # unbalanced dollars: not typeset
+        return Tex(r"\texttt{" + escape(text, breakable=True) + "}")
+    out = []
+    for k, part in enumerate(parts):
+        if k % 2 == 0:
+            out.append(escape(part))
+        else:
+            tex = safe_math(part)
+            out.append("$" + tex + "$" if tex is not None else r"\texttt{" + escape(part, breakable=True) + "}")
+    return Tex("".join(out))
