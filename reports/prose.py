@@ -80,8 +80,8 @@ def _is_math(word: str) -> bool:
     """Whether one word of a record's text is maths."""
     core = word.strip(",;:.")
     bare = core.strip("()")
-    if "\0" in word or not bare:
-        return False
+    if "\0" in word or not bare or any(ch in word for ch in "\\$%#&"):
+        return False  # a backslash or a TeX special is never passed into maths: the word is escaped
     if PROSE_WORD.search(bare) and bare.split("_")[0].rstrip("'") not in MATH_NAMES and not bare.startswith("sum_"):
         return False
     if re.fullmatch(r"[-+]?oo", bare):
