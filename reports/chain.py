@@ -19,7 +19,7 @@ from reports.latex import Tex, tex_width
 from reports.printer import textbook
 from reports.prose import prose_tex
 
-CHAIN_WIDTH = 120.0  # tex_width of the widest expression typeset in a chain (shrunk to the line when wider than it)
+CHAIN_WIDTH = 90.0  # tex_width of the widest expression typeset in a chain (shrunk to the line when wider than it)
 LINK_POINTS = 2  # random rational points at which two consecutive lines must agree to be linked by "="
 LINK_OPS = 400  # larger pairs are not evaluated (their link reads as a step of the rule)
 EQUAL = Tex("=")
@@ -74,11 +74,23 @@ def equal(before: object, after: object, domain: Mapping[str, tuple[float, float
     return good == LINK_POINTS and not counter
 
 
+def is_check(rule: str, expr: object) -> bool:
+    """Whether a step records the outcome of a check (all true, or counts of what was checked)."""
+    if not isinstance(expr, sp.Tuple) or not expr.args:
+        return False
+    if all(a is sp.true for a in expr.args):
+        return True
+    return "checked" in rule and all(isinstance(a, sp.Integer) for a in expr.args)
+
+
 def chain(steps: tuple[tuple[str, object], ...], domain: Mapping[str, tuple[float, float]]) -> tuple[ChainLine, ...]:
     """The lines of a derivation from its (rule, expression) steps, in order."""
     lines: list[ChainLine] = []
     previous: object = None
     for k, (rule, expr) in enumerate(steps):
+        if is_check(rule, expr):  # the outcome of a check, not a line of the derivation
+            lines.append(ChainLine(Tex(""), Tex(r"\checkmark"), prose_tex(rule), True))
+            continue
         tex, whole = typeset(expr)
         relation = Tex("") if k == 0 else (EQUAL if equal(previous, expr, domain) else STEP)
         lines.append(ChainLine(relation, tex, prose_tex(rule), whole))

@@ -207,6 +207,10 @@ class TextbookPrinter(LatexPrinter):
             return tex if exp is None else "{" + tex + "}^{" + exp + "}"
         return super()._print_Function(expr, exp)
 
+    def _print_Tuple(self, expr: sp.Tuple) -> str:
+        # a list of values, not an interval: "0, \infty" rather than "(0, \infty)"
+        return r",\quad ".join(self._print(a) for a in expr.args)
+
     def _print_BooleanTrue(self, expr: sp.Basic) -> str:
         return r"\checkmark"
 

@@ -25,7 +25,7 @@ ALLOWED: frozenset[str] = frozenset((
 ).split())
 ENVIRONMENTS: frozenset[str] = frozenset({"bmatrix", "pmatrix", "matrix", "cases", "aligned"})
 _CONTROL = re.compile(r"\\([A-Za-z]+)|\\(.)")
-_FORBIDDEN = re.compile(r"[$%#]|\^\^|\\\\\\|[\x00-\x08\x0b-\x1f\x7f]")
+_FORBIDDEN = re.compile(r"[$%#*]|\^\^|\\\\\\|[\x00-\x08\x0b-\x1f\x7f]")
 _ENV = re.compile(r"\\(begin|end)\s*\{([^{}]*)\}")
 SYMBOLS_OK = frozenset(",;:!{}|_ ")  # \, \; \: \! \{ \} \| \_ and "\ "
 

@@ -111,8 +111,8 @@ def test_an_expression_too_wide_to_print_shows_its_structure():
 
 
 def test_records_with_one_chain_merge_into_one_entry():
-    from reports.build import build_sections
     from derive.core import Registry
+    from reports.build import build_sections
 
     reg = registry()
     keys = ("ce_chain_rule", "ce_chain_jacobian", "ce_chain_cancel", "ce_chain_sum", "ce_chain_labels")
