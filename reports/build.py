@@ -42,6 +42,7 @@ from reports.checks import KernelCheck, Numeric, Pending, numeric_checks, option
 from reports.errata import Erratum
 from reports.errata import build_errata as errata_entries
 from reports.latex import Tex, display, escape, finalize, label, listing_body, texttt
+from reports.matrix_form import matrix_line
 from reports.plots import FIGURES, FigureSpec, figure_files, render_figures
 from reports.printer import textbook
 from reports.prose import prose_tex
@@ -480,7 +481,8 @@ def _formula_view(formula: Formula, gen: Generated | None, uses: Sequence[Exampl
         abbreviated=short_def or short_res or short_st or any(s.abbreviated for s in steps),
         heading=heading, conditions=tuple(prose_tex(a) for a in formula.assumptions),
         intro=_intro(formula, derivation.steps),
-        chain=chain(tuple((s.rule, s.expr) for s in derivation.steps), formula.domain),
+        chain=chain(tuple((s.rule, s.expr) for s in derivation.steps), formula.domain)
+        + tuple(x for x in (matrix_line(formula),) if x is not None),
         quote=None if found is None or found[1].startswith(CODE_MARK) or safe_math(found[1]) is None
         else quoted(found[1]),
         where="" if found is None else f"{source}:{found[0]}", result=Tex(result_tex), beyond=beyond,

@@ -108,6 +108,12 @@ def respell(name: str) -> str:
 
 def bold(name: str) -> str:
     """A vector or matrix name in bold: its head letter bold, its super- and subscripts as they are."""
+    gradient = re.fullmatch(r"\\nabla_\{(.*)\}(.*)", name)
+    if gradient:  # the gradient with respect to a vector: the vector is bold, the operator is not
+        return r"\nabla_{" + bold(gradient[1]) + "}" + gradient[2]
+    applied = re.fullmatch(r"(\\[A-Za-z]+'?)\((.*)\)", name)
+    if applied:  # sigma'(z^{(l)}) as a vector: the function applied to a bold vector
+        return applied[1] + "(" + bold(applied[2]) + ")"
     m = re.match(r"^(\\?[A-Za-z]+|\\hat\{[a-z]\})(.*)$", name)
     if m is None:
         return name
@@ -189,12 +195,13 @@ class TextbookPrinter(LatexPrinter):
         inner = self._print(expr.arg)
         if not isinstance(expr.arg, sp.MatrixSymbol):
             inner = r"\left(" + inner + r"\right)"
-        elif "^" in inner:
-            inner = "{" + inner + "}"
+        elif re.search(r"\^\{[^{}]*\}$", inner):  # W^{(l)} transposed reads W^{(l)\top}
+            return inner[:-1] + r"\top}"
         return inner + r"^{\top}"
 
     def _print_HadamardProduct(self, expr: sp.HadamardProduct) -> str:
-        return r" \odot ".join(self.parenthesize(a, 45) for a in expr.args)
+        return r" \odot ".join(r"\left(" + self._print(a) + r"\right)" if isinstance(a, sp.MatMul | sp.MatAdd)
+                                else self._print(a) for a in expr.args)
 
     def _print_Function(self, expr: sp.Basic, exp: str | None = None) -> str:
         if isinstance(expr, AppliedUndef) or type(expr).__name__ in FUNCTION_NAMES:

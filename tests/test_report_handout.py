@@ -244,3 +244,20 @@ def test_the_body_shows_no_code_spellings(committed_pdf):
 def test_the_pdf_is_byte_identical_run_to_run(committed_pdf, tmp_path):
     again = compile_pdf(tmp_path, _committed_files(), lambda _msg: None)
     assert again.read_bytes() == committed_pdf.read_bytes()
+
+
+# --- matrix form of BP1-BP4 ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("key", "tex"), [
+    ("bp1_output_error", r"\nabla_{\mathbf{a}^{(L)}} L \odot \sigma'(\mathbf{z}^{(L)})"),
+    ("bp2_hidden_error", r"\left(\mathbf{W}^{(\ell+1)\top} \boldsymbol{\delta}^{(\ell+1)}\right) \odot "
+                         r"\sigma'(\mathbf{z}^{(\ell)})"),
+    ("bp3_weight_grad", r"\boldsymbol{\delta}^{(\ell)} \mathbf{a}^{(\ell-1)\top}"),
+    ("bp4_bias_grad", r"\boldsymbol{\delta}^{(\ell)}"),
+])
+def test_bp1_to_bp4_end_in_their_matrix_form_proven_equal_to_the_index_form(key, tex):
+    from reports.matrix_form import matrix_line
+
+    line = matrix_line(registry().formula(key))
+    assert line is not None and line.expr == tex and "(proven)" in line.rule
