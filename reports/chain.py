@@ -20,6 +20,7 @@ from reports.printer import textbook
 from reports.prose import prose_tex
 
 CHAIN_WIDTH = 90.0  # tex_width of the widest expression typeset in a chain (shrunk to the line when wider than it)
+MATRIX_ENTRY_WIDTH = 24.0  # a matrix with a wider entry is shown by its structure (its entries would be unreadable)
 LINK_POINTS = 2  # random rational points at which two consecutive lines must agree to be linked by "="
 LINK_OPS = 400  # larger pairs are not evaluated (their link reads as a step of the rule)
 EQUAL = Tex("=")
@@ -52,7 +53,9 @@ def structure(expr: object) -> Tex:
 def typeset(expr: object, width: float = CHAIN_WIDTH) -> tuple[Tex, bool]:
     """The textbook LaTeX of ``expr``, or its ``structure`` when wider than ``width``; and whether shown whole."""
     tex = textbook(expr)
-    if tex_width(tex) <= width:
+    crowded = isinstance(expr, sp.MatrixBase) and expr.shape != (1, 1) and \
+        max(tex_width(textbook(e)) for e in expr) > MATRIX_ENTRY_WIDTH
+    if tex_width(tex) <= width and not crowded:
         return Tex(tex), True
     return structure(expr), False
 
