@@ -45,6 +45,7 @@ SPELLINGS: tuple[tuple[str, str], ...] = (
     (r"\bin\b", r"\\in"),
     (r"\band\b", r"\\text{ and }"),
     (r"\bor\b", r"\\text{ or }"),
+    (r"\bd(alpha|beta|gamma|theta|eta|lambda|sigma)\b", r"d\\\1"),
     (r"(?<![\\A-Za-z])(alpha|beta|gamma|delta|epsilon|eta|theta|lambda|mu|sigma|phi|Phi|pi|rho|tau)(?![a-zA-Z])",
      r"\\\1"),
     (r"(?<![\\\w])eps(?![a-zA-Z])", r"\\epsilon"),
