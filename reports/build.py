@@ -760,9 +760,13 @@ def benchmark_rows(path: Path = BENCHMARKS) -> tuple[tuple[str, ...], ...]:
 
 
 def _version() -> str:
-    """chainrule's version."""
-    from chainrule import __version__
-    return str(__version__)
+    """chainrule's version, from the installed distribution (the command line's package is a layer above)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("chainrule")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 # --- rendering --------------------------------------------------------------------------------
