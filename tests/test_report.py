@@ -98,7 +98,8 @@ def _plain(tex: str) -> str:
     """Escaped text with its inert spellings removed, so that any TeX special left over is live."""
     return re.sub(r"\\(textbackslash|textasciicircum|textasciitilde|textless|textgreater|textbar|textquotedbl|"
                   r"textasciigrave|textquotesingle|textemdash|allowbreak|dots|texttimes|textperiodcentered|nobreakspace)\{\}"
-                  r"|\\[{}$&#_%]|\{[\[\]*]\}|-\{\}|\$\\[a-zA-Z]+\$|\\unknownchar\{[0-9A-F]{4,6}\}", "", tex)
+                  r"|\\[{}$&#_%]|\{[\[\]*]\}|-\{\}|\$\\[a-zA-Z]+\$|\\unknownchar\{[0-9A-F]{4,6}\}"
+                  r"|%\n", "", tex)  # "%" + newline: escape()'s inert break of a long source line
 
 
 # --- escaping ---------------------------------------------------------------------------------
