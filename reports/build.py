@@ -16,6 +16,7 @@ latexmk, without shell escape, in a temporary folder.
 from __future__ import annotations
 
 import ast
+import hashlib
 import os
 import re
 import shutil
@@ -23,7 +24,7 @@ import subprocess
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import import_module
 from pathlib import Path
@@ -36,14 +37,26 @@ import sympy as sp
 from chainrule.errors import ChainruleError, InputError
 from derive.core import SECTIONS, Example, Formula, Kernel, Registry, registry
 from derive.proof import Proof, prove
+from reports.chain import ChainLine, chain, typeset
 from reports.checks import KernelCheck, Numeric, Pending, numeric_checks, optional, use_workers
-from reports.latex import Tex, display, escape, finalize, label, listing_body, math, texttt
+from reports.errata import Erratum
+from reports.errata import build_errata as errata_entries
+from reports.latex import Tex, display, escape, finalize, label, listing_body, texttt
+from reports.matrix_form import matrix_line
 from reports.plots import FIGURES, FigureSpec, figure_files, render_figures
+from reports.printer import textbook
+from reports.prose import prose_tex
+from reports.quote import quoted, safe_math
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 MAIN = "chainrule.tex"
 PREAMBLE = "preamble.tex"
 ERRATA = "errata.tex"
+APPENDIX = "appendix.tex"
+BENCHMARKS = Path(__file__).resolve().parent.parent / "docs" / "BENCHMARKS.md"
+BENCH_COLUMNS = 9  # the columns of docs/BENCHMARKS.md's first table shown in the appendix (all threads)
+CODE_MARK = "\0code:"  # marks a quote that is a line of code (shown in typewriter, never typeset)
+SOURCE_DATE_EPOCH = "0"  # fixed dates inside the PDF, so that it is byte-identical run to run
 BACKENDS: Mapping[str, str] = {"numpy": "NumPy", "jax": "JAX"}
 VERDICTS = ("proven", "agrees", "refuted", "unknown")
 LATEXMK = ("latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape")
@@ -164,6 +177,17 @@ class FormulaView:
     codegen: bool
     checked: bool = False
     abbreviated: bool = False
+    heading: Tex = Tex("")
+    conditions: tuple[Tex, ...] = ()
+    intro: Tex | None = None
+    chain: tuple[ChainLine, ...] = ()
+    quote: Tex | None = None
+    where: str = ""
+    result: Tex = Tex("")
+    beyond: bool = False
+    merged: tuple[FormulaView, ...] = ()
+    steps_key: tuple[tuple[str, str], ...] = ()
+    own_chain: bool = False
 
 
 @dataclass(frozen=True)
@@ -228,6 +252,18 @@ class Errata:
     findings: tuple[FindingView, ...]
     counts: tuple[tuple[str, int], ...] = field(default=())
     claims: int = 0
+    entries: tuple[Erratum, ...] = ()
+    quotes: Mapping[str, tuple[int, str]] = field(default_factory=dict)
+
+    @property
+    def slips(self) -> tuple[Erratum, ...]:
+        """The entries that are more than a rounding slip, by severity then line."""
+        return tuple(e for e in self.entries if not e.rounding)
+
+    @property
+    def rounding(self) -> tuple[Erratum, ...]:
+        """The entries that only round a number differently (the last digit), by line."""
+        return tuple(sorted((e for e in self.entries if e.rounding), key=lambda e: e.line))
 
     @property
     def errors(self) -> tuple[FindingView, ...]:
@@ -385,7 +421,7 @@ def _kernel_view(kernel: Kernel, gen: Generated | None, checks: Sequence[KernelC
         if code is not None:
             listings.append(Listing(label_, kernel.name, listing_body(numpy_excerpt(code) if backend == "numpy"
                                                                       else code)))
-    wrt = math(sp.Symbol(kernel.grad_wrt)) if kernel.grad_wrt else Tex("")
+    wrt = Tex(textbook(sp.Symbol(kernel.grad_wrt))) if kernel.grad_wrt else Tex("")
     proof = gen.proofs.get(kernel.name) if gen else None
     return KernelView(kernel.name, kernel.grad_of, wrt, kernel.rewrite, kernel.shape, tuple(listings), proof,
                       _check_views(kernel, checks))
@@ -402,20 +438,39 @@ def _definition(formula: Formula) -> tuple[Tex, bool]:
     return display(d, FULL_WIDTH)
 
 
+_BEYOND = re.compile(r"\s*\((?:beyond|the notes leave it out)[^()]*\)\s*$")
+
+
+def _intro(formula: Formula, steps: Sequence[Any]) -> Tex | None:
+    """The definition shown above the chain, when the chain does not start from it."""
+    d = formula.definition
+    if steps and steps[0].rule.startswith("definition"):
+        return None
+    if isinstance(d, sp.Symbol) and not d.name.isidentifier():
+        return prose_tex(d.name)
+    return Tex("$" + typeset(d)[0] + "$")
+
+
 def _formula_view(formula: Formula, gen: Generated | None, uses: Sequence[ExampleUse],
                   figures: Sequence[FigureView], checks: Sequence[KernelCheck] | None = None,
-                  proof: Proof | None = None) -> FormulaView:
+                  proof: Proof | None = None, quotes: Mapping[str, tuple[int, str]] | None = None,
+                  source: str = "") -> FormulaView:
     """Derive and prove one formula and collect what the template shows for it."""
     derivation = formula.derive()
+    found = (quotes or {}).get(formula.key)
+    beyond = bool(_BEYOND.search(formula.title)) or formula.stated is None or (quotes is not None and found is None)
+    heading = prose_tex(_BEYOND.sub("", formula.title))
+    result_tex = typeset(derivation.result.rhs if isinstance(derivation.result, sp.Equality) else derivation.result)[0]
     loc = formula.locator
     definition, short_def = _definition(formula)
     steps = []
     for s in derivation.steps:
-        tex, short = display(s.expr, FULL_WIDTH)
-        steps.append(StepView(s.rule, tex, short))
+        tex, whole = typeset(s.expr)
+        steps.append(StepView(s.rule, tex, not whole))
     half = HALF_WIDTH if formula.stated is not None else FULL_WIDTH
-    derived, short_res = display(derivation.result, half)
-    stated, short_st = (None, False) if formula.stated is None else display(formula.stated, HALF_WIDTH)
+    derived, whole_res = typeset(derivation.result, half * 2.5)
+    stated, whole_st = (None, True) if formula.stated is None else typeset(formula.stated, HALF_WIDTH * 2.5)
+    short_res, short_st = not whole_res, not whole_st
     return FormulaView(
         key=formula.key, label=label(f"formula:{formula.key}"), title=formula.title,
         assumptions=formula.assumptions, definition=definition, steps=tuple(steps), stated=stated, derived=derived,
@@ -424,6 +479,14 @@ def _formula_view(formula: Formula, gen: Generated | None, uses: Sequence[Exampl
         kernels=tuple(_kernel_view(k, gen, checks or ()) for k in formula.kernels),
         examples=tuple(uses), figures=tuple(figures), codegen=gen is not None, checked=checks is not None,
         abbreviated=short_def or short_res or short_st or any(s.abbreviated for s in steps),
+        heading=heading, conditions=tuple(prose_tex(a) for a in formula.assumptions),
+        intro=_intro(formula, derivation.steps),
+        chain=chain(tuple((s.rule, s.expr) for s in derivation.steps), formula.domain)
+        + tuple(x for x in (matrix_line(formula),) if x is not None),
+        quote=None if found is None or found[1].startswith(CODE_MARK) or safe_math(found[1]) is None
+        else quoted(found[1]),
+        where="" if found is None else f"{source}:{found[0]}", result=Tex(result_tex), beyond=beyond,
+        steps_key=tuple((s.rule, sp.srepr(s.expr)) for s in derivation.steps),
     )
 
 
@@ -439,8 +502,8 @@ def _value(x: object, places: int) -> str:
 
 def _short(expr: sp.Basic, limit: int = EXACT_CHARS) -> Tex:
     """``expr`` in inline maths (fractions folded) when short enough for a table cell, else a note saying so."""
-    tex = sp.latex(expr, fold_short_frac=True)
-    return Tex(f"${tex}$") if len(tex) <= limit else Tex(r"\emph{(long expression)}")
+    tex = textbook(expr)
+    return Tex(f"${tex}$") if len(tex) <= limit else Tex("")
 
 
 def _example_view(example: Example, checks: list[Any] | None) -> ExampleView:
@@ -460,7 +523,7 @@ def _example_view(example: Example, checks: list[Any] | None) -> ExampleView:
         ))
     return ExampleView(
         key=example.key, label=label(f"example:{example.key}"), title=example.title,
-        inputs=tuple((math(sp.Symbol(name)), math(v)) for name, v in example.inputs.items()),
+        inputs=tuple((Tex(textbook(sp.Symbol(name))), Tex(textbook(v))) for name, v in example.inputs.items()),
         kernels=", ".join(example.kernels_used), rows=tuple(rows), checked=checks is not None,
     )
 
@@ -480,12 +543,61 @@ def _figure_view(spec: FigureSpec) -> FigureView:
     return FigureView(Tex(spec.path), Tex(spec.caption), label(f"figure:{spec.name}"), Tex(spec.cite))
 
 
+# Records shown as one entry with their cases, each keeping its own chain (the first record hosts them).
+GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("The softmax Jacobian and its cases", ("softmax_jacobian", "softmax_numerator_slope", "softmax_denominator_term",
+                                            "softmax_off_diagonal_quotient", "softmax_off_diagonal")),
+    ("Adam's two moments and their bias correction", ("adam_m_expectation", "adam_v_expectation",
+                                                      "adam_bias_divisor", "adam_m_hat", "adam_v_hat")),
+)
+
+
+def _group_cases(views: Sequence[FormulaView]) -> list[FormulaView]:
+    """The records of each of ``GROUPS`` gathered under its first record, each with its own chain."""
+    by_key = {v.key: v for v in views}
+    hosted: dict[str, tuple[str, tuple[FormulaView, ...]]] = {}
+    for title, group in GROUPS:
+        present = [by_key[k] for k in group if k in by_key]
+        if len(present) > 1:
+            hosted[present[0].key] = (title, tuple(replace(v, own_chain=k > 0) for k, v in enumerate(present)))
+    members = {v.key for _, group in hosted.values() for v in group[1:]}
+    return [replace(v, merged=hosted[v.key][1], heading=escape(hosted[v.key][0])) if v.key in hosted else v
+            for v in views if v.key not in members]
+
+
+def merge_related(views: Sequence[FormulaView]) -> tuple[FormulaView, ...]:
+    """Related records merged into one entry: the cases of ``GROUPS``, and records whose derivations are one
+    chain (one's steps begin the other's), shown as the longest chain.
+
+    Every record of an entry keeps its own stated form and verdict.
+    """
+    out: list[FormulaView] = []
+    for view in _group_cases(views):
+        if view.merged:
+            out.append(view)
+            continue
+        host = next((k for k, v in enumerate(out) if view.steps_key and len(view.steps_key) > 1 and not v.own_chain
+                     and not any(m.own_chain for m in v.merged) and
+                     (v.steps_key[:len(view.steps_key)] == view.steps_key or
+                      view.steps_key[:len(v.steps_key)] == v.steps_key)), None)
+        if host is None:
+            out.append(view)
+            continue
+        first = out[host]
+        members = (*(first.merged or (first,)), view)
+        longest = max(members, key=lambda v: len(v.chain))
+        out[host] = replace(first, chain=longest.chain, steps_key=longest.steps_key, merged=members)
+    return tuple(out)
+
+
 def build_sections(reg: Registry, gen: Generated | None, checks: list[Any] | None,
                    progress: Callable[[str], None], kernel_checks: list[KernelCheck] | None = None,
-                   proofs: Mapping[str, Proof] | None = None) -> list[SectionView]:
+                   proofs: Mapping[str, Proof] | None = None, quotes: Mapping[str, tuple[int, str]] | None = None,
+                   source: str = "") -> list[SectionView]:
     """Group the registry by section, in the notes' order, and build each section's view.
 
-    ``proofs`` holds formulas already proven (by key); the others are proven here.
+    ``proofs`` holds formulas already proven (by key); the others are proven here. ``quotes`` gives,
+    by record, the line of the notes and the maths written there (from the audit).
     """
     titles = section_titles()
     numbers = sorted({f.section for f in reg.formulas} | {e.section for e in reg.examples}, key=section_key)
@@ -502,10 +614,11 @@ def build_sections(reg: Registry, gen: Generated | None, checks: list[Any] | Non
                                _example_verdict(examples[e.key]))
                     for e in reg.examples if names & set(e.kernels_used)]
             figs = [_figure_view(s) for s in FIGURES if s.formula == formula.key]
-            views.append(_formula_view(formula, gen, uses, figs, kernel_checks, (proofs or {}).get(formula.key)))
+            views.append(_formula_view(formula, gen, uses, figs, kernel_checks, (proofs or {}).get(formula.key),
+                                       quotes, source))
         sections.append(SectionView(
             number=number, title=titles.get(number, f"Section {number}"), filename=Tex(f"section-{number}.tex"),
-            label=label(f"section:{number}"), formulas=tuple(views),
+            label=label(f"section:{number}"), formulas=merge_related(views),
             examples=tuple(examples[e.key] for e in reg.examples if e.section == number),
             figures=tuple(_figure_view(s) for s in FIGURES if s.section == number and not s.formula),
         ))
@@ -518,7 +631,7 @@ def _finding_view(finding: Any, source: str = "") -> FindingView:
         if v is None or v == "":
             return MISSING
         if isinstance(v, sp.Basic):
-            return Tex(f"${math(v)}$")
+            return Tex(f"${textbook(v)}$")
         return Tex(r"\texttt{" + escape(str(v), breakable=True) + "}")
 
     line = getattr(finding, "line", None)
@@ -546,7 +659,114 @@ def build_errata(notes: Path | None, findings: Iterable[Any] | None) -> Errata:
     every = list(findings)
     shown = tuple(_finding_view(f, source) for f in every if str(getattr(f, "severity", "")) != "info")
     counts = Counter(str(getattr(f, "verdict", getattr(f, "severity", ""))) for f in every)
-    return Errata("audited", source, shown, tuple(sorted(counts.items())), len(every))
+    lines = _notes_lines(notes)
+    entries = errata_entries(lines, every) if lines else ()
+    return Errata("audited", source, shown, tuple(sorted(counts.items())), len(every), entries, quotes_of(every))
+
+
+def _notes_lines(notes: Path | None) -> list[str]:
+    """The lines of the notes file, or none when there is no readable file."""
+    if notes is None:
+        return []
+    try:
+        return Path(notes).read_text(encoding="utf-8").lstrip("\ufeff").split("\n")
+    except (OSError, UnicodeDecodeError):
+        return []
+
+
+def quotes_of(findings: Iterable[Any]) -> dict[str, tuple[int, str]]:
+    """By record: the line of the notes that states it and the maths written there (first finding wins)."""
+    known = {f.key for f in registry().formulas}
+    out: dict[str, tuple[int, str]] = {}
+    for f in findings:
+        claim, line, stated = str(getattr(f, "claim", "")), getattr(f, "line", None), getattr(f, "stated", None)
+        if str(getattr(f, "kind", "")) == "code" and isinstance(stated, str):
+            stated = CODE_MARK + stated
+        if claim in known and isinstance(line, int) and isinstance(stated, str) and stated and claim not in out:
+            out[claim] = (line, stated)
+    return out
+
+
+def notes_identity(notes: Path | None) -> tuple[str, str]:
+    """The notes file's name and SHA-256 (empty strings when there is none)."""
+    if notes is None:
+        return "", ""
+    try:
+        data = Path(notes).read_bytes()
+    except OSError:
+        return Path(notes).name, ""
+    return Path(notes).name, hashlib.sha256(data).hexdigest()
+
+
+# --- the appendix ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckLine:
+    """One line of the appendix's list of checks: a formula, what was compared, how, and the outcome."""
+
+    key: str
+    what: Tex
+    method: str
+    verdict: str
+    passed: bool
+    failures: tuple[str, ...] = ()
+
+
+def _kernel_summary(f: FormulaView) -> tuple[str, bool]:
+    """The kernels' checks of one formula in a few words, and whether all of them passed."""
+    parts, ok = [], True
+    for k in f.kernels:
+        verdicts = [c.verdict for c in k.checks] + ([k.proof.verdict] if k.proof else [])
+        verdicts = [v if v != "refuted" or f.expect != "differ" else "proven" for v in verdicts]
+        ok = ok and all(v in {"passed", "proven", "agrees"} for v in verdicts)
+        kinds = sorted({"NumPy = JAX" if "values" in c.what else "autodiff and central differences"
+                        for c in k.checks})
+        parts.append(f"{k.name}: " + (", ".join(kinds) if kinds else "proof only"))
+    return "; ".join(parts), ok
+
+
+def check_lines(formulas: Sequence[FormulaView]) -> tuple[CheckLine, ...]:
+    """One line per formula (merged records included) for the appendix: the comparison with the notes, then kernels."""
+    out = []
+    for top in formulas:
+        for f in top.merged or (top,):
+            good = (f.proof.verdict in {"proven", "agrees"} or (f.expect == "differ" and f.proof.verdict == "refuted")
+                    or (f.stated is None and f.proof.verdict == "unknown"))
+            kernels, k_ok = _kernel_summary(f)
+            what = Tex("derived form against the notes' form" if f.stated is not None else "derivation only")
+            method = f.proof.method + (f"; kernels {kernels}" if kernels else "")
+            failures = tuple(f"{k.name}, {c.what}: {x}" for k in f.kernels for c in k.checks for x in c.failures)
+            out.append(CheckLine(f.key, what, method, f.proof.verdict, good and k_ok and not failures, failures))
+    return tuple(out)
+
+
+def benchmark_rows(path: Path = BENCHMARKS) -> tuple[tuple[str, ...], ...]:
+    """The header and rows of the first table of ``docs/BENCHMARKS.md`` (its first ``BENCH_COLUMNS`` columns)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return ()
+    rows: list[tuple[str, ...]] = []
+    for line in text.splitlines():
+        if line.startswith("|"):
+            cells = tuple(c.strip() for c in line.strip().strip("|").split("|"))
+            if set("".join(cells)) <= set("-: "):
+                continue
+            rows.append(cells[:BENCH_COLUMNS])
+        elif rows:
+            break
+    return tuple(rows)
+
+
+def _version() -> str:
+    """chainrule's version, from the installed distribution (the command line's package is a layer above)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("chainrule")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 # --- rendering --------------------------------------------------------------------------------
@@ -565,6 +785,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters["tt"] = texttt
     env.filters["brk"] = lambda text: escape(str(text), breakable=True)
+    env.filters["prose"] = lambda text: prose_tex(str(text))
     return env
 
 
@@ -604,7 +825,8 @@ def render_report(notes: Path | None = None, *, findings: Iterable[Any] | None =
         if own:
             work.close(wait=False)
     checks = numeric.examples
-    sections = build_sections(reg, gen, checks, say, numeric.kernels, proofs)
+    source, sha = notes_identity(notes)
+    sections = build_sections(reg, gen, checks, say, numeric.kernels, proofs, errata.quotes, source)
     env = environment()
     formulas = [f for s in sections for f in s.formulas]
     counts = Counter(f.proof.verdict for f in formulas)
@@ -615,12 +837,15 @@ def render_report(notes: Path | None = None, *, findings: Iterable[Any] | None =
         "checked": checks is not None, "examples": [e for s in sections for e in s.examples],
         "kernels_checked": numeric.kernels is not None,
         "abbreviated": any(f.abbreviated for f in formulas),
+        "appendix_file": Tex(APPENDIX), "notes_name": source, "notes_sha": sha, "version": _version(),
+        "check_lines": check_lines(formulas), "benchmarks": benchmark_rows(),
     }
     say("rendering LaTeX")
     files = {
         PREAMBLE: env.get_template("preamble.tex.j2").render(context),
         MAIN: env.get_template("chainrule.tex.j2").render(context),
         ERRATA: env.get_template("errata.tex.j2").render(context),
+        APPENDIX: env.get_template("appendix.tex.j2").render(context),
     }
     template = env.get_template("section.tex.j2")
     for section in sections:
@@ -719,7 +944,8 @@ def compile_pdf(out_dir: Path, files: Mapping[str, str | bytes], progress: Calla
             else:
                 path.write_text(content, encoding="utf-8", newline="\n")
         progress("compiling the PDF with latexmk")
-        env = {**os.environ, "openout_any": "p", "shell_escape": "f"}
+        env = {**os.environ, "openout_any": "p", "shell_escape": "f", "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH,
+               "FORCE_SOURCE_DATE": "1"}
         try:
             run = subprocess.run([*LATEXMK, MAIN], cwd=work, env=env, capture_output=True, text=True,
                                  timeout=LATEX_TIMEOUT_S, check=False)
