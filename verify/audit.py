@@ -52,7 +52,8 @@ from derive.core import SECTIONS, Definition, Derivation, Example, Formula, Loca
 from derive.functions import Defined
 from derive.proof import Proof, check_equal, compare_sets
 from verify.code_reading import CodeReadError, CodeShapeError, CodeTooLargeError, read_assignment, read_function
-from verify.judge import DECIDED, LinkVerdict, judge_notes
+from verify.judge import DECIDED, LinkVerdict, fixed, judge_notes
+from verify.judge import rounds_to as _rounds_to
 from verify.listings import (
     EPOCH_CAP,
     RunResult,
@@ -999,24 +1000,6 @@ def judge_number(number: Decimal, exact: sp.Expr, rounded: sp.Expr | None = None
         return "warning", (f"right only with rounded intermediates: exact value rounds to {shown}, "
                            f"the rounded computation gives {fixed(sp.N(rounded, 50), number.places)}")
     return "error", f"written {number.text}, exact value {_describe(sp.N(exact, 10))} rounds to {shown}"
-
-
-def _rounds_to(value: sp.Expr, number: Decimal) -> bool:
-    """Whether ``value`` lies within half a unit of the written number's last place."""
-    half = sp.Rational(1, 2 * 10**number.places)
-    return bool(abs(value - number.value) <= half + sp.Float(10) ** -45)
-
-
-def fixed(value: sp.Expr, places: int) -> str:
-    """``value`` rounded half away from zero to ``places`` decimals, as text."""
-    v = sp.N(value, 50)
-    if not v.is_real:
-        return sp.sstr(v)
-    scaled = abs(v) * 10**places
-    units = int(sp.floor(scaled + sp.Rational(1, 2)))
-    sign = "-" if v < 0 and units else ""
-    digits = str(units).rjust(places + 1, "0")
-    return f"{sign}{digits[:-places]}.{digits[-places:]}" if places else f"{sign}{digits}"
 
 
 def _finding(base: Mapping[str, str], line: int | None, verdict: str, message: str, stated: str | None,
