@@ -198,7 +198,19 @@ ENTRY_NAME = re.compile(r"^(?P<base>.+?)_\{?(?P<k>\d+)\}?$")
 
 
 def unify_entries(expr: sp.Basic) -> sp.Basic:
-    """Write ``x_1`` as the entry ``x[1]`` where ``x`` is also indexed by a letter (``\\sum_i x_i``)."""
+    """Write ``x_1`` as the entry ``x[1]`` where ``x`` is also indexed by a letter (``\\sum_i x_i``), and make
+    one symbol of a name written both as an index and as a plain letter (``x_n`` and ``\\sum^n``: n is an integer)."""
+    by_name: dict[str, list[sp.Symbol]] = {}
+    for s in expr.free_symbols:
+        if isinstance(s, sp.Symbol):
+            by_name.setdefault(s.name, []).append(s)
+    twins = {}
+    for variants in by_name.values():
+        if len(variants) > 1:
+            keep = next((v for v in variants if v.is_integer), variants[0])
+            twins.update({v: keep for v in variants if v != keep})
+    if twins:
+        expr = expr.xreplace(twins)
     bases = {str(i.base.label): i.base for i in expr.atoms(sp.Indexed)}
     subs = {}
     for s in expr.free_symbols:

@@ -412,11 +412,25 @@ class Parser:
     def expr(self) -> sp.Basic:
         """Sums and differences of terms."""
         self.enter()
-        value = self.term()
+        terms = [self.term()]
+        elided: int | None = None
         while self.at("+", "-"):
             op = self.next().value
+            if self.context.generic and op == "+" and self.at(*ELLIPSES) and elided is None:
+                self.next()  # x_1 + x_2 + \ldots + x_n: the terms before and the last one give the pattern
+                elided = len(terms)
+                if not self.at("+"):
+                    raise self.error("an elided sum that does not end in a last term")
+                continue
             rhs = self.term()
-            value = _add(value, rhs if op == "+" else _neg(rhs))
+            terms.append(rhs if op == "+" else _neg(rhs))
+        if elided is not None:
+            if elided != len(terms) - 1:
+                raise self.error("an elided sum with more than one term after the dots")
+            terms = [elided_sum(terms[:-1], terms[-1], self)]
+        value = terms[0]
+        for rhs in terms[1:]:
+            value = _add(value, rhs)
         self.depth -= 1
         return value
 
@@ -1172,6 +1186,36 @@ def _canonical_style(value: str) -> str:
         inner = m.group(2)
         return f"\\mathbf{{{inner}}}" if not inner.startswith("\\") else f"\\boldsymbol{{{inner}}}"
     return re.sub(r"\s+", "", value)
+
+
+ELLIPSES = (r"\ldots", r"\cdots", r"\dots")
+
+
+def elided_sum(before: list[sp.Basic], last: sp.Basic, parser: Parser) -> sp.Basic:
+    """``t_1 + t_2 + \\ldots + t_n`` as the sum of t_k for k from the first term's index to n, when every term
+    written before the dots is the last one at its own index; anything else is refused."""
+    bounds = {i for x in last.atoms(sp.Indexed) for i in x.indices if isinstance(i, sp.Symbol)}
+    if len(bounds) != 1 or not before:
+        raise parser.error("an elided sum whose last term has no single index")
+    upper = bounds.pop()
+    bases = {str(x.base.label): x.base for x in last.atoms(sp.Indexed)}
+    k = sp.Symbol(f"{upper.name}_{{elided}}", integer=True)
+    body = last.xreplace({upper: k})
+    written = [_as_entries(t, bases) for t in before]
+    for start in (1, 0):
+        if all(sp.simplify(body.xreplace({k: start + j}) - t) == 0 for j, t in enumerate(written)):
+            return sp.Sum(body, (k, start, upper))
+    raise parser.error("an elided sum whose terms do not follow one pattern")
+
+
+def _as_entries(term: sp.Basic, bases: dict[str, sp.IndexedBase]) -> sp.Basic:
+    """``x_1`` as the entry ``x[1]`` of a base the last term of an elided sum indexes."""
+    subs = {}
+    for s in term.free_symbols:
+        m = re.fullmatch(r"(.+?)_\{?(\d+)\}?", s.name) if isinstance(s, sp.Symbol) else None
+        if m and m.group(1) in bases:
+            subs[s] = bases[m.group(1)][int(m.group(2))]
+    return term.xreplace(subs)
 
 
 def _unlabelled(name: str) -> str:
