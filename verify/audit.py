@@ -103,7 +103,6 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
 #: locator's regex has a ``value`` (number) or ``formula`` (LaTeX) named group saying what is written.
 AS_READ = frozenset({"prose", "code"})
 SUMS_TO = re.compile(r"sums?\s+to\s+\$?(?P<value>[^$,;]+?)\$?\s*(?:[,;.]|$)", re.IGNORECASE)
-NOTATION_RELATIONS = frozenset({r"\in", r"\equiv", ":=", r"\leftarrow", r"\sim", r"\mapsto", r"\to", r"\rightarrow"})
 RELATION = re.compile(r"=|\\approx|\\le(?:q)?(?![a-z])|\\ge(?:q)?(?![a-z])|<|>|\\in(?![a-z])|\\neq?(?![a-z])")
 VERDICT_ORDER = ("error", "not found", "warning", "unknown", "unparsed", "correct", "definition", "not stated",
                  "unchecked", "notation")
@@ -1344,58 +1343,20 @@ def _exact_equal(a: sp.Basic, b: sp.Basic) -> bool:
     return diff == 0 or abs(diff) < sp.Float(10) ** -40
 
 
-def _is_name(value: sp.Basic) -> bool:
-    """A single symbol or indexed entry (what an assignment's left-hand side looks like)."""
-    return isinstance(value, (sp.Symbol, sp.Indexed)) or (isinstance(value, sp.Mul) and value.args[0] == -1
-                                                           and _is_name(value.args[1]))
-
-
 def clause_verdict(clause: Clause) -> tuple[str, str]:
-    """Notation, a numeric check, or unchecked, for a clause no claim covers."""
-    relations = [m.relation for m in clause.members[1:]]
+    """Notation or unchecked, for a clause that states no relation (a relation gets its links judged)."""
     if any(r"\dots" in m.text or r"\ldots" in m.text for m in clause.members):
         return "notation", "an index range"
     if any(re.search(r"\\arg\s*\\?(min|max)", m.text) for m in clause.members):
         return "notation", "the definition of an optimum"
     call = r"[A-Za-z]\w*(_\{[^{}]*\})?\((\\?[\w{}^ ]+,?\s*)+\)"  # L(\hat{y}, y): a name and its arguments
-    if not relations and re.fullmatch(call, clause.members[0].text.strip()):
+    if re.fullmatch(call, clause.members[0].text.strip()):
         return "notation", "a function named with its arguments"
-    if len(clause.members) == 2 and relations == ["="] and re.fullmatch(
-            r"\s*\d+\s*(\\text\{[–-]\}|–|-)\s*\d+\s*", clause.members[1].text):
-        return "notation", "a typical range of values for a name"
-    if any(r in NOTATION_RELATIONS for r in relations):
-        return "notation", "definition or membership"
-    if not relations:
-        try:
-            parse_expr_latex(clause.members[0].text)
-        except NotationError as e:
-            return "unchecked", f"not read: {e}"
-        return "notation", "a name or expression, no statement"
-    checked = arithmetic(clause)
-    if checked is not None:
-        return checked
-    if _assignment(clause):
-        return "notation", "a value given to a name"
-    return "unchecked", "a statement no record covers"
-
-
-def _assignment(clause: Clause) -> bool:
-    """``b = 0.5``, ``\\mathbf{x} = [1, 2]``, ``m_0 = v_0 = 0``, ``\\alpha \\approx 0.01``: names and numerals only."""
-    kinds = []
-    for member in clause.members:
-        try:
-            value = parse_expr_latex(member.text)
-        except NotationError:
-            return False
-        if _is_name(value):
-            kinds.append("name")
-        elif _numeric(value):
-            kinds.append("number")
-        elif isinstance(value, sp.Tuple) and all(isinstance(x, sp.Number) for x in value):
-            kinds.append("number")
-        else:
-            return False
-    return "name" in kinds
+    try:
+        parse_expr_latex(clause.members[0].text)
+    except NotationError as e:
+        return "unchecked", f"not read: {e}"
+    return "notation", "a name or expression, no statement"
 
 
 def fragment_verdicts(notes: Notes, findings: Iterable[Finding],

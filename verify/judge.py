@@ -46,7 +46,9 @@ from verify.notation import (
     NotationError,
     Partial,
     Top,
+    as_entries,
     decimal,
+    indexed_bases,
     parse_expr_latex,
     parse_set,
 )
@@ -194,9 +196,6 @@ def resolve(expr: sp.Basic, reading: Reading) -> sp.Basic:
     return expr
 
 
-ENTRY_NAME = re.compile(r"^(?P<base>.+?)_\{?(?P<k>\d+)\}?$")
-
-
 def unify_entries(expr: sp.Basic) -> sp.Basic:
     """Write ``x_1`` as the entry ``x[1]`` where ``x`` is also indexed by a letter (``\\sum_i x_i``), and make
     one symbol of a name written both as an index and as a plain letter (``x_n`` and ``\\sum^n``: n is an integer)."""
@@ -211,20 +210,7 @@ def unify_entries(expr: sp.Basic) -> sp.Basic:
             twins.update({v: keep for v in variants if v != keep})
     if twins:
         expr = expr.xreplace(twins)
-    bases = {str(i.base.label): i.base for i in expr.atoms(sp.Indexed)}
-    subs = {}
-    for s in expr.free_symbols:
-        m = ENTRY_NAME.match(s.name) if isinstance(s, sp.Symbol) else None
-        if m and m.group("base") in bases:
-            subs[s] = bases[m.group("base")][int(m.group("k"))]
-    return expr.xreplace(subs) if subs else expr
-
-
-def _as_entry(var: sp.Basic, body: sp.Basic) -> sp.Basic:
-    """``x_1`` as the entry ``x[1]`` when ``body`` indexes ``x``; else ``var`` unchanged."""
-    m = ENTRY_NAME.match(var.name) if isinstance(var, sp.Symbol) else None
-    bases = {str(i.base.label): i.base for i in body.atoms(sp.Indexed)}
-    return bases[m.group("base")][int(m.group("k"))] if m and m.group("base") in bases else var
+    return as_entries(expr, indexed_bases(expr))
 
 
 def _bold_twins(parsed: list[sp.Basic | NotationError]) -> list[sp.Basic | NotationError]:
@@ -242,16 +228,15 @@ def _no_implicit_sums(expr: sp.Basic) -> None:
         return
     for arg in expr.args:
         _no_implicit_sums(arg)
-    for term in (expr,):
-        if isinstance(term, sp.Mul):
-            seen: dict[sp.Basic, int] = {}
-            for factor in term.args:
-                for ix in factor.atoms(sp.Indexed) if not factor.has(sp.Sum) else ():
-                    for i in set(ix.indices):
-                        if isinstance(i, sp.Symbol):
-                            seen[i] = seen.get(i, 0) + 1
-            if any(v > 1 for v in seen.values()):
-                raise UndecidedError("an index repeated outside a sum (the summation convention)")
+    if isinstance(expr, sp.Mul):
+        seen: dict[sp.Basic, int] = {}
+        for factor in expr.args:
+            for ix in factor.atoms(sp.Indexed) if not factor.has(sp.Sum) else ():
+                for i in set(ix.indices):
+                    if isinstance(i, sp.Symbol):
+                        seen[i] = seen.get(i, 0) + 1
+        if any(v > 1 for v in seen.values()):
+            raise UndecidedError("an index repeated outside a sum (the summation convention)")
 
 
 def _limit(lim: sp.Limit) -> sp.Basic:
@@ -298,7 +283,7 @@ def _derivative(num: sp.Basic, var: sp.Basic, reading: Reading) -> sp.Basic:
         twins = [s for s in body.free_symbols if isinstance(s, sp.Symbol) and s.name == var.name and s != var]
         body = body.xreplace({s: var for s in twins})
     body = unify_entries(body)
-    var = _as_entry(var, body)
+    var = as_entries(var, indexed_bases(body))
     names = _names(num)
     if not body.has(var) and names and any(reading.scope.has_value(n) for n in names):
         raise UndecidedError(f"the definitions in scope do not make {sp.sstr(num)} depend on {name}")
@@ -319,7 +304,7 @@ def _check_readable(*exprs: sp.Basic) -> None:
         bad = sorted(s.name for s in e.free_symbols if isinstance(s, sp.Symbol) and SUSPECT.search(s.name))
         if bad:
             raise UndecidedError(f"{bad[0]} is not defined")
-        if e.has(sp.zoo, sp.nan) or e.has(sp.S.NaN):
+        if e.has(sp.zoo, sp.nan):
             raise UndecidedError("an undefined value (such as log 0 or 0/0)")
 
 
@@ -695,14 +680,15 @@ def _link(a: sp.Basic, b: sp.Basic, relation: str, reading: Reading, cue: bool,
           right_text: str) -> tuple[str, str, str | None]:
     """The decision for one parsed link (may raise UndecidedError or TooLargeError)."""
     scope = reading.scope
-    fresh_function = (isinstance(a, AppliedUndef) and head_name(a) not in _names(b) and not b.has(Partial)
-                      and bool(b.free_symbols))
     if (relation in EQUALITIES and isinstance(a, AppliedUndef) and scope.has_value(head_name(a)) and definable(a)
             and isinstance(b, sp.Expr) and b.is_number):
         raise UndecidedError(f"a value of {head_name(a)} at a point the formula does not write")
-    fresh_function = fresh_function or (isinstance(a, sp.Symbol) and isinstance(b, sp.Expr) and b.is_number is True)
+    # f(x) = <an expression without f> redefines f; x = <a number> gives x a value: both shadow what came before
+    redefines = ((isinstance(a, AppliedUndef) and head_name(a) not in _names(b) and not b.has(Partial)
+                  and bool(b.free_symbols))
+                 or (isinstance(a, sp.Symbol) and isinstance(b, sp.Expr) and b.is_number is True))
     if relation in ALWAYS_DEFINES or (relation in EQUALITIES and definable(a)
-                                      and (cue or fresh_function or not scope.has_value(head_name(a)))):
+                                      and (cue or redefines or not scope.has_value(head_name(a)))):
         if definable(a):
             scope.define(a, b)
             return "definition", f"defines {head_name(a)}", None

@@ -198,7 +198,7 @@ def evaluate_at_random(exprs: list[sp.Basic], rng: random.Random,
                        fixed: dict[sp.Symbol, Value]) -> list[Value]:
     """The expressions over random matrices (names in ``fixed`` keep their given values)."""
     names = sorted(sp.Tuple(*exprs).free_symbols, key=sp.default_sort_key)
-    values = {s: fixed.get(s, None) or _random_value(s, rng, sample) for s in names if isinstance(s, sp.Symbol)}
+    values = {s: fixed[s] if s in fixed else _random_value(s, rng, sample) for s in names if isinstance(s, sp.Symbol)}
     ev = Evaluator(values, rng)
     return [_scalar(ev(e)) for e in exprs]
 

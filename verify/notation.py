@@ -1198,24 +1198,32 @@ def elided_sum(before: list[sp.Basic], last: sp.Basic, parser: Parser) -> sp.Bas
     if len(bounds) != 1 or not before:
         raise parser.error("an elided sum whose last term has no single index")
     upper = bounds.pop()
-    bases = {str(x.base.label): x.base for x in last.atoms(sp.Indexed)}
+    bases = indexed_bases(last)
     k = sp.Symbol(f"{upper.name}_{{elided}}", integer=True)
     body = last.xreplace({upper: k})
-    written = [_as_entries(t, bases) for t in before]
+    written = [as_entries(t, bases) for t in before]
     for start in (1, 0):
         if all(sp.simplify(body.xreplace({k: start + j}) - t) == 0 for j, t in enumerate(written)):
             return sp.Sum(body, (k, start, upper))
     raise parser.error("an elided sum whose terms do not follow one pattern")
 
 
-def _as_entries(term: sp.Basic, bases: dict[str, sp.IndexedBase]) -> sp.Basic:
-    """``x_1`` as the entry ``x[1]`` of a base the last term of an elided sum indexes."""
+ENTRY_NAME = re.compile(r"^(?P<base>.+?)_\{?(?P<k>\d+)\}?$")
+
+
+def as_entries(expr: sp.Basic, bases: dict[str, sp.IndexedBase]) -> sp.Basic:
+    """Each name ``x_1`` as the entry ``x[1]`` where ``x`` is one of ``bases`` (a base indexed by a letter)."""
     subs = {}
-    for s in term.free_symbols:
-        m = re.fullmatch(r"(.+?)_\{?(\d+)\}?", s.name) if isinstance(s, sp.Symbol) else None
-        if m and m.group(1) in bases:
-            subs[s] = bases[m.group(1)][int(m.group(2))]
-    return term.xreplace(subs)
+    for s in expr.free_symbols:
+        m = ENTRY_NAME.match(s.name) if isinstance(s, sp.Symbol) else None
+        if m and m.group("base") in bases:
+            subs[s] = bases[m.group("base")][int(m.group("k"))]
+    return expr.xreplace(subs) if subs else expr
+
+
+def indexed_bases(expr: sp.Basic) -> dict[str, sp.IndexedBase]:
+    """The indexed names of an expression, by name."""
+    return {str(x.base.label): x.base for x in expr.atoms(sp.Indexed)}
 
 
 def _unlabelled(name: str) -> str:

@@ -11,6 +11,7 @@ that was mentioned but never given a value (``\\mathbf{x} \\in \\mathbb{R}^d``) 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -83,10 +84,10 @@ class Scope:
         """Whether ``name`` was mentioned earlier in scope."""
         return any(name in f.seen for f in self.frames)
 
-    def mention(self, names: set[str], applied: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+    def mention(self, names: Iterable[str], applied: Iterable[str] = ()) -> None:
         """Record names mentioned by a statement, and those it applies as functions."""
-        self.frames[-1].seen |= names
-        self.frames[-1].applied |= set(applied)
+        self.frames[-1].seen.update(names)
+        self.frames[-1].applied.update(applied)
 
     def applied_names(self) -> frozenset[str]:
         """Names used as functions (``f(x)``) in scope."""

@@ -19,7 +19,7 @@ from sympy.calculus.util import function_range
 from derive.functions import unfold
 from derive.proof import compare_sets
 from verify.budget import TooLargeError, within
-from verify.judge import BUDGET_S, LinkVerdict, UndecidedError, decide_equal, new_reading, parse_member
+from verify.judge import BUDGET_S, LinkVerdict, UndecidedError, context_for, decide_equal, new_reading, parse_member
 from verify.notation import NotationError, parse_prose_cases, parse_set
 from verify.notes import Cell, Math, Notes, Row
 
@@ -62,7 +62,7 @@ def _derivative_verdict(expr: sp.Expr, var: sp.Symbol, cell: Cell, math: Math) -
     reading = new_reading()
     try:
         if len([s for s in cell.segments if s[1].strip()]) > 1:
-            stated = parse_prose_cases(cell.segments, parse_member_context(reading))
+            stated = parse_prose_cases(cell.segments, context_for(reading))
         else:
             stated = parse_member(math.latex, reading, False)
     except NotationError as e:
@@ -73,13 +73,6 @@ def _derivative_verdict(expr: sp.Expr, var: sp.Symbol, cell: Cell, math: Math) -
     if verdict == "error" and len(expr.free_symbols) > 1:
         return "unknown", "depends on a parameter whose values the table does not give"
     return verdict, f"the derivative of the row's function: {reason}"
-
-
-def parse_member_context(reading: object) -> object:
-    """The parser context of a fresh reading (the catalog only)."""
-    from verify.judge import context_for
-
-    return context_for(reading)  # type: ignore[arg-type]
 
 
 def _range_verdict(expr: sp.Expr, var: sp.Symbol, math: Math) -> tuple[str, str]:
