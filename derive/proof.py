@@ -98,10 +98,16 @@ def _sample(rng: random.Random, lo: float, hi: float, integer: bool) -> sp.Ratio
     return sp.Rational(rng.randint(math.ceil(lo * q), math.floor(hi * q)), q)
 
 
-def concrete_functions(expr: sp.Expr, rng: random.Random) -> sp.Expr:
+def _cubic(c: list[sp.Rational], args: tuple[sp.Basic, ...]) -> sp.Expr:
+    """c_0 plus a cubic in each argument, with the coefficients c."""
+    return c[0] + sp.Add(*(c[1 + 3 * k] * x + c[2 + 3 * k] * x**2 + c[3 + 3 * k] * x**3 for k, x in enumerate(args)))
+
+
+def concrete_functions(expr: sp.Expr, rng: random.Random, chosen: dict[str, sp.Expr] | None = None) -> sp.Expr:
     """Replace each undefined function (a generic activation, a loss of many inputs) by a random cubic, one per name.
 
-    An identity claimed for every function must hold for these; one that fails refutes it.
+    An identity claimed for every function must hold for these; one that fails refutes it. ``chosen`` receives
+    each cubic, written in t (t_1, t_2, ... for several arguments), to show a counterexample.
     """
     coefficients: dict[str, list[sp.Rational]] = {}
 
@@ -109,9 +115,10 @@ def concrete_functions(expr: sp.Expr, rng: random.Random) -> sp.Expr:
         name = app.func.__name__
         if name not in coefficients:
             coefficients[name] = [_sample(rng, -2.0, 2.0, False) for _ in range(1 + 3 * len(app.args))]
-        c = coefficients[name]
-        return c[0] + sp.Add(*(c[1 + 3 * k] * x + c[2 + 3 * k] * x**2 + c[3 + 3 * k] * x**3
-                               for k, x in enumerate(app.args)))
+            if chosen is not None:
+                ts = sp.symbols(f"t_1:{len(app.args) + 1}") if len(app.args) > 1 else (sp.Symbol("t"),)
+                chosen[f"{name}({', '.join(map(str, ts))})"] = _cubic(coefficients[name], ts)
+        return _cubic(coefficients[name], app.args)
 
     concrete = expr.replace(lambda e: isinstance(e, AppliedUndef), cubic)
     # differentiate now (before values replace the variables); sums wait until their sizes are numbers

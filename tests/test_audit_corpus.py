@@ -28,8 +28,9 @@ PLANTED = [
 
 
 #: The errors the audit reports on the unedited chapters, each read by hand (docs/AUDIT.md): the matrix
-#: derivative the chapter writes first, then says "does not quite work" for, and corrects two displays later.
-KNOWN_ERRORS = {("multivariable-calculus.md", 759)}
+#: derivative the chapter writes first, then says "does not quite work" for, and corrects two displays later;
+#: a difference quotient written with "=" that holds only to first order in epsilon (for linear g and h).
+KNOWN_ERRORS = {("multivariable-calculus.md", 759), ("single-variable-calculus.md", 215)}
 
 
 @needs_corpus
@@ -47,7 +48,8 @@ def test_a_planted_error_is_an_error_at_its_line(tmp_path, chapter, old, new, li
     copy = tmp_path / chapter
     copy.write_text(text.replace(old, new), encoding="utf-8")
     errors = [f for f in audit_file(copy).findings if f.severity == "error"]
-    assert [f.line for f in errors] == [line]
+    known = {ln for name, ln in KNOWN_ERRORS if name == chapter}
+    assert [f.line for f in errors if f.line not in known] == [line]
 
 
 @needs_corpus

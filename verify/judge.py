@@ -98,6 +98,10 @@ class UndecidedError(Exception):
     """The link cannot be decided; the message says which construct stopped it."""
 
 
+class ConditionError(UndecidedError):
+    """The link is a condition or an equation to solve, not a claim: it is recorded, like a definition."""
+
+
 @dataclass(frozen=True)
 class LinkVerdict:
     """The verdict on one link: what, where, and why."""
@@ -193,7 +197,7 @@ def resolve(expr: sp.Basic, reading: Reading) -> sp.Basic:
                             lambda e: e.doit())
     if expr.has(sp.Limit):
         expr = expr.replace(lambda e: isinstance(e, sp.Limit), _limit)
-    return expr
+    return _at_points(expr) if expr.has(sp.Derivative) else expr
 
 
 def unify_entries(expr: sp.Basic) -> sp.Basic:
@@ -290,6 +294,16 @@ def _derivative(num: sp.Basic, var: sp.Basic, reading: Reading) -> sp.Basic:
     return sp.diff(body, var)
 
 
+def _at_points(expr: sp.Basic) -> sp.Basic:
+    """Write SymPy's ``Derivative(g(h(x)), h(x))`` as g' at the point h(x), so that a witness can make h concrete."""
+    def at_point(d: sp.Derivative) -> sp.Basic:
+        t = sp.Dummy("t")
+        (point, order), = d.variable_count
+        return sp.Subs(sp.Derivative(d.expr.xreplace({point: t}), (t, order)), t, point)
+    return expr.replace(lambda e: isinstance(e, sp.Derivative) and len(e.variable_count) == 1
+                        and not isinstance(e.variable_count[0][0], sp.Symbol), at_point)
+
+
 # ----------------------------------------------------------------------------------------------
 # Deciding
 
@@ -319,8 +333,9 @@ def _sample(rng: random.Random, symbol: sp.Symbol) -> sp.Rational:
 def _point(exprs: list[sp.Basic], rng: random.Random) -> tuple[list[sp.Basic], dict[str, sp.Basic]]:
     """Evaluate expressions at one random point (functions as random cubics, then symbols, sums, entries)."""
     together = sp.Tuple(*exprs)
+    chosen: dict[str, sp.Expr] = {}
     if together.atoms(AppliedUndef):
-        together = concrete_functions(together, rng)
+        together = concrete_functions(together, rng, chosen)
     labels = {x.base.label for x in together.atoms(sp.Indexed)}
     free = sorted((s for s in together.free_symbols if isinstance(s, sp.Symbol) and s not in labels),
                   key=sp.default_sort_key)
@@ -336,7 +351,7 @@ def _point(exprs: list[sp.Basic], rng: random.Random) -> tuple[list[sp.Basic], d
         more = {x: _sample(rng, sp.Symbol("v")) for x in entries}
         values.update(more)
         together = together.xreplace(more).doit()
-    return list(together.args), {str(k): v for k, v in values.items()}
+    return list(together.args), {**chosen, **{str(k): v for k, v in values.items()}}
 
 
 LIMIT_STEPS = (sp.Rational(1, 10**25), sp.Rational(1, 10**50))
@@ -511,7 +526,7 @@ def decide_matrices(a: sp.Basic, b: sp.Basic) -> tuple[str, str]:
     if detail.startswith("the sides have shapes"):
         raise UndecidedError(detail)
     if a == 0 or b == 0:
-        raise UndecidedError("a vector equation set to zero: a condition to solve, not an identity")
+        raise ConditionError("a vector equation set to zero: a condition to solve, not an identity")
     return "error", detail
 
 
@@ -628,7 +643,7 @@ def judge_statement(st: Statement, reading: Reading) -> list[LinkVerdict]:
                 pass
         verdict, reason, expected = _one_link(parsed[k], b, right.relation, reading, cue and k == 0, right.text)
         if condition and verdict != "definition":
-            verdict, reason, expected = "unknown", "a condition or a question, not a claim", None
+            verdict, reason, expected = "definition", "a condition or a question, not a claim: recorded, not checked", None
         if verdict == "error" and "random 3x3" in reason and STRUCTURE.search(st.cue):
             verdict, reason, expected = "unknown", "holds only for the special matrices the text describes", None
         if verdict == "error" and CONDITION_AFTER.search(st.after):
@@ -666,6 +681,8 @@ def _one_link(a: sp.Basic | NotationError, b: sp.Basic | NotationError, relation
     try:
         with within(BUDGET_S):
             return _link(a, b, relation, reading, cue, right_text)
+    except ConditionError as e:
+        return "definition", f"{e}: recorded, not checked", None
     except UndecidedError as e:
         return "unknown", str(e), None
     except TooLargeError:
@@ -701,6 +718,8 @@ def _link(a: sp.Basic, b: sp.Basic, relation: str, reading: Reading, cue: bool,
     if relation in ORDER and bound is not None:
         scope.declare(head_name(bound))
         return "definition", f"states an assumption on {head_name(bound)}", None
+    if relation in ORDER and _range(a, b) and not any(scope.has_value(n) for n in _names(a) | _names(b)):
+        return "definition", "states the range of a name", None
     if relation in ORDER and _new_names(a, b, reading):
         for name in _new_names(a, b, reading):
             scope.declare(name)
@@ -713,6 +732,10 @@ def _link(a: sp.Basic, b: sp.Basic, relation: str, reading: Reading, cue: bool,
         raise UndecidedError("a function name with a subscript (notation for a partial derivative)")
     if isinstance(a, sp.MatrixBase) and isinstance(b, sp.MatrixBase) and relation in EQUALITIES:
         return _entrywise(a, b, reading)
+    if relation in EQUALITIES and _general(b, reading):
+        general = _in_general_terms(a, b, reading)
+        if general is not None:
+            return "definition", f"defines {general} in terms of functions the notes leave general", None
     ra, rb = unify_entries(sp.Tuple(resolve(a, reading), resolve(b, reading))).args
     number = decimal(right_text)
     if relation in EQUALITIES | {r"\approx"} and number is not None and number.places > 0:
@@ -732,21 +755,21 @@ def _link(a: sp.Basic, b: sp.Basic, relation: str, reading: Reading, cue: bool,
         return verdict, reason, None
     if relation in UNEQUAL:
         if isinstance(a, sp.Symbol) and isinstance(b, sp.Symbol):
-            raise UndecidedError("an inequation between two names is a condition, not a claim")
+            raise ConditionError("an inequation between two names is a condition, not a claim")
         verdict, reason = decide_equal(ra, rb)
         return ("error" if verdict == "correct" else "correct"), (
             "the two sides are equal" if verdict == "correct" else "the sides differ"), None
     verdict, reason = decide_equal(ra, rb)
     undefined = {f.func.__name__ for f in (ra - rb).atoms(AppliedUndef)}
     defined = {f.func.__name__ for f in (a - b).atoms(AppliedUndef)} - undefined
-    if verdict == "error" and undefined and defined:
+    if verdict == "error" and undefined and defined and not undefined <= _built_from(defined, reading):
         raise UndecidedError(f"relates {', '.join(sorted(defined))} to {', '.join(sorted(undefined))}, which the notes "
                         "do not define")
     if verdict == "error" and isinstance(a, sp.Symbol) and isinstance(b, sp.Symbol):
-        raise UndecidedError("an equation between two names is a condition, not a claim")
+        raise ConditionError("an equation between two names is a condition, not a claim")
     starred = sorted(n for n in _names(ra - rb) if n.endswith("^{*}") or re.search(r"_\{[A-Za-z]{2,}\}$", n))
     if verdict == "error" and starred:
-        raise UndecidedError(f"a condition on the particular point {starred[0]}")
+        raise ConditionError(f"a condition on the particular point {starred[0]}")
     one_sided = _new_names(a, b, reading) & (_names(a) ^ _names(b))
     worded = sorted(one_sided & reading.worded)
     if verdict == "error" and worded:
@@ -758,6 +781,43 @@ def _link(a: sp.Basic, b: sp.Basic, relation: str, reading: Reading, cue: bool,
             scope.declare(name)
         return "definition", f"introduces {', '.join(new)}", None
     return verdict, reason, (sp.sstr(rb) if verdict == "error" else None)
+
+
+def _range(a: sp.Basic, b: sp.Basic) -> bool:
+    """Whether an order relates two names, or a name and a number, as in ``1 \\le t \\le T`` (a range, not a claim)."""
+    sides = (a, b)
+    return (all(isinstance(x, (sp.Symbol, sp.Integer)) for x in sides) and any(isinstance(x, sp.Symbol) for x in sides)
+            and not any(_small(x) for x in sides))
+
+
+def _general(b: sp.Basic, reading: Reading) -> bool:
+    """Whether ``b`` applies a function that the notes leave general (not defined in scope)."""
+    return isinstance(b, sp.Basic) and any(f.func.__name__ not in reading.scope.function_names()
+                                           for f in b.atoms(AppliedUndef))
+
+
+def _built_from(functions: set[str], reading: Reading) -> set[str]:
+    """The functions that the definitions of ``functions`` are written in."""
+    out: set[str] = set()
+    for name in functions:
+        body = reading.scope.function(name)
+        out |= {f.func.__name__ for f in body.atoms(AppliedUndef)} if body is not None else set()
+    return out
+
+
+def _in_general_terms(a: sp.Basic, b: sp.Basic, reading: Reading) -> str | None:
+    """``f(x + \\epsilon) = g(x + \\epsilon) + h(x + \\epsilon)``: a new f, built from functions the notes leave
+    general, shadows the old one; return its name, or None when ``a`` is not ``f`` at a shifted name."""
+    if not isinstance(a, AppliedUndef) or len(a.args) != 1 or head_name(a) in _names(b):
+        return None
+    arg = a.args[0]
+    names = [s for s in arg.free_symbols if isinstance(s, sp.Symbol) and (arg - s).free_symbols.isdisjoint({s})
+             and not _small(s)]
+    if len(names) != 1 or not isinstance(b, sp.Expr):
+        return None
+    x = names[0]
+    reading.scope.define(a.func(x), b.xreplace({x: x - (arg - x)}) if arg != x else b)
+    return head_name(a)
 
 
 def _entrywise(a: sp.MatrixBase, b: sp.MatrixBase, reading: Reading) -> tuple[str, str, str | None]:

@@ -725,7 +725,8 @@ class Parser:
         point = None
         if body and self.at("(") and isinstance(operand, sp.Symbol):
             args = self.paren_args()  # \frac{dg}{dx}(x): the derivative of g, at the point in parentheses
-            if len(args) != 1 or not isinstance(args[0], (sp.Symbol, sp.Number)):
+            general = operand.name in GENERIC_FUNCTIONS or operand.name in self.context.functions
+            if len(args) != 1 or not (isinstance(args[0], (sp.Symbol, sp.Number)) or general and not args[0].has(Partial)):
                 raise self.error("a derivative applied to an expression (an operator product)")
             if not isinstance(var, sp.Symbol):
                 raise self.error("a derivative at a point with respect to an entry")
