@@ -42,6 +42,7 @@ from verify.matrices import (
 from verify.notation import (
     Context,
     Decimal,
+    DerivativeAt,
     Hadamard,
     NotationError,
     Partial,
@@ -188,6 +189,8 @@ def _names(expr: sp.Basic) -> set[str]:
 def resolve(expr: sp.Basic, reading: Reading) -> sp.Basic:
     """Substitute definitions, take Leibniz derivatives and limits, unfold named functions."""
     _no_implicit_sums(expr)
+    if expr.has(DerivativeAt):
+        expr = expr.replace(lambda e: isinstance(e, DerivativeAt), lambda e: _derivative_at(e, reading))
     expr = _partials(expr, reading)
     expr = expand(expr, reading.scope)
     expr = unify_entries(expr)
@@ -251,6 +254,30 @@ def _limit(lim: sp.Limit) -> sp.Basic:
     if isinstance(value, sp.Limit):
         raise UndecidedError("a limit SymPy cannot evaluate")
     return value
+
+
+def _derivative_at(node: DerivativeAt, reading: Reading) -> sp.Basic:
+    """``\\frac{\\partial f}{\\partial u}(p, q)`` as the derivative of f's body by its argument u, at (p, q); for a
+    function the notes leave general, the argument is found by its name among the point's names."""
+    name, var, order, point = node.args
+    defined = reading.scope.function(name.name)
+    if defined is not None and len(defined.variables) == len(point):
+        params = defined.variables
+        body = defined.expr
+    else:
+        params = tuple(sp.Dummy(f"t{k}") for k in range(len(point)))
+        body = sp.Function(name.name)(*params)
+    slot = [k for k, p in enumerate(params) if getattr(p, "name", None) == var.name]
+    if not slot:  # the argument written as var, or as var's own function: df/du at (u(a, b), v(a, b))
+        slot = [k for k, p in enumerate(point) if p == var or isinstance(p, AppliedUndef) and head_name(p) == var.name]
+    if not slot and len(point) == 1:
+        slot = [0]
+    if len(slot) != 1:
+        raise UndecidedError(f"a derivative of {name} at a point, by an argument the notes do not name")
+    value = body
+    for _ in range(int(order)):
+        value = Partial(value, params[slot[0]])
+    return sp.Subs(value, params, point)
 
 
 def _partials(expr: sp.Basic, reading: Reading) -> sp.Basic:

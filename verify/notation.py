@@ -83,6 +83,13 @@ class Partial(sp.Function):
     nargs = 2
 
 
+class DerivativeAt(sp.Function):
+    """``\\frac{\\partial f}{\\partial u}(p, q)``: the derivative of the function named f with respect to its argument
+    named u, taken ``order`` times, at the point (p, q); args (Symbol f, u, order, Tuple(p, q)), kept opaque."""
+
+    nargs = 4
+
+
 INDEX = {"integer": True, "positive": True}
 DEFAULT_SIZE = sp.Symbol("n", **INDEX)
 NORM_INDEX = sp.Symbol("i", **INDEX)
@@ -722,21 +729,18 @@ class Parser:
         if not isinstance(var, (sp.Symbol, sp.Indexed)):
             raise self.error("a derivative with respect to something that is not a name")
         operand = self.sub_parse(body) if body else self.juxtaposed()
-        point = None
         if body and self.at("(") and isinstance(operand, sp.Symbol):
             args = self.paren_args()  # \frac{dg}{dx}(x): the derivative of g, at the point in parentheses
             general = operand.name in GENERIC_FUNCTIONS or operand.name in self.context.functions
-            if len(args) != 1 or not (isinstance(args[0], (sp.Symbol, sp.Number)) or general and not args[0].has(Partial)):
+            simple = len(args) == 1 and isinstance(args[0], (sp.Symbol, sp.Number))
+            if not (simple or general and not any(a.has(Partial, DerivativeAt) for a in args)):
                 raise self.error("a derivative applied to an expression (an operator product)")
             if not isinstance(var, sp.Symbol):
                 raise self.error("a derivative at a point with respect to an entry")
-            operand, point = sp.Function(operand.name)(var), args[0]
+            return DerivativeAt(sp.Symbol(operand.name), var, sp.Integer(order), sp.Tuple(*args))
         value = operand
         for _ in range(order):
             value = Partial(value, var)
-        if point is not None and point != var:
-            t = sp.Dummy("t")
-            return sp.Subs(value.xreplace({var: t}), t, point)
         return value
 
     def gradient(self, name: str) -> sp.Basic:

@@ -84,12 +84,20 @@ def aligned_rows(latex: str) -> list[Piece]:
     previous_last = ""
     pos = 0
     body = m.group("body")
-    for raw in re.split(r"\\\\(?:\[[^\]]*\])?", body):
+    open_row: tuple[int, str] | None = None
+    for raw, sep in _rows(body):
         start = body_start + pos
-        pos += len(raw) + 2
+        pos += len(raw) + len(sep)
         row = raw.split("&&")[0]
         text = row.replace("&", " ")
+        if open_row is not None and not LEADING_RELATION.match(text):
+            text = LEADING_SPACE.sub(lambda q: " " * len(q.group()), text)  # a \\quad here indents, it separates nothing
+            start, text = open_row[0], open_row[1] + " " * len(sep) + text  # one member broken over two rows
+        open_row = None
         if not text.strip():
+            continue
+        if _unfinished(text) and "&&" not in raw:
+            open_row = (start, text)
             continue
         prefix = 0
         if LEADING_RELATION.match(text) and previous_last:
@@ -100,12 +108,36 @@ def aligned_rows(latex: str) -> list[Piece]:
         except NotationError:
             parts = ()
         previous_last = parts[-1].members[-1].text if parts and parts[-1].members else previous_last
+    if open_row is not None:
+        out.append(Piece(*open_row))
     before, after = latex[:m.start()], latex[m.end():]
     if re.search(r"[=<>]|\\approx", before):
         out.insert(0, Piece(0, before))
     if after.strip(" .,;"):
         out.append(Piece(m.end(), after))
     return out
+
+
+LEADING_SPACE = re.compile(r"^(?:\s|\\left\.|\\q?quad|\\[,;!])+")
+ROW_SEP = re.compile(r"\\\\(?:\[[^\]]*\])?")
+OPEN = re.compile(r"\\left\s*(?:\\[{]|[(\[|])|(?<!\\right)(?<!\\right\s)[(\[]")
+CLOSE = re.compile(r"\\right\s*(?:\\[}]|[)\]|.])|(?<!\\left)[)\]]")
+TRAILING_OPERATOR = re.compile(r"(?:[+\-]|\\times|\\cdot)\s*(?:\\right\.)?\s*(?:\\quad|\\qquad|\\[,;!]|\s)*$")
+
+
+def _rows(body: str) -> list[tuple[str, str]]:
+    """The rows of an environment's body, each with the row separator that ends it."""
+    out, pos = [], 0
+    for m in ROW_SEP.finditer(body):
+        out.append((body[pos:m.start()], m.group()))
+        pos = m.end()
+    out.append((body[pos:], ""))
+    return out
+
+
+def _unfinished(text: str) -> bool:
+    """Whether a row breaks a member in two: it ends with an operator, or opens more brackets than it closes."""
+    return bool(TRAILING_OPERATOR.search(text)) or len(OPEN.findall(text)) > len(CLOSE.findall(text))
 
 
 def cut_at_words(piece: Piece) -> list[Piece]:
