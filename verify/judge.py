@@ -40,9 +40,11 @@ from verify.matrices import (
     random_value,
 )
 from verify.notation import (
+    DEFAULT_SIZE,
     Context,
     Decimal,
     DerivativeAt,
+    Entry,
     Hadamard,
     NotationError,
     Partial,
@@ -161,17 +163,28 @@ def worded_names(notes: Notes) -> frozenset[str]:
 # Reading the members
 
 
-def context_for(reading: Reading, extra: Iterable[str] = ()) -> Context:
+def context_for(reading: Reading, extra: Iterable[str] = (), matrices: frozenset[str] = frozenset()) -> Context:
     """The parser context: generic notation, with the document's own functions."""
-    return Context(functions=reading.scope.function_names() | frozenset(extra), generic=True)
+    return Context(functions=reading.scope.function_names() | frozenset(extra), generic=True, matrices=matrices)
 
 
-def parse_member(text: str, reading: Reading, first: bool, cue: bool = False) -> sp.Basic:
+ENTRY_OF = re.compile(r"([a-z])_\{[a-z]{2}\}")
+
+
+def matrix_letters(text: str) -> frozenset[str]:
+    """Plain capitals that name a matrix in a statement that also writes its entries (A beside a_{ij})."""
+    letters = {c.upper() for c in ENTRY_OF.findall(re.sub(r"\\[A-Za-z]+", " ", text))}
+    letters |= set(re.findall(r"\\(?:mathbf|boldsymbol|bm)\{([A-Z])\}", text))  # A beside a bold \mathbf{A}
+    return frozenset(c for c in letters if re.search(rf"(?<![\\A-Za-z{{]){c}(?![A-Za-z}}_])", text))
+
+
+def parse_member(text: str, reading: Reading, first: bool, cue: bool = False,
+                 matrices: frozenset[str] = frozenset()) -> sp.Basic:
     """Parse one member; ``u(x)`` at the head of a definition makes ``u`` a function (a catalog name only after
     a defining cue such as "Let": the document's definition then overrides the catalog)."""
     m = NAME_CALL.match(text) if first else None
     extra = [m.group(1).lstrip("\\")] if m and (cue or lookup(m.group(1)) is None) else []
-    return parse_expr_latex(TRAILING.sub("", text), context_for(reading, extra))
+    return parse_expr_latex(TRAILING.sub("", text), context_for(reading, extra, matrices))
 
 
 def _names(expr: sp.Basic) -> set[str]:
@@ -188,7 +201,7 @@ def _names(expr: sp.Basic) -> set[str]:
 
 def resolve(expr: sp.Basic, reading: Reading) -> sp.Basic:
     """Substitute definitions, take Leibniz derivatives and limits, unfold named functions."""
-    _no_implicit_sums(expr)
+    expr = implicit_sums(expr, reading.scope.follows("einstein"))
     if expr.has(DerivativeAt):
         expr = expr.replace(lambda e: isinstance(e, DerivativeAt), lambda e: _derivative_at(e, reading))
     expr = _partials(expr, reading)
@@ -229,21 +242,28 @@ def _bold_twins(parsed: list[sp.Basic | NotationError]) -> list[sp.Basic | Notat
     return [v if isinstance(v, NotationError) or not twins else v.xreplace(twins) for v in parsed]
 
 
-def _no_implicit_sums(expr: sp.Basic) -> None:
-    """Refuse a product that repeats an index outside any sum (the summation convention, ``x_i a_{ij} x_j``)."""
-    if isinstance(expr, (sp.Sum, sp.Product)) or not isinstance(expr, sp.Basic):
-        return
-    for arg in expr.args:
-        _no_implicit_sums(arg)
-    if isinstance(expr, sp.Mul):
-        seen: dict[sp.Basic, int] = {}
-        for factor in expr.args:
-            for ix in factor.atoms(sp.Indexed) if not factor.has(sp.Sum) else ():
-                for i in set(ix.indices):
-                    if isinstance(i, sp.Symbol):
-                        seen[i] = seen.get(i, 0) + 1
-        if any(v > 1 for v in seen.values()):
+def _repeated(product: sp.Mul) -> list[sp.Symbol]:
+    """The indices that two or more factors of a product share outside any sum (``x_i a_{ij} x_j``: i and j)."""
+    seen: dict[sp.Symbol, int] = {}
+    for factor in product.args:
+        written = [ix.indices for ix in factor.atoms(sp.Indexed)] + [e.args[1].args for e in factor.atoms(Entry)]
+        for i in {i for indices in written for i in indices if isinstance(i, sp.Symbol)}:
+            bound = any(i in s.variables for s in factor.atoms(sp.Sum))
+            seen[i] = seen.get(i, 0) + (not bound)
+    return sorted((i for i, v in seen.items() if v > 1), key=sp.default_sort_key)
+
+
+def implicit_sums(expr: sp.Basic, einstein: bool) -> sp.Basic:
+    """Sum each index a product repeats over 1..n where the notes declare Einstein's convention; else refuse."""
+    if isinstance(expr, (sp.Sum, sp.Product)) or not isinstance(expr, sp.Basic) or not expr.args:
+        return expr
+    expr = expr.func(*(implicit_sums(a, einstein) for a in expr.args)) if not isinstance(expr, sp.Indexed) else expr
+    if isinstance(expr, sp.Mul) and _repeated(expr):
+        if not einstein:
             raise UndecidedError("an index repeated outside a sum (the summation convention)")
+        for i in _repeated(expr):
+            expr = sp.Sum(expr, (i, 1, DEFAULT_SIZE))
+    return expr
 
 
 def _limit(lim: sp.Limit) -> sp.Basic:
@@ -296,6 +316,11 @@ def _derivative(num: sp.Basic, var: sp.Basic, reading: Reading) -> sp.Basic:
         raise UndecidedError("a derivative with respect to an expression")
     name = var.name if isinstance(var, sp.Symbol) else str(var.base.label)
     body = expand(num, reading.scope, frozenset({name}))
+    entries = reading.scope.value(name) if is_bold(var) else None
+    if isinstance(entries, sp.MatrixBase) and 1 in entries.shape and all(isinstance(e, sp.Symbol) for e in entries):
+        flat = expand(body.xreplace({var: entries}), reading.scope)  # x = [x_1, x_2]^T: a gradient of entries
+        if isinstance(flat, sp.Expr) and not has_matrices(flat):
+            return sp.ImmutableMatrix(entries.rows, entries.cols, [sp.diff(flat, e) for e in entries])
     if is_bold(var) or has_matrices(body):
         return Partial(body, var)  # a gradient: taken over concrete matrices by verify.matrices
     value = reading.scope.value(name) if isinstance(var, sp.Symbol) else None
@@ -306,6 +331,9 @@ def _derivative(num: sp.Basic, var: sp.Basic, reading: Reading) -> sp.Basic:
     body = unfold(body)
     if isinstance(body, sp.Symbol) and body.name in GENERIC_FUNCTIONS and isinstance(var, sp.Symbol):
         body = sp.Function(body.name)(var)  # df/dx for a function f the notes leave general
+    if (isinstance(body, sp.Indexed) and isinstance(var, sp.Indexed) and body.base == var.base
+            and len(body.indices) == len(var.indices)):
+        return sp.Mul(*(sp.KroneckerDelta(i, k) for i, k in zip(body.indices, var.indices, strict=True)))
     if isinstance(body, sp.Indexed) and body != var and not reading.scope.has_value(str(body.base.label)):
         raise UndecidedError(f"how {body.base.label}_{body.indices[0]} depends on {name} is not written")
     if isinstance(body, sp.Symbol) and body != var and body.name not in CONSTANT_LETTERS:
@@ -492,6 +520,9 @@ def decide_approx(a: sp.Basic, b: sp.Basic, order: int | None = None) -> tuple[s
     a - b must vanish faster than the highest power of t that b keeps (a Taylor expansion to that order)."""
     small = sorted({s for s in sp.Tuple(a, b).free_symbols if _small(s)}, key=sp.default_sort_key)
     if not small:
+        shift = _around_a_point(sp.Tuple(a, b))
+        if shift:
+            return decide_approx(a.xreplace(shift), b.xreplace(shift), order)
         raise UndecidedError("an approximation between expressions with no small quantity (epsilon, h, eta)")
     rng = random.Random(SEED)
     t = sp.Symbol("t", positive=True)
@@ -537,13 +568,24 @@ def decide_approx(a: sp.Basic, b: sp.Basic, order: int | None = None) -> tuple[s
     raise UndecidedError("an expansion SymPy cannot take")
 
 
+def _around_a_point(pair: sp.Basic) -> dict[sp.Symbol, sp.Basic]:
+    """``f(x) \\approx f(x_0) + ...``: write x as x_0 + h (h small) for each x that has its x_0 beside it."""
+    names = {s.name: s for s in pair.free_symbols if isinstance(s, sp.Symbol)}
+    out = {}
+    for name, s in names.items():
+        center = names.get(f"{name}_0") or names.get(f"{name}_{{0}}")
+        if center is not None and s.is_commutative:
+            out[s] = center + sp.Symbol(f"h_{{{name}}}")
+    return out
+
+
 def decide_matrices(a: sp.Basic, b: sp.Basic) -> tuple[str, str]:
     """A vector or matrix equality, at random matrices (shapes that do not fit are unknown, never an error)."""
     bad = sorted(s.name for s in sp.Tuple(a, b).free_symbols if isinstance(s, sp.Symbol) and SUSPECT.search(s.name))
     if bad:
         raise UndecidedError(f"{bad[0]} is not defined")
-    if sp.Tuple(a, b).has(sp.Sum, sp.Product, sp.Indexed, sp.Limit):
-        raise UndecidedError("a vector expression mixed with entries or sums")
+    if sp.Tuple(a, b).has(sp.Product, sp.Limit):
+        raise UndecidedError("a vector expression mixed with products or limits")
     try:
         same, detail = matrix_witness(a, b, POINTS, SEED, _sample)
     except ShapeMismatchError as e:
@@ -602,7 +644,8 @@ def decide_numeral(value: sp.Basic, number: Decimal, relation: str) -> tuple[str
     if rounds_to(n, number):
         return "correct", f"exact value {sp.N(n, 10)} rounds to {shown}"
     unit = sp.Rational(1, 10**number.places)
-    if abs(n - number.value) <= unit * (2 if relation == r"\approx" else 1) and number.places >= 2:
+    slip = abs(n - number.value) <= unit * (2 if relation == r"\approx" else 1) and number.places >= 2
+    if slip and abs(number.value) > 2 * unit:  # one digit off, not a value of another magnitude (1e-13 for 1e-14)
         return "warning", f"written {number.text}, the exact value rounds to {shown} (a rounding slip)"
     return "error", f"written {number.text}, the exact value {sp.N(n, 10)} rounds to {shown}"
 
@@ -649,15 +692,19 @@ def judge_statement(st: Statement, reading: Reading) -> list[LinkVerdict]:
     if len(members) < 2:
         return []
     parsed: list[sp.Basic | NotationError] = []
+    matrices = matrix_letters(st.clause.text if hasattr(st.clause, "text") else " ".join(m.text for m in members))
     for k, member in enumerate(members):
         try:
-            parsed.append(parse_member(member.text, reading, k == 0 and len(members) == 2, defining(st.cue)))
+            parsed.append(parse_member(member.text, reading, k == 0 and len(members) == 2, defining(st.cue),
+                                       matrices))
         except NotationError as e:
             parsed.append(e)
         except (RecursionError, TooLargeError, ValueError, TypeError, AttributeError) as e:
             parsed.append(NotationError(f"not read ({type(e).__name__})"))
     parsed = _bold_twins(parsed)
     out = []
+    if EINSTEIN.search(st.cue):
+        reading.scope.adopt("einstein")
     condition = hypothetical(st.cue) or st.consequence
     cue = defining(st.cue)
     for k in range(len(members) - 1):
@@ -668,8 +715,12 @@ def judge_statement(st: Statement, reading: Reading) -> list[LinkVerdict]:
                 b = parse_set(right.text, context_for(reading))
             except (NotationError, ValueError, TypeError):
                 pass
-        verdict, reason, expected = _one_link(parsed[k], b, right.relation, reading, cue and k == 0, right.text)
-        if condition and verdict != "definition":
+        names_only = all(isinstance(parsed[j], sp.Symbol) for j in (k, k + 1)) and right.relation in EQUALITIES
+        if condition and names_only:  # "one when i = k": a condition on two names never defines one of them
+            verdict, reason, expected = "unknown", "", None
+        else:
+            verdict, reason, expected = _one_link(parsed[k], b, right.relation, reading, cue and k == 0, right.text)
+        if condition and (verdict != "definition" or names_only):
             verdict, reason, expected = "definition", "a condition or a question, not a claim: recorded, not checked", None
         if verdict == "error" and "random 3x3" in reason and STRUCTURE.search(st.cue):
             verdict, reason, expected = "unknown", "holds only for the special matrices the text describes", None
@@ -727,6 +778,9 @@ def _link(a: sp.Basic, b: sp.Basic, relation: str, reading: Reading, cue: bool,
     if (relation in EQUALITIES and isinstance(a, AppliedUndef) and scope.has_value(head_name(a)) and definable(a)
             and isinstance(b, sp.Expr) and b.is_number):
         raise UndecidedError(f"a value of {head_name(a)} at a point the formula does not write")
+    if (relation in EQUALITIES and isinstance(a, sp.Symbol) and isinstance(b, sp.Symbol) and not cue
+            and a.is_commutative and b.is_commutative and not scope.has_value(b.name)):
+        raise ConditionError("an equation between two names is a condition, not a claim")  # "one when i = k"
     # f(x) = <an expression without f> redefines f; x = <a number> gives x a value: both shadow what came before
     redefines = ((isinstance(a, AppliedUndef) and head_name(a) not in _names(b) and not b.has(Partial)
                   and bool(b.free_symbols))
@@ -764,6 +818,8 @@ def _link(a: sp.Basic, b: sp.Basic, relation: str, reading: Reading, cue: bool,
         if general is not None:
             return "definition", f"defines {general} in terms of functions the notes leave general", None
     ra, rb = unify_entries(sp.Tuple(resolve(a, reading), resolve(b, reading))).args
+    if isinstance(ra, sp.MatrixBase) and isinstance(rb, sp.MatrixBase) and relation in EQUALITIES:
+        return _entrywise(ra, rb, reading)  # a gradient taken over written entries, against written entries
     number = decimal(right_text)
     if relation in EQUALITIES | {r"\approx"} and number is not None and number.places > 0:
         verdict, reason = decide_numeral(ra, number, relation)
@@ -849,8 +905,8 @@ def _in_general_terms(a: sp.Basic, b: sp.Basic, reading: Reading) -> str | None:
 
 def _entrywise(a: sp.MatrixBase, b: sp.MatrixBase, reading: Reading) -> tuple[str, str, str | None]:
     """Two written vectors or matrices of entries, judged entry by entry."""
-    if a.shape != b.shape:
-        raise UndecidedError(f"the sides have shapes {a.shape} and {b.shape}")
+    if a.shape != b.shape and not (1 in a.shape and 1 in b.shape and len(a) == len(b)):
+        raise UndecidedError(f"the sides have shapes {a.shape} and {b.shape}")  # a vector is a row or a column
     verdicts = []
     if all(y.is_number for y in b) and not all(x.is_number for x in a):
         raise UndecidedError("values at a point the formula does not write")
@@ -865,7 +921,8 @@ def _entrywise(a: sp.MatrixBase, b: sp.MatrixBase, reading: Reading) -> tuple[st
 
 def _arith(a: sp.Basic, b: sp.Basic) -> bool:
     """Whether both sides are plain expressions (not sets, tuples or relations)."""
-    return isinstance(a, sp.Expr) and isinstance(b, sp.Expr)
+    return isinstance(a, sp.Expr) and isinstance(b, sp.Expr) and not isinstance(a, sp.MatrixBase) and not isinstance(
+        b, sp.MatrixBase)
 
 
 def _new_names(a: sp.Basic, b: sp.Basic, reading: Reading) -> set[str]:
@@ -895,17 +952,24 @@ def _membership(a: sp.Basic, b: sp.Basic, relation: str, reading: Reading) -> tu
     return verdict, reason, None
 
 
+EINSTEIN = re.compile(r"(?i)\b(einstein|summation convention)\b")
 HYPOTHETICAL = re.compile(r"(?i)\b(if|when|whenever|unless|whether|mean that|such that|for some|requirement that|"
-                          r"condition that|what|why|how|make|want|wish|need|solve|require|choose|until|"
+                          r"condition that|what|how|make|want|wish|need|solve|require|choose|until|"
                           r"minimi[sz]\w*|maximi[sz]\w*|minimum|maximum|optimum|optimal|attain\w*|prove)\b[^.;:$]*$")
 #: Words that give a matrix a special structure; a matrix claim refuted at random matrices is then unknown.
 STRUCTURE = re.compile(r"(?i)\b(orthogonal|orthonormal|symmetric|diagonal|definite|invertible|unitary|rotation|"
                        r"idempotent|projection|eigen\w*)\b")
 
 
+#: "If we expand this, we get": a result follows the condition, so the statement after it is a claim.
+RESULT = re.compile(r"(?i)(,|\bwe)\s+(get|obtain|have|find|arrive at|see that|see|can write)\s*:?\s*$|"
+                    r"\b\w+\s+we\s+(may|can|could|will)\s+(examine|write|compute|look at|consider)\b[^.;:$]*$|"
+                    r"\b(gives|yields|becomes|then)\s*:?\s*$")
+
+
 def hypothetical(cue: str) -> bool:
     """Whether the prose before a statement makes it a condition or a question rather than a claim."""
-    return HYPOTHETICAL.search(cue) is not None
+    return HYPOTHETICAL.search(cue) is not None and RESULT.search(cue) is None
 
 
 def judge_notes(notes: Notes) -> list[tuple[Statement, list[LinkVerdict]]]:

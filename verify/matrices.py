@@ -18,7 +18,7 @@ import symengine as se
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from verify.notation import Hadamard, Norm, Partial, Top
+from verify.notation import DEFAULT_SIZE, Entry, Hadamard, Norm, Partial, Top
 
 SIZE = 3
 Value = sp.Expr | sp.MatrixBase
@@ -103,8 +103,16 @@ class Evaluator:
             v, p = self(e.args[0]), e.args[1]
             entries = list(v) if isinstance(v, sp.MatrixBase) else [v]
             return sp.Add(*(sp.Abs(x) for x in entries)) if p == 1 else sp.sqrt(sp.Add(*(x**2 for x in entries)))
+        if isinstance(e, Partial) and isinstance(e.args[1], sp.Indexed):
+            return self.by_entry(e.args[0], e.args[1])
         if isinstance(e, Partial):
             return self.gradient(e.args[0], e.args[1])
+        if isinstance(e, sp.Indexed):
+            return self.entry(e)
+        if isinstance(e, Entry):
+            return _pick(self(e.args[0]), e.args[1].args)
+        if isinstance(e, sp.Sum):
+            return self.total(e)
         if isinstance(e, sp.Add):
             out = self(e.args[0])
             for arg in e.args[1:]:
@@ -127,6 +135,52 @@ class Evaluator:
                 raise ShapeMismatchError(f"{e.func} of a vector or matrix")
             return e.func(*args)
         raise ShapeMismatchError(f"{type(e).__name__} is not read over matrices")
+
+    def total(self, e: sp.Sum) -> Value:
+        """A sum over concrete bounds (n is the size of the vectors), term by term."""
+        body, (index, lo, hi) = e.function, e.limits[0]
+        lo, hi = (sp.Integer(SIZE) if b == DEFAULT_SIZE else b for b in (lo, hi))
+        if not (lo.is_Integer and hi.is_Integer):
+            raise ShapeMismatchError("a sum whose bounds are not numbers")
+        rest = sp.Sum(body, *e.limits[1:]) if len(e.limits) > 1 else body
+        out: Value = sp.Integer(0)
+        for v in range(int(lo), int(hi) + 1):
+            out = _add(out, self(rest.xreplace({index: sp.Integer(v)})))
+        return out
+
+    def matrix_of(self, base: sp.IndexedBase, count: int) -> sp.MatrixBase:
+        """The matrix whose entries an indexed name writes: its bold twin (x_i of \\mathbf{x}, a_{ij} of
+        \\mathbf{A}), else a random one of its own, the same on both sides of the statement."""
+        label = base.label
+        letter = (_letter(label) if isinstance(label, sp.Symbol) else str(label)).lstrip("\\")
+        for s, v in self.values.items():
+            if is_bold(s) and isinstance(v, sp.MatrixBase) and _letter(s).lstrip("\\") in {letter, letter.upper()}:
+                return v
+        key = sp.Symbol(f"\\mathbf{{{letter}}}", commutative=False)
+        if key not in self.values:
+            rows, cols = (SIZE, 1) if count == 1 else (SIZE, SIZE)
+            self.values[key] = sp.Matrix(rows, cols, lambda i, j: sp.Rational(self.rng.randint(-20, 20),
+                                                                               self.rng.randint(7, 29)))
+        return self.values[key]
+
+    def entry(self, e: sp.Indexed) -> Value:
+        """An entry x_i or a_{ij} at concrete (1-based) indices."""
+        return _pick(self.matrix_of(e.base, len(e.indices)), e.indices)
+
+    def by_entry(self, f: sp.Basic, var: sp.Indexed) -> Value:
+        """d f / d x_k: f over x's matrix with that one entry symbolic, differentiated there."""
+        matrix = self.matrix_of(var.base, len(var.indices))
+        k = _position(matrix, var.indices)
+        slot = sp.Dummy("e")
+        changed = sp.Matrix(matrix)
+        changed[k] = slot
+        key = next(s for s, v in self.values.items() if v is matrix)
+        inner = Evaluator({**self.values, key: changed}, self.rng)
+        inner.functions = self.functions
+        value = inner(f)
+        outputs = value.applyfunc(lambda x: _diff_at(x, slot, {slot: matrix[k]})) if isinstance(
+            value, sp.MatrixBase) else _diff_at(value, slot, {slot: matrix[k]})
+        return outputs
 
     def power(self, base: Value, exponent: Value) -> Value:
         """A scalar power, or an integer power of a square matrix (-1 is the inverse)."""
@@ -166,6 +220,31 @@ class Evaluator:
             g = sp.Matrix(shape[0], shape[1], [row[0] for row in grads])
             return _scalar(g)
         return sp.Matrix(grads)
+
+
+def _letter(s: sp.Symbol) -> str:
+    """The letter of a bold name: ``\\mathbf{x}`` -> x, ``\\boldsymbol{\\beta}`` -> \\beta."""
+    return re.sub(r"^\\(?:mathbf|boldsymbol|bm)\{(.*)\}$", r"\1", s.name)
+
+
+def _position(matrix: sp.MatrixBase, indices: tuple[sp.Basic, ...]) -> tuple[int, int]:
+    """The 0-based (row, column) of a 1-based entry; one index counts along a vector."""
+    if not all(i.is_Integer and 1 <= i <= SIZE for i in indices):
+        raise ShapeMismatchError("an entry whose index is not a number from 1 to the size")
+    if len(indices) == 1:
+        if 1 not in matrix.shape:
+            raise ShapeMismatchError("one index into a matrix")
+        return (int(indices[0]) - 1, 0) if matrix.shape[1] == 1 else (0, int(indices[0]) - 1)
+    if len(indices) != 2 or 1 in matrix.shape:
+        raise ShapeMismatchError("two indices into a vector")
+    return int(indices[0]) - 1, int(indices[1]) - 1
+
+
+def _pick(value: Value, indices: tuple[sp.Basic, ...]) -> Value:
+    """The entry of a vector or matrix at 1-based indices."""
+    if not isinstance(value, sp.MatrixBase):
+        raise ShapeMismatchError("an entry of a scalar")
+    return value[_position(value, tuple(indices))]
 
 
 def _random_value(s: sp.Symbol, rng: random.Random, sample: Callable[[random.Random, sp.Symbol], sp.Rational]
@@ -214,9 +293,11 @@ def matrix_witness(a: sp.Basic, b: sp.Basic, points: int, seed: int,
     rng = random.Random(seed)
     names = sorted(sp.Tuple(a, b).free_symbols, key=sp.default_sort_key)
     for _ in range(points):
-        values = {s: _random_value(s, rng, sample) for s in names if isinstance(s, sp.Symbol)}
+        indices = {s: sp.Integer(SIZE) if s == DEFAULT_SIZE else sp.Integer(rng.randint(1, SIZE))
+                   for s in names if isinstance(s, sp.Symbol) and s.is_integer}
+        values = {s: _random_value(s, rng, sample) for s in names if isinstance(s, sp.Symbol) and s not in indices}
         ev = Evaluator(values, rng)
-        va, vb = _scalar(ev(a)), _scalar(ev(b))
+        va, vb = _scalar(ev(a.xreplace(indices))), _scalar(ev(b.xreplace(indices)))
         va, vb = _zero_like(va, vb), _zero_like(vb, va)
         ma, mb = isinstance(va, sp.MatrixBase), isinstance(vb, sp.MatrixBase)
         if ma != mb or (ma and va.shape != vb.shape):

@@ -83,6 +83,12 @@ class Partial(sp.Function):
     nargs = 2
 
 
+class Entry(sp.Function):
+    """``[M]_{ij}``: the entry (i, j) of a vector or matrix expression, 1-based; args (M, Tuple(i, j))."""
+
+    nargs = 2
+
+
 class DerivativeAt(sp.Function):
     """``\\frac{\\partial f}{\\partial u}(p, q)``: the derivative of the function named f with respect to its argument
     named u, taken ``order`` times, at the point (p, q); args (Symbol f, u, order, Tuple(p, q)), kept opaque."""
@@ -151,6 +157,7 @@ class Context:
     symbols: frozenset[str] = frozenset()
     functions: frozenset[str] = frozenset()
     generic: bool = False  # read any notes: Leibniz d/dx, primes, \lim, \binom and the catalog's functions
+    matrices: frozenset[str] = frozenset()  # plain letters that name a matrix here (A beside its entries a_{ij})
 
 
 def tokenize(text: str) -> list[Token]:
@@ -525,6 +532,9 @@ class Parser:
                 atom = Name(atom.text + "'", atom.greek, False)
                 continue
             group = self.script_group()
+            if op == "_" and not isinstance(atom, Name) and sub is None and self.context.generic:
+                atom = Entry(atom, sp.Tuple(*self.entry_indices(group)))  # [\mathbf{A} + \mathbf{A}^\top]_{ki}
+                continue
             if op == "_":
                 if sub is not None or not isinstance(atom, Name):
                     raise self.error("subscript on an expression")
@@ -605,6 +615,8 @@ class Parser:
         if sub is None:
             if name.plain and name.text in CONSTANTS:
                 return CONSTANTS[name.text]
+            if name.text in self.context.matrices:
+                return _symbol(f"\\mathbf{{{name.text}}}")
             return _symbol(name.text)
         text_sub = len(sub) == 1 and sub[0].kind == "text"
         letters = all(t.kind == "letter" or (t.kind == "cmd" and t.value[1:] in GREEK) or t.value == ","
@@ -673,7 +685,7 @@ class Parser:
         row = lookup(bare)
         plain = re.sub(r"^\\(?:hat|bar|tilde|check)\{(.+)\}$", r"\1", bare)  # \bar{f} is a function like f
         return (bare.lstrip("\\") in self.context.functions or _unlabelled(plain) in GENERIC_FUNCTIONS
-                or row is not None)
+                or row is not None and row.kind != "constant")
 
     def call(self, name: Name) -> sp.Basic:
         """``\\sigma(x)``, ``\\Phi(x)``, ``\\text{GELU}(x)``: a named function applied to a group."""
@@ -753,12 +765,44 @@ class Parser:
         if var is None and isinstance(operand, AppliedUndef) and len(operand.args) == 1:
             var = operand.args[0]
         if var is None and isinstance(operand, AppliedUndef) and all(isinstance(a, sp.Symbol) for a in operand.args):
-            return sp.ImmutableMatrix([[Partial(operand, a) for a in operand.args]])  # \nabla f(x, y)
+            return sp.ImmutableMatrix([Partial(operand, a) for a in operand.args])  # \nabla f(x, y): a column
         if var is None:
             raise self.error(f"\\{name} without the variable it differentiates by")
         if not isinstance(var, (sp.Symbol, sp.Indexed)):
             raise self.error(f"\\{name} with respect to something that is not a name")
         return Partial(operand, var)
+
+    def entry_indices(self, group: list[Token]) -> list[sp.Basic]:
+        """The indices of an entry ``_{ki}``, ``_{k, i}`` or ``_k``: letters (1-based positions) or numbers."""
+        out: list[sp.Basic] = []
+        for t in group:
+            if t.value == ",":
+                continue
+            if t.kind == "letter":
+                out.append(sp.Symbol(t.value, **INDEX))
+            elif t.kind == "num" and t.value.isdigit():
+                out.extend(sp.Integer(c) for c in t.value) if len(group) == 1 and len(t.value) == 2 else out.append(
+                    sp.Integer(t.value))
+            else:
+                raise self.error("an entry index that is not a letter or a number", t)
+        if not 1 <= len(out) <= 2:
+            raise self.error("an entry with more than two indices")
+        return out
+
+    def hessian_follows(self) -> bool:
+        """Whether ``\\mathbf{H}`` (a name the notes leave free) is followed by a function applied to names."""
+        nxt = self.peek()
+        after = self.tokens[self.pos + 1] if self.pos + 1 < len(self.tokens) else None
+        return (self.context.generic and "H" not in self.context.functions and nxt.kind == "letter"
+                and self.generic_callable(nxt.value) and after is not None and after.value == "(")
+
+    def hessian(self) -> sp.Basic:
+        """``\\mathbf{H}f(x, y)``: the matrix of f's second derivatives by its named arguments."""
+        operand = self.postfix()
+        if not isinstance(operand, AppliedUndef) or not all(isinstance(a, sp.Symbol) for a in operand.args):
+            raise self.error("a Hessian at a point, not at named arguments")
+        names = operand.args
+        return sp.ImmutableMatrix([[Partial(Partial(operand, a), b) for b in names] for a in names])
 
     def limit(self) -> sp.Basic:
         """``\\lim_{h \\to 0} body``: an unevaluated limit of the rest of the term."""
@@ -846,6 +890,15 @@ class Parser:
             return sp.Symbol(r"\sum")  # prose shorthand for a sum the record names
         if not lower or lower[0].kind != "letter":
             raise self.error(f"\\{op} without an index")
+        if op == "sum" and not upper and len(lower) > 1 and all(
+                t.kind == "letter" if k % 2 == 0 else t.value == "," for k, t in enumerate(lower)):
+            body = self.term()  # \sum_{i, j}: one sum per index, each over 1..n
+            for t in reversed(lower[::2]):
+                index = sp.Symbol(t.value, integer=True)
+                body = body.xreplace({x: index for x in body.free_symbols if isinstance(x, sp.Symbol)
+                                      and x.name == index.name})
+                body = sp.Sum(body, (index, 1, DEFAULT_SIZE))
+            return body
         index = sp.Symbol(lower[0].value, **INDEX)
         if len(lower) > 1:
             if lower[1].value != "=":
@@ -872,6 +925,8 @@ class Parser:
         if kind == "letter":
             return Name(value)
         if kind == "style":
+            if _canonical_style(value) == r"\mathbf{H}" and self.hessian_follows():
+                return self.hessian()
             return Name(_canonical_style(value))
         if kind == "text":
             return Name(f"\\text{{{value.strip()}}}", plain=False)

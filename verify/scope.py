@@ -31,6 +31,7 @@ class Frame:
     declared: set[str] = field(default_factory=set)
     seen: set[str] = field(default_factory=set)
     applied: set[str] = field(default_factory=set)
+    conventions: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -40,6 +41,14 @@ class Scope:
     frames: list[Frame] = field(default_factory=lambda: [Frame(0)])
     paragraph: int = 0  # a number given to a name in prose ("Setting x = 1") holds to the end of its paragraph
     givens: dict[str, int] = field(default_factory=dict)
+
+    def adopt(self, convention: str) -> None:
+        """The prose declares a convention (such as "einstein": repeated indices are summed) for this section."""
+        self.frames[-1].conventions.add(convention)
+
+    def follows(self, convention: str) -> bool:
+        """Whether a convention declared in this section or around it holds here."""
+        return any(convention in frame.conventions for frame in self.frames)
 
     def enter(self, level: int) -> None:
         """A heading of ``level``: close every frame at that level or deeper, open a new one."""

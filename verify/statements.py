@@ -180,8 +180,11 @@ def cue_before(notes: Notes, math: Math) -> str:
     """The prose just before a fragment on its line (and the line above when the fragment starts a line)."""
     line = notes.lines[math.line - 1] if 0 < math.line <= len(notes.lines) else ""
     before = line[:max(math.col - (1 if math.kind == "inline" else 2), 0)]
-    if math.kind == "display" or not before.strip():
-        above = notes.lines[math.line - 2] if math.line >= 2 else ""
+    if math.kind == "display" or not before.strip(" $"):
+        k = math.line - 2
+        while k > 0 and k >= math.line - 3 and notes.lines[k].strip() in {"$$", r"\[", ""}:
+            k -= 1  # a display whose $$ stands on its own line: the prose is the line above that
+        above = notes.lines[k] if k >= 0 else ""
         before = above + " " + before
     before = re.sub(r"\$[^$]*\$", " ", before)
     return before[-CUE_WINDOW:]
