@@ -123,3 +123,13 @@ def test_the_section_file_carries_the_escaped_heading_as_its_title():
                           label("section:1.6"), (), (), ())
     tex = environment().get_template("section.tex.j2").render(section=section)
     assert r"\notessection{1.6}{\textbackslash{}input\{/etc/passwd\} \$x" in tex and r"\input{/etc" not in tex
+
+
+def test_a_formula_too_long_to_print_shows_its_structure_never_an_ellipsis():
+    xs = sp.IndexedBase("x")
+    data = {xs[k]: sp.Rational(k, 10) for k in range(1, 41)}
+    total = sum(xs[k] for k in range(1, 41))
+    q = Quantity("s", "s", total.xreplace(data), "82.0", None, formula=total)
+    (line,) = hand_lines(Example("long", "1.1", "long", {}, (q,), symbols=data))
+    assert line.formula.startswith(r"\text{numeric check of }") and "40 terms" in line.formula
+    assert not line.numbers and "more terms" not in line.expr and line.value == "82"
