@@ -18,6 +18,7 @@ the layer's error; they are proven equal to both that derivative and the BP reco
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from functools import cache
 
 import sympy as sp
@@ -26,7 +27,18 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from derive import gradient_descent, networks
 from derive.activations import derive_sigmoid_grad, derive_softmax_jacobian
 from derive.arrays import BSum, Dot, Row, RSum, Swap
-from derive.core import Definition, Derivation, Example, Formula, Kernel, Locator, Quantity, Step, within_bounds
+from derive.core import (
+    Definition,
+    Derivation,
+    Example,
+    Formula,
+    Kernel,
+    Locator,
+    Quantity,
+    Step,
+    entries,
+    within_bounds,
+)
 from derive.functions import sigmoid
 
 SECTION = "1.5"
@@ -540,7 +552,38 @@ def _example_quantities() -> tuple[Quantity, ...]:
         Quantity("W2_1_updated", r"W^{(2)}_1 - \eta\,\partial L/\partial W^{(2)}_1", W2_EX[0, 0] - ETA_EX * dW2[0, 0],
                  "0.50425", _at(r"# - #\(#\)=@", "0.50425", "inline"), d("0.5") - d("0.1") * d("-0.0425")),
     ]
-    return tuple(out)
+    return tuple(replace(q, formula=HAND_221[q.name]) for q in out)
+
+
+W1_B, W2_B, X_B, B1_B = (sp.IndexedBase(n) for n in ("W^{(1)}", "W^{(2)}", "x", "b^{(1)}"))
+B2_B, Y_B, ETA_B = sp.Symbol("b^{(2)}"), sp.Symbol("y"), sp.Symbol("eta")
+_q = sp.Symbol  # an earlier quantity of the example, by its name
+
+
+def _hand_221() -> dict[str, sp.Expr]:
+    """How the notes compute each number of the 2-2-1 example by hand, in the inputs' entries and earlier numbers."""
+    out: dict[str, sp.Expr] = {}
+    for j in (1, 2):
+        out[f"z1_{j}"] = W1_B[j, 1] * X_B[1] + W1_B[j, 2] * X_B[2] + B1_B[j]
+        out[f"a1_{j}"] = sigmoid(_q(f"z1_{j}"))
+        out[f"one_minus_a1_{j}"] = 1 - _q(f"a1_{j}")
+        out[f"dsigma_z1_{j}"] = _q(f"a1_{j}") * _q(f"one_minus_a1_{j}")
+        out[f"delta1_{j}"] = W2_B[j] * _q("delta2") * _q(f"dsigma_z1_{j}")  # entry j of (W^T delta) . sigma'
+        out[f"dW2_{j}"] = _q("delta2") * _q(f"a1_{j}")
+        for c in (1, 2):
+            out[f"dW1_{j}{c}"] = _q(f"delta1_{j}") * X_B[c]
+    out.update({
+        "z2": W2_B[1] * _q("a1_1") + W2_B[2] * _q("a1_2") + B2_B, "yhat": sigmoid(_q("z2")),
+        "loss": (_q("yhat") - Y_B) ** 2 / 2, "error": _q("yhat") - Y_B,
+        "dsigma_z2": _q("yhat") * (1 - _q("yhat")), "delta2": _q("error") * _q("dsigma_z2"),
+        "W2_1_updated": W2_B[1] - ETA_B * _q("dW2_1"),
+    })
+    return out
+
+
+HAND_221 = _hand_221()
+HAND_221_SYMBOLS = {**entries(W1_B, W1_EX), **entries(W2_B, W2_EX), **entries(X_B, X_EX), **entries(B1_B, B1_EX),
+                    B2_B: B2_EX[0, 0], Y_B: Y_EX, ETA_B: ETA_EX}
 
 
 FORMULAS += (
@@ -559,7 +602,7 @@ EXAMPLES: tuple[Example, ...] = (
     Example(
         key="backprop_221", section=SECTION, title="One backprop step on the 2-2-1 network by hand",
         inputs={"x": X_EX, "W1": W1_EX, "b1": B1_EX, "W2": W2_EX, "b2": B2_EX, "y": Y_EX, "eta": ETA_EX},
-        quantities=_example_quantities(), kernels_used=("sigmoid",),
+        quantities=_example_quantities(), kernels_used=("sigmoid",), symbols=HAND_221_SYMBOLS,
     ),
 )
 

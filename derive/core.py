@@ -103,6 +103,9 @@ class Quantity:
     stated: str | None
     locator: Locator | None
     rounded_expr: sp.Expr | None = None
+    #: How the notes compute it, in the example's ``symbols`` and the ``name``s of earlier quantities
+    #: (as Symbols); the report shows it, then the numbers put in, then the value, and checks that it gives ``expr``.
+    formula: sp.Expr | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,8 @@ class Example:
     inputs: Mapping[str, sp.Expr]
     quantities: tuple[Quantity, ...]
     kernels_used: tuple[str, ...] = field(default=())
+    #: The inputs' entries as the quantities' formulas name them (``W^{(1)}_{11}``), with their exact values.
+    symbols: Mapping[sp.Basic, sp.Expr] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -174,6 +179,15 @@ def registry() -> Registry:
     if dupes:
         raise ValueError(f"duplicate record keys in derive/: {dupes}; rename one of each")
     return Registry(tuple(formulas), tuple(examples), tuple(definitions))
+
+
+def entries(base: sp.IndexedBase, value: sp.Expr) -> dict[sp.Basic, sp.Expr]:
+    """Each entry of a vector or matrix input as ``base[i]`` or ``base[i, j]`` (1-based), with its value."""
+    if not isinstance(value, sp.MatrixBase) or value.shape == (1, 1):
+        return {sp.Symbol(str(base.label)): value if not isinstance(value, sp.MatrixBase) else value[0, 0]}
+    if 1 in value.shape:
+        return {base[k + 1]: v for k, v in enumerate(value)}
+    return {base[r + 1, c + 1]: value[r, c] for r in range(value.rows) for c in range(value.cols)}
 
 
 def within_bounds(expr: sp.Basic, index: sp.Symbol, upper: sp.Expr) -> sp.Basic:

@@ -240,6 +240,9 @@ TABLE_STATED = (("5.000", "10.0", "4.000"), ("4.000", "8.0", "3.200"), ("3.200",
                 ("2.560", "5.12", "2.048"))
 
 
+ETA_HAND = sp.Symbol("eta")  # the step size as the worked table's formulas name it
+
+
 def _table_quantities() -> tuple[Quantity, ...]:
     """Every cell of the worked table, with a locator to its row."""
     out = []
@@ -247,9 +250,12 @@ def _table_quantities() -> tuple[Quantity, ...]:
         # the row by its step number; the cell read is whatever is written in that column
         where = [Locator(SECTION, rf"^\| {row} " + r"\| [^|]*? " * (col - 1) + r"\| (?P<value>[^|\s]+) ", "table")
                  for col in (1, 2, 3)]
+        here, grad = sp.Symbol(f"theta_{row}"), sp.Symbol(f"grad_{row}")  # earlier quantities, by name
         out += [Quantity(f"theta_{row}", rf"\theta_{row}", th, stated[0], where[0]),
-                Quantity(f"grad_{row}", rf"L'(\theta_{row})", g, stated[1], where[1]),
-                Quantity(f"update_{row}", rf"\theta_{row + 1}", nxt, stated[2], where[2])]
+                Quantity(f"grad_{row}", rf"L'(\theta_{row})", g, stated[1], where[1],
+                         formula=derive_quadratic_grad().result.subs(theta, here)),
+                Quantity(f"update_{row}", rf"\theta_{row + 1}", nxt, stated[2], where[2],
+                         formula=UPDATE_STATED.subs({thetav[j]: here, gradv[j]: grad, eta: ETA_HAND}))]
     return tuple(out)
 
 
@@ -257,6 +263,7 @@ EXAMPLES: tuple[Example, ...] = (
     Example(
         key="gd_table", section=SECTION, title="Gradient descent on theta^2 from theta_0 = 5, eta = 0.1",
         inputs={"theta_0": THETA_START, "eta": ETA_EXAMPLE}, quantities=_table_quantities(),
+        symbols={ETA_HAND: ETA_EXAMPLE},
     ),
 )
 

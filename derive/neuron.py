@@ -13,7 +13,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from derive.backprop import matrix_entry
-from derive.core import Definition, Derivation, Example, Formula, Locator, Quantity, Step
+from derive.core import Definition, Derivation, Example, Formula, Locator, Quantity, Step, entries
 from derive.functions import sigmoid
 
 n = sp.Symbol("n", integer=True, positive=True)
@@ -93,10 +93,13 @@ EXAMPLES: tuple[Example, ...] = (
         key="neuron_example", section="1.1", title="One sigmoid neuron",
         inputs={"x": sp.Matrix(X1), "w": sp.Matrix(W1), "b": B1},
         quantities=(
-            Quantity("z", "z", Z1, "-1.0", Locator("1.1", r"^z = -?[\d.]+\(", "display")),
-            Quantity("a", "a", sigmoid(Z1), "0.2689", Locator("1.1", r"\\qquad a = \\frac\{1\}\{1\+e\^", "display")),
+            Quantity("z", "z", Z1, "-1.0", Locator("1.1", r"^z = -?[\d.]+\(", "display"),
+                     formula=wv[1] * xv[1] + wv[2] * xv[2] + sp.Symbol("b")),
+            Quantity("a", "a", sigmoid(Z1), "0.2689", Locator("1.1", r"\\qquad a = \\frac\{1\}\{1\+e\^", "display"),
+                     formula=sigmoid(sp.Symbol("z"))),
         ),
         kernels_used=("sigmoid",),
+        symbols={**entries(wv, sp.Matrix(W1)), **entries(xv, sp.Matrix(X1)), sp.Symbol("b"): B1},
     ),
 )
 

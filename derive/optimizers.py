@@ -488,17 +488,21 @@ FORMULAS: tuple[Formula, ...] = (
 )
 
 DEFAULT_B1, DEFAULT_B2 = sp.Rational(9, 10), sp.Rational(999, 1000)
+B1_HAND, B2_HAND = sp.Symbol("beta_1"), sp.Symbol("beta_2")  # the decay rates as the example's formulas name them
 
 EXAMPLES: tuple[Example, ...] = (
     Example(
         key="adam_defaults", section="1.6", title="What Adam's default decay rates imply early on (beyond the notes)",
         inputs={"beta_1": DEFAULT_B1, "beta_2": DEFAULT_B2, "epsilon": sp.Rational(1, 10**8)},
         quantities=(
-            Quantity("bias divisor of m at t = 1", "1-\\beta_1", 1 - DEFAULT_B1, None, None),
-            Quantity("bias divisor of v at t = 1", "1-\\beta_2", 1 - DEFAULT_B2, None, None),
-            Quantity("averaging horizon of m (steps)", "\\frac{1}{1-\\beta_1}", 1 / (1 - DEFAULT_B1), None, None),
-            Quantity("averaging horizon of v (steps)", "\\frac{1}{1-\\beta_2}", 1 / (1 - DEFAULT_B2), None, None),
+            Quantity("bias divisor of m at t = 1", "1-\\beta_1", 1 - DEFAULT_B1, None, None, formula=1 - B1_HAND),
+            Quantity("bias divisor of v at t = 1", "1-\\beta_2", 1 - DEFAULT_B2, None, None, formula=1 - B2_HAND),
+            Quantity("averaging horizon of m (steps)", "\\frac{1}{1-\\beta_1}", 1 / (1 - DEFAULT_B1), None, None,
+                     formula=1 / (1 - B1_HAND)),
+            Quantity("averaging horizon of v (steps)", "\\frac{1}{1-\\beta_2}", 1 / (1 - DEFAULT_B2), None, None,
+                     formula=1 / (1 - B2_HAND)),
         ),
+        symbols={B1_HAND: DEFAULT_B1, B2_HAND: DEFAULT_B2},
     ),
 )
 

@@ -41,6 +41,8 @@ from reports.chain import ChainLine, chain, typeset
 from reports.checks import KernelCheck, Numeric, Pending, numeric_checks, optional, use_workers
 from reports.errata import Erratum
 from reports.errata import build_errata as errata_entries
+from reports.handcalc import HandcalcError, HandLine, given, hand_lines, verdicts_of
+from reports.headings import notes_headings, section_title
 from reports.latex import Tex, display, escape, finalize, label, listing_body, texttt
 from reports.matrix_form import matrix_line
 from reports.plots import FIGURES, FigureSpec, figure_files, render_figures
@@ -215,6 +217,7 @@ class ExampleView:
     kernels: str
     rows: tuple[QuantityRow, ...]
     checked: bool
+    lines: tuple[HandLine, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -222,7 +225,7 @@ class SectionView:
     """One section of the notes: its formulas, worked examples and section-level figures."""
 
     number: str
-    title: str
+    title: Tex
     filename: Tex
     label: Tex
     formulas: tuple[FormulaView, ...]
@@ -523,9 +526,19 @@ def _example_view(example: Example, checks: list[Any] | None) -> ExampleView:
         ))
     return ExampleView(
         key=example.key, label=label(f"example:{example.key}"), title=example.title,
-        inputs=tuple((Tex(textbook(sp.Symbol(name))), Tex(textbook(v))) for name, v in example.inputs.items()),
+        inputs=given(example) or tuple((Tex(textbook(sp.Symbol(name))), Tex(textbook(v)))
+                                       for name, v in example.inputs.items()),
         kernels=", ".join(example.kernels_used), rows=tuple(rows), checked=checks is not None,
+        lines=_hand(example, checks),
     )
+
+
+def _hand(example: Example, checks: list[Any] | None) -> tuple[HandLine, ...]:
+    """The example's hand calculation; a formula that does not give its value stops the report."""
+    try:
+        return hand_lines(example, verdicts_of(example, checks))
+    except HandcalcError as e:
+        raise ReportError(f"{e}; fix the record in derive/") from e
 
 
 def _example_verdict(view: ExampleView) -> str:
@@ -593,11 +606,12 @@ def merge_related(views: Sequence[FormulaView]) -> tuple[FormulaView, ...]:
 def build_sections(reg: Registry, gen: Generated | None, checks: list[Any] | None,
                    progress: Callable[[str], None], kernel_checks: list[KernelCheck] | None = None,
                    proofs: Mapping[str, Proof] | None = None, quotes: Mapping[str, tuple[int, str]] | None = None,
-                   source: str = "") -> list[SectionView]:
+                   source: str = "", headings: Mapping[str, str] | None = None) -> list[SectionView]:
     """Group the registry by section, in the notes' order, and build each section's view.
 
     ``proofs`` holds formulas already proven (by key); the others are proven here. ``quotes`` gives,
-    by record, the line of the notes and the maths written there (from the audit).
+    by record, the line of the notes and the maths written there (from the audit). ``headings`` gives
+    the notes' own title of each section (``reports.headings``); a section they lack keeps the records' title.
     """
     titles = section_titles()
     numbers = sorted({f.section for f in reg.formulas} | {e.section for e in reg.examples}, key=section_key)
@@ -617,7 +631,8 @@ def build_sections(reg: Registry, gen: Generated | None, checks: list[Any] | Non
             views.append(_formula_view(formula, gen, uses, figs, kernel_checks, (proofs or {}).get(formula.key),
                                        quotes, source))
         sections.append(SectionView(
-            number=number, title=titles.get(number, f"Section {number}"), filename=Tex(f"section-{number}.tex"),
+            number=number, title=section_title(number, headings or {}, titles.get(number, f"Section {number}")),
+            filename=Tex(f"section-{number}.tex"),
             label=label(f"section:{number}"), formulas=merge_related(views),
             examples=tuple(examples[e.key] for e in reg.examples if e.section == number),
             figures=tuple(_figure_view(s) for s in FIGURES if s.section == number and not s.formula),
@@ -826,7 +841,8 @@ def render_report(notes: Path | None = None, *, findings: Iterable[Any] | None =
             work.close(wait=False)
     checks = numeric.examples
     source, sha = notes_identity(notes)
-    sections = build_sections(reg, gen, checks, say, numeric.kernels, proofs, errata.quotes, source)
+    sections = build_sections(reg, gen, checks, say, numeric.kernels, proofs, errata.quotes, source,
+                              notes_headings(notes))
     env = environment()
     formulas = [f for s in sections for f in s.formulas]
     counts = Counter(f.proof.verdict for f in formulas)

@@ -28,7 +28,6 @@ from reports.build import (
     ERRATA,
     FULL_WIDTH,
     MAIN,
-    MISSING,
     PREAMBLE,
     build_errata,
     build_report,
@@ -42,6 +41,7 @@ from reports.build import (
     section_titles,
 )
 from reports.checks import KernelCheck, example_checks, fixed_inputs, kernel_checks
+from reports.headings import notes_headings, section_title
 from reports.latex import Tex, display, escape, finalize, label, listing_body, tex_width
 from reports.plots import FIGURES, XorRun, gd_iterates, render_figures, xor_losses
 from reports.prose import prose_tex
@@ -174,8 +174,14 @@ def test_the_main_document_inputs_the_preamble_and_the_errata(rendered):
 
 
 def test_every_section_file_names_its_section_title(rendered):
+    headings = notes_headings(NOTES)
     for number, title in section_titles().items():
-        assert rf"\notessection{{{number}}}{{{prose_tex(title)}}}" in rendered[f"section-{number}.tex"]
+        shown = section_title(number, headings, title)
+        assert rf"\notessection{{{number}}}{{{shown}}}" in rendered[f"section-{number}.tex"]
+
+
+def test_without_notes_a_section_is_titled_by_its_records():
+    assert section_title("1.1", notes_headings(None), section_titles()["1.1"]) == prose_tex(section_titles()["1.1"])
 
 
 def test_every_formula_appears_in_its_section_with_its_label(rendered):
@@ -183,11 +189,11 @@ def test_every_formula_appears_in_its_section_with_its_label(rendered):
         assert rf"\label{{{label('formula:' + f.key)}}}" in rendered[f"section-{f.section}.tex"]
 
 
-def test_every_worked_example_has_a_table_row_per_quantity(rendered):
+def test_every_worked_example_has_a_hand_calculation_line_per_quantity(rendered):
     for e in registry().examples:
         body = rendered[f"section-{e.section}.tex"]
-        assert all(f"${q.latex}$" in body for q in e.quantities)
-        assert all(f" & {escape(q.stated) if q.stated else MISSING} & " in body for q in e.quantities)
+        assert all(f"\n{q.latex} &" in body for q in e.quantities)
+        assert all(f"the notes: ${q.stated}$" in body for q in e.quantities if q.stated)
 
 
 def test_every_figure_is_placed_in_its_section(rendered):

@@ -1,0 +1,135 @@
+"""The worked examples as hand calculations, and the section titles taken from the notes' headings."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import sympy as sp
+
+from derive.core import Example, Quantity, entries, registry
+from reports.build import SectionView, environment
+from reports.handcalc import HandcalcError, decimal_text, given, hand_lines
+from reports.headings import notes_headings, section_title
+from reports.latex import Tex, escape, label
+
+DATA = Path(__file__).parent / "data"
+HEADINGS = DATA / "headings.md"
+
+
+def _example(key: str) -> Example:
+    """The registry's worked example called ``key``."""
+    return next(e for e in registry().examples if e.key == key)
+
+
+def _line(key: str, name: str):
+    """The hand-calculation line of quantity ``name`` (its LaTeX) in example ``key``."""
+    return next(ln for ln in hand_lines(_example(key)) if ln.name == name)
+
+
+# --- worked examples ---------------------------------------------------------------------------------
+
+
+def test_a_substitution_line_shows_the_given_numbers_then_the_value():
+    line = _line("backprop_221", "z^{(1)}_1")
+    assert line.formula == r"W^{(1)}_{11} x_{1} + W^{(1)}_{12} x_{2} + b^{(1)}_{1}"
+    assert line.numbers == r"0.1 \cdot 0.5 + 0.2 \cdot 0.1 + 0"
+    assert (line.relation, line.value, line.notes, line.mark) == ("=", "0.07", "0.07", "agrees")
+
+
+def test_an_earlier_value_goes_into_a_later_formula_as_it_was_shown():
+    line = _line("backprop_221", r"\hat y")
+    assert line.numbers == r"\sigma\left(0.5872\right)" and (line.relation, line.value) == (r"\approx", "0.6427")
+
+
+def test_a_notes_value_that_differs_from_the_exact_one_is_marked():
+    line = _line("backprop_221", r"\sigma'(z^{(2)})")
+    assert (line.value, line.notes, line.mark) == ("0.2296", "0.2297", "differs")
+
+
+def test_a_notes_value_right_only_with_rounded_intermediates_says_so():
+    example = _example("backprop_221")
+    line = next(ln for ln in hand_lines(example, {"delta2": "correct"}) if ln.name == r"\delta^{(2)}")
+    assert (line.value, line.notes, line.mark) == ("-0.0820", "-0.0821", "rounded intermediates")
+
+
+def test_a_negative_number_put_into_a_product_is_in_parentheses():
+    assert _line("neuron_example", "z").numbers == r"0.5 + 0.5 \cdot 1 + \left(-1\right) \cdot 2"
+
+
+def test_a_formula_that_does_not_give_the_records_value_stops_the_report():
+    example = _example("neuron_example")
+    wrong = replace(example.quantities[0], formula=example.quantities[0].formula + 1)
+    with pytest.raises(HandcalcError, match="the formula gives"):
+        hand_lines(replace(example, quantities=(wrong, *example.quantities[1:])))
+
+
+def test_a_formula_naming_an_unknown_symbol_stops_the_report():
+    q = Quantity("z", "z", sp.Integer(1), None, None, formula=sp.Symbol("nowhere"))
+    with pytest.raises(HandcalcError, match="nowhere"):
+        hand_lines(Example("toy", "1.1", "toy", {}, (q,)))
+
+
+def test_every_registry_formula_gives_its_quantitys_exact_value():
+    for example in registry().examples:
+        assert len(hand_lines(example)) >= 1
+
+
+def test_given_shows_the_inputs_by_the_formulas_names_as_decimals():
+    shown = dict(given(_example("backprop_221")))
+    assert shown["W^{(2)}"] == r"\left[\begin{matrix}0.5 & 0.6\end{matrix}\right]"
+    assert shown["x"] == r"\left[\begin{matrix}0.5\\0.1\end{matrix}\right]" and shown[r"\eta"] == "0.1"
+
+
+@pytest.mark.parametrize(("value", "places", "text"), [
+    (sp.Rational(7, 100), None, "0.07"), (sp.Integer(-1), 1, "-1"), (sp.Rational(1, 3), 4, "0.3333"),
+    (1 / (1 + sp.E), None, "0.2689"),
+])
+def test_decimal_text_is_exact_when_short_else_rounded(value, places, text):
+    assert decimal_text(value, places)[0] == text
+
+
+def test_entries_names_a_matrix_one_based():
+    W = sp.IndexedBase("W")
+    assert entries(W, sp.Matrix([[1, 2], [3, 4]]))[W[2, 1]] == 3 and entries(W, sp.Matrix([[5]])) == {
+        sp.Symbol("W"): 5}
+
+
+# --- section titles from the notes' headings ---------------------------------------------------------------
+
+
+def test_section_titles_come_from_the_notes_headings():
+    headings = notes_headings(HEADINGS)
+    assert headings["1.1"] == "Neurons, one at a time" and headings["1.5"] == "Backprop — by hand"
+    assert section_title("1.1", headings, "The artificial neuron") == "Neurons, one at a time"
+
+
+def test_a_section_the_notes_do_not_head_keeps_the_records_title():
+    assert section_title("1.4", notes_headings(HEADINGS), "Gradient descent") == "Gradient descent"
+    assert notes_headings(None) == {} and notes_headings(DATA / "no-such-file.md") == {}
+
+
+def test_a_hostile_heading_is_escaped():
+    title = section_title("1.6", notes_headings(HEADINGS), "fallback")
+    assert title == escape(r"\input{/etc/passwd} $x^2$ & 50% #1 ~_{}")
+    inert = re.sub(r"\\[A-Za-z]+\{\}|\\[$&%#_{}]", "", title)  # \textbackslash{}, \$, \& ... typeset characters
+    assert r"\input" not in title and not set(inert) & set("\\$&%#_^{}~")
+
+
+def test_the_section_file_carries_the_escaped_heading_as_its_title():
+    section = SectionView("1.6", section_title("1.6", notes_headings(HEADINGS), "fallback"), Tex("section-1.6.tex"),
+                          label("section:1.6"), (), (), ())
+    tex = environment().get_template("section.tex.j2").render(section=section)
+    assert r"\notessection{1.6}{\textbackslash{}input\{/etc/passwd\} \$x" in tex and r"\input{/etc" not in tex
+
+
+def test_a_formula_too_long_to_print_shows_its_structure_never_an_ellipsis():
+    xs = sp.IndexedBase("x")
+    data = {xs[k]: sp.Rational(k, 10) for k in range(1, 41)}
+    total = sum(xs[k] for k in range(1, 41))
+    q = Quantity("s", "s", total.xreplace(data), "82.0", None, formula=total)
+    (line,) = hand_lines(Example("long", "1.1", "long", {}, (q,), symbols=data))
+    assert line.formula.startswith(r"\text{numeric check of }") and "40 terms" in line.formula
+    assert not line.numbers and "more terms" not in line.expr and line.value == "82"
