@@ -8,8 +8,8 @@ derivative kernel equal to what it stands for, and ``render_all`` refuses to gen
 
 A kernel that is not elementwise has a ``Signature``: the trailing shape of each argument and of the
 result in NumPy's gufunc notation, e.g. ``(m,n),(m),(B,n)->(B,m)``; leading axes are batch axes.
-Section modules declare it in a module-level ``SIGNATURES`` table next to their kernels; without one,
-every argument is a vector ``(n)``, and a derivative kernel takes its forward kernel's arguments.
+A ``Kernel`` record declares it in its ``signature`` field; without one, every argument is a vector
+``(n)``, and a derivative kernel takes its forward kernel's arguments.
 """
 
 from __future__ import annotations
@@ -93,13 +93,9 @@ VECTOR_REFERENCES: Mapping[str, tuple[str, Callable[[sp.Expr], sp.Expr]]] = {
     "batch_norm_batch_last": ("batchnorm_backward", lambda y: y),
 }
 
-# Arguments whose entries along the last axis sum to 1 for the kernel to hold (labels on the simplex).
-SIMPLEX_ARGS: Mapping[str, tuple[str, ...]] = {"ce_logits_grad": ("y",)}
-
-
 def simplex_args(kernel: Kernel) -> tuple[str, ...]:
-    """Names of ``kernel``'s arguments that must lie on the probability simplex."""
-    return SIMPLEX_ARGS.get(kernel.name, ())
+    """Names of ``kernel``'s arguments that must lie on the probability simplex (its record's ``simplex``)."""
+    return kernel.simplex
 
 
 # What an elementwise rewrite is proven against where its formula's definition is not an expression in
@@ -205,19 +201,6 @@ def parse_signature(text: str) -> Signature:
 
 
 @cache
-def declared_signatures() -> dict[str, str]:
-    """The ``SIGNATURES`` tables of the section modules: kernel name -> gufunc signature."""
-    table: dict[str, str] = {}
-    for name in SECTIONS:
-        table.update(getattr(importlib.import_module(f"derive.{name}"), "SIGNATURES", {}))
-    known = {k.name for k in registry().kernels()}
-    unknown = sorted(set(table) - known)
-    if unknown:
-        raise CodegenError(f"SIGNATURES in derive/ name kernels that do not exist: {unknown}")
-    return table
-
-
-@cache
 def _signature(name: str) -> Signature:
     """The signature of the registry's kernel ``name`` (see ``signature``)."""
     kernel = _kernel(name)
@@ -231,11 +214,12 @@ def _signature(name: str) -> Signature:
         fwd = _signature(forward.name)
         wrt = fwd.inputs[[a.name for a in forward.args].index(kernel.grad_wrt)]
         return Signature(fwd.inputs, wrt if fwd.output == () else fwd.output + wrt)
-    if name in declared_signatures():
-        sig = parse_signature(declared_signatures()[name])
+    if kernel.signature:
+        sig = parse_signature(kernel.signature)
         if len(sig.inputs) != len(kernel.args):
             raise CodegenError(f"signature {sig.text()} of {name!r} has {len(sig.inputs)} inputs for "
-                               f"{len(kernel.args)} arguments {[a.name for a in kernel.args]}")
+                               f"{len(kernel.args)} arguments {[a.name for a in kernel.args]}; fix the "
+                               "Kernel's signature in derive/")
         return sig
     if kernel.shape == "jacobian":
         return Signature(tuple(("n",) for _ in kernel.args), ("n", "n"))

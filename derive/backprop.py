@@ -341,13 +341,8 @@ DENSE_DOMAIN = {"W": (-3.0, 3.0), "b": (-3.0, 3.0), "a": (-3.0, 3.0), "\\delta":
                 "\\sigma'": (0.0, 1.0), "\\nabla_{a} L": (-3.0, 3.0)}
 BATCH_SUM = "summed over the batch (rows)"
 
-#: Trailing shapes of the kernels that are not elementwise (read by chainrule/codegen.py): W is (m, n),
-#: b has m entries, activations a (B, n), errors delta (B, m) and slopes (B, n) have one example per row.
-SIGNATURES: dict[str, str] = {
-    "dense_forward": "(m,n),(m),(B,n)->(B,m)",
-    "dense_linear_loss": "(m,n),(m),(B,n),(B,m)->()",
-    "bp2_hidden_error": "(m,n),(B,m),(B,n)->(B,n)",
-}
+# In the dense layer's kernel signatures, W is (m, n), b has m entries, and activations a (B, n), errors
+# delta (B, m) and slopes (B, n) have one example per row.
 
 
 # -- the records -------------------------------------------------------------------------------------------
@@ -385,7 +380,8 @@ FORMULAS: tuple[Formula, ...] = (
             Kernel("dense_grad_input", DENSE_ARGS, Dot(delta_k, W_k), DENSE_DOMAIN, shape="vector",
                    grad_of="dense_linear_loss", grad_wrt="a", rewrite="W^T delta for each row: delta W"),
             Kernel("bp2_hidden_error", (W_k, delta_k, slope_k), Dot(delta_k, W_k) * slope_k, DENSE_DOMAIN,
-                   shape="vector", rewrite="(W^T delta) odot sigma' for each row: (delta W) odot sigma'"),
+                   shape="vector", rewrite="(W^T delta) odot sigma' for each row: (delta W) odot sigma'",
+                   signature="(m,n),(B,m),(B,n)->(B,n)"),
         ),
     ),
     Formula(
@@ -406,8 +402,9 @@ FORMULAS: tuple[Formula, ...] = (
         variables=(W_l, delta_l, a_prev), domain=DOMAIN,
         kernels=(
             Kernel("dense_forward", (W_k, b_k, a_k), DENSE, DENSE_DOMAIN, shape="vector",
-                   rewrite="z = W a + b for each row a of the batch: a W^T + b"),
-            Kernel("dense_linear_loss", DENSE_ARGS, BSum(RSum(delta_k * DENSE)), DENSE_DOMAIN, shape="vector"),
+                   rewrite="z = W a + b for each row a of the batch: a W^T + b", signature="(m,n),(m),(B,n)->(B,m)"),
+            Kernel("dense_linear_loss", DENSE_ARGS, BSum(RSum(delta_k * DENSE)), DENSE_DOMAIN, shape="vector",
+                   signature="(m,n),(m),(B,n),(B,m)->()"),
             Kernel("dense_grad_weights", DENSE_ARGS, Dot(Swap(delta_k), a_k), DENSE_DOMAIN, shape="vector",
                    grad_of="dense_linear_loss", grad_wrt="W", rewrite=f"delta a^T {BATCH_SUM}: delta^T a"),
         ),

@@ -71,6 +71,12 @@ class Kernel:
     #: Arguments that take one value per call (rates, decays, epsilon): an elementwise NumPy kernel computes
     #: what depends only on them once, outside its block loop.
     scalars: tuple[str, ...] = ()
+    #: The trailing shape of each argument and of the result in NumPy's gufunc notation, e.g.
+    #: ``(m,n),(m),(B,n)->(B,m)`` (leading axes are batch axes). Empty: every argument is a vector ``(n)``,
+    #: and a derivative kernel takes its forward kernel's.
+    signature: str = ""
+    #: Arguments whose entries along the last axis sum to 1 for the kernel to hold (labels on the simplex).
+    simplex: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

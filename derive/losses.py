@@ -198,7 +198,7 @@ FORMULAS: tuple[Formula, ...] = (
         domain={"s": (0.01, 0.99), "\\hat{y}": (0.01, 0.99), "y": (0.0, 1.0), "n": (1, 5), "j": (1, 1)},
         kernels=(
             Kernel("ce_logits_grad", (zs, ys), SOFTMAX - ys, {"z": (-6.0, 6.0), "y": (0.0, 1.0)}, shape="vector",
-                   grad_of="ce_logits", grad_wrt="z", rewrite="valid when the labels sum to 1"),
+                   grad_of="ce_logits", grad_wrt="z", rewrite="valid when the labels sum to 1", simplex=("y",)),
         ),
     ),
     _ce_chain(1, "ce_chain_rule", "CE gradient: the chain rule through the softmax"),

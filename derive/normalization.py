@@ -254,14 +254,8 @@ def stable_centring(kernel: sp.Expr) -> sp.Expr:
 LN_KERNEL = stable_centring(over_last_axis(LN_DEFINITION, H))
 BN_KERNEL = stable_centring(over_last_axis(BN_DEFINITION, B))
 
-#: Trailing shapes of the kernels that are not elementwise (read by chainrule/codegen.py). Layer norm:
-#: x, gamma, beta over the n features; batch norm: x over the B examples, gamma, beta one per row.
-SIGNATURES: dict[str, str] = {
-    "layer_norm": "(n),(n),(n),(1)->(n)",
-    "layer_norm_linear_loss": "(n),(n),(n),(n),(1)->()",
-    "batch_norm_batch_last": "(B),(1),(1),(1)->(B)",
-    "batch_norm_batch_last_linear_loss": "(B),(B),(1),(1),(1)->()",
-}
+# In the kernel signatures, layer norm takes x, gamma, beta over the n features; batch norm x over the
+# B examples, gamma, beta one per row.
 LN_ARGS = (x, g, gamma, beta, eps)
 
 FORMULAS: tuple[Formula, ...] = (
@@ -297,8 +291,10 @@ FORMULAS: tuple[Formula, ...] = (
         locator=None, variables=(xv, gv, gamma), domain=BATCH,
         kernels=(
             Kernel("batch_norm_batch_last", (x, gamma, beta, eps), BN_KERNEL, NORM_KERNEL, shape="vector",
-                   rewrite=f"the batch is the last axis (x: features x B, one row per feature); {SHIFT}"),
-            Kernel("batch_norm_batch_last_linear_loss", LN_ARGS, RSum(g * BN_KERNEL), NORM_KERNEL, shape="vector"),
+                   rewrite=f"the batch is the last axis (x: features x B, one row per feature); {SHIFT}",
+                   signature="(B),(1),(1),(1)->(B)"),
+            Kernel("batch_norm_batch_last_linear_loss", LN_ARGS, RSum(g * BN_KERNEL), NORM_KERNEL, shape="vector",
+                   signature="(B),(B),(1),(1),(1)->()"),
             Kernel("batch_norm_batch_last_backward", LN_ARGS, over_last_axis(BN_BACKWARD_STATED, B), NORM_KERNEL,
                    shape="vector", grad_of="batch_norm_batch_last_linear_loss", grad_wrt="x",
                    rewrite="the batch is the last axis"),
@@ -340,8 +336,10 @@ FORMULAS: tuple[Formula, ...] = (
         locator=None, variables=(xv, gv, gamma_v), domain=LAYER,
         kernels=(
             Kernel("layer_norm", (x, gamma, beta, eps), LN_KERNEL, NORM_KERNEL, shape="vector",
-                   rewrite=f"mean and biased variance over the last axis (the features); {SHIFT}"),
-            Kernel("layer_norm_linear_loss", LN_ARGS, RSum(g * LN_KERNEL), NORM_KERNEL, shape="vector"),
+                   rewrite=f"mean and biased variance over the last axis (the features); {SHIFT}",
+                   signature="(n),(n),(n),(1)->(n)"),
+            Kernel("layer_norm_linear_loss", LN_ARGS, RSum(g * LN_KERNEL), NORM_KERNEL, shape="vector",
+                   signature="(n),(n),(n),(n),(1)->()"),
             Kernel("layer_norm_backward", LN_ARGS, over_last_axis(LN_BACKWARD_STATED, H), NORM_KERNEL,
                    shape="vector", grad_of="layer_norm_linear_loss", grad_wrt="x"),
             Kernel("layer_norm_grad_gamma", LN_ARGS, g * XHAT_K, NORM_KERNEL, shape="vector",

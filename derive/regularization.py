@@ -53,9 +53,6 @@ def penalty(definition: sp.Expr) -> sp.Expr:
     return vectorize(definition, {thv: theta}, {n: Count(theta)})
 
 
-#: Trailing shapes of the kernels that are not elementwise (read by chainrule/codegen.py).
-SIGNATURES: dict[str, str] = {"l2_penalty": "(n),(1)->()", "l1_penalty": "(n),(1)->()"}
-
 
 @cache
 def derive_l2_gradient() -> Derivation:
@@ -169,7 +166,7 @@ FORMULAS: tuple[Formula, ...] = (
         assumptions=("n parameters, symbolic", "1 <= j <= n", "lambda > 0"), definition=L2,
         derive=derive_l2_gradient, stated=lam * thv[j], locator=L2_LOC, variables=(thv, lam), domain=PARAMS,
         kernels=(
-            Kernel("l2_penalty", (theta, lam), penalty(L2), PENALTY_KERNEL, shape="vector"),
+            Kernel("l2_penalty", (theta, lam), penalty(L2), PENALTY_KERNEL, shape="vector", signature="(n),(1)->()"),
             Kernel("l2_penalty_grad", (theta, lam), penalty(lam * thv[j]), PENALTY_KERNEL, shape="vector",
                    grad_of="l2_penalty", grad_wrt="theta"),
         ),
@@ -180,7 +177,7 @@ FORMULAS: tuple[Formula, ...] = (
         derive=derive_l1_gradient, stated=lam * sp.sign(thv[j]), locator=None, variables=(thv, lam),
         domain={**PARAMS, "q": (0.05, 3.0)},
         kernels=(
-            Kernel("l1_penalty", (theta, lam), penalty(L1), PENALTY_KERNEL, shape="vector"),
+            Kernel("l1_penalty", (theta, lam), penalty(L1), PENALTY_KERNEL, shape="vector", signature="(n),(1)->()"),
             Kernel("l1_penalty_grad", (theta, lam), penalty(lam * sp.sign(thv[j])), PENALTY_KERNEL,
                    shape="vector", grad_of="l1_penalty", grad_wrt="theta",
                    rewrite="the subgradient 0 is chosen at theta_j = 0 (sign(0) = 0)"),
