@@ -6,7 +6,17 @@ import sympy as sp
 from sympy.calculus.util import function_range
 
 from derive.arrays import Col, Eye, RMax, Row, RSum
-from derive.core import Definition, Derivation, Formula, Kernel, Locator, Region, Step, within_bounds
+from derive.core import (
+    Definition,
+    Derivation,
+    Formula,
+    FormulaReference,
+    Kernel,
+    Locator,
+    Region,
+    Step,
+    within_bounds,
+)
 from derive.functions import Phi, sigmoid
 
 z = sp.Symbol("z", real=True)
@@ -374,7 +384,8 @@ FORMULAS: tuple[Formula, ...] = (
         domain={"z": (-4.0, 4.0), "s": (0.01, 0.99), "n": (2, 5), "i": (1, 2), "j": (1, 2)},
         kernels=(
             Kernel("softmax", (zvec,), SOFTMAX_KERNEL, {"z": (-6.0, 6.0)}, shape="vector",
-                   rewrite="e^{z_i}/sum e^{z_k} = e^{z_i - m}/sum e^{z_k - m} for any m; m = max z"),
+                   rewrite="e^{z_i}/sum e^{z_k} = e^{z_i - m}/sum e^{z_k - m} for any m; m = max z",
+                   reference=FormulaReference("softmax_jacobian", "definition")),
             Kernel("softmax_jacobian", (zvec,), Col(SOFTMAX_KERNEL) * (Eye(zvec) - Row(SOFTMAX_KERNEL)),
                    {"z": (-6.0, 6.0)}, shape="jacobian", grad_of="softmax", grad_wrt="z"),
         ),

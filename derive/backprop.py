@@ -26,7 +26,18 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from derive import gradient_descent, networks
 from derive.activations import derive_sigmoid_grad, derive_softmax_jacobian
 from derive.arrays import BSum, Dot, Row, RSum, Swap
-from derive.core import Definition, Derivation, Example, Formula, Kernel, Locator, Quantity, Step, within_bounds
+from derive.core import (
+    Definition,
+    Derivation,
+    Example,
+    Formula,
+    Kernel,
+    Locator,
+    Quantity,
+    RecordReference,
+    Step,
+    within_bounds,
+)
 from derive.functions import sigmoid
 
 SECTION = "1.5"
@@ -343,6 +354,10 @@ BATCH_SUM = "summed over the batch (rows)"
 
 # In the dense layer's kernel signatures, W is (m, n), b has m entries, and activations a (B, n), errors
 # delta (B, m) and slopes (B, n) have one example per row.
+# The dense kernels are proven equal to the BP records of layer l read entry by entry: the kernel argument that
+# holds each of their IndexedBases, and the kernel size that each of their widths takes.
+DENSE_BASES = {"W^{(l)}": "W", "b^{(l)}": "b", "a^{(l-1)}": "a", "\\delta^{(l)}": "\\delta"}
+DENSE_WIDTHS = {"m_l": "m", "m_{l-1}": "n"}
 
 
 # -- the records -------------------------------------------------------------------------------------------
@@ -354,7 +369,9 @@ FORMULAS: tuple[Formula, ...] = (
         definition=sp.Symbol("delta^L = dL/dz^L"), derive=derive_bp1, stated=stated_bp1(),
         locator=Locator(SECTION, r"^\s*\\boldsymbol\{\\delta\}\^\{\(L\)\} =", "display"),
         variables=(grad_out, z_out), domain=DOMAIN,
-        kernels=(Kernel("bp1_output_error", (grad_k, slope_k), grad_k * slope_k, DENSE_DOMAIN),),
+        kernels=(Kernel("bp1_output_error", (grad_k, slope_k), grad_k * slope_k, DENSE_DOMAIN,
+                        reference=RecordReference("bp1_output_error", {"\\nabla_{a^{(L)}} L": "\\nabla_{a} L",
+                                                                       "\\sigma'(z^{(L)})": "\\sigma'"})),),
     ),
     Formula(
         key="bp1_softmax_ce", section=SECTION, title="BP1 for a softmax output with cross-entropy",
@@ -381,7 +398,11 @@ FORMULAS: tuple[Formula, ...] = (
                    grad_of="dense_linear_loss", grad_wrt="a", rewrite="W^T delta for each row: delta W"),
             Kernel("bp2_hidden_error", (W_k, delta_k, slope_k), Dot(delta_k, W_k) * slope_k, DENSE_DOMAIN,
                    shape="vector", rewrite="(W^T delta) odot sigma' for each row: (delta W) odot sigma'",
-                   signature="(m,n),(B,m),(B,n)->(B,n)"),
+                   signature="(m,n),(B,m),(B,n)->(B,n)",
+                   reference=RecordReference("bp2_hidden_error", {"W^{(l+1)}": "W", "\\delta^{(l+1)}": "\\delta",
+                                                                  "\\sigma'(z^{(l)})": "\\sigma'"},
+                                             index=("j",), widths={"m_{l+1}": "m", "m_l": "n"},
+                                             per_example=("\\delta", "\\sigma'"), batch="rows")),
         ),
     ),
     Formula(
@@ -402,11 +423,15 @@ FORMULAS: tuple[Formula, ...] = (
         variables=(W_l, delta_l, a_prev), domain=DOMAIN,
         kernels=(
             Kernel("dense_forward", (W_k, b_k, a_k), DENSE, DENSE_DOMAIN, shape="vector",
-                   rewrite="z = W a + b for each row a of the batch: a W^T + b", signature="(m,n),(m),(B,n)->(B,m)"),
+                   rewrite="z = W a + b for each row a of the batch: a W^T + b", signature="(m,n),(m),(B,n)->(B,m)",
+                   reference=RecordReference("bp3_weight_grad", DENSE_BASES, index=("q",), widths=DENSE_WIDTHS,
+                                             per_example=("a",), batch="rows", use="definition")),
             Kernel("dense_linear_loss", DENSE_ARGS, BSum(RSum(delta_k * DENSE)), DENSE_DOMAIN, shape="vector",
                    signature="(m,n),(m),(B,n),(B,m)->()"),
             Kernel("dense_grad_weights", DENSE_ARGS, Dot(Swap(delta_k), a_k), DENSE_DOMAIN, shape="vector",
-                   grad_of="dense_linear_loss", grad_wrt="W", rewrite=f"delta a^T {BATCH_SUM}: delta^T a"),
+                   grad_of="dense_linear_loss", grad_wrt="W", rewrite=f"delta a^T {BATCH_SUM}: delta^T a",
+                   reference=RecordReference("bp3_weight_grad", DENSE_BASES, index=("r", "s"), widths=DENSE_WIDTHS,
+                                             per_example=("\\delta", "a"), batch="sum")),
         ),
         comment="the activation is that of layer l-1 and the transpose sits on it: an m_l x m_{l-1} outer product",
     ),
@@ -418,7 +443,9 @@ FORMULAS: tuple[Formula, ...] = (
                                  r"\\boldsymbol\{\\delta\}\^\{\(\\ell\)\}", "display"),
         variables=(b_l, delta_l), domain=DOMAIN,
         kernels=(Kernel("dense_grad_bias", DENSE_ARGS, BSum(delta_k), DENSE_DOMAIN, shape="vector",
-                        grad_of="dense_linear_loss", grad_wrt="b", rewrite=f"delta {BATCH_SUM}"),),
+                        grad_of="dense_linear_loss", grad_wrt="b", rewrite=f"delta {BATCH_SUM}",
+                        reference=RecordReference("bp4_bias_grad", DENSE_BASES, index=("r",), widths=DENSE_WIDTHS,
+                                                  per_example=("\\delta",), batch="sum")),),
     ),
     Formula(
         key="bp_full_gradient_221", section=SECTION, title="BP1-BP4 give the full gradient of the 2-2-1 network",

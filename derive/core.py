@@ -52,6 +52,46 @@ class Region:
     domain: Mapping[str, tuple[float, float]]
 
 
+def same(expr: sp.Expr) -> sp.Expr:
+    """The identity map: a reference used as it is."""
+    return expr
+
+
+@dataclass(frozen=True)
+class FormulaReference:
+    """A kernel is proven equal to another formula's definition or derived result, mapped by ``transform``.
+
+    A non-elementwise kernel is compared with the (indexed) expression written out at concrete sizes,
+    ``transform`` applied to each entry; an elementwise one with ``transform`` of the expression, e.g.
+    the square root of a variance.
+    """
+
+    formula: str
+    use: Literal["result", "definition"]
+    transform: Callable[[sp.Expr], sp.Expr] = same
+
+
+@dataclass(frozen=True)
+class RecordReference:
+    """A kernel is proven equal to a formula record read entry by entry (1-based) at concrete sizes.
+
+    ``bases`` names the kernel argument that holds each IndexedBase of the record, ``index`` the
+    record's free indices that run over the result's trailing axes, and ``widths`` the kernel size
+    that each symbolic width of the record takes. Arguments in ``per_example`` carry one example per
+    row (axis -2): with ``batch="rows"`` the result has one row per example; with ``batch="sum"`` it is
+    the sum over the examples of the record (a parameter gradient: the batch loss is the sum of the
+    examples' losses). ``use`` picks the record's derived result or its definition.
+    """
+
+    formula: str
+    bases: Mapping[str, str]
+    index: tuple[str, ...] = ()
+    widths: Mapping[str, str] = field(default_factory=dict)
+    per_example: tuple[str, ...] = ()
+    batch: Literal["rows", "sum", "none"] = "none"
+    use: Literal["result", "definition"] = "result"
+
+
 @dataclass(frozen=True)
 class Kernel:
     """A formula as array code: argument order, the expression to print, and the input domain.
@@ -77,6 +117,9 @@ class Kernel:
     signature: str = ""
     #: Arguments whose entries along the last axis sum to 1 for the kernel to hold (labels on the simplex).
     simplex: tuple[str, ...] = ()
+    #: What a rewrite is proven equal to where its formula's definition is not an expression in the kernel's
+    #: arguments (besides the derivative of its forward kernel, for a derivative kernel).
+    reference: FormulaReference | RecordReference | None = None
 
 
 @dataclass(frozen=True)

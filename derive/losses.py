@@ -7,7 +7,7 @@ from sympy.codegen.numpy_nodes import logaddexp
 
 from derive.activations import derive_softmax_jacobian
 from derive.arrays import Count, RMax, RSum
-from derive.core import Definition, Derivation, Formula, Kernel, Locator, Step, within_bounds
+from derive.core import Definition, Derivation, Formula, FormulaReference, Kernel, Locator, Step, within_bounds
 from derive.functions import sigmoid
 
 N, n = sp.symbols("N n", integer=True, positive=True)
@@ -184,9 +184,11 @@ FORMULAS: tuple[Formula, ...] = (
         variables=(yh,), domain={"\\hat{y}": (0.01, 0.99), "n": (1, 5), "c": (1, 1)},
         kernels=(
             Kernel("log_softmax", (zs,), LOG_SOFTMAX, VEC, shape="vector",
-                   rewrite="log softmax_i = z_i - m - log sum e^{z_k - m}, m = max z"),
+                   rewrite="log softmax_i = z_i - m - log sum e^{z_k - m}, m = max z",
+                   reference=FormulaReference("softmax_jacobian", "definition", sp.log)),
             Kernel("ce_logits", (zs, ys), -RSum(ys * LOG_SOFTMAX), VEC, shape="vector",
-                   rewrite="CE(softmax z, y) = -sum y log_softmax(z)"),
+                   rewrite="CE(softmax z, y) = -sum y log_softmax(z)",
+                   reference=FormulaReference("ce_grad_logits", "definition")),
         ),
     ),
     Formula(

@@ -22,7 +22,7 @@ from functools import cache
 import sympy as sp
 
 from derive.arrays import Count, RMax, RSum, vectorize
-from derive.core import Definition, Derivation, Formula, Kernel, Locator, Step
+from derive.core import Definition, Derivation, Formula, FormulaReference, Kernel, Locator, Step
 
 B = sp.Symbol("B", integer=True, positive=True)
 H = sp.Symbol("H", integer=True, positive=True)
@@ -292,7 +292,7 @@ FORMULAS: tuple[Formula, ...] = (
         kernels=(
             Kernel("batch_norm_batch_last", (x, gamma, beta, eps), BN_KERNEL, NORM_KERNEL, shape="vector",
                    rewrite=f"the batch is the last axis (x: features x B, one row per feature); {SHIFT}",
-                   signature="(B),(1),(1),(1)->(B)"),
+                   signature="(B),(1),(1),(1)->(B)", reference=FormulaReference("batchnorm_backward", "definition")),
             Kernel("batch_norm_batch_last_linear_loss", LN_ARGS, RSum(g * BN_KERNEL), NORM_KERNEL, shape="vector",
                    signature="(B),(B),(1),(1),(1)->()"),
             Kernel("batch_norm_batch_last_backward", LN_ARGS, over_last_axis(BN_BACKWARD_STATED, B), NORM_KERNEL,
@@ -337,7 +337,7 @@ FORMULAS: tuple[Formula, ...] = (
         kernels=(
             Kernel("layer_norm", (x, gamma, beta, eps), LN_KERNEL, NORM_KERNEL, shape="vector",
                    rewrite=f"mean and biased variance over the last axis (the features); {SHIFT}",
-                   signature="(n),(n),(n),(1)->(n)"),
+                   signature="(n),(n),(n),(1)->(n)", reference=FormulaReference("layernorm_backward", "definition")),
             Kernel("layer_norm_linear_loss", LN_ARGS, RSum(g * LN_KERNEL), NORM_KERNEL, shape="vector",
                    signature="(n),(n),(n),(n),(1)->()"),
             Kernel("layer_norm_backward", LN_ARGS, over_last_axis(LN_BACKWARD_STATED, H), NORM_KERNEL,
