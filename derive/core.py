@@ -120,6 +120,9 @@ class Kernel:
     #: What a rewrite is proven equal to where its formula's definition is not an expression in the kernel's
     #: arguments (besides the derivative of its forward kernel, for a derivative kernel).
     reference: FormulaReference | RecordReference | None = None
+    #: For a result that can be a small difference of much larger terms: the rule of verify/tolerances.py's
+    #: ``ERROR_SCALE_RULES`` that gives the size of those terms, by which its absolute tolerances are scaled.
+    error_scale: str = ""
 
 
 @dataclass(frozen=True)
