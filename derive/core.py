@@ -92,6 +92,36 @@ class RecordReference:
     use: Literal["result", "definition"] = "result"
 
 
+SampleKind = Literal["uniform", "labels", "one_hot", "counts", "keep_mask", "per_row", "weights", "bias", "scalar"]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """How the kernel benchmark draws one argument in float32: a kind and its bounds (verify/benchmarks.py).
+
+    ``uniform``, ``counts``, ``per_row``, ``weights`` and ``bias`` take (low, high); ``keep_mask`` the
+    probability of keeping an entry; ``scalar`` its value; ``labels`` and ``one_hot`` nothing.
+    """
+
+    kind: SampleKind
+    bounds: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class Bench:
+    """How `chainrule bench` times a kernel: how to draw each argument, and the NumPy a person would write.
+
+    ``numpy`` is the source of a lambda expression or of one ``def``, taking the kernel's arguments in
+    order, in the style of the notes' listing (``lambda z: 1 / (1 + np.exp(-z))``). It is evaluated by
+    verify/benchmarks.py with ``np``, ``math`` and its hand-written helpers (``softmax``, ``log_softmax``,
+    ``erf``, ``normalized``, ``norm``, ``norm_backward``) in scope.
+    """
+
+    inputs: tuple[Sample, ...]
+    numpy: str
+    note: str = ""
+
+
 @dataclass(frozen=True)
 class Kernel:
     """A formula as array code: argument order, the expression to print, and the input domain.
@@ -123,6 +153,8 @@ class Kernel:
     #: For a result that can be a small difference of much larger terms: the rule of verify/tolerances.py's
     #: ``ERROR_SCALE_RULES`` that gives the size of those terms, by which its absolute tolerances are scaled.
     error_scale: str = ""
+    #: The benchmark's inputs and hand-written NumPy reference; None leaves the kernel's row untimed.
+    bench: Bench | None = None
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from functools import cache
 import sympy as sp
 from sympy import stats
 
-from derive.core import Derivation, Formula, FormulaReference, Kernel, Locator, Step
+from derive.core import Bench, Derivation, Formula, FormulaReference, Kernel, Locator, Sample, Step
 
 n_in = sp.Symbol("n_{in}", integer=True, positive=True)
 n_out = sp.Symbol("n_{out}", integer=True, positive=True)
@@ -160,6 +160,10 @@ def derive_he() -> Derivation:
     return Derivation(solved, (*gain.steps, Step("ask for gain 1 and solve for Var(W)", solved)))
 
 
+# The kernel benchmark: initialisation scales, elementwise over layer widths.
+FAN_BENCH = Sample("counts", (1, 4096))
+
+
 FORMULAS: tuple[Formula, ...] = (
     Formula(
         key="init_linear_output_variance", section="1.7",
@@ -204,7 +208,8 @@ FORMULAS: tuple[Formula, ...] = (
         stated=XAVIER_STATED, locator=XAVIER_LOC,
         variables=(n_in, n_out), domain=FANS,
         kernels=(Kernel("xavier_std", (n_in, n_out), sp.sqrt(XAVIER_STATED), FAN_KERNEL, rewrite=STD,
-                        reference=FormulaReference("xavier_variance", "result", sp.sqrt)),),
+                        reference=FormulaReference("xavier_variance", "result", sp.sqrt),
+                        bench=Bench((FAN_BENCH, FAN_BENCH), "lambda n_in, n_out: np.sqrt(2 / (n_in + n_out))")),),
     ),
     Formula(
         key="he_layer_gain", section="1.7", title="He's condition: the gain per ReLU layer is n_in Var(W)/2",
@@ -222,7 +227,8 @@ FORMULAS: tuple[Formula, ...] = (
         derive=derive_he, stated=HE_STATED, locator=HE_LOC,
         variables=(n_in,), domain=FANS,
         kernels=(Kernel("he_std", (n_in,), sp.sqrt(HE_STATED), FAN_KERNEL, rewrite=STD,
-                        reference=FormulaReference("he_variance", "result", sp.sqrt)),),
+                        reference=FormulaReference("he_variance", "result", sp.sqrt),
+                        bench=Bench((FAN_BENCH,), "lambda n_in: np.sqrt(2 / n_in)")),),
     ),
     Formula(
         key="he_variance_solved", section="1.7", title="He's condition n_in Var(W)/2 = 1 solved for Var(W)",

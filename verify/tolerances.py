@@ -10,11 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from derive.core import Kernel
+if TYPE_CHECKING:
+    from derive.core import Kernel
 
 Check = Literal["value", "gradient", "finite_difference", "exact"]
 DTypeName = Literal["float32", "float64"]
