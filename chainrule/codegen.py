@@ -8,8 +8,8 @@ derivative kernel equal to what it stands for, and ``render_all`` refuses to gen
 
 A kernel that is not elementwise has a ``Signature``: the trailing shape of each argument and of the
 result in NumPy's gufunc notation, e.g. ``(m,n),(m),(B,n)->(B,m)``; leading axes are batch axes.
-Section modules declare it in a module-level ``SIGNATURES`` table next to their kernels; without one,
-every argument is a vector ``(n)``, and a derivative kernel takes its forward kernel's arguments.
+A ``Kernel`` record declares it in its ``signature`` field; without one, every argument is a vector
+``(n)``, and a derivative kernel takes its forward kernel's arguments.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ import importlib
 import keyword
 import random
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from types import ModuleType
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 import sympy as sp
 from sympy.codegen.numpy_nodes import logaddexp
@@ -32,7 +32,7 @@ from sympy.printing.precedence import PRECEDENCE
 
 from chainrule import blocked
 from derive.arrays import ArrayShapeError, BSum, Col, Count, Dot, Eye, RMax, Row, RSum, Swap, Value, expand
-from derive.core import SECTIONS, Formula, Kernel, registry
+from derive.core import SECTIONS, Formula, FormulaReference, Kernel, RecordReference, registry
 from derive.functions import unfold
 from derive.proof import DIGITS, ZERO_BELOW, Proof, check_equal, evaluate_at
 
@@ -84,74 +84,16 @@ BACKENDS: Mapping[str, Backend] = {
                    ("import jax.numpy", "import jax.scipy.special"), _JAX_HELPERS),
 }
 
-# The explicit definition a vector rewrite is proven against: (formula key, map of its indexed definition).
-VECTOR_REFERENCES: Mapping[str, tuple[str, Callable[[sp.Expr], sp.Expr]]] = {
-    "softmax": ("softmax_jacobian", lambda s: s),
-    "log_softmax": ("softmax_jacobian", sp.log),
-    "ce_logits": ("ce_grad_logits", lambda loss: loss),
-    "layer_norm": ("layernorm_backward", lambda y: y),
-    "batch_norm_batch_last": ("batchnorm_backward", lambda y: y),
-}
-
-# Arguments whose entries along the last axis sum to 1 for the kernel to hold (labels on the simplex).
-SIMPLEX_ARGS: Mapping[str, tuple[str, ...]] = {"ce_logits_grad": ("y",)}
-
 
 def simplex_args(kernel: Kernel) -> tuple[str, ...]:
-    """Names of ``kernel``'s arguments that must lie on the probability simplex."""
-    return SIMPLEX_ARGS.get(kernel.name, ())
-
-
-# What an elementwise rewrite is proven against where its formula's definition is not an expression in
-# the kernel's arguments: (formula key, map of that formula's derived result), e.g. sqrt of a variance.
-ELEMENTWISE_REFERENCES: Mapping[str, tuple[str, Callable[[sp.Expr], sp.Expr]]] = {
-    "xavier_std": ("xavier_variance", sp.sqrt),
-    "he_std": ("he_variance", sp.sqrt),
-}
-
-
-@dataclass(frozen=True)
-class RecordReference:
-    """A kernel is proven equal to a formula record read entry by entry (1-based) at concrete sizes.
-
-    ``bases`` names the kernel argument that holds each IndexedBase of the record, ``index`` the
-    record's free indices that run over the result's trailing axes, and ``widths`` the kernel size
-    that each symbolic width of the record takes. Arguments in ``per_example`` carry one example per
-    row (axis -2): with ``batch="rows"`` the result has one row per example; with ``batch="sum"`` it is
-    the sum over the examples of the record (a parameter gradient: the batch loss is the sum of the
-    examples' losses). ``use`` picks the record's derived result or its definition.
-    """
-
-    formula: str
-    bases: Mapping[str, str]
-    index: tuple[str, ...] = ()
-    widths: Mapping[str, str] = field(default_factory=dict)
-    per_example: tuple[str, ...] = ()
-    batch: Literal["rows", "sum", "none"] = "none"
-    use: Literal["result", "definition"] = "result"
-
-
-_DENSE_WIDTHS = {"m_l": "m", "m_{l-1}": "n"}
-_LAYER = {"W^{(l)}": "W", "b^{(l)}": "b", "a^{(l-1)}": "a", "\\delta^{(l)}": "\\delta"}
-
-# Kernels proven equal to the BP records of section 1.5 (as well as, where they have one, to the
-# derivative of their forward kernel).
-RECORD_REFERENCES: Mapping[str, RecordReference] = {
-    "bp1_output_error": RecordReference("bp1_output_error", {"\\nabla_{a^{(L)}} L": "\\nabla_{a} L",
-                                                             "\\sigma'(z^{(L)})": "\\sigma'"}),
-    "bp2_hidden_error": RecordReference("bp2_hidden_error", {"W^{(l+1)}": "W", "\\delta^{(l+1)}": "\\delta",
-                                                             "\\sigma'(z^{(l)})": "\\sigma'"},
-                                        ("j",), {"m_{l+1}": "m", "m_l": "n"}, ("\\delta", "\\sigma'"), "rows"),
-    "dense_forward": RecordReference("bp3_weight_grad", _LAYER, ("q",), _DENSE_WIDTHS, ("a",), "rows", "definition"),
-    "dense_grad_weights": RecordReference("bp3_weight_grad", _LAYER, ("r", "s"), _DENSE_WIDTHS, ("\\delta", "a"),
-                                          "sum"),
-    "dense_grad_bias": RecordReference("bp4_bias_grad", _LAYER, ("r",), _DENSE_WIDTHS, ("\\delta",), "sum"),
-}
+    """Names of ``kernel``'s arguments that must lie on the probability simplex (its record's ``simplex``)."""
+    return kernel.simplex
 
 
 def proven_kernels() -> tuple[Kernel, ...]:
     """The kernels that ``prove_kernels`` proves: rewrites, derivatives, and those with a record reference."""
-    return tuple(k for k in registry().kernels() if k.rewrite or k.grad_of or k.name in RECORD_REFERENCES)
+    return tuple(k for k in registry().kernels()
+                 if k.rewrite or k.grad_of or isinstance(k.reference, RecordReference))
 
 
 # --- signatures ----------------------------------------------------------------------------------
@@ -205,19 +147,6 @@ def parse_signature(text: str) -> Signature:
 
 
 @cache
-def declared_signatures() -> dict[str, str]:
-    """The ``SIGNATURES`` tables of the section modules: kernel name -> gufunc signature."""
-    table: dict[str, str] = {}
-    for name in SECTIONS:
-        table.update(getattr(importlib.import_module(f"derive.{name}"), "SIGNATURES", {}))
-    known = {k.name for k in registry().kernels()}
-    unknown = sorted(set(table) - known)
-    if unknown:
-        raise CodegenError(f"SIGNATURES in derive/ name kernels that do not exist: {unknown}")
-    return table
-
-
-@cache
 def _signature(name: str) -> Signature:
     """The signature of the registry's kernel ``name`` (see ``signature``)."""
     kernel = _kernel(name)
@@ -231,11 +160,12 @@ def _signature(name: str) -> Signature:
         fwd = _signature(forward.name)
         wrt = fwd.inputs[[a.name for a in forward.args].index(kernel.grad_wrt)]
         return Signature(fwd.inputs, wrt if fwd.output == () else fwd.output + wrt)
-    if name in declared_signatures():
-        sig = parse_signature(declared_signatures()[name])
+    if kernel.signature:
+        sig = parse_signature(kernel.signature)
         if len(sig.inputs) != len(kernel.args):
             raise CodegenError(f"signature {sig.text()} of {name!r} has {len(sig.inputs)} inputs for "
-                               f"{len(kernel.args)} arguments {[a.name for a in kernel.args]}")
+                               f"{len(kernel.args)} arguments {[a.name for a in kernel.args]}; fix the "
+                               "Kernel's signature in derive/")
         return sig
     if kernel.shape == "jacobian":
         return Signature(tuple(("n",) for _ in kernel.args), ("n", "n"))
@@ -711,31 +641,30 @@ def _array_references(kernel: Kernel, sizes: Mapping[str, int],
         wrt = _arg_named(kernel, kernel.grad_wrt)
         refs.append((f"the derivative of {fwd.name}",
                      _derivative(expand(fwd.expr.xreplace(same), comps), comps.get(wrt, wrt))))
-    if kernel.name in VECTOR_REFERENCES:
-        key, transform = VECTOR_REFERENCES[kernel.name]
+    ref = kernel.reference
+    if isinstance(ref, FormulaReference):
         (n,) = set(sizes.values())
-        value = instantiate(registry().formula(key).definition, n, {a.name: m for a, m in comps.items()})
-        refs.append((f"the definition of {key}",
-                     value.applyfunc(transform) if isinstance(value, sp.MatrixBase) else transform(value)))
-    if kernel.name in RECORD_REFERENCES:
-        ref = RECORD_REFERENCES[kernel.name]
+        value = instantiate(_record_expr(ref), n, {a.name: m for a, m in comps.items()})
+        refs.append((f"the {ref.use} of {ref.formula}",
+                     value.applyfunc(ref.transform) if isinstance(value, sp.MatrixBase) else ref.transform(value)))
+    if isinstance(ref, RecordReference):
         refs.append((f"the record {ref.formula}" + (" summed over the batch" if ref.batch == "sum" else ""),
-                     _record_reference(kernel, sizes, comps)))
+                     _record_reference(kernel, ref, sizes, comps)))
     if not refs:
-        raise CodegenError(f"kernel {kernel.name!r} is a rewrite but has no reference; add it to "
-                           "chainrule.codegen.VECTOR_REFERENCES or RECORD_REFERENCES")
+        raise CodegenError(f"kernel {kernel.name!r} is a rewrite but has no reference; give its Kernel record in "
+                           "derive/ a reference=FormulaReference(...) or RecordReference(...)")
     return refs
 
 
-def _record_expr(ref: RecordReference) -> sp.Expr:
+def _record_expr(ref: FormulaReference | RecordReference) -> sp.Expr:
     """The record's derived result or definition that a kernel is compared with."""
     formula = registry().formula(ref.formula)
     return formula.derive().result if ref.use == "result" else formula.definition
 
 
-def _record_reference(kernel: Kernel, sizes: Mapping[str, int], comps: dict[sp.Symbol, sp.Matrix]) -> Value:
-    """The record of ``RECORD_REFERENCES[kernel.name]`` at concrete sizes, laid out like the kernel's result."""
-    ref = RECORD_REFERENCES[kernel.name]
+def _record_reference(kernel: Kernel, ref: RecordReference, sizes: Mapping[str, int],
+                      comps: dict[sp.Symbol, sp.Matrix]) -> Value:
+    """The record that ``ref`` names, at concrete sizes, laid out like ``kernel``'s result."""
     expr = _record_expr(ref)
     named = {str(s): s for s in expr.free_symbols if isinstance(s, sp.Symbol)}
     expr = expr.subs({named[w]: sizes[k] for w, k in ref.widths.items() if w in named})
@@ -815,11 +744,10 @@ def prove_elementwise(kernel: Kernel) -> Proof:
         fwd = _kernel(kernel.grad_of)
         same = {a: _arg_named(kernel, a.name) for a in fwd.args}
         reference = sp.diff(fwd.expr.xreplace(same), _arg_named(kernel, kernel.grad_wrt))
-    elif kernel.name in ELEMENTWISE_REFERENCES:
-        key, transform = ELEMENTWISE_REFERENCES[kernel.name]
-        reference = transform(registry().formula(key).derive().result)
-    elif kernel.name in RECORD_REFERENCES:
-        ref = RECORD_REFERENCES[kernel.name]
+    elif isinstance(kernel.reference, FormulaReference):
+        reference = kernel.reference.transform(_record_expr(kernel.reference))
+    elif isinstance(kernel.reference, RecordReference):
+        ref = kernel.reference
         args = {a.name: a for a in kernel.args}
         reference = _record_expr(ref).replace(lambda e: isinstance(e, sp.Indexed),
                                               lambda e: args[ref.bases[str(e.base)]])

@@ -6,7 +6,19 @@ import sympy as sp
 from sympy.calculus.util import function_range
 
 from derive.arrays import Col, Eye, RMax, Row, RSum
-from derive.core import Definition, Derivation, Formula, Kernel, Locator, Region, Step, within_bounds
+from derive.core import (
+    Bench,
+    Definition,
+    Derivation,
+    Formula,
+    FormulaReference,
+    Kernel,
+    Locator,
+    Region,
+    Sample,
+    Step,
+    within_bounds,
+)
 from derive.functions import Phi, sigmoid
 
 z = sp.Symbol("z", real=True)
@@ -270,6 +282,37 @@ SOFTMAX_KERNEL = sp.exp(zvec - RMax(zvec)) / RSum(sp.exp(zvec - RMax(zvec)))
 SIGMOID_STABLE = (1 + sp.tanh(z / 2)) / 2
 SOFTMAX_DOMAIN = {"z": (-4.0, 4.0), "s": (0.01, 0.99), "n": (2, 5), "i": (1, 1), "j": (2, 2)}
 
+# The kernel benchmark draws logits uniformly; its hand-written references follow the notes' 1.10 listing.
+Z_BENCH = Sample("uniform", (-6.0, 6.0))
+ALPHA_BENCH = Sample("scalar", (0.01,))
+ERF_NOTE = "reference erf: scipy.special.erf"
+SIGMOID_GRAD_NUMPY = """
+def sigmoid_grad(z):
+    s = 1 / (1 + np.exp(-z))
+    return s * (1 - s)
+"""
+GELU_GRAD_NUMPY = """
+def gelu_grad(z):
+    cdf = 0.5 * (1 + erf(z / math.sqrt(2)))
+    pdf = np.exp(-z**2 / 2) / math.sqrt(2 * math.pi)
+    return cdf + z * pdf
+"""
+GELU_TANH_GRAD_NUMPY = """
+def gelu_tanh_grad(z):
+    c = math.sqrt(2 / math.pi)
+    t = np.tanh(c * (z + 0.044715 * z**3))
+    return 0.5 * (1 + t) + 0.5 * z * (1 - t**2) * c * (1 + 3 * 0.044715 * z**2)
+"""
+SOFTMAX_JACOBIAN_NUMPY = """
+def softmax_jacobian(z):
+    s = softmax(z)
+    jac = -s[..., :, None] * s[..., None, :]          # diag(s) - s s^T
+    i = np.arange(z.shape[-1])
+    jac[..., i, i] += s
+    return jac
+"""
+
+
 FORMULAS: tuple[Formula, ...] = (
     Formula(
         key="sigmoid_grad", section="1.2", title="Derivative of the sigmoid",
@@ -277,11 +320,12 @@ FORMULAS: tuple[Formula, ...] = (
         stated=sigmoid(z) * (1 - sigmoid(z)),
         locator=Locator("1.2", r"^\| Sigmoid \|", "table"), variables=(z,), domain=REAL,
         kernels=(
-            Kernel("sigmoid", (z,), SIGMOID_STABLE, REAL, rewrite="1/(1+e^{-z}) = (1 + tanh(z/2))/2: no overflow"),
+            Kernel("sigmoid", (z,), SIGMOID_STABLE, REAL, rewrite="1/(1+e^{-z}) = (1 + tanh(z/2))/2: no overflow",
+                   bench=Bench((Z_BENCH,), "lambda z: 1 / (1 + np.exp(-z))")),
             Kernel("sigmoid_grad", (z,), sp.exp(-sp.Abs(z)) / (1 + sp.exp(-sp.Abs(z))) ** 2, REAL,
                    grad_of="sigmoid", grad_wrt="z",
                    rewrite="sigma(1 - sigma) = e/(1 + e)^2 with e = e^{-|z|} <= 1: no overflow, "
-                           "accurate in both tails"),
+                           "accurate in both tails", bench=Bench((Z_BENCH,), SIGMOID_GRAD_NUMPY)),
         ),
     ),
     Formula(
@@ -294,10 +338,12 @@ FORMULAS: tuple[Formula, ...] = (
         definition=TANH, derive=derive_tanh_grad, stated=1 - sp.tanh(z) ** 2,
         locator=Locator("1.2", r"^\| Tanh \|", "table"), variables=(z,), domain=REAL,
         kernels=(
-            Kernel("tanh", (z,), sp.tanh(z), REAL, rewrite="(e^z - e^{-z})/(e^z + e^{-z}) = tanh z"),
+            Kernel("tanh", (z,), sp.tanh(z), REAL, rewrite="(e^z - e^{-z})/(e^z + e^{-z}) = tanh z",
+                   bench=Bench((Z_BENCH,), "np.tanh", "the reference is the same np.tanh call")),
             Kernel("tanh_grad", (z,), 4 * sp.exp(-2 * sp.Abs(z)) / (1 + sp.exp(-2 * sp.Abs(z))) ** 2, REAL,
                    grad_of="tanh", grad_wrt="z",
-                   rewrite="1 - tanh(z)^2 = 4e/(1 + e)^2 with e = e^{-2|z|}: no cancellation where tanh saturates"),
+                   rewrite="1 - tanh(z)^2 = 4e/(1 + e)^2 with e = e^{-2|z|}: no cancellation where tanh saturates",
+                   bench=Bench((Z_BENCH,), "lambda z: 1 - np.tanh(z)**2")),
         ),
     ),
     Formula(
@@ -311,9 +357,10 @@ FORMULAS: tuple[Formula, ...] = (
         locator=Locator("1.2", r"^\| ReLU \|", "table"), variables=(z,), domain=REAL,
         regions=(POSITIVE, NEGATIVE),
         kernels=(
-            Kernel("relu", (z,), RELU, REAL),
+            Kernel("relu", (z,), RELU, REAL, bench=Bench((Z_BENCH,), "lambda z: np.maximum(0, z)")),
             Kernel("relu_grad", (z,), sp.Piecewise((1, z > 0), (0, True)), REAL, grad_of="relu", grad_wrt="z",
-                   rewrite="the value 0 is chosen at the kink z = 0"),
+                   rewrite="the value 0 is chosen at the kink z = 0",
+                   bench=Bench((Z_BENCH,), "lambda z: (z > 0).astype(z.dtype)")),
         ),
     ),
     Formula(
@@ -328,10 +375,13 @@ FORMULAS: tuple[Formula, ...] = (
         locator=Locator("1.2", r"^\| Leaky ReLU \|", "table"), variables=(z, alpha), domain={**REAL, **LEAKY},
         regions=(POSITIVE, NEGATIVE),
         kernels=(
-            Kernel("leaky_relu", (z, alpha), LEAKY_RELU, {**REAL, **LEAKY}, scalars=("alpha",)),
+            Kernel("leaky_relu", (z, alpha), LEAKY_RELU, {**REAL, **LEAKY}, scalars=("alpha",),
+                   bench=Bench((Z_BENCH, ALPHA_BENCH), "lambda z, a: np.maximum(a * z, z)")),
             Kernel("leaky_relu_grad", (z, alpha), sp.Max(alpha, sp.Piecewise((1, z > 0), (0, True))),
                    {**REAL, **LEAKY}, grad_of="leaky_relu", grad_wrt="z", scalars=("alpha",),
-                   rewrite="1 if z > 0 else alpha = max(alpha, [z > 0]) for 0 < alpha < 1: no branch"),
+                   rewrite="1 if z > 0 else alpha = max(alpha, [z > 0]) for 0 < alpha < 1: no branch",
+                   bench=Bench((Z_BENCH, ALPHA_BENCH),
+                               "lambda z, a: np.where(z > 0, z.dtype.type(1), z.dtype.type(a))")),
         ),
     ),
     Formula(
@@ -344,9 +394,10 @@ FORMULAS: tuple[Formula, ...] = (
         assumptions=("z real",), definition=GELU, derive=derive_gelu_grad, stated=None,
         locator=Locator("1.2", r"^\| GELU \|", "table"), variables=(z,), domain=REAL,
         kernels=(
-            Kernel("gelu", (z,), z * (1 + sp.erf(z / sp.sqrt(2))) / 2, REAL, rewrite="Phi(z) = (1 + erf(z/sqrt 2))/2"),
+            Kernel("gelu", (z,), z * (1 + sp.erf(z / sp.sqrt(2))) / 2, REAL, rewrite="Phi(z) = (1 + erf(z/sqrt 2))/2",
+                   bench=Bench((Z_BENCH,), "lambda z: 0.5 * z * (1 + erf(z / math.sqrt(2)))", ERF_NOTE)),
             Kernel("gelu_grad", (z,), (1 + sp.erf(z / sp.sqrt(2))) / 2 + z * sp.exp(-z**2 / 2) / sp.sqrt(2 * sp.pi),
-                   REAL, grad_of="gelu", grad_wrt="z"),
+                   REAL, grad_of="gelu", grad_wrt="z", bench=Bench((Z_BENCH,), GELU_GRAD_NUMPY, ERF_NOTE)),
         ),
     ),
     Formula(
@@ -359,10 +410,13 @@ FORMULAS: tuple[Formula, ...] = (
         definition=GELU_TANH, derive=derive_gelu_tanh, stated=None,
         locator=Locator("1.2", r"\\text\{GELU\}\(z\) \\approx", "display"), variables=(z,), domain=REAL,
         kernels=(
-            Kernel("gelu_tanh", (z,), GELU_TANH, REAL),
+            Kernel("gelu_tanh", (z,), GELU_TANH, REAL,
+                   bench=Bench((Z_BENCH,),
+                               "lambda z: 0.5 * z * (1 + np.tanh(math.sqrt(2 / math.pi) * (z + 0.044715 * z**3)))")),
             Kernel("gelu_tanh_grad", (z,), GELU_TANH_GRAD, REAL, grad_of="gelu_tanh", grad_wrt="z",
                    rewrite="with e = e^{-2|u|}: (1 + tanh u)/2 = max(e, [z >= 0])/(1 + e) and 1 - tanh(u)^2 = "
-                           "4e/(1 + e)^2: one exponential, no cancellation where tanh saturates"),
+                           "4e/(1 + e)^2: one exponential, no cancellation where tanh saturates",
+                   bench=Bench((Z_BENCH,), GELU_TANH_GRAD_NUMPY)),
         ),
     ),
     Formula(
@@ -374,9 +428,11 @@ FORMULAS: tuple[Formula, ...] = (
         domain={"z": (-4.0, 4.0), "s": (0.01, 0.99), "n": (2, 5), "i": (1, 2), "j": (1, 2)},
         kernels=(
             Kernel("softmax", (zvec,), SOFTMAX_KERNEL, {"z": (-6.0, 6.0)}, shape="vector",
-                   rewrite="e^{z_i}/sum e^{z_k} = e^{z_i - m}/sum e^{z_k - m} for any m; m = max z"),
+                   rewrite="e^{z_i}/sum e^{z_k} = e^{z_i - m}/sum e^{z_k - m} for any m; m = max z",
+                   reference=FormulaReference("softmax_jacobian", "definition"), bench=Bench((Z_BENCH,), "softmax")),
             Kernel("softmax_jacobian", (zvec,), Col(SOFTMAX_KERNEL) * (Eye(zvec) - Row(SOFTMAX_KERNEL)),
-                   {"z": (-6.0, 6.0)}, shape="jacobian", grad_of="softmax", grad_wrt="z"),
+                   {"z": (-6.0, 6.0)}, shape="jacobian", grad_of="softmax", grad_wrt="z",
+                   bench=Bench((Z_BENCH,), SOFTMAX_JACOBIAN_NUMPY)),
         ),
     ),
     Formula(

@@ -28,6 +28,7 @@ from derive import gradient_descent, networks
 from derive.activations import derive_sigmoid_grad, derive_softmax_jacobian
 from derive.arrays import BSum, Dot, Row, RSum, Swap
 from derive.core import (
+    Bench,
     Definition,
     Derivation,
     Example,
@@ -35,6 +36,8 @@ from derive.core import (
     Kernel,
     Locator,
     Quantity,
+    RecordReference,
+    Sample,
     Step,
     entries,
     within_bounds,
@@ -353,16 +356,23 @@ DENSE_DOMAIN = {"W": (-3.0, 3.0), "b": (-3.0, 3.0), "a": (-3.0, 3.0), "\\delta":
                 "\\sigma'": (0.0, 1.0), "\\nabla_{a} L": (-3.0, 3.0)}
 BATCH_SUM = "summed over the batch (rows)"
 
-#: Trailing shapes of the kernels that are not elementwise (read by chainrule/codegen.py): W is (m, n),
-#: b has m entries, activations a (B, n), errors delta (B, m) and slopes (B, n) have one example per row.
-SIGNATURES: dict[str, str] = {
-    "dense_forward": "(m,n),(m),(B,n)->(B,m)",
-    "dense_linear_loss": "(m,n),(m),(B,n),(B,m)->()",
-    "bp2_hidden_error": "(m,n),(B,m),(B,n)->(B,n)",
-}
+# In the dense layer's kernel signatures, W is (m, n), b has m entries, and activations a (B, n), errors
+# delta (B, m) and slopes (B, n) have one example per row.
+# The dense kernels are proven equal to the BP records of layer l read entry by entry: the kernel argument that
+# holds each of their IndexedBases, and the kernel size that each of their widths takes.
+DENSE_BASES = {"W^{(l)}": "W", "b^{(l)}": "b", "a^{(l-1)}": "a", "\\delta^{(l)}": "\\delta"}
+DENSE_WIDTHS = {"m_l": "m", "m_{l-1}": "n"}
 
 
 # -- the records -------------------------------------------------------------------------------------------
+
+# The kernel benchmark runs BP1-BP4 for a batch of 4096 rows through a 1024 -> 1024 layer, as the notes'
+# listing writes them: W (square, n x n), b, activations a, errors delta; slopes sigma' of a sigmoid.
+W_BENCH, G_BENCH, SLOPE_BENCH = Sample("weights", (-0.05, 0.05)), Sample("uniform", (-3.0, 3.0)), \
+    Sample("uniform", (0.0, 0.25))
+DENSE_BENCH = (W_BENCH, Sample("bias", (-1.0, 1.0)), Sample("uniform", (-1.0, 1.0)), G_BENCH)
+DENSE_NOTE = "W is 1024x1024 (matrix products: BLAS)"
+
 
 FORMULAS: tuple[Formula, ...] = (
     Formula(
@@ -371,7 +381,10 @@ FORMULAS: tuple[Formula, ...] = (
         definition=sp.Symbol("delta^L = dL/dz^L"), derive=derive_bp1, stated=stated_bp1(),
         locator=Locator(SECTION, r"^\s*\\boldsymbol\{\\delta\}\^\{\(L\)\} =", "display"),
         variables=(grad_out, z_out), domain=DOMAIN,
-        kernels=(Kernel("bp1_output_error", (grad_k, slope_k), grad_k * slope_k, DENSE_DOMAIN),),
+        kernels=(Kernel("bp1_output_error", (grad_k, slope_k), grad_k * slope_k, DENSE_DOMAIN,
+                        reference=RecordReference("bp1_output_error", {"\\nabla_{a^{(L)}} L": "\\nabla_{a} L",
+                                                                       "\\sigma'(z^{(L)})": "\\sigma'"}),
+                        bench=Bench((G_BENCH, SLOPE_BENCH), "lambda grad, sp: grad * sp")),),
     ),
     Formula(
         key="bp1_softmax_ce", section=SECTION, title="BP1 for a softmax output with cross-entropy",
@@ -395,9 +408,17 @@ FORMULAS: tuple[Formula, ...] = (
         variables=(W_next, delta_next, z_l), domain=DOMAIN,
         kernels=(
             Kernel("dense_grad_input", DENSE_ARGS, Dot(delta_k, W_k), DENSE_DOMAIN, shape="vector",
-                   grad_of="dense_linear_loss", grad_wrt="a", rewrite="W^T delta for each row: delta W"),
+                   grad_of="dense_linear_loss", grad_wrt="a", rewrite="W^T delta for each row: delta W",
+                   error_scale="dense_input", bench=Bench(DENSE_BENCH, "lambda w, b, a, delta: delta @ w", DENSE_NOTE)),
             Kernel("bp2_hidden_error", (W_k, delta_k, slope_k), Dot(delta_k, W_k) * slope_k, DENSE_DOMAIN,
-                   shape="vector", rewrite="(W^T delta) odot sigma' for each row: (delta W) odot sigma'"),
+                   shape="vector", rewrite="(W^T delta) odot sigma' for each row: (delta W) odot sigma'",
+                   signature="(m,n),(B,m),(B,n)->(B,n)",
+                   reference=RecordReference("bp2_hidden_error", {"W^{(l+1)}": "W", "\\delta^{(l+1)}": "\\delta",
+                                                                  "\\sigma'(z^{(l)})": "\\sigma'"},
+                                             index=("j",), widths={"m_{l+1}": "m", "m_l": "n"},
+                                             per_example=("\\delta", "\\sigma'"), batch="rows"),
+                   error_scale="dense_input",
+                   bench=Bench((W_BENCH, G_BENCH, SLOPE_BENCH), "lambda w, delta, sp: (delta @ w) * sp", DENSE_NOTE)),
         ),
     ),
     Formula(
@@ -418,10 +439,18 @@ FORMULAS: tuple[Formula, ...] = (
         variables=(W_l, delta_l, a_prev), domain=DOMAIN,
         kernels=(
             Kernel("dense_forward", (W_k, b_k, a_k), DENSE, DENSE_DOMAIN, shape="vector",
-                   rewrite="z = W a + b for each row a of the batch: a W^T + b"),
-            Kernel("dense_linear_loss", DENSE_ARGS, BSum(RSum(delta_k * DENSE)), DENSE_DOMAIN, shape="vector"),
+                   rewrite="z = W a + b for each row a of the batch: a W^T + b", signature="(m,n),(m),(B,n)->(B,m)",
+                   reference=RecordReference("bp3_weight_grad", DENSE_BASES, index=("q",), widths=DENSE_WIDTHS,
+                                             per_example=("a",), batch="rows", use="definition"),
+                   error_scale="dense_z", bench=Bench(DENSE_BENCH[:3], "lambda w, b, a: a @ w.T + b", DENSE_NOTE)),
+            Kernel("dense_linear_loss", DENSE_ARGS, BSum(RSum(delta_k * DENSE)), DENSE_DOMAIN, shape="vector",
+                   signature="(m,n),(m),(B,n),(B,m)->()", error_scale="dense_loss",
+                   bench=Bench(DENSE_BENCH, "lambda w, b, a, delta: np.sum(delta * (a @ w.T + b))", DENSE_NOTE)),
             Kernel("dense_grad_weights", DENSE_ARGS, Dot(Swap(delta_k), a_k), DENSE_DOMAIN, shape="vector",
-                   grad_of="dense_linear_loss", grad_wrt="W", rewrite=f"delta a^T {BATCH_SUM}: delta^T a"),
+                   grad_of="dense_linear_loss", grad_wrt="W", rewrite=f"delta a^T {BATCH_SUM}: delta^T a",
+                   reference=RecordReference("bp3_weight_grad", DENSE_BASES, index=("r", "s"), widths=DENSE_WIDTHS,
+                                             per_example=("\\delta", "a"), batch="sum"), error_scale="dense_weights",
+                   bench=Bench(DENSE_BENCH, "lambda w, b, a, delta: delta.T @ a", DENSE_NOTE)),
         ),
         comment="the activation is that of layer l-1 and the transpose sits on it: an m_l x m_{l-1} outer product",
     ),
@@ -433,7 +462,10 @@ FORMULAS: tuple[Formula, ...] = (
                                  r"\\boldsymbol\{\\delta\}\^\{\(\\ell\)\}", "display"),
         variables=(b_l, delta_l), domain=DOMAIN,
         kernels=(Kernel("dense_grad_bias", DENSE_ARGS, BSum(delta_k), DENSE_DOMAIN, shape="vector",
-                        grad_of="dense_linear_loss", grad_wrt="b", rewrite=f"delta {BATCH_SUM}"),),
+                        grad_of="dense_linear_loss", grad_wrt="b", rewrite=f"delta {BATCH_SUM}",
+                        reference=RecordReference("bp4_bias_grad", DENSE_BASES, index=("r",), widths=DENSE_WIDTHS,
+                                                  per_example=("\\delta",), batch="sum"), error_scale="dense_bias",
+                        bench=Bench(DENSE_BENCH, "lambda w, b, a, delta: delta.sum(0)", DENSE_NOTE)),),
     ),
     Formula(
         key="bp_full_gradient_221", section=SECTION, title="BP1-BP4 give the full gradient of the 2-2-1 network",

@@ -52,6 +52,76 @@ class Region:
     domain: Mapping[str, tuple[float, float]]
 
 
+def same(expr: sp.Expr) -> sp.Expr:
+    """The identity map: a reference used as it is."""
+    return expr
+
+
+@dataclass(frozen=True)
+class FormulaReference:
+    """A kernel is proven equal to another formula's definition or derived result, mapped by ``transform``.
+
+    A non-elementwise kernel is compared with the (indexed) expression written out at concrete sizes,
+    ``transform`` applied to each entry; an elementwise one with ``transform`` of the expression, e.g.
+    the square root of a variance.
+    """
+
+    formula: str
+    use: Literal["result", "definition"]
+    transform: Callable[[sp.Expr], sp.Expr] = same
+
+
+@dataclass(frozen=True)
+class RecordReference:
+    """A kernel is proven equal to a formula record read entry by entry (1-based) at concrete sizes.
+
+    ``bases`` names the kernel argument that holds each IndexedBase of the record, ``index`` the
+    record's free indices that run over the result's trailing axes, and ``widths`` the kernel size
+    that each symbolic width of the record takes. Arguments in ``per_example`` carry one example per
+    row (axis -2): with ``batch="rows"`` the result has one row per example; with ``batch="sum"`` it is
+    the sum over the examples of the record (a parameter gradient: the batch loss is the sum of the
+    examples' losses). ``use`` picks the record's derived result or its definition.
+    """
+
+    formula: str
+    bases: Mapping[str, str]
+    index: tuple[str, ...] = ()
+    widths: Mapping[str, str] = field(default_factory=dict)
+    per_example: tuple[str, ...] = ()
+    batch: Literal["rows", "sum", "none"] = "none"
+    use: Literal["result", "definition"] = "result"
+
+
+SampleKind = Literal["uniform", "labels", "one_hot", "counts", "keep_mask", "per_row", "weights", "bias", "scalar"]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """How the kernel benchmark draws one argument in float32: a kind and its bounds (verify/benchmarks.py).
+
+    ``uniform``, ``counts``, ``per_row``, ``weights`` and ``bias`` take (low, high); ``keep_mask`` the
+    probability of keeping an entry; ``scalar`` its value; ``labels`` and ``one_hot`` nothing.
+    """
+
+    kind: SampleKind
+    bounds: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class Bench:
+    """How `chainrule bench` times a kernel: how to draw each argument, and the NumPy a person would write.
+
+    ``numpy`` is the source of a lambda expression or of one ``def``, taking the kernel's arguments in
+    order, in the style of the notes' listing (``lambda z: 1 / (1 + np.exp(-z))``). It is evaluated by
+    verify/benchmarks.py with ``np``, ``math`` and its hand-written helpers (``softmax``, ``log_softmax``,
+    ``erf``, ``normalized``, ``norm``, ``norm_backward``) in scope.
+    """
+
+    inputs: tuple[Sample, ...]
+    numpy: str
+    note: str = ""
+
+
 @dataclass(frozen=True)
 class Kernel:
     """A formula as array code: argument order, the expression to print, and the input domain.
@@ -71,6 +141,20 @@ class Kernel:
     #: Arguments that take one value per call (rates, decays, epsilon): an elementwise NumPy kernel computes
     #: what depends only on them once, outside its block loop.
     scalars: tuple[str, ...] = ()
+    #: The trailing shape of each argument and of the result in NumPy's gufunc notation, e.g.
+    #: ``(m,n),(m),(B,n)->(B,m)`` (leading axes are batch axes). Empty: every argument is a vector ``(n)``,
+    #: and a derivative kernel takes its forward kernel's.
+    signature: str = ""
+    #: Arguments whose entries along the last axis sum to 1 for the kernel to hold (labels on the simplex).
+    simplex: tuple[str, ...] = ()
+    #: What a rewrite is proven equal to where its formula's definition is not an expression in the kernel's
+    #: arguments (besides the derivative of its forward kernel, for a derivative kernel).
+    reference: FormulaReference | RecordReference | None = None
+    #: For a result that can be a small difference of much larger terms: the rule of verify/tolerances.py's
+    #: ``ERROR_SCALE_RULES`` that gives the size of those terms, by which its absolute tolerances are scaled.
+    error_scale: str = ""
+    #: The benchmark's inputs and hand-written NumPy reference; None leaves the kernel's row untimed.
+    bench: Bench | None = None
 
 
 @dataclass(frozen=True)

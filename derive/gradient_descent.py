@@ -13,7 +13,19 @@ from functools import cache
 import sympy as sp
 from sympy.solvers.inequalities import solve_univariate_inequality
 
-from derive.core import Definition, Derivation, Example, Formula, Kernel, Locator, Quantity, Step, within_bounds
+from derive.core import (
+    Bench,
+    Definition,
+    Derivation,
+    Example,
+    Formula,
+    Kernel,
+    Locator,
+    Quantity,
+    Sample,
+    Step,
+    within_bounds,
+)
 
 n = sp.Symbol("n", integer=True, positive=True)
 i, j = sp.symbols("i j", integer=True, positive=True)
@@ -162,6 +174,10 @@ def derive_multiplier_divergent() -> Derivation:
                            Step("eta = 11/10", at)))
 
 
+# The kernel benchmark's inputs: one update per parameter entry, at the usual rate.
+SGD_BENCH = (Sample("uniform", (-3.0, 3.0)), Sample("uniform", (-3.0, 3.0)), Sample("scalar", (0.1,)))
+
+
 FORMULAS: tuple[Formula, ...] = (
     Formula(
         key="gd_update_rule", section=SECTION, title="Gradient-descent update",
@@ -170,7 +186,8 @@ FORMULAS: tuple[Formula, ...] = (
         stated=UPDATE_STATED, locator=UPDATE_LINE, variables=(thetav, gradv, eta),
         domain=VECTOR_DOMAIN,
         kernels=(Kernel("sgd_step", (theta, g, eta), UPDATE_STATED.xreplace({thetav[j]: theta, gradv[j]: g}),
-                        SGD_DOMAIN, scalars=("eta",)),),
+                        SGD_DOMAIN, scalars=("eta",),
+                        bench=Bench(SGD_BENCH, "lambda theta, g, eta: theta - eta * g")),),
         comment="the notes define the step; SymPy derives it as the minimiser of the linear model of L "
                 "plus the proximity term |d|^2/(2 eta), and shows it decreases L to first order",
     ),

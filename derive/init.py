@@ -13,7 +13,7 @@ from functools import cache
 import sympy as sp
 from sympy import stats
 
-from derive.core import Derivation, Formula, Kernel, Locator, Step
+from derive.core import Bench, Derivation, Formula, FormulaReference, Kernel, Locator, Sample, Step
 
 n_in = sp.Symbol("n_{in}", integer=True, positive=True)
 n_out = sp.Symbol("n_{out}", integer=True, positive=True)
@@ -160,6 +160,10 @@ def derive_he() -> Derivation:
     return Derivation(solved, (*gain.steps, Step("ask for gain 1 and solve for Var(W)", solved)))
 
 
+# The kernel benchmark: initialisation scales, elementwise over layer widths.
+FAN_BENCH = Sample("counts", (1, 4096))
+
+
 FORMULAS: tuple[Formula, ...] = (
     Formula(
         key="init_linear_output_variance", section="1.7",
@@ -203,7 +207,9 @@ FORMULAS: tuple[Formula, ...] = (
         definition=sp.Eq(sp.Symbol("Var(z)"), sp.Symbol("Var(x)")), derive=derive_xavier,
         stated=XAVIER_STATED, locator=XAVIER_LOC,
         variables=(n_in, n_out), domain=FANS,
-        kernels=(Kernel("xavier_std", (n_in, n_out), sp.sqrt(XAVIER_STATED), FAN_KERNEL, rewrite=STD),),
+        kernels=(Kernel("xavier_std", (n_in, n_out), sp.sqrt(XAVIER_STATED), FAN_KERNEL, rewrite=STD,
+                        reference=FormulaReference("xavier_variance", "result", sp.sqrt),
+                        bench=Bench((FAN_BENCH, FAN_BENCH), "lambda n_in, n_out: np.sqrt(2 / (n_in + n_out))")),),
     ),
     Formula(
         key="he_layer_gain", section="1.7", title="He's condition: the gain per ReLU layer is n_in Var(W)/2",
@@ -220,7 +226,9 @@ FORMULAS: tuple[Formula, ...] = (
         assumptions=("as he_layer_gain", "gain 1 per layer"), definition=sp.Eq(sp.Symbol("Var(z_l)/Var(z_{l-1})"), 1),
         derive=derive_he, stated=HE_STATED, locator=HE_LOC,
         variables=(n_in,), domain=FANS,
-        kernels=(Kernel("he_std", (n_in,), sp.sqrt(HE_STATED), FAN_KERNEL, rewrite=STD),),
+        kernels=(Kernel("he_std", (n_in,), sp.sqrt(HE_STATED), FAN_KERNEL, rewrite=STD,
+                        reference=FormulaReference("he_variance", "result", sp.sqrt),
+                        bench=Bench((FAN_BENCH,), "lambda n_in: np.sqrt(2 / n_in)")),),
     ),
     Formula(
         key="he_variance_solved", section="1.7", title="He's condition n_in Var(W)/2 = 1 solved for Var(W)",

@@ -7,7 +7,18 @@ from sympy.codegen.numpy_nodes import logaddexp
 
 from derive.activations import derive_softmax_jacobian
 from derive.arrays import Count, RMax, RSum
-from derive.core import Definition, Derivation, Formula, Kernel, Locator, Step, within_bounds
+from derive.core import (
+    Bench,
+    Definition,
+    Derivation,
+    Formula,
+    FormulaReference,
+    Kernel,
+    Locator,
+    Sample,
+    Step,
+    within_bounds,
+)
 from derive.functions import sigmoid
 
 N, n = sp.symbols("N n", integer=True, positive=True)
@@ -131,6 +142,12 @@ zs, ys, yhs = sp.Symbol("z"), sp.Symbol("y"), sp.Symbol("\\hat{y}")
 SOFTMAX = sp.exp(zs - RMax(zs)) / RSum(sp.exp(zs - RMax(zs)))
 VEC = {"z": (-6.0, 6.0), "y": (0.0, 1.0), "\\hat{y}": (-3.0, 3.0)}
 
+# The kernel benchmark's inputs: predictions, logits and labels.
+PRED_BENCH, TARGET_BENCH = Sample("uniform", (-3.0, 3.0)), Sample("uniform", (0.0, 1.0))
+PROB_BENCH, LABELS_BENCH = Sample("uniform", (0.02, 0.98)), Sample("labels")
+Z_BENCH, ONE_HOT_BENCH = Sample("uniform", (-6.0, 6.0)), Sample("one_hot")
+
+
 FORMULAS: tuple[Formula, ...] = (
     Formula(
         key="mse_grad", section="1.3", title="Gradient of mean squared error",
@@ -139,9 +156,11 @@ FORMULAS: tuple[Formula, ...] = (
         locator=Locator("1.3", r"\\frac\{\\partial L\}\{\\partial \\hat\{y\}_i\} =", "display"),
         variables=(yh, yv), domain={"\\hat{y}": (-3.0, 3.0), "y": (-3.0, 3.0), "N": (1, 5), "j": (1, 1)},
         kernels=(
-            Kernel("mse", (yhs, ys), RSum((yhs - ys) ** 2) / Count(ys), VEC, shape="vector"),
+            Kernel("mse", (yhs, ys), RSum((yhs - ys) ** 2) / Count(ys), VEC, shape="vector",
+                   bench=Bench((PRED_BENCH, TARGET_BENCH), "lambda p, y: np.mean((p - y)**2, axis=-1)")),
             Kernel("mse_grad", (yhs, ys), 2 * (yhs - ys) / Count(ys), VEC, shape="vector",
-                   grad_of="mse", grad_wrt="\\hat{y}"),
+                   grad_of="mse", grad_wrt="\\hat{y}",
+                   bench=Bench((PRED_BENCH, TARGET_BENCH), "lambda p, y: 2 * (p - y) / y.shape[-1]")),
         ),
     ),
     Formula(
@@ -151,9 +170,11 @@ FORMULAS: tuple[Formula, ...] = (
         locator=Locator("1.3", r"\\frac\{\\partial L\}\{\\partial \\hat y\} =", "inline"),
         variables=(yhat, y), domain=PROB,
         kernels=(
-            Kernel("bce", (yhat, y), BCE, PROB),
+            Kernel("bce", (yhat, y), BCE, PROB,
+                   bench=Bench((PROB_BENCH, LABELS_BENCH), "lambda p, y: -(y * np.log(p) + (1 - y) * np.log(1 - p))")),
             Kernel("bce_grad_yhat", (yhat, y), -y / yhat + (1 - y) / (1 - yhat), PROB,
-                   grad_of="bce", grad_wrt="\\hat{y}"),
+                   grad_of="bce", grad_wrt="\\hat{y}",
+                   bench=Bench((PROB_BENCH, LABELS_BENCH), "lambda p, y: (p - y) / (p * (1 - p))")),
         ),
     ),
     Formula(
@@ -164,9 +185,11 @@ FORMULAS: tuple[Formula, ...] = (
         variables=(z, y), domain=PROB,
         kernels=(
             Kernel("bce_logits", (z, y), logaddexp(0, z) - y * z, PROB,
-                   rewrite="-[y log s + (1-y) log(1-s)] = log(1 + e^z) - y z with s = sigma(z)"),
+                   rewrite="-[y log s + (1-y) log(1-s)] = log(1 + e^z) - y z with s = sigma(z)",
+                   bench=Bench((Z_BENCH, LABELS_BENCH), "lambda z, y: np.logaddexp(0, z) - y * z")),
             Kernel("bce_logits_grad", (z, y), (1 + sp.tanh(z / 2)) / 2 - y, PROB,
-                   grad_of="bce_logits", grad_wrt="z"),
+                   grad_of="bce_logits", grad_wrt="z",
+                   bench=Bench((Z_BENCH, LABELS_BENCH), "lambda z, y: 1 / (1 + np.exp(-z)) - y")),
         ),
     ),
     Formula(
@@ -184,9 +207,13 @@ FORMULAS: tuple[Formula, ...] = (
         variables=(yh,), domain={"\\hat{y}": (0.01, 0.99), "n": (1, 5), "c": (1, 1)},
         kernels=(
             Kernel("log_softmax", (zs,), LOG_SOFTMAX, VEC, shape="vector",
-                   rewrite="log softmax_i = z_i - m - log sum e^{z_k - m}, m = max z"),
+                   rewrite="log softmax_i = z_i - m - log sum e^{z_k - m}, m = max z",
+                   reference=FormulaReference("softmax_jacobian", "definition", sp.log),
+                   bench=Bench((Z_BENCH,), "log_softmax")),
             Kernel("ce_logits", (zs, ys), -RSum(ys * LOG_SOFTMAX), VEC, shape="vector",
-                   rewrite="CE(softmax z, y) = -sum y log_softmax(z)"),
+                   rewrite="CE(softmax z, y) = -sum y log_softmax(z)",
+                   reference=FormulaReference("ce_grad_logits", "definition"),
+                   bench=Bench((Z_BENCH, ONE_HOT_BENCH), "lambda z, y: -(y * log_softmax(z)).sum(-1)")),
         ),
     ),
     Formula(
@@ -198,7 +225,8 @@ FORMULAS: tuple[Formula, ...] = (
         domain={"s": (0.01, 0.99), "\\hat{y}": (0.01, 0.99), "y": (0.0, 1.0), "n": (1, 5), "j": (1, 1)},
         kernels=(
             Kernel("ce_logits_grad", (zs, ys), SOFTMAX - ys, {"z": (-6.0, 6.0), "y": (0.0, 1.0)}, shape="vector",
-                   grad_of="ce_logits", grad_wrt="z", rewrite="valid when the labels sum to 1"),
+                   grad_of="ce_logits", grad_wrt="z", rewrite="valid when the labels sum to 1", simplex=("y",),
+                   bench=Bench((Z_BENCH, ONE_HOT_BENCH), "lambda z, y: softmax(z) - y")),
         ),
     ),
     _ce_chain(1, "ce_chain_rule", "CE gradient: the chain rule through the softmax"),

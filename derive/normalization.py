@@ -22,7 +22,7 @@ from functools import cache
 import sympy as sp
 
 from derive.arrays import Count, RMax, RSum, vectorize
-from derive.core import Definition, Derivation, Formula, Kernel, Locator, Step
+from derive.core import Bench, Definition, Derivation, Formula, FormulaReference, Kernel, Locator, Sample, Step
 
 B = sp.Symbol("B", integer=True, positive=True)
 H = sp.Symbol("H", integer=True, positive=True)
@@ -254,15 +254,19 @@ def stable_centring(kernel: sp.Expr) -> sp.Expr:
 LN_KERNEL = stable_centring(over_last_axis(LN_DEFINITION, H))
 BN_KERNEL = stable_centring(over_last_axis(BN_DEFINITION, B))
 
-#: Trailing shapes of the kernels that are not elementwise (read by chainrule/codegen.py). Layer norm:
-#: x, gamma, beta over the n features; batch norm: x over the B examples, gamma, beta one per row.
-SIGNATURES: dict[str, str] = {
-    "layer_norm": "(n),(n),(n),(1)->(n)",
-    "layer_norm_linear_loss": "(n),(n),(n),(n),(1)->()",
-    "batch_norm_batch_last": "(B),(1),(1),(1)->(B)",
-    "batch_norm_batch_last_linear_loss": "(B),(B),(1),(1),(1)->()",
-}
+# In the kernel signatures, layer norm takes x, gamma, beta over the n features; batch norm x over the
+# B examples, gamma, beta one per row.
 LN_ARGS = (x, g, gamma, beta, eps)
+
+# The kernel benchmark: batch norm with the batch on the last axis (gamma, beta one per row); layer norm
+# over the features, with gamma and beta given per entry, so that autodiff's d/dgamma is per example as
+# the kernel's is.
+X_BENCH, G_BENCH, EPS_BENCH = Sample("uniform", (-3.0, 3.0)), Sample("uniform", (-3.0, 3.0)), Sample("scalar", (1e-5,))
+BN_BENCH = (X_BENCH, Sample("per_row", (0.5, 2.0)), Sample("per_row", (-1.0, 1.0)), EPS_BENCH)
+LN_BENCH = (X_BENCH, Sample("uniform", (0.5, 2.0)), Sample("uniform", (-1.0, 1.0)), EPS_BENCH)
+BN_GRAD_BENCH, LN_GRAD_BENCH = (X_BENCH, G_BENCH, *BN_BENCH[1:]), (X_BENCH, G_BENCH, *LN_BENCH[1:])
+LINEAR_LOSS_NUMPY = "lambda x, g, gamma, beta, eps: np.sum(g * norm(x, gamma, beta, eps), axis=-1)"
+
 
 FORMULAS: tuple[Formula, ...] = (
     Formula(
@@ -297,11 +301,16 @@ FORMULAS: tuple[Formula, ...] = (
         locator=None, variables=(xv, gv, gamma), domain=BATCH,
         kernels=(
             Kernel("batch_norm_batch_last", (x, gamma, beta, eps), BN_KERNEL, NORM_KERNEL, shape="vector",
-                   rewrite=f"the batch is the last axis (x: features x B, one row per feature); {SHIFT}"),
-            Kernel("batch_norm_batch_last_linear_loss", LN_ARGS, RSum(g * BN_KERNEL), NORM_KERNEL, shape="vector"),
+                   rewrite=f"the batch is the last axis (x: features x B, one row per feature); {SHIFT}",
+                   signature="(B),(1),(1),(1)->(B)", reference=FormulaReference("batchnorm_backward", "definition"),
+                   error_scale="norm_output", bench=Bench(BN_BENCH, "norm")),
+            Kernel("batch_norm_batch_last_linear_loss", LN_ARGS, RSum(g * BN_KERNEL), NORM_KERNEL, shape="vector",
+                   signature="(B),(B),(1),(1),(1)->()", error_scale="norm_loss",
+                   bench=Bench(BN_GRAD_BENCH, LINEAR_LOSS_NUMPY)),
             Kernel("batch_norm_batch_last_backward", LN_ARGS, over_last_axis(BN_BACKWARD_STATED, B), NORM_KERNEL,
                    shape="vector", grad_of="batch_norm_batch_last_linear_loss", grad_wrt="x",
-                   rewrite="the batch is the last axis"),
+                   rewrite="the batch is the last axis", error_scale="norm_backward",
+                   bench=Bench(BN_GRAD_BENCH, "norm_backward")),
         ),
         comment="Beyond the notes: the compact form frameworks use, x_hat_j = (x_j - mu)/sqrt(sigma^2 + eps).",
     ),
@@ -311,7 +320,9 @@ FORMULAS: tuple[Formula, ...] = (
         stated=S_GX, locator=None, variables=(gv, xh), domain=BATCH,
         kernels=(Kernel("batch_norm_batch_last_grad_gamma", LN_ARGS, over_last_axis(S_GX, B), NORM_KERNEL,
                         shape="vector", grad_of="batch_norm_batch_last_linear_loss", grad_wrt="gamma",
-                        rewrite="the batch is the last axis"),),
+                        rewrite="the batch is the last axis", error_scale="norm_sum",
+                        bench=Bench(BN_GRAD_BENCH, "lambda x, g, gamma, beta, eps: "
+                                                   "np.sum(g * normalized(x, eps)[0], axis=-1, keepdims=True)")),),
     ),
     Formula(
         key="batchnorm_grad_beta", section="1.9", title="Batch norm backward: dL/dbeta (beyond the notes)",
@@ -319,7 +330,8 @@ FORMULAS: tuple[Formula, ...] = (
         stated=S_G, locator=None, variables=(gv,), domain=BATCH,
         kernels=(Kernel("batch_norm_batch_last_grad_beta", LN_ARGS, over_last_axis(S_G, B), NORM_KERNEL,
                         shape="vector", grad_of="batch_norm_batch_last_linear_loss", grad_wrt="beta",
-                        rewrite="the batch is the last axis"),),
+                        rewrite="the batch is the last axis", error_scale="norm_sum",
+                        bench=Bench(BN_GRAD_BENCH, "lambda x, g, gamma, beta, eps: g.sum(-1, keepdims=True)")),),
     ),
     Formula(
         key="layernorm_normalized_mean", section="1.9", title="Layer norm: the normalised features have mean 0",
@@ -340,12 +352,18 @@ FORMULAS: tuple[Formula, ...] = (
         locator=None, variables=(xv, gv, gamma_v), domain=LAYER,
         kernels=(
             Kernel("layer_norm", (x, gamma, beta, eps), LN_KERNEL, NORM_KERNEL, shape="vector",
-                   rewrite=f"mean and biased variance over the last axis (the features); {SHIFT}"),
-            Kernel("layer_norm_linear_loss", LN_ARGS, RSum(g * LN_KERNEL), NORM_KERNEL, shape="vector"),
+                   rewrite=f"mean and biased variance over the last axis (the features); {SHIFT}",
+                   signature="(n),(n),(n),(1)->(n)", reference=FormulaReference("layernorm_backward", "definition"),
+                   error_scale="norm_output", bench=Bench(LN_BENCH, "norm")),
+            Kernel("layer_norm_linear_loss", LN_ARGS, RSum(g * LN_KERNEL), NORM_KERNEL, shape="vector",
+                   signature="(n),(n),(n),(n),(1)->()", error_scale="norm_loss",
+                   bench=Bench(LN_GRAD_BENCH, LINEAR_LOSS_NUMPY)),
             Kernel("layer_norm_backward", LN_ARGS, over_last_axis(LN_BACKWARD_STATED, H), NORM_KERNEL,
-                   shape="vector", grad_of="layer_norm_linear_loss", grad_wrt="x"),
+                   shape="vector", grad_of="layer_norm_linear_loss", grad_wrt="x", error_scale="norm_backward",
+                   bench=Bench(LN_GRAD_BENCH, "norm_backward")),
             Kernel("layer_norm_grad_gamma", LN_ARGS, g * XHAT_K, NORM_KERNEL, shape="vector",
-                   grad_of="layer_norm_linear_loss", grad_wrt="gamma"),
+                   grad_of="layer_norm_linear_loss", grad_wrt="gamma", error_scale="norm_gamma",
+                   bench=Bench(LN_GRAD_BENCH, "lambda x, g, gamma, beta, eps: g * normalized(x, eps)[0]")),
         ),
         comment="Beyond the notes: batch norm's form with g_j replaced by gamma_j g_j.",
     ),

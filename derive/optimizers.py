@@ -17,7 +17,7 @@ from functools import cache
 import sympy as sp
 from sympy.codegen.cfunctions import expm1
 
-from derive.core import Definition, Derivation, Example, Formula, Kernel, Locator, Quantity, Region, Step
+from derive.core import Bench, Definition, Derivation, Example, Formula, Kernel, Locator, Quantity, Region, Sample, Step
 
 t = sp.Symbol("t", integer=True, positive=True)
 k = sp.Symbol("k", integer=True, positive=True)
@@ -346,6 +346,34 @@ ADAM_ARGS = (theta, m, v, g, t, eta, beta1, beta2, eps)
 #: The Adam step's arguments that take one value per call (the NumPy kernel hoists what depends only on them).
 ADAM_SCALARS = ("t", "eta", "beta_1", "beta_2", "epsilon")
 
+# The kernel benchmark: one optimiser step per parameter entry (the scalars are the usual defaults).
+THETA_BENCH, G_BENCH = Sample("uniform", (-3.0, 3.0)), Sample("uniform", (-3.0, 3.0))
+M_BENCH, SQ_BENCH = Sample("uniform", (-3.0, 3.0)), Sample("uniform", (0.0, 3.0))   # first moments, squares
+ADAM_BENCH = (THETA_BENCH, M_BENCH, SQ_BENCH, G_BENCH, Sample("scalar", (10,)), Sample("scalar", (1e-3,)),
+              Sample("scalar", (0.9,)), Sample("scalar", (0.999,)), Sample("scalar", (1e-8,)))
+RMSPROP_BENCH = (THETA_BENCH, SQ_BENCH, G_BENCH, Sample("scalar", (1e-3,)), Sample("scalar", (0.9,)),
+                 Sample("scalar", (1e-8,)))
+RMSPROP_STEP_NUMPY = """
+def rmsprop_step(theta, s, g, eta, beta, eps):
+    s = beta * s + (1 - beta) * g**2
+    return theta - eta * g / (np.sqrt(s) + eps)
+"""
+ADAM_STEP_NUMPY = """
+def adam_step(theta, m, v, g, t, eta, beta_1, beta_2, eps):
+    m = beta_1 * m + (1 - beta_1) * g
+    v = beta_2 * v + (1 - beta_2) * g**2
+    m_hat, v_hat = m / (1 - beta_1**t), v / (1 - beta_2**t)
+    return theta - eta * m_hat / (np.sqrt(v_hat) + eps)
+"""
+ADAMW_STEP_NUMPY = """
+def adamw_step(theta, m, v, g, t, eta, beta_1, beta_2, eps, lam):
+    m = beta_1 * m + (1 - beta_1) * g
+    v = beta_2 * v + (1 - beta_2) * g**2
+    m_hat, v_hat = m / (1 - beta_1**t), v / (1 - beta_2**t)
+    return theta - eta * (m_hat / (np.sqrt(v_hat) + eps) + lam * theta)
+"""
+
+
 FORMULAS: tuple[Formula, ...] = (
     Formula(
         key="momentum_unrolled", section="1.6",
@@ -356,9 +384,13 @@ FORMULAS: tuple[Formula, ...] = (
         variables=(gv, beta, t), domain={**STEPS, "g": (-3.0, 3.0)},
         kernels=(
             Kernel("momentum_velocity", (v, g, beta), MOMENTUM_VELOCITY, {**KERNELS, "v": (-3.0, 3.0)},
-                   scalars=("beta",)),
+                   scalars=("beta",),
+                   bench=Bench((M_BENCH, G_BENCH, Sample("scalar", (0.9,))),
+                               "lambda v, g, beta: beta * v + (1 - beta) * g")),
             Kernel("momentum_step", (theta, v, g, eta, beta), MOMENTUM_UPDATE, {**KERNELS, "v": (-3.0, 3.0)},
-                   scalars=("eta", "beta")),
+                   scalars=("eta", "beta"),
+                   bench=Bench((THETA_BENCH, M_BENCH, G_BENCH, Sample("scalar", (0.1,)), Sample("scalar", (0.9,))),
+                               "lambda theta, v, g, eta, beta: theta - eta * (beta * v + (1 - beta) * g)")),
         ),
         comment="Beyond the notes: the textbook unrolled moving average of the notes' momentum recurrence.",
     ),
@@ -390,9 +422,12 @@ FORMULAS: tuple[Formula, ...] = (
         derive=derive_rmsprop_constant, stated=eta * sp.sign(g), locator=None, variables=(g, eta),
         domain=ANY_GRAD, regions=(GRAD_POSITIVE, GRAD_NEGATIVE),
         kernels=(
-            Kernel("rmsprop_accumulator", (s, g, beta), RMSPROP_S, KERNELS, scalars=("beta",)),
+            Kernel("rmsprop_accumulator", (s, g, beta), RMSPROP_S, KERNELS, scalars=("beta",),
+                   bench=Bench((SQ_BENCH, G_BENCH, Sample("scalar", (0.9,))),
+                               "lambda s, g, beta: beta * s + (1 - beta) * g**2")),
             Kernel("rmsprop_step", (theta, s, g, eta, beta, eps), RMSPROP_UPDATE, KERNELS,
-                   scalars=("eta", "beta", "epsilon")),
+                   scalars=("eta", "beta", "epsilon"),
+                   bench=Bench(RMSPROP_BENCH, RMSPROP_STEP_NUMPY)),
         ),
         comment="The step no longer depends on the gradient's scale: the 'adaptive per-parameter learning rate'.",
     ),
@@ -401,7 +436,9 @@ FORMULAS: tuple[Formula, ...] = (
         assumptions=("m_0 = 0", "0 < beta_1 < 1", "t >= 1, symbolic", "stationary gradient: E[g_k] = E[g]"),
         definition=ADAM_M, derive=derive_adam_m_expectation, stated=(1 - beta1**t) * mean_g, locator=BIAS_LOC,
         variables=(beta1, t, mean_g), domain={**STEPS, "\\mathbb{E}[g]": (-3.0, 3.0)},
-        kernels=(Kernel("adam_m", (m, g, beta1), ADAM_M_NEW, KERNELS, scalars=("beta_1",)),),
+        kernels=(Kernel("adam_m", (m, g, beta1), ADAM_M_NEW, KERNELS, scalars=("beta_1",),
+                        bench=Bench((M_BENCH, G_BENCH, Sample("scalar", (0.9,))),
+                                    "lambda m, g, b1: b1 * m + (1 - b1) * g")),),
         comment="The notes' 'biased toward zero' made precise: the factor (1 - beta_1^t) < 1.",
     ),
     Formula(
@@ -409,7 +446,9 @@ FORMULAS: tuple[Formula, ...] = (
         assumptions=("v_0 = 0", "0 < beta_2 < 1", "t >= 1, symbolic", "stationary: E[g_k^2] = E[g^2]"),
         definition=ADAM_V, derive=derive_adam_v_expectation, stated=(1 - beta2**t) * mean_g2, locator=BIAS_LOC,
         variables=(beta2, t, mean_g2), domain={**STEPS, "\\mathbb{E}[g^{2}]": (0.0, 3.0)},
-        kernels=(Kernel("adam_v", (v, g, beta2), ADAM_V_NEW, KERNELS, scalars=("beta_2",)),),
+        kernels=(Kernel("adam_v", (v, g, beta2), ADAM_V_NEW, KERNELS, scalars=("beta_2",),
+                        bench=Bench((SQ_BENCH, G_BENCH, Sample("scalar", (0.999,))),
+                                    "lambda v, g, b2: b2 * v + (1 - b2) * g**2")),),
     ),
     Formula(
         key="adam_bias_divisor", section="1.6", title="Dividing by 1 - beta^t removes the bias",
@@ -439,7 +478,7 @@ FORMULAS: tuple[Formula, ...] = (
         definition=ADAM_UPDATE, derive=derive_adam_efficient, stated=_adam_efficient_stated(), locator=None,
         variables=ADAM_ARGS, domain=ADAM_RECORD,
         kernels=(Kernel("adam_step", ADAM_ARGS, stable(ADAM_UPDATE), KERNELS, rewrite=STABLE,
-                          scalars=ADAM_SCALARS),),
+                          scalars=ADAM_SCALARS, bench=Bench(ADAM_BENCH, ADAM_STEP_NUMPY)),),
         comment=("Kingma and Ba (2015), Section 2: alpha_t = eta sqrt(1 - beta_2^t)/(1 - beta_1^t) and "
                  "eps_hat = eps sqrt(1 - beta_2^t) give the same step as the notes' m_hat/(sqrt(v_hat) + eps); "
                  "the definition composes the notes' four displays into one step."),
@@ -482,7 +521,8 @@ FORMULAS: tuple[Formula, ...] = (
         domain=ADAM_RECORD,
         kernels=(Kernel("adamw_step", (*ADAM_ARGS, lam), stable(ADAMW_UPDATE), KERNELS,
                         rewrite=f"decoupled decay eta lambda theta; {STABLE}",
-                        scalars=(*ADAM_SCALARS, "lambda")),),
+                        scalars=(*ADAM_SCALARS, "lambda"),
+                        bench=Bench((*ADAM_BENCH, Sample("scalar", (0.01,))), ADAMW_STEP_NUMPY)),),
         comment="The order frameworks implement: decay the weights first, then apply the unchanged Adam step.",
     ),
 )

@@ -16,7 +16,7 @@ import sympy as sp
 from sympy import stats
 
 from derive.arrays import Count, vectorize
-from derive.core import Definition, Derivation, Formula, Kernel, Locator, Region, Step, within_bounds
+from derive.core import Bench, Definition, Derivation, Formula, Kernel, Locator, Region, Sample, Step, within_bounds
 
 n = sp.Symbol("n", integer=True, positive=True)
 i, j = sp.symbols("i j", integer=True, positive=True)
@@ -52,9 +52,6 @@ def penalty(definition: sp.Expr) -> sp.Expr:
     """A penalty (or its gradient) summed over i = 1..n, as a kernel over the last axis."""
     return vectorize(definition, {thv: theta}, {n: Count(theta)})
 
-
-#: Trailing shapes of the kernels that are not elementwise (read by chainrule/codegen.py).
-SIGNATURES: dict[str, str] = {"l2_penalty": "(n),(1)->()", "l1_penalty": "(n),(1)->()"}
 
 
 @cache
@@ -163,15 +160,22 @@ def derive_dropout_variance() -> Derivation:
                             Step("factor", var)))
 
 
+# The kernel benchmark: penalties over the last axis, dropout elementwise.
+PENALTY_BENCH = (Sample("uniform", (-3.0, 3.0)), Sample("scalar", (0.01,)))
+DROPOUT_BENCH = (Sample("uniform", (-3.0, 3.0)), Sample("keep_mask", (0.9,)), Sample("scalar", (0.1,)))
+
+
 FORMULAS: tuple[Formula, ...] = (
     Formula(
         key="l2_gradient", section="1.8", title="Gradient of the L2 penalty",
         assumptions=("n parameters, symbolic", "1 <= j <= n", "lambda > 0"), definition=L2,
         derive=derive_l2_gradient, stated=lam * thv[j], locator=L2_LOC, variables=(thv, lam), domain=PARAMS,
         kernels=(
-            Kernel("l2_penalty", (theta, lam), penalty(L2), PENALTY_KERNEL, shape="vector"),
+            Kernel("l2_penalty", (theta, lam), penalty(L2), PENALTY_KERNEL, shape="vector", signature="(n),(1)->()",
+                   bench=Bench(PENALTY_BENCH, "lambda theta, lam: 0.5 * lam * np.sum(theta**2, axis=-1)")),
             Kernel("l2_penalty_grad", (theta, lam), penalty(lam * thv[j]), PENALTY_KERNEL, shape="vector",
-                   grad_of="l2_penalty", grad_wrt="theta"),
+                   grad_of="l2_penalty", grad_wrt="theta",
+                   bench=Bench(PENALTY_BENCH, "lambda theta, lam: lam * theta")),
         ),
     ),
     Formula(
@@ -180,10 +184,12 @@ FORMULAS: tuple[Formula, ...] = (
         derive=derive_l1_gradient, stated=lam * sp.sign(thv[j]), locator=None, variables=(thv, lam),
         domain={**PARAMS, "q": (0.05, 3.0)},
         kernels=(
-            Kernel("l1_penalty", (theta, lam), penalty(L1), PENALTY_KERNEL, shape="vector"),
+            Kernel("l1_penalty", (theta, lam), penalty(L1), PENALTY_KERNEL, shape="vector", signature="(n),(1)->()",
+                   bench=Bench(PENALTY_BENCH, "lambda theta, lam: lam * np.abs(theta).sum(-1)")),
             Kernel("l1_penalty_grad", (theta, lam), penalty(lam * sp.sign(thv[j])), PENALTY_KERNEL,
                    shape="vector", grad_of="l1_penalty", grad_wrt="theta",
-                   rewrite="the subgradient 0 is chosen at theta_j = 0 (sign(0) = 0)"),
+                   rewrite="the subgradient 0 is chosen at theta_j = 0 (sign(0) = 0)",
+                   bench=Bench(PENALTY_BENCH, "lambda theta, lam: lam * np.sign(theta)")),
         ),
         regions=(Region("theta_j > 0", {thv[j]: sp.Symbol("q", positive=True)}, {}),
                  Region("theta_j < 0", {thv[j]: -sp.Symbol("q", positive=True)}, {})),
@@ -228,9 +234,9 @@ FORMULAS: tuple[Formula, ...] = (
         locator=Locator("1.8", r"so expectations match at test time", "prose"), variables=(x, p), domain=DROPOUT,
         kernels=(
             Kernel("dropout", (x, mask, p), DROPOUT_DEFINITION.xreplace({sp.Symbol("m"): mask}), DROPOUT_KERNEL,
-                   scalars=("p",)),
+                   scalars=("p",), bench=Bench(DROPOUT_BENCH, "lambda x, mask, p: x * mask / (1 - p)")),
             Kernel("dropout_grad", (x, mask, p), mask / (1 - p), DROPOUT_KERNEL, grad_of="dropout", grad_wrt="x",
-                   scalars=("p",)),
+                   scalars=("p",), bench=Bench(DROPOUT_BENCH, "lambda x, mask, p: mask / (1 - p)")),
         ),
     ),
     Formula(

@@ -7,6 +7,7 @@ the structure of the output and that each reference computes what its kernel com
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
 import json
 from pathlib import Path
@@ -18,13 +19,13 @@ from chainrule.cli import main
 from verify import benchmarks
 from verify.benchmarks import (
     QUICK,
-    REFERENCES,
     Reference,
     accuracy,
     interleaved_times,
     kernel_rows,
     median_interval,
     memory_floor,
+    references,
     registry_kernels,
 )
 
@@ -63,7 +64,7 @@ def test_the_jax_rows_are_the_derivative_kernels_asked_for(rows):
 
 @pytest.mark.slow
 def test_every_jax_row_is_timed_against_autodiff():
-    referenced = {r.kernel for r in REFERENCES}
+    referenced = {r.kernel for r in references()}
     jax_rows = bench_json("--backend", "jax")
     wanted = [k.name for k in registry_kernels() if k.grad_of and k.name in referenced]
     assert [r["name"] for r in jax_rows] == wanted
@@ -91,33 +92,44 @@ def test_met_says_whether_the_ratio_is_within_the_goal(rows):
 
 def test_every_reference_row_computes_what_its_kernel_computes(rows):
     # a row is left untimed when the kernel and its reference disagree with the float64 reference
-    referenced = {r.kernel for r in REFERENCES}
+    referenced = {r.kernel for r in references()}
     untimed = [(r["name"], r["backend"], r["note"]) for r in rows if r["name"] in referenced and r["ratio"] is None]
     assert untimed == []
 
 
-def test_every_reference_row_names_a_registry_kernel():
-    known = {k.name for k in registry_kernels()}
-    assert [r.kernel for r in REFERENCES if r.kernel not in known] == []
+def _arity(fn: object) -> int:
+    """How many arguments a hand-written reference takes (a NumPy ufunc says so in ``nin``)."""
+    return fn.nin if isinstance(fn, np.ufunc) else len(inspect.signature(fn).parameters)
+
+
+def test_every_bench_source_takes_its_kernels_arguments():
+    arity = {k.name: len(k.args) for k in registry_kernels()}
+    assert [(r.kernel, _arity(r.numpy)) for r in references() if _arity(r.numpy) != arity[r.kernel]] == []
+
+
+def test_a_bench_source_that_is_not_a_function_is_refused():
+    with pytest.raises(benchmarks.BenchRecordError, match="bench of sigmoid"):
+        benchmarks.hand_written("sigmoid", "z = 1")
 
 
 def test_a_kernel_without_a_reference_is_listed_not_skipped(monkeypatch):
-    monkeypatch.setattr(benchmarks, "REFERENCES", tuple(r for r in REFERENCES if r.kernel != "tanh"))
+    rows = tuple(r for r in references() if r.kernel != "tanh")
+    monkeypatch.setattr(benchmarks, "references", lambda: rows)
     (row,) = kernel_rows(1, QUICK, only=["tanh"])
     assert (row["name"], row["reference"], row["ratio"], row["met"]) == ("tanh", "no reference", None, None)
     assert "no reference" in row["note"]
 
 
 def test_a_reference_that_computes_something_else_leaves_the_row_untimed(monkeypatch):
-    wrong = Reference("sigmoid", (benchmarks.Z,), lambda z: np.exp(-z))
-    monkeypatch.setattr(benchmarks, "REFERENCES", (wrong,))
+    wrong = Reference("sigmoid", (benchmarks.uniform(-6.0, 6.0),), lambda z: np.exp(-z))
+    monkeypatch.setattr(benchmarks, "references", lambda: (wrong,))
     (row,) = kernel_rows(1, QUICK, only=["sigmoid"])
     assert row["ratio"] is None and "against the float64 reference" in row["note"]
 
 
 def test_a_reference_that_computes_in_float64_leaves_the_row_untimed(monkeypatch):
-    wide = Reference("sigmoid", (benchmarks.Z,), lambda z: 1 / (1 + np.exp(-z.astype(np.float64))))
-    monkeypatch.setattr(benchmarks, "REFERENCES", (wide,))
+    wide = Reference("sigmoid", (benchmarks.uniform(-6.0, 6.0),), lambda z: 1 / (1 + np.exp(-z.astype(np.float64))))
+    monkeypatch.setattr(benchmarks, "references", lambda: (wide,))
     (row,) = kernel_rows(1, QUICK, only=["sigmoid"])
     assert row["ratio"] is None and "returns float64" in row["note"]
 

@@ -72,7 +72,7 @@ def assert_agree(got: np.ndarray, want: np.ndarray, kernel: Kernel, inputs: tupl
     """Blocked and plain results agree to the dtype's value tolerance, with the same dtype and shape."""
     assert got.dtype == want.dtype and got.shape == want.shape, (got.dtype, got.shape, want.dtype, want.shape)
     tol = tolerance(want.dtype, "value")
-    scale = error_scale(kernel.name, {a.name: x for a, x in zip(kernel.args, inputs, strict=True)},
+    scale = error_scale(kernel, {a.name: x for a, x in zip(kernel.args, inputs, strict=True)},
                         len(signature(kernel).output))
     g64, w64 = got.astype(np.float64), want.astype(np.float64)
     bad = np.abs(g64 - w64) > tol.allowed(w64, scale)

@@ -67,8 +67,8 @@ def assert_close(actual: np.ndarray, reference: np.ndarray, dtype: str, what: st
                  inputs: tuple[np.ndarray, ...] = (), check: Check = "value") -> None:
     """Assert ``actual`` matches ``reference`` within the dtype's tolerance (scaled for the kernel at the inputs)."""
     tol = tolerance(dtype, check)
-    scale = 1.0 if kernel is None else error_scale(kernel.name, {a.name: x for a, x in zip(kernel.args, inputs,
-                                                                                          strict=True)},
+    scale = 1.0 if kernel is None else error_scale(kernel, {a.name: x for a, x in zip(kernel.args, inputs,
+                                                                                     strict=True)},
                                                     len(signature(kernel).output))
     actual, reference = np.asarray(actual, dtype=np.float64), np.asarray(reference, dtype=np.float64)
     assert actual.shape == reference.shape, f"{what}: shapes {actual.shape} vs {reference.shape}"

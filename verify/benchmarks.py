@@ -1,7 +1,8 @@
 """Generated kernels against references, timed in one process: the table behind `chainrule bench --suite kernels`.
 
-``REFERENCES`` has one row per kernel: the kernel's name, how to build its inputs, and the NumPy a
-person would write for it by hand, in the style of the notes' 1.10 listing (``1/(1+np.exp(-z))``).
+Each kernel's record declares its row in ``Kernel.bench``: how to draw its inputs, and the NumPy a
+person would write for it by hand, in the style of the notes' 1.10 listing (``1/(1+np.exp(-z))``);
+``references`` turns those into ``Reference`` rows.
 Each generated NumPy kernel is timed against that hand-written version on sizes users meet (``FULL``:
 1e7 float32 elements for elementwise kernels, 4096x1024 float32 rows for row-wise kernels, 4096x64
 rows for a Jacobian, whose output is n times larger). Each generated JAX derivative kernel, jitted,
@@ -31,16 +32,20 @@ ratio, never skipped.
 
 from __future__ import annotations
 
+import ast
 import math
 import statistics
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from verify.tolerances import TOLERANCES
+
+if TYPE_CHECKING:  # the registry (and SymPy) is imported only when the rows are built
+    from derive.core import Kernel, SampleKind
 
 Arg = Callable[[np.random.Generator, tuple[int, ...]], Any]
 Layout = Literal["elementwise", "vector", "jacobian"]
@@ -116,89 +121,57 @@ def scalar(value: float) -> Arg:
     return lambda rng, shape: value
 
 
-# ---- hand-written NumPy references, written as in the notes' listing ----
+#: How each kind of ``derive.core.Sample`` draws an argument: the kind's builder, called with its bounds.
+SAMPLERS: Mapping[SampleKind, Callable[..., Arg]] = {
+    "uniform": uniform, "labels": labels, "one_hot": one_hot, "counts": counts, "keep_mask": keep_mask,
+    "per_row": per_row, "weights": weights, "bias": bias, "scalar": scalar,
+}
 
-def _softmax(z: np.ndarray) -> np.ndarray:
+
+# ---- hand-written NumPy building blocks: the names a record's ``Bench.numpy`` may use besides np and math ----
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis, shifted by the row's maximum."""
     e = np.exp(z - z.max(-1, keepdims=True))
     return e / e.sum(-1, keepdims=True)
 
 
-def _log_softmax(z: np.ndarray) -> np.ndarray:
+def log_softmax(z: np.ndarray) -> np.ndarray:
+    """Log-softmax over the last axis, shifted by the row's maximum."""
     m = z.max(-1, keepdims=True)
     return z - m - np.log(np.exp(z - m).sum(-1, keepdims=True))
 
 
-def _sigmoid_grad(z: np.ndarray) -> np.ndarray:
-    s = 1 / (1 + np.exp(-z))
-    return s * (1 - s)
+def erf(x: np.ndarray) -> np.ndarray:
+    """The error function: NumPy has none; SciPy's is what a hand-written version reaches for."""
+    from scipy.special import erf as scipy_erf
+
+    return scipy_erf(x)
 
 
-def _softmax_jacobian(z: np.ndarray) -> np.ndarray:
-    s = _softmax(z)
-    jac = -s[..., :, None] * s[..., None, :]          # diag(s) - s s^T
-    i = np.arange(z.shape[-1])
-    jac[..., i, i] += s
-    return jac
-
-
-def _erf(x: np.ndarray) -> np.ndarray:
-    from scipy.special import erf  # NumPy has no erf; SciPy's is what a hand-written version reaches for
-
-    return erf(x)
-
-
-def _gelu_grad(z: np.ndarray) -> np.ndarray:
-    cdf = 0.5 * (1 + _erf(z / math.sqrt(2)))
-    pdf = np.exp(-z**2 / 2) / math.sqrt(2 * math.pi)
-    return cdf + z * pdf
-
-
-C_TANH = math.sqrt(2 / math.pi)
-
-
-def _gelu_tanh_grad(z: np.ndarray) -> np.ndarray:
-    t = np.tanh(C_TANH * (z + 0.044715 * z**3))
-    return 0.5 * (1 + t) + 0.5 * z * (1 - t**2) * C_TANH * (1 + 3 * 0.044715 * z**2)
-
-
-def _rmsprop_step(theta: np.ndarray, s: np.ndarray, g: np.ndarray, eta: float, beta: float,
-                  eps: float) -> np.ndarray:
-    s = beta * s + (1 - beta) * g**2
-    return theta - eta * g / (np.sqrt(s) + eps)
-
-
-def _adam_step(theta: np.ndarray, m: np.ndarray, v: np.ndarray, g: np.ndarray, t: int, eta: float, beta_1: float,
-               beta_2: float, eps: float) -> np.ndarray:
-    m = beta_1 * m + (1 - beta_1) * g
-    v = beta_2 * v + (1 - beta_2) * g**2
-    m_hat, v_hat = m / (1 - beta_1**t), v / (1 - beta_2**t)
-    return theta - eta * m_hat / (np.sqrt(v_hat) + eps)
-
-
-def _adamw_step(theta: np.ndarray, m: np.ndarray, v: np.ndarray, g: np.ndarray, t: int, eta: float, beta_1: float,
-                beta_2: float, eps: float, lam: float) -> np.ndarray:
-    m = beta_1 * m + (1 - beta_1) * g
-    v = beta_2 * v + (1 - beta_2) * g**2
-    m_hat, v_hat = m / (1 - beta_1**t), v / (1 - beta_2**t)
-    return theta - eta * (m_hat / (np.sqrt(v_hat) + eps) + lam * theta)
-
-
-def _normalized(x: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
+def normalized(x: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
     """x_hat over the last axis and 1/sqrt(var + eps), as the notes' batch and layer norm define them."""
     mu = x.mean(-1, keepdims=True)
     inv_std = 1 / np.sqrt(x.var(-1, keepdims=True) + eps)
     return (x - mu) * inv_std, inv_std
 
 
-def _norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> np.ndarray:
-    return gamma * _normalized(x, eps)[0] + beta
+def norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> np.ndarray:
+    """Batch or layer norm over the last axis: gamma x_hat + beta."""
+    return gamma * normalized(x, eps)[0] + beta
 
 
-def _norm_backward(x: np.ndarray, g: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> np.ndarray:
-    x_hat, inv_std = _normalized(x, eps)
+def norm_backward(x: np.ndarray, g: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> np.ndarray:
+    """dL/dx of ``norm`` for the upstream gradient g, in the compact form frameworks use."""
+    x_hat, inv_std = normalized(x, eps)
     d_hat = g * gamma
     n = x.shape[-1]
     return inv_std / n * (n * d_hat - d_hat.sum(-1, keepdims=True) - x_hat * (d_hat * x_hat).sum(-1, keepdims=True))
+
+
+NUMPY_NAMES: Mapping[str, object] = {"np": np, "math": math, "softmax": softmax, "log_softmax": log_softmax,
+                                     "erf": erf, "normalized": normalized, "norm": norm,
+                                     "norm_backward": norm_backward}
 
 
 @dataclass(frozen=True)
@@ -211,84 +184,49 @@ class Reference:
     note: str = ""
 
 
-Z = uniform(-6.0, 6.0)
-THETA, G, SQ = uniform(-3.0, 3.0), uniform(-3.0, 3.0), uniform(0.0, 3.0)   # parameters, gradients, squares
-ADAM = (scalar(1e-3), scalar(0.9), scalar(0.999), scalar(1e-8))             # eta, beta_1, beta_2, epsilon
-X, EPS = uniform(-3.0, 3.0), scalar(1e-5)                                 # normalization inputs
-W = weights(-0.05, 0.05)                                                   # a 1024 -> 1024 layer
-DENSE, DENSE_NOTE = (W, bias(-1.0, 1.0), uniform(-1.0, 1.0), G), "W is 1024x1024 (matrix products: BLAS)"
-REFERENCES: tuple[Reference, ...] = (
-    Reference("sigmoid", (Z,), lambda z: 1 / (1 + np.exp(-z))),
-    Reference("sigmoid_grad", (Z,), _sigmoid_grad),
-    Reference("tanh", (Z,), np.tanh, "the reference is the same np.tanh call"),
-    Reference("tanh_grad", (Z,), lambda z: 1 - np.tanh(z)**2),
-    Reference("relu", (Z,), lambda z: np.maximum(0, z)),
-    Reference("relu_grad", (Z,), lambda z: (z > 0).astype(z.dtype)),
-    Reference("leaky_relu", (Z, scalar(0.01)), lambda z, a: np.maximum(a * z, z)),
-    Reference("leaky_relu_grad", (Z, scalar(0.01)),
-              lambda z, a: np.where(z > 0, z.dtype.type(1), z.dtype.type(a))),
-    Reference("gelu", (Z,), lambda z: 0.5 * z * (1 + _erf(z / math.sqrt(2))), "reference erf: scipy.special.erf"),
-    Reference("gelu_grad", (Z,), _gelu_grad, "reference erf: scipy.special.erf"),
-    Reference("gelu_tanh", (Z,), lambda z: 0.5 * z * (1 + np.tanh(C_TANH * (z + 0.044715 * z**3)))),
-    Reference("gelu_tanh_grad", (Z,), _gelu_tanh_grad),
-    Reference("softmax", (Z,), _softmax),
-    Reference("softmax_jacobian", (Z,), _softmax_jacobian),
-    Reference("mse", (uniform(-3.0, 3.0), uniform(0.0, 1.0)), lambda p, y: np.mean((p - y)**2, axis=-1)),
-    Reference("mse_grad", (uniform(-3.0, 3.0), uniform(0.0, 1.0)), lambda p, y: 2 * (p - y) / y.shape[-1]),
-    Reference("bce", (uniform(0.02, 0.98), labels()), lambda p, y: -(y * np.log(p) + (1 - y) * np.log(1 - p))),
-    Reference("bce_grad_yhat", (uniform(0.02, 0.98), labels()), lambda p, y: (p - y) / (p * (1 - p))),
-    Reference("bce_logits", (Z, labels()), lambda z, y: np.logaddexp(0, z) - y * z),
-    Reference("bce_logits_grad", (Z, labels()), lambda z, y: 1 / (1 + np.exp(-z)) - y),
-    Reference("log_softmax", (Z,), _log_softmax),
-    Reference("ce_logits", (Z, one_hot()), lambda z, y: -(y * _log_softmax(z)).sum(-1)),
-    Reference("ce_logits_grad", (Z, one_hot()), lambda z, y: _softmax(z) - y),
-    # section 1.4 and 1.6: one optimiser step per parameter entry (scalars are the usual defaults)
-    Reference("sgd_step", (THETA, G, scalar(0.1)), lambda theta, g, eta: theta - eta * g),
-    # BP1-BP4 for a batch of 4096 rows through a 1024 -> 1024 layer, as the notes' listing writes them
-    Reference("bp1_output_error", (G, uniform(0.0, 0.25)), lambda grad, sp: grad * sp),
-    Reference("dense_grad_input", DENSE, lambda w, b, a, delta: delta @ w, DENSE_NOTE),
-    Reference("bp2_hidden_error", (W, G, uniform(0.0, 0.25)), lambda w, delta, sp: (delta @ w) * sp, DENSE_NOTE),
-    Reference("dense_forward", DENSE[:3], lambda w, b, a: a @ w.T + b, DENSE_NOTE),
-    Reference("dense_linear_loss", DENSE, lambda w, b, a, delta: np.sum(delta * (a @ w.T + b)), DENSE_NOTE),
-    Reference("dense_grad_weights", DENSE, lambda w, b, a, delta: delta.T @ a, DENSE_NOTE),
-    Reference("dense_grad_bias", DENSE, lambda w, b, a, delta: delta.sum(0), DENSE_NOTE),
-    Reference("momentum_velocity", (uniform(-3.0, 3.0), G, scalar(0.9)),
-              lambda v, g, beta: beta * v + (1 - beta) * g),
-    Reference("momentum_step", (THETA, uniform(-3.0, 3.0), G, scalar(0.1), scalar(0.9)),
-              lambda theta, v, g, eta, beta: theta - eta * (beta * v + (1 - beta) * g)),
-    Reference("rmsprop_accumulator", (SQ, G, scalar(0.9)), lambda s, g, beta: beta * s + (1 - beta) * g**2),
-    Reference("rmsprop_step", (THETA, SQ, G, scalar(1e-3), scalar(0.9), scalar(1e-8)), _rmsprop_step),
-    Reference("adam_m", (uniform(-3.0, 3.0), G, scalar(0.9)), lambda m, g, b1: b1 * m + (1 - b1) * g),
-    Reference("adam_v", (SQ, G, scalar(0.999)), lambda v, g, b2: b2 * v + (1 - b2) * g**2),
-    Reference("adam_step", (THETA, uniform(-3.0, 3.0), SQ, G, scalar(10), *ADAM), _adam_step),
-    Reference("adamw_step", (THETA, uniform(-3.0, 3.0), SQ, G, scalar(10), *ADAM, scalar(0.01)), _adamw_step),
-    # section 1.7: initialisation scales, elementwise over layer widths
-    Reference("xavier_std", (counts(1, 4096), counts(1, 4096)), lambda n_in, n_out: np.sqrt(2 / (n_in + n_out))),
-    Reference("he_std", (counts(1, 4096),), lambda n_in: np.sqrt(2 / n_in)),
-    # section 1.8: penalties over the last axis, dropout elementwise
-    Reference("l2_penalty", (THETA, scalar(0.01)), lambda theta, lam: 0.5 * lam * np.sum(theta**2, axis=-1)),
-    Reference("l2_penalty_grad", (THETA, scalar(0.01)), lambda theta, lam: lam * theta),
-    Reference("l1_penalty", (THETA, scalar(0.01)), lambda theta, lam: lam * np.abs(theta).sum(-1)),
-    Reference("l1_penalty_grad", (THETA, scalar(0.01)), lambda theta, lam: lam * np.sign(theta)),
-    Reference("dropout", (uniform(-3.0, 3.0), keep_mask(0.9), scalar(0.1)), lambda x, mask, p: x * mask / (1 - p)),
-    Reference("dropout_grad", (uniform(-3.0, 3.0), keep_mask(0.9), scalar(0.1)), lambda x, mask, p: mask / (1 - p)),
-    # section 1.9: batch norm with the batch on the last axis (gamma, beta per row), layer norm over features
-    Reference("batch_norm_batch_last", (X, per_row(0.5, 2.0), per_row(-1.0, 1.0), EPS), _norm),
-    Reference("batch_norm_batch_last_linear_loss", (X, G, per_row(0.5, 2.0), per_row(-1.0, 1.0), EPS),
-              lambda x, g, gamma, beta, eps: np.sum(g * _norm(x, gamma, beta, eps), axis=-1)),
-    Reference("batch_norm_batch_last_backward", (X, G, per_row(0.5, 2.0), per_row(-1.0, 1.0), EPS), _norm_backward),
-    Reference("batch_norm_batch_last_grad_gamma", (X, G, per_row(0.5, 2.0), per_row(-1.0, 1.0), EPS),
-              lambda x, g, gamma, beta, eps: np.sum(g * _normalized(x, eps)[0], axis=-1, keepdims=True)),
-    Reference("batch_norm_batch_last_grad_beta", (X, G, per_row(0.5, 2.0), per_row(-1.0, 1.0), EPS),
-              lambda x, g, gamma, beta, eps: g.sum(-1, keepdims=True)),
-    # layer norm: gamma and beta given per entry, so that autodiff's d/dgamma is per example as the kernel's is
-    Reference("layer_norm", (X, uniform(0.5, 2.0), uniform(-1.0, 1.0), EPS), _norm),
-    Reference("layer_norm_linear_loss", (X, G, uniform(0.5, 2.0), uniform(-1.0, 1.0), EPS),
-              lambda x, g, gamma, beta, eps: np.sum(g * _norm(x, gamma, beta, eps), axis=-1)),
-    Reference("layer_norm_backward", (X, G, uniform(0.5, 2.0), uniform(-1.0, 1.0), EPS), _norm_backward),
-    Reference("layer_norm_grad_gamma", (X, G, uniform(0.5, 2.0), uniform(-1.0, 1.0), EPS),
-              lambda x, g, gamma, beta, eps: g * _normalized(x, eps)[0]),
-)
+class BenchRecordError(ValueError):
+    """A kernel record's ``bench`` cannot be turned into a benchmark row."""
+
+
+def hand_written(kernel: str, source: str) -> Callable[..., Any]:
+    """The callable that a record's ``Bench.numpy`` source (a lambda expression or one ``def``) defines."""
+    where = f"<bench of {kernel}>"
+    try:
+        tree = ast.parse(source.strip())
+    except SyntaxError as e:
+        raise BenchRecordError(f"{where}: the numpy source does not parse ({e.msg}, line {e.lineno}); fix the "
+                               "Kernel's bench in derive/") from e
+    namespace = dict(NUMPY_NAMES)
+    if len(tree.body) == 1 and isinstance(tree.body[0], ast.Expr):
+        value = eval(compile(ast.Expression(tree.body[0].value), where, "eval"), namespace)  # noqa: S307 (our source)
+    elif len(tree.body) == 1 and isinstance(tree.body[0], ast.FunctionDef):
+        exec(compile(tree, where, "exec"), namespace)  # noqa: S102 (a record's source, not user input)
+        value = namespace[tree.body[0].name]
+    else:
+        raise BenchRecordError(f"{where}: the numpy source must be one expression (a lambda) or one def; fix the "
+                               "Kernel's bench in derive/")
+    if not callable(value):
+        raise BenchRecordError(f"{where}: {source.strip()!r} is not callable; write a lambda of the kernel's arguments")
+    return value
+
+
+def reference(kernel: Kernel) -> Reference | None:
+    """The benchmark row that ``kernel``'s record declares in its ``bench`` field (None without one)."""
+    if kernel.bench is None:
+        return None
+    bench = kernel.bench
+    if len(bench.inputs) != len(kernel.args):
+        raise BenchRecordError(f"kernel {kernel.name!r}: bench draws {len(bench.inputs)} inputs for "
+                               f"{len(kernel.args)} arguments; give one Sample per argument in derive/")
+    return Reference(kernel.name, tuple(SAMPLERS[s.kind](*s.bounds) for s in bench.inputs),
+                     hand_written(kernel.name, bench.numpy), bench.note)
+
+
+def references() -> tuple[Reference, ...]:
+    """One benchmark row per registry kernel that declares a ``bench``, in registry order."""
+    from derive.core import registry
+
+    return tuple(r for k in registry().kernels() if (r := reference(k)) is not None)
 
 
 @dataclass(frozen=True)
@@ -438,7 +376,7 @@ def judge(generated: Any, reference: Any, truth: np.ndarray, reference_name: str
     if gen.fatal:
         return False, f"generated kernel {gen.fatal} against the float64 reference; check the kernel or fix the row"
     if ref.fatal.startswith(("returns", "has shape")):
-        return False, f"{reference_name} {ref.fatal}; fix the row in verify/benchmarks.py"
+        return False, f"{reference_name} {ref.fatal}; fix the Kernel's bench in derive/"
     notes = [f"generated kernel {gen.entries}" if gen.entries else "",
              f"{reference_name} {ref.fatal or ref.entries} in float32" if ref.fatal or ref.entries else ""]
     return True, "; ".join(n for n in notes if n)
@@ -560,7 +498,7 @@ def kernel_rows(repeats: int, sizes: Sizes = FULL, only: Iterable[str] = (), bac
     modules = {b: load_backend(b) for b in chosen}
     infos = registry_kernels()
     by_name: Mapping[str, KernelInfo] = {k.name: k for k in infos}
-    refs: Mapping[str, Reference] = {r.kernel: r for r in REFERENCES}
+    refs: Mapping[str, Reference] = {r.kernel: r for r in references()}
     wanted = set(only)
     unknown = sorted(wanted - set(by_name))
     if unknown:
@@ -579,7 +517,7 @@ def kernel_rows(repeats: int, sizes: Sizes = FULL, only: Iterable[str] = (), bac
         if missing or ref is None:
             goal = NUMPY_GOAL if here[0] == "numpy" else JAX_GOAL
             note = (f"not generated in the {', '.join(missing)} module: run `chainrule generate`" if missing
-                    else "no reference: add a Reference row to verify/benchmarks.py")
+                    else "no reference: give its Kernel record in derive/ a bench=Bench(...)")
             rows.append(_row(info.name, here[0], size, "no reference" if ref is None else "", goal, note=note))
             continue
         if "numpy" in here:

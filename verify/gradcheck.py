@@ -88,7 +88,7 @@ def compare(actual: object, reference: object, tol: Tolerance, *, kernel: Kernel
     a, r = np.asarray(actual, dtype=np.float64), np.asarray(reference, dtype=np.float64)
     err = np.where(np.isnan(a) & np.isnan(r), 0.0, np.abs(a - r))
     err = np.where(np.isnan(err), np.inf, err)
-    scale = error_scale(kernel.name, {x.name: v for x, v in zip(kernel.args, inputs, strict=True)},
+    scale = error_scale(kernel, {x.name: v for x, v in zip(kernel.args, inputs, strict=True)},
                         len(signature(kernel).output))
     allowed = np.broadcast_to(tol.allowed(r, scale), err.shape)
     excess = err - allowed

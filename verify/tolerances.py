@@ -10,9 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from derive.core import Kernel
 
 Check = Literal["value", "gradient", "finite_difference", "exact"]
 DTypeName = Literal["float32", "float64"]
@@ -22,8 +25,8 @@ DTypeName = Literal["float32", "float64"]
 class Tolerance:
     """Two arrays agree where ``|actual - reference| <= atol * scale + rtol * |reference|``.
 
-    ``scale`` is 1 except for the kernels of ``ERROR_SCALES``, whose results can be far smaller than
-    the terms they are computed from.
+    ``scale`` is 1 except for the kernels that declare an ``error_scale`` (a rule of ``ERROR_SCALE_RULES``),
+    whose results can be far smaller than the terms they are computed from.
     """
 
     rtol: float
@@ -138,11 +141,12 @@ SPECIAL_VECTORS: Mapping[str, tuple[tuple[float, ...], ...]] = {
 # (1/sigma) times a combination of n + 2 terms of size |gamma g| (and is exactly 0 for a constant g),
 # with sigma = sqrt(var + eps) as small as sqrt(eps): rounding errs by the unit roundoff times
 # (n + 2) |gamma g| / sigma, which no fixed atol bounds. The forward pass and the linear loss sum terms
-# of size |gamma| |x_hat| + |beta| (|x_hat| <= sqrt(n), as sum x_hat^2 <= n) and |g| times that. For
-# each such kernel, ``ERROR_SCALES`` gives the size of its terms per batch item, from its inputs by
-# argument name (float64 arrays, one-per-row arguments of shape (..., 1)); every absolute tolerance
-# for the kernel is multiplied by it (and never by less than 1). The kernels' epsilon stays >= 1e-3 in
-# property tests so that central differences (truncation error ~ h^2 |gamma g| / sigma^3) stay accurate.
+# of size |gamma| |x_hat| + |beta| (|x_hat| <= sqrt(n), as sum x_hat^2 <= n) and |g| times that. Such a
+# kernel names in its record's ``error_scale`` a rule of ``ERROR_SCALE_RULES``, which gives the size of its
+# terms per batch item, from its inputs by argument name (float64 arrays, one-per-row arguments of shape
+# (..., 1)); every absolute tolerance for the kernel is multiplied by it (and never by less than 1). The
+# kernels' epsilon stays >= 1e-3 in property tests so that central differences (truncation error
+# ~ h^2 |gamma g| / sigma^3) stay accurate.
 
 
 def _amax(a: np.ndarray) -> np.ndarray:
@@ -216,30 +220,31 @@ def _dense_input(inputs: Mapping[str, np.ndarray]) -> np.ndarray:
     return inputs["W"].shape[-2] * _amax2(inputs["\\delta"]) * _amax2(inputs["W"]) * slope
 
 
-ERROR_SCALES: Mapping[str, Callable[[Mapping[str, np.ndarray]], np.ndarray]] = {
-    "dense_forward": _dense_z,
-    "dense_linear_loss": _dense_loss,
-    "dense_grad_weights": _dense_weights,
-    "dense_grad_bias": _dense_bias,
-    "dense_grad_input": _dense_input,
-    "bp2_hidden_error": _dense_input,
-    "layer_norm": _norm_output,
-    "layer_norm_linear_loss": _norm_loss,
-    "layer_norm_backward": _norm_backward,
-    "layer_norm_grad_gamma": _norm_gamma,
-    "batch_norm_batch_last": _norm_output,
-    "batch_norm_batch_last_linear_loss": _norm_loss,
-    "batch_norm_batch_last_backward": _norm_backward,
-    "batch_norm_batch_last_grad_gamma": _norm_sum,
-    "batch_norm_batch_last_grad_beta": _norm_sum,
+#: The rules a kernel's ``error_scale`` may name: the size of its terms per batch item, from its inputs.
+ERROR_SCALE_RULES: Mapping[str, Callable[[Mapping[str, np.ndarray]], np.ndarray]] = {
+    "dense_z": _dense_z,
+    "dense_loss": _dense_loss,
+    "dense_weights": _dense_weights,
+    "dense_bias": _dense_bias,
+    "dense_input": _dense_input,
+    "norm_output": _norm_output,
+    "norm_loss": _norm_loss,
+    "norm_backward": _norm_backward,
+    "norm_gamma": _norm_gamma,
+    "norm_sum": _norm_sum,
 }
 
 
-def error_scale(kernel: str, inputs: Mapping[str, object], out_rank: int = 0) -> np.ndarray | float:
+def error_scale(kernel: Kernel, inputs: Mapping[str, object], out_rank: int = 0) -> np.ndarray | float:
     """The factor on atol for ``kernel`` at ``inputs`` (per batch item, with ``out_rank`` trailing axes of 1)."""
-    if kernel not in ERROR_SCALES:
+    if not kernel.error_scale:
         return 1.0
-    scale = np.maximum(1.0, ERROR_SCALES[kernel]({k: np.asarray(v, dtype=np.float64) for k, v in inputs.items()}))
+    if kernel.error_scale not in ERROR_SCALE_RULES:
+        raise KeyError(f"kernel {kernel.name!r} declares error_scale={kernel.error_scale!r}, which is no rule of "
+                       f"verify/tolerances.py ERROR_SCALE_RULES ({', '.join(ERROR_SCALE_RULES)}); name one of "
+                       "them in its Kernel record, or add the rule there")
+    rule = ERROR_SCALE_RULES[kernel.error_scale]
+    scale = np.maximum(1.0, rule({k: np.asarray(v, dtype=np.float64) for k, v in inputs.items()}))
     return scale.reshape(scale.shape + (1,) * out_rank)
 
 
