@@ -26,7 +26,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from derive import gradient_descent, networks
 from derive.activations import derive_sigmoid_grad, derive_softmax_jacobian
 from derive.arrays import BSum, Dot, Row, RSum, Swap
-from derive.core import Definition, Derivation, Example, Formula, Kernel, Locator, Quantity, Step, within_bounds
+from derive.core import Definition, Derivation, Example, Formula, Kernel, Locator, Quantity, Step, about, within_bounds
 from derive.functions import sigmoid
 
 SECTION = "1.5"
@@ -357,7 +357,7 @@ FORMULAS: tuple[Formula, ...] = (
         key="bp1_output_error", section=SECTION, title="BP1: output-layer error",
         assumptions=("m_L outputs, symbolic", "a^L = sigma(z^L) entrywise, sigma differentiable", "1 <= j <= m_L"),
         definition=sp.Symbol("delta^L = dL/dz^L"), derive=derive_bp1, stated=stated_bp1(),
-        locator=Locator(SECTION, r"^\s*\\boldsymbol\{\\delta\}\^\{\(L\)\} =", "display"),
+        locator=about(SECTION, r"\boldsymbol{\delta}^{(L)}"),
         variables=(grad_out, z_out), domain=DOMAIN,
         kernels=(Kernel("bp1_output_error", (grad_k, slope_k), grad_k * slope_k, DENSE_DOMAIN),),
     ),
@@ -365,7 +365,7 @@ FORMULAS: tuple[Formula, ...] = (
         key="bp1_softmax_ce", section=SECTION, title="BP1 for a softmax output with cross-entropy",
         assumptions=("n classes, symbolic", "labels sum to 1", "1 <= j <= n"),
         definition=sp.Symbol("-sum_k y_k log softmax(z)_k"), derive=derive_bp1_softmax_ce, stated=yhat[j] - yv[j],
-        locator=Locator(SECTION, r"For softmax\+CE this is just", "inline"), variables=(yhat, yv), domain=DOMAIN,
+        locator=about(SECTION, r"\boldsymbol{\delta}^{(L)}", "inline"), variables=(yhat, yv), domain=DOMAIN,
         comment="softmax is not entrywise, so this is J^T grad_a L rather than the Hadamard form of BP1",
     ),
     Formula(
@@ -379,7 +379,7 @@ FORMULAS: tuple[Formula, ...] = (
         key="bp2_hidden_error", section=SECTION, title="BP2: backpropagating the error",
         assumptions=("m_l, m_{l+1} symbolic", "sigma differentiable, entrywise", "1 <= j <= m_l"),
         definition=next_preactivation(k), derive=derive_bp2, stated=stated_bp2(),
-        locator=Locator(SECTION, r"^\s*\\boldsymbol\{\\delta\}\^\{\(\\ell\)\} =", "display"),
+        locator=about(SECTION, r"\boldsymbol{\delta}^{(\ell)}"),
         variables=(W_next, delta_next, z_l), domain=DOMAIN,
         kernels=(
             Kernel("dense_grad_input", DENSE_ARGS, Dot(delta_k, W_k), DENSE_DOMAIN, shape="vector",
@@ -393,7 +393,8 @@ FORMULAS: tuple[Formula, ...] = (
         assumptions=("L any differentiable function of z^{(l+1)}", "m_l, m_{l+1} symbolic", "1 <= j <= m_l"),
         definition=next_preactivation(k), derive=derive_bp2_chain,
         stated=sp.Sum(delta_next[k] * W_next[k, j] * slope_l[j], (k, 1, m_next)),
-        locator=Locator(SECTION, r"Chain rule: \$\\frac", "inline"), variables=(delta_next, W_next, z_l),
+        locator=about(SECTION, r"\frac{\partial L}{\partial z_j^{(\ell)}}", "inline"),
+        variables=(delta_next, W_next, z_l),
         domain=DOMAIN,
         comment="the notes' Leibniz factors are read as delta^{(l+1)}_k and the derived inner derivative",
     ),
@@ -401,8 +402,7 @@ FORMULAS: tuple[Formula, ...] = (
         key="bp3_weight_grad", section=SECTION, title="BP3: gradient with respect to the weights",
         assumptions=("m_l, m_{l-1} symbolic", "1 <= r <= m_l, 1 <= s <= m_{l-1}"),
         definition=preactivation(q), derive=derive_bp3, stated=stated_bp3(),
-        locator=Locator(SECTION, r"^\s*\\frac\{\\partial L\}\{\\partial \\mathbf\{W\}\^\{\(\\ell\)\}\} =",
-                        "display"),
+        locator=about(SECTION, r"\frac{\partial L}{\partial \mathbf{W}^{(\ell)}}"),
         variables=(W_l, delta_l, a_prev), domain=DOMAIN,
         kernels=(
             Kernel("dense_forward", (W_k, b_k, a_k), DENSE, DENSE_DOMAIN, shape="vector",
@@ -417,8 +417,7 @@ FORMULAS: tuple[Formula, ...] = (
         key="bp4_bias_grad", section=SECTION, title="BP4: gradient with respect to the biases",
         assumptions=("m_l symbolic", "1 <= r <= m_l"), definition=preactivation(q), derive=derive_bp4,
         stated=delta_l[r],
-        locator=Locator(SECTION, r"\\frac\{\\partial L\}\{\\partial \\mathbf\{b\}\^\{\(\\ell\)\}\} = "
-                                 r"\\boldsymbol\{\\delta\}\^\{\(\\ell\)\}", "display"),
+        locator=about(SECTION, r"\frac{\partial L}{\partial \mathbf{b}^{(\ell)}}"),
         variables=(b_l, delta_l), domain=DOMAIN,
         kernels=(Kernel("dense_grad_bias", DENSE_ARGS, BSum(delta_k), DENSE_DOMAIN, shape="vector",
                         grad_of="dense_linear_loss", grad_wrt="b", rewrite=f"delta {BATCH_SUM}"),),
@@ -615,19 +614,19 @@ _LAYER = {**_layer_shapes(), "\\mathbf{b}^{(\\ell)}": sp.MatrixSymbol(str(b_l), 
 DEFINITIONS: tuple[Definition, ...] = (
     Definition("layer_forward", SECTION, "Layer l's pre-activation",
                _LAYER["\\mathbf{W}^{(\\ell)}"] * _LAYER["\\mathbf{a}^{(\\ell-1)}"] + _LAYER["\\mathbf{b}^{(\\ell)}"],
-               Locator(SECTION, r"^\\mathbf\{z\}\^\{\(\\ell\)\} = ", "display"),
+               about(SECTION, r"\mathbf{z}^{(\ell)}"),
                {"m_{l-1}": (1, 4), "m_l": (1, 4)}, "preactivation(q), which BP3 and BP4 differentiate"),
     Definition("layer_forward_activation", SECTION, "Layer l's activation", sigma(z_l[j]),
-               Locator(SECTION, r"\\qquad \\mathbf\{a\}\^\{\(\\ell\)\} = ", "display"),
+               about(SECTION, r"\mathbf{a}^{(\ell)}"),
                {**DOMAIN, "z^{(l-1)}": ENTRY, "z^{(l+1)}": ENTRY}, "sigma(z^{(l)}_i), which next_preactivation sums"),
     Definition("bp2_next_layer", SECTION, "Layer l+1's pre-activation as a function of z^(l)", next_preactivation(k),
-               Locator(SECTION, r"only through \$", "inline"), {**DOMAIN, "z^{(l-1)}": ENTRY, "z^{(l+1)}": ENTRY},
+               about(SECTION, r"\mathbf{z}^{(\ell+1)}", "inline"), {**DOMAIN, "z^{(l-1)}": ENTRY, "z^{(l+1)}": ENTRY},
                "next_preactivation(k), which BP2 differentiates"),
     Definition("backprop_221_activation", SECTION, "The worked example's hidden activation", sigmoid(z1_ex[j]),
-               Locator(SECTION, r"(?<=\\quad \\mathbf\{a\}\^\{\(1\)\} = )", "display"),
+               about(SECTION, r"\mathbf{a}^{(1)}", member=1),
                {"z^{(1)}": ENTRY, "z^{(2)}": ENTRY, "j": (1, 2)}, "sigmoid everywhere, as the example says"),
     Definition("backprop_221_loss", SECTION, "The worked example's loss", (_YHAT_EX - _Y_EX) ** 2 / 2,
-               Locator(SECTION, r"MSE loss \$L=", "inline"), {"\\hat{y}": (0.05, 0.95), "y": (0.0, 1.0)},
+               about(SECTION, "L", "inline"), {"\\hat{y}": (0.05, 0.95), "y": (0.0, 1.0)},
                "the loss of networks.loss(NOTES_NET), the quantity 'loss' of the example"),
 )
 NOTATION["layer_forward"] = dict(_LAYER)  # the bold names of layer l, as matrices
