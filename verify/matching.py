@@ -199,10 +199,11 @@ def find(notes: Notes, locator: Locator, names: frozenset[str], taken: set[tuple
             if read is None:
                 continue
             others = frozenset().union(*(names_of(m.text) for m in members if m is not members[at]))
-            overlap = len(others & names) / max(len(others), 1)
+            shared = len(others & names)
+            overlap = (shared / max(len(others), 1), shared)
             where = (st.math.line, st.offset + st.clause.start, at)
             bold = _bold(members[at].text) == _bold(locator.subject)
-            score = (overlap, float(bold), float(_in_section(notes, st, locator.section)), float(where not in taken))
+            score = (*overlap, float(bold), float(_in_section(notes, st, locator.section)), float(where not in taken))
             hits.append((score, st, at, read))
             break
     if not hits:
