@@ -357,7 +357,7 @@ FORMULAS: tuple[Formula, ...] = (
     Formula(
         key="gelu_tanh", section="1.2", title="The tanh approximation of GELU", assumptions=("z real",),
         definition=GELU_TANH, derive=derive_gelu_tanh, stated=None,
-        locator=about("1.2", r"\text{GELU}(z)"), variables=(z,), domain=REAL,
+        locator=about("1.2", r"\text{GELU}(z)", approx=True), variables=(z,), domain=REAL,
         kernels=(
             Kernel("gelu_tanh", (z,), GELU_TANH, REAL),
             Kernel("gelu_tanh_grad", (z,), GELU_TANH_GRAD, REAL, grad_of="gelu_tanh", grad_wrt="z",

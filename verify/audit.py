@@ -1042,7 +1042,7 @@ def _finding(base: Mapping[str, str], line: int | None, verdict: str, message: s
 
 
 def judge_by_subject(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic],
-                     taken: set[tuple[int, int, int]]) -> tuple[Finding, Written | None]:
+                     taken: set[tuple[int, int, int, int]]) -> tuple[Finding, Written | None]:
     """Find the statement whose subject is the record's (``verify.matching``), read it, and judge it."""
     base = {"claim": claim.key, "section": claim.locator.section, "kind": claim.locator.kind}
     if claim.formula is not None:
@@ -1071,7 +1071,7 @@ def judge_by_subject(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic
 
 
 def judge(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic],
-          taken: set[tuple[int, int, int]] | None = None) -> tuple[Finding, Written | None]:
+          taken: set[tuple[int, int, int, int]] | None = None) -> tuple[Finding, Written | None]:
     """Find one claim in the notes, read what is written there, and judge it."""
     if claim.locator.subject:
         return judge_by_subject(notes, claim, explicit, set() if taken is None else taken)
@@ -1529,7 +1529,7 @@ def audit_notes(notes: Notes, sections: Iterable[str] | None = None, *, run_list
     absent: list[str] = []
     covered: dict[tuple[int, int], list[tuple[str, str, str]]] = {}
     wanted = tuple(sections) if sections is not None else None
-    taken: set[tuple[int, int, int]] = set()
+    taken: set[tuple[int, int, int, int]] = set()
     for claim in claims():
         if wanted is not None and not any(claim.locator.section == w or claim.locator.section.startswith(w + ".")
                                           for w in wanted):

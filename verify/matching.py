@@ -30,6 +30,8 @@ from verify.statements import Statement, statements
 
 #: Index letters a subject may be written with under another name (a free or bound index).
 INDEX_NAMES = re.compile(r"[a-z]|[a-z]'")
+#: A letter with a word as its subscript (``n_{in}``, ``n_{\\text{out}}``): a name, whatever the parser makes of it.
+SUBSCRIPT_WORD = re.compile(r"(?<![\\A-Za-z])([A-Za-z])_\{(?:\\text\{)?([A-Za-z]{2,})\}?\}")
 PARSE_ERRORS = (NotationError, TypeError, ValueError, AttributeError, KeyError, IndexError, RecursionError,
                 NotImplementedError, ZeroDivisionError)
 
@@ -109,22 +111,29 @@ def subject_key(text: str) -> sp.Basic | None:
 def names_of(text: str) -> frozenset[str]:
     """The canonical names a member's LaTeX uses (symbols, indexed bases, functions)."""
     parsed = _parsed(text)
-    if parsed is None:
-        return frozenset()
-    out = {canonical_name(s.name) for s in parsed.atoms(sp.Symbol) if not _is_index(s)}
-    out |= {canonical_name(str(b.label)) for b in parsed.atoms(sp.IndexedBase)}
-    out |= {canonical_name(str(m.name)) for m in parsed.atoms(sp.MatrixSymbol)}
-    out |= {type(f).__name__ for f in parsed.atoms(sp.Function)}
-    return frozenset(out)
+    words = {f"{m.group(1)}_{m.group(2)}" for m in SUBSCRIPT_WORD.finditer(text)}  # n_{in}: not n[i, n]
+    return frozenset(words) if parsed is None else record_names(parsed) | words
+
+
+def _indices(expr: sp.Basic) -> set[sp.Basic]:
+    """The symbols ``expr`` uses as indices (of an Indexed, or bound by a Sum)."""
+    out: set[sp.Basic] = set()
+    for x in expr.atoms(sp.Indexed):
+        for ix in x.indices:
+            out |= ix.free_symbols
+    for total in expr.atoms(sp.Sum, sp.Product):
+        out |= {limit[0] for limit in total.limits}
+    return out
 
 
 def record_names(*exprs: object) -> frozenset[str]:
-    """The canonical names a record's expressions use."""
+    """The canonical names expressions use, indices left out."""
     out: set[str] = set()
     for e in exprs:
         if not isinstance(e, sp.Basic):
             continue
-        out |= {canonical_name(s.name) for s in e.atoms(sp.Symbol) if not _is_index(s)}
+        indices = _indices(e)
+        out |= {canonical_name(s.name) for s in e.atoms(sp.Symbol) if s not in indices}
         out |= {canonical_name(str(b.label)) for b in e.atoms(sp.IndexedBase)}
         out |= {canonical_name(str(m.name)) for m in e.atoms(sp.MatrixSymbol)}
         out |= {type(f).__name__ for f in e.atoms(sp.Function)}
@@ -171,6 +180,13 @@ def _read_member(clause: Clause, at: int, member: int | None, numeric: bool) -> 
     return (plain or order or [None])[0]
 
 
+def _approximate(members: tuple[Member, ...], at: int, read: Member) -> bool:
+    """Whether the chain links the subject and the member read by ``\\approx`` somewhere between them."""
+    k = members.index(read)
+    between = members[min(at, k) + 1:max(at, k) + 1]
+    return any("approx" in m.relation for m in between)
+
+
 def _bold(text: str) -> bool:
     """Whether a subject is written bold (a vector or matrix), as opposed to a scalar of the same letter."""
     return re.search(r"\\(?:mathbf|boldsymbol|bm)\{", text) is not None
@@ -181,7 +197,7 @@ def _in_section(notes: Notes, st: Statement, section: str) -> bool:
     return notes.in_section(st.line, section)
 
 
-def find(notes: Notes, locator: Locator, names: frozenset[str], taken: set[tuple[int, int, int]],
+def find(notes: Notes, locator: Locator, names: frozenset[str], taken: set[tuple[int, int, int, int]],
          numeric: bool = False) -> Found | None:
     """The statement of ``notes`` whose subject is ``locator.subject``, read as the claim reads it."""
     want = subject_key(locator.subject)
@@ -196,14 +212,16 @@ def find(notes: Notes, locator: Locator, names: frozenset[str], taken: set[tuple
             if not _same(subject_key(members[at].text), want):
                 continue
             read = _read_member(st.clause, at, locator.member, numeric)
-            if read is None:
+            if read is None or _approximate(members, at, read) != locator.approx:
                 continue
             others = frozenset().union(*(names_of(m.text) for m in members if m is not members[at]))
             shared = len(others & names)
+            if names and not shared:
+                continue  # a statement about the same letter that uses none of the record's names
             overlap = (shared / max(len(others), 1), shared)
-            where = (st.math.line, st.offset + st.clause.start, at)
+            where = (st.math.line, st.math.col, st.offset + st.clause.start, at)
             bold = _bold(members[at].text) == _bold(locator.subject)
-            score = (*overlap, float(bold), float(_in_section(notes, st, locator.section)), float(where not in taken))
+            score = (float(where not in taken), *overlap, float(bold), float(_in_section(notes, st, locator.section)))
             hits.append((score, st, at, read))
             break
     if not hits:
@@ -211,7 +229,7 @@ def find(notes: Notes, locator: Locator, names: frozenset[str], taken: set[tuple
     best = max(h[0] for h in hits)
     tied = [h for h in hits if h[0] == best]
     score, st, at, read = tied[0]
-    taken.add((st.math.line, st.offset + st.clause.start, at))
+    taken.add((st.math.line, st.math.col, st.offset + st.clause.start, at))
     clause = replace(st.clause, start=st.offset + st.clause.start, end=st.offset + st.clause.end)
     return Found(st, read, st.line_at(read.start), clause, len(tied) - 1)
 
