@@ -41,8 +41,9 @@ class Locator:
     ``subject`` is the quantity the claim is about, in LaTeX (``\\frac{\\partial s_i}{\\partial z_j}``): the
     audit reads the claim from any relation chain of the file that has this subject at one end (see
     ``verify.matching``), whatever the words around it; ``member`` picks a step of a longer chain (1 =
-    the member next to the subject); ``approx`` says the chain links them by ``\\approx``, not ``=``. ``pattern`` is the older way, a regex on the raw line of
-    ``section``; it is used only by records that declare no subject yet. ``section`` breaks ties.
+    the member next to the subject); ``approx`` says the chain links them by ``\\approx``, not ``=``.
+    ``pattern`` is the older way, a regex on the raw line of ``section``; it is used only by records
+    that declare no subject yet. ``section`` breaks ties.
     """
 
     section: str
