@@ -1049,7 +1049,8 @@ def judge_by_subject(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic
         names = record_names(claim.formula.definition, claim.formula.stated, derived(claim.formula))
     else:
         names = frozenset()
-    found = find(notes, claim.locator, names, taken, numeric=claim.quantity is not None)
+    number_ok = claim.formula is not None and isinstance(claim.formula.stated, sp.Number)
+    found = find(notes, claim.locator, names, taken, numeric=claim.quantity is not None, number_ok=number_ok)
     if found is None:
         return _finding(base, None, "not found", f"no statement of the file says what {claim.locator.subject} "
                         "equals", None, None), None

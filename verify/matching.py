@@ -198,7 +198,7 @@ def _in_section(notes: Notes, st: Statement, section: str) -> bool:
 
 
 def find(notes: Notes, locator: Locator, names: frozenset[str], taken: set[tuple[int, int, int, int]],
-         numeric: bool = False) -> Found | None:
+         numeric: bool = False, number_ok: bool = False) -> Found | None:
     """The statement of ``notes`` whose subject is ``locator.subject``, read as the claim reads it."""
     want = subject_key(locator.subject)
     if want is None:
@@ -216,12 +216,15 @@ def find(notes: Notes, locator: Locator, names: frozenset[str], taken: set[tuple
                 continue
             others = frozenset().union(*(names_of(m.text) for m in members if m is not members[at]))
             shared = len(others & names)
-            if names and not shared:
-                continue  # a statement about the same letter that uses none of the record's names
+            inside = _in_section(notes, st, locator.section)
+            if names and not shared and not inside:
+                continue  # elsewhere, a statement about the same letter that uses none of the record's names
+            if not numeric and not number_ok and decimal(read.text.strip()) is not None:
+                continue  # a worked value of the subject, not the formula the record states
             overlap = (shared / max(len(others), 1), shared)
             where = (st.math.line, st.math.col, st.offset + st.clause.start, at)
             bold = _bold(members[at].text) == _bold(locator.subject)
-            score = (float(where not in taken), *overlap, float(bold), float(_in_section(notes, st, locator.section)))
+            score = (float(where not in taken), float(bold), *overlap, float(inside))
             hits.append((score, st, at, read))
             break
     if not hits:
