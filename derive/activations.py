@@ -17,6 +17,7 @@ from derive.core import (
     Region,
     Sample,
     Step,
+    about,
     within_bounds,
 )
 from derive.functions import Phi, sigmoid
@@ -408,7 +409,7 @@ FORMULAS: tuple[Formula, ...] = (
     Formula(
         key="gelu_tanh", section="1.2", title="The tanh approximation of GELU", assumptions=("z real",),
         definition=GELU_TANH, derive=derive_gelu_tanh, stated=None,
-        locator=Locator("1.2", r"\\text\{GELU\}\(z\) \\approx", "display"), variables=(z,), domain=REAL,
+        locator=about("1.2", r"\text{GELU}(z)", approx=True), variables=(z,), domain=REAL,
         kernels=(
             Kernel("gelu_tanh", (z,), GELU_TANH, REAL,
                    bench=Bench((Z_BENCH,),
@@ -424,7 +425,7 @@ FORMULAS: tuple[Formula, ...] = (
         assumptions=("n >= 1 classes, symbolic", "1 <= i, j <= n"),
         definition=sp.exp(zv[i]) / sp.Sum(sp.exp(zv[k]), (k, 1, n)), derive=derive_softmax_jacobian,
         stated=sp.IndexedBase("s")[i] * (sp.KroneckerDelta(i, j) - sp.IndexedBase("s")[j]),
-        locator=Locator("1.2", r"\\frac\{\\partial s_i\}\{\\partial z_j\} =", "display"), variables=(zv,),
+        locator=about("1.2", r"\frac{\partial s_i}{\partial z_j}"), variables=(zv,),
         domain={"z": (-4.0, 4.0), "s": (0.01, 0.99), "n": (2, 5), "i": (1, 2), "j": (1, 2)},
         kernels=(
             Kernel("softmax", (zvec,), SOFTMAX_KERNEL, {"z": (-6.0, 6.0)}, shape="vector",
@@ -446,7 +447,7 @@ FORMULAS: tuple[Formula, ...] = (
         assumptions=("W_2: m x h, W_1: h x d, x: d x 1, symbolic sizes",),
         definition=sp.MatMul(W_2, sp.MatMul(W_1, X_IN), evaluate=False), derive=derive_linear_collapse,
         stated=sp.MatMul(sp.MatMul(W_2, W_1, evaluate=False), X_IN, evaluate=False),
-        locator=Locator("1.2", r"W\}_2\(\\mathbf\{W\}_1", "inline"), variables=(), domain={},
+        locator=about("1.2", r"\mathbf{W}_2(\mathbf{W}_1\mathbf{x})", "inline"), variables=(), domain={},
     ),
     # the prose derivation of the Jacobian, term by term
     Formula(
@@ -466,14 +467,14 @@ FORMULAS: tuple[Formula, ...] = (
         key="softmax_off_diagonal_quotient", section="1.2", title="Softmax Jacobian, i != j, as a quotient",
         assumptions=("n classes, symbolic", "i != j"), definition=sp.exp(zv[i]) / SOFTMAX_TOTAL,
         derive=derive_softmax_off_diagonal_quotient, stated=-sp.exp(zv[i]) * sp.exp(zv[j]) / SOFTMAX_TOTAL**2,
-        locator=Locator("1.2", r"depends on \$z_j\$, giving \$(?P<formula>[^=$]+?)\s*=", "inline"), variables=(zv,),
+        locator=about("1.2", "-s_i s_j", "inline"), variables=(zv,),
         domain=SOFTMAX_DOMAIN,
     ),
     Formula(
         key="softmax_off_diagonal", section="1.2", title="Softmax Jacobian, i != j, in the outputs",
         assumptions=("n classes, symbolic", "i != j"), definition=sp.exp(zv[i]) / SOFTMAX_TOTAL,
         derive=derive_softmax_off_diagonal, stated=-sp.IndexedBase("s")[i] * sp.IndexedBase("s")[j],
-        locator=Locator("1.2", r"(?<=depends on \$z_j\$, giving \$)", "inline"), variables=(zv,),
+        locator=about("1.2", r"-e^{z_i}e^{z_j}/(\sum)^2", "inline"), variables=(zv,),
         domain=SOFTMAX_DOMAIN,
     ),
 )
@@ -490,8 +491,8 @@ NOTATION: dict[str, dict[str, sp.Basic]] = {
 
 DEFINITIONS: tuple[Definition, ...] = (
     Definition("gelu_definition", "1.2", "GELU", GELU,
-               Locator("1.2", r"\$\\text\{GELU\}\(z\) = ", "inline"), REAL, "GELU, differentiated by gelu_grad"),
+               about("1.2", r"\text{GELU}(z)", "inline"), REAL, "GELU, differentiated by gelu_grad"),
     Definition("softmax_definition", "1.2", "Softmax", sp.exp(zv[i]) / sp.Sum(sp.exp(zv[k]), (k, 1, n)),
-               Locator("1.2", r"Let \$s_i = ", "inline"), {"z": (-3.0, 3.0), "n": (1, 5), "i": (1, 1)},
+               about("1.2", "s_i", "inline"), {"z": (-3.0, 3.0), "n": (1, 5), "i": (1, 1)},
                "the softmax the Jacobian is derived from"),
 )

@@ -36,11 +36,28 @@ class Derivation:
 
 @dataclass(frozen=True)
 class Locator:
-    """Where the notes state a claim: the section, a regex on the raw line, and the fragment kind."""
+    """How the audit finds a claim in a notes file.
+
+    ``subject`` is the quantity the claim is about, in LaTeX (``\\frac{\\partial s_i}{\\partial z_j}``): the
+    audit reads the claim from any relation chain of the file that has this subject at one end (see
+    ``verify.matching``), whatever the words around it; ``member`` picks a step of a longer chain (1 =
+    the member next to the subject); ``approx`` says the chain links them by ``\\approx``, not ``=``.
+    ``pattern`` is the older way, a regex on the raw line of ``section``; it is used only by records
+    that declare no subject yet. ``section`` breaks ties.
+    """
 
     section: str
-    pattern: str
+    pattern: str = ""
     kind: ClaimKind = "display"
+    subject: str = ""
+    member: int | None = None
+    approx: bool = False
+
+
+def about(section: str, subject: str, kind: ClaimKind = "display", member: int | None = None,
+          approx: bool = False) -> Locator:
+    """A locator by meaning: the claim is what the notes say ``subject`` equals (``approx``: is close to)."""
+    return Locator(section, "", kind, subject, member, approx)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from derive.core import (
     Quantity,
     Sample,
     Step,
+    about,
     within_bounds,
 )
 
@@ -46,10 +47,10 @@ VECTOR_DOMAIN = {"\\theta": (-3.0, 3.0), "\\nabla_{\\theta} L": (-3.0, 3.0), "et
 SCALAR_DOMAIN = {"theta": (-5.0, 5.0), "theta_0": (-5.0, 5.0), "eta": (0.01, 2.0), "t": (0, 12)}
 
 SECTION = "1.4"
-UPDATE_LINE = Locator(SECTION, r"\\theta \\leftarrow \\theta - \\eta", "display")
-GRAD_LINE = Locator(SECTION, r"Gradient \$L'\(\\theta\) = ", "inline")
-GRAD_HEADER = Locator(SECTION, r"(?<=\| )\$L'\(\\theta\)=", "inline")
-TABLE_HEADER = Locator(SECTION, r"\| update \$", "inline")
+UPDATE_LINE = about(SECTION, r"\theta")
+GRAD_LINE = about(SECTION, r"L'(\theta)", "inline")
+GRAD_HEADER = about(SECTION, r"L'(\theta)", "inline")
+TABLE_HEADER = about(SECTION, r"\theta - 0.1\cdot 2\theta", "inline")
 MULTIPLIES = Locator(SECTION, r"multiplies \$\\theta\$ by \$0\.8\$, converging geometrically", "prose")
 MINIMUM = Locator(SECTION, r"converging geometrically to the minimum at \$0\$", "prose")
 TOO_LARGE = Locator(SECTION, r"Too large → diverge/oscillate; too small → crawl", "prose")
@@ -292,6 +293,6 @@ NOTATION: dict[str, dict[str, sp.Basic]] = {
 
 DEFINITIONS: tuple[Definition, ...] = (
     Definition("gd_quadratic_loss", SECTION, "The 1D example's loss", LOSS_1D,
-               Locator(SECTION, r"Minimize \$L\(\\theta\) = ", "inline"), {"theta": (-3.0, 3.0)},
+               about(SECTION, r"L(\theta)", "inline"), {"theta": (-3.0, 3.0)},
                "LOSS_1D, the loss every 1.4 record uses"),
 )

@@ -13,7 +13,7 @@ from functools import cache
 import sympy as sp
 from sympy import stats
 
-from derive.core import Bench, Derivation, Formula, FormulaReference, Kernel, Locator, Sample, Step
+from derive.core import Bench, Derivation, Formula, FormulaReference, Kernel, Locator, Sample, Step, about
 
 n_in = sp.Symbol("n_{in}", integer=True, positive=True)
 n_out = sp.Symbol("n_{out}", integer=True, positive=True)
@@ -31,8 +31,8 @@ HE_STATED = 2 / n_in
 STD = "the standard deviation sqrt(Var(W)) of the derived variance"
 MOMENTS = {"\\mathbb{E}[x]": (0.05, 3.0), "\\mathrm{Var}(x)": (0.05, 3.0), "\\mathrm{Var}(y)": (0.05, 3.0)}
 WHY_HE = Locator("1.7", r"output variance is \$n_\{in\}", "inline")
-XAVIER_LOC = Locator("1.7", r"Xavier/Glorot \(for tanh/sigmoid\): \$\\text\{Var\}\(W\) = ", "inline")
-HE_LOC = Locator("1.7", r"He/Kaiming \(for ReLU\): \$\\text\{Var\}\(W\) = ", "inline")
+XAVIER_LOC = about("1.7", r"\text{Var}(W)", "inline")
+HE_LOC = about("1.7", r"\text{Var}(W)", "inline")
 HALVES = Locator("1.7", r"ReLU halves the effective variance", "prose")
 
 
@@ -233,7 +233,7 @@ FORMULAS: tuple[Formula, ...] = (
     Formula(
         key="he_variance_solved", section="1.7", title="He's condition n_in Var(W)/2 = 1 solved for Var(W)",
         assumptions=("as he_layer_gain", "gain 1 per layer"), definition=sp.Eq(sp.Symbol("Var(z_l)/Var(z_{l-1})"), 1),
-        derive=derive_he, stated=HE_STATED, locator=Locator("1.7", r"(?<=\\Rightarrow \\text\{Var\}\(W\)=)", "inline"),
+        derive=derive_he, stated=HE_STATED, locator=about("1.7", r"\text{Var}(W)", "inline"),
         variables=(n_in,), domain=FANS,
         comment="The right-hand side of 'n_in Var(W)/2 = 1 => Var(W) = 2/n_in' in the notes' argument for He.",
     ),

@@ -14,9 +14,9 @@ from derive.core import (
     Formula,
     FormulaReference,
     Kernel,
-    Locator,
     Sample,
     Step,
+    about,
     within_bounds,
 )
 from derive.functions import sigmoid
@@ -122,21 +122,19 @@ def _ce_chain(position: int, key: str, title: str, labels_sum_to_one: bool = Fal
     """A member of the notes' chain dL/dz_k = ... = ... (``position`` 1 is the first after the left-hand side).
 
     Each member must equal dL/dz_k: the members before the last for labels of any sum, the last one
-    (which uses sum_i y_i = 1) for labels summing to 1. The locator counts the members, never reads them.
+    (which uses sum_i y_i = 1) for labels summing to 1. The locator counts the members, never its words.
     """
-    before = r"(?:[^=$]*= )" * (position - 1)
     return Formula(
         key=key, section="1.3", title=title,
         assumptions=("n classes, symbolic", "s = softmax(z)", "labels sum to 1" if labels_sum_to_one else "any labels"),
         definition=CE_OF_SOFTMAX, derive=derive_ce_grad_in_s if labels_sum_to_one else derive_ce_grad_any_labels,
         stated=sv[j] - yv[j] if labels_sum_to_one else -yv[j] + sv[j] * sp.Sum(yv[i], (i, 1, n)),
-        locator=Locator("1.3", CE_CHAIN + before + r"(?P<formula>[^=$]+?)\s*(?=[=$])", "inline"),
+        locator=about("1.3", r"\frac{\partial L}{\partial z_k}", "inline", member=position),
         variables=(sv, yv), domain={"s": (0.01, 0.99), "y": (0.0, 1.0), "n": (1, 5), "j": (1, 1)},
     )
 
 
 CE_OF_SOFTMAX = -sp.Sum(yv[i] * sp.log(sp.exp(zv[i]) / sp.Sum(sp.exp(zv[k]), (k, 1, n))), (i, 1, n))
-CE_CHAIN = r"Then \$\\frac\{\\partial L\}\{\\partial z_k\} = "  # the prose derivation's chain, dL/dz_k = ...
 LOG_SOFTMAX = sp.Symbol("z") - RMax(sp.Symbol("z")) - sp.log(RSum(sp.exp(sp.Symbol("z") - RMax(sp.Symbol("z")))))
 zs, ys, yhs = sp.Symbol("z"), sp.Symbol("y"), sp.Symbol("\\hat{y}")
 SOFTMAX = sp.exp(zs - RMax(zs)) / RSum(sp.exp(zs - RMax(zs)))
@@ -153,7 +151,7 @@ FORMULAS: tuple[Formula, ...] = (
         key="mse_grad", section="1.3", title="Gradient of mean squared error",
         assumptions=("N outputs, symbolic", "1 <= j <= N"), definition=MSE, derive=derive_mse_grad,
         stated=2 * (yh[j] - yv[j]) / N,
-        locator=Locator("1.3", r"\\frac\{\\partial L\}\{\\partial \\hat\{y\}_i\} =", "display"),
+        locator=about("1.3", r"\frac{\partial L}{\partial \hat{y}_i}"),
         variables=(yh, yv), domain={"\\hat{y}": (-3.0, 3.0), "y": (-3.0, 3.0), "N": (1, 5), "j": (1, 1)},
         kernels=(
             Kernel("mse", (yhs, ys), RSum((yhs - ys) ** 2) / Count(ys), VEC, shape="vector",
@@ -167,7 +165,7 @@ FORMULAS: tuple[Formula, ...] = (
         key="bce_grad_yhat", section="1.3", title="Gradient of BCE with respect to the prediction",
         assumptions=("0 < yhat < 1", "y in {0, 1} (any real y for the algebra)"), definition=BCE,
         derive=derive_bce_grad_yhat, stated=-y / yhat + (1 - y) / (1 - yhat),
-        locator=Locator("1.3", r"\\frac\{\\partial L\}\{\\partial \\hat y\} =", "inline"),
+        locator=about("1.3", r"\frac{\partial L}{\partial \hat y}", "inline"),
         variables=(yhat, y), domain=PROB,
         kernels=(
             Kernel("bce", (yhat, y), BCE, PROB,
@@ -181,7 +179,7 @@ FORMULAS: tuple[Formula, ...] = (
         key="bce_grad_logit", section="1.3", title="Gradient of BCE with respect to the logit",
         assumptions=("yhat = sigma(z), z real", "y real"), definition=BCE.subs(yhat, sigmoid(z)),
         derive=derive_bce_grad_z, stated=sigmoid(z) - y,
-        locator=Locator("1.3", r"\\frac\{\\partial L_\{\\text\{BCE\}\}\}\{\\partial z\} =", "display"),
+        locator=about("1.3", r"\frac{\partial L_{\text{BCE}}}{\partial z}"),
         variables=(z, y), domain=PROB,
         kernels=(
             Kernel("bce_logits", (z, y), logaddexp(0, z) - y * z, PROB,
@@ -196,14 +194,14 @@ FORMULAS: tuple[Formula, ...] = (
         key="yhat_slope", section="1.3", title="The slope of yhat = sigma(z), in terms of yhat",
         assumptions=("yhat = sigma(z), z real",), definition=sigmoid(z), derive=derive_yhat_slope,
         stated=yhat * (1 - yhat),
-        locator=Locator("1.3", r"and \$\\frac\{\\partial \\hat y\}\{\\partial z\} = ", "inline"),
+        locator=about("1.3", r"\frac{\partial \hat y}{\partial z}", "inline"),
         variables=(yhat,), domain=PROB,
     ),
     Formula(
         key="ce_onehot", section="1.3", title="Cross-entropy of a one-hot label",
         assumptions=("n classes, symbolic", "label c, 1 <= c <= n"),
         definition=-sp.Sum(yv[k] * sp.log(yh[k]), (k, 1, n)), derive=derive_ce_onehot,
-        stated=-sp.log(yh[c]), locator=Locator("1.3", r"^L_\{\\text\{CE\}\} =", "display"),
+        stated=-sp.log(yh[c]), locator=about("1.3", r"L_{\text{CE}}"),
         variables=(yh,), domain={"\\hat{y}": (0.01, 0.99), "n": (1, 5), "c": (1, 1)},
         kernels=(
             Kernel("log_softmax", (zs,), LOG_SOFTMAX, VEC, shape="vector",
@@ -220,7 +218,7 @@ FORMULAS: tuple[Formula, ...] = (
         key="ce_grad_logits", section="1.3", title="Softmax + cross-entropy gradient w.r.t. the logits",
         assumptions=("n classes, symbolic", "labels sum to 1"),
         definition=CE_OF_SOFTMAX, derive=derive_ce_grad, stated=sp.IndexedBase("\\hat{y}")[j] - yv[j],
-        locator=Locator("1.3", r"\\frac\{\\partial L_\{\\text\{CE\}\}\}\{\\partial z_k\} =", "display"),
+        locator=about("1.3", r"\frac{\partial L_{\text{CE}}}{\partial z_k}"),
         variables=(zv, yv),
         domain={"s": (0.01, 0.99), "\\hat{y}": (0.01, 0.99), "y": (0.0, 1.0), "n": (1, 5), "j": (1, 1)},
         kernels=(
@@ -248,12 +246,12 @@ NOTATION: dict[str, dict[str, sp.Basic]] = {
 
 DEFINITIONS: tuple[Definition, ...] = (
     Definition("mse_definition", "1.3", "Mean squared error", MSE,
-               Locator("1.3", r"^L_\{\\text\{MSE\}\} = ", "display"),
+               about("1.3", r"L_{\text{MSE}}"),
                {"\\hat{y}": (-3.0, 3.0), "y": (-3.0, 3.0), "N": (1, 5)}, "MSE, differentiated by mse_grad"),
     Definition("ce_definition", "1.3", "Cross-entropy of a softmax output",
                -sp.Sum(yv[i] * sp.log(sp.IndexedBase("s")[i]), (i, 1, n)),
-               Locator("1.3", r"Derivation: \$L = ", "inline"), {"y": (0.0, 1.0), "s": (0.01, 0.99), "n": (1, 5)},
+               about("1.3", "L", "inline"), {"y": (0.0, 1.0), "s": (0.01, 0.99), "n": (1, 5)},
                "the loss ce_grad_logits differentiates, with s = softmax(z)"),
     Definition("bce_definition", "1.3", "Binary cross-entropy", BCE,
-               Locator("1.3", r"^L_\{\\text\{BCE\}\} = ", "display"), PROB, "BCE, differentiated by bce_grad_*"),
+               about("1.3", r"L_{\text{BCE}}"), PROB, "BCE, differentiated by bce_grad_*"),
 )

@@ -13,7 +13,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from derive.backprop import matrix_entry
-from derive.core import Definition, Derivation, Example, Formula, Locator, Quantity, Step, entries
+from derive.core import Definition, Derivation, Example, Formula, Quantity, Step, about, entries
 from derive.functions import sigmoid
 
 n = sp.Symbol("n", integer=True, positive=True)
@@ -74,7 +74,7 @@ FORMULAS: tuple[Formula, ...] = (
         key="neuron_preactivation", section="1.1", title="Pre-activation of one neuron",
         assumptions=("n inputs, symbolic",), definition=sp.Symbol("w^T x + b"), derive=derive_preactivation,
         stated=sp.Sum(wv[i] * xv[i], (i, 1, n)) + b,
-        locator=Locator("1.1", r"^z = \\mathbf\{w\}\^\\top \\mathbf\{x\} \+ b =", "display"), variables=(wv, xv, b),
+        locator=about("1.1", "z"), variables=(wv, xv, b),
         domain={"w": (-3.0, 3.0), "x": (-3.0, 3.0), "b": (-3.0, 3.0), "n": (1, 5)},
     ),
     Formula(
@@ -82,7 +82,7 @@ FORMULAS: tuple[Formula, ...] = (
         assumptions=("m_l, m_{l-1} symbolic", "sigma^{(l)} any activation, applied entrywise", "1 <= j <= m_l"),
         definition=LAYER, derive=derive_network_forward,
         stated=sigma_l(sp.Sum(CHAIN_NAMES[W_L][j, k] * CHAIN_NAMES[A_PREV][k], (k, 1, m_prev)) + CHAIN_NAMES[B_L][j]),
-        locator=Locator("1.1", r"^\\mathbf\{a\}\^\{\(\\ell\)\} = ", "display"), variables=tuple(CHAIN_NAMES.values()),
+        locator=about("1.1", r"\mathbf{a}^{(\ell)}"), variables=tuple(CHAIN_NAMES.values()),
         domain={"m_{l-1}": (1, 4), "m_l": (1, 4), "j": (1, 1), "a^{(l)}": ENTRY,
                 **{str(v): ENTRY for v in CHAIN_NAMES.values()}},
     ),
@@ -93,9 +93,9 @@ EXAMPLES: tuple[Example, ...] = (
         key="neuron_example", section="1.1", title="One sigmoid neuron",
         inputs={"x": sp.Matrix(X1), "w": sp.Matrix(W1), "b": B1},
         quantities=(
-            Quantity("z", "z", Z1, "-1.0", Locator("1.1", r"^z = -?[\d.]+\(", "display"),
+            Quantity("z", "z", Z1, "-1.0", about("1.1", "z"),
                      formula=wv[1] * xv[1] + wv[2] * xv[2] + sp.Symbol("b")),
-            Quantity("a", "a", sigmoid(Z1), "0.2689", Locator("1.1", r"\\qquad a = \\frac\{1\}\{1\+e\^", "display"),
+            Quantity("a", "a", sigmoid(Z1), "0.2689", about("1.1", "a"),
                      formula=sigmoid(sp.Symbol("z"))),
         ),
         kernels_used=("sigmoid",),
@@ -106,13 +106,13 @@ EXAMPLES: tuple[Example, ...] = (
 
 DEFINITIONS: tuple[Definition, ...] = (
     Definition("neuron_activation", "1.1", "A neuron's activation", sigma(z),
-               Locator("1.1", r"(?<=b, \\qquad a = )", "display"), {"z": ENTRY},
+               about("1.1", "a"), {"z": ENTRY},
                "sigma, any activation, of the pre-activation z"),
     Definition("layer_preactivation", "1.1", "A layer's pre-activation", LAYER,
-               Locator("1.1", r"^\\mathbf\{z\} = ", "display"), {"m": (1, 4), "n": (1, 4)},
+               about("1.1", r"\mathbf{z}"), {"m": (1, 4), "n": (1, 4)},
                "one neuron's w^T x + b per row of W"),
     Definition("layer_activation", "1.1", "A layer's activation", sigma(zv[j]),
-               Locator("1.1", r"\\qquad \\mathbf\{a\} = ", "display"), {"z": ENTRY, "j": (1, 3)},
+               about("1.1", r"\mathbf{a}"), {"z": ENTRY, "j": (1, 3)},
                "sigma applied to each entry z_j of the layer's pre-activation"),
 )
 

@@ -22,7 +22,7 @@ from functools import cache
 import sympy as sp
 
 from derive.arrays import Count, RMax, RSum, vectorize
-from derive.core import Bench, Definition, Derivation, Formula, FormulaReference, Kernel, Locator, Sample, Step
+from derive.core import Bench, Definition, Derivation, Formula, FormulaReference, Kernel, Locator, Sample, Step, about
 
 B = sp.Symbol("B", integer=True, positive=True)
 H = sp.Symbol("H", integer=True, positive=True)
@@ -377,22 +377,22 @@ _SIGMA = {"sigma": sp.sqrt(sigma2)}  # the notes write sigma^2; the records name
 
 DEFINITIONS: tuple[Definition, ...] = (
     Definition("batchnorm_mean", "1.9", "The batch mean", mean(B),
-               Locator("1.9", r"^\\mu = \\frac\{1\}\{B\}", "display"), NORM, "mean(B), used by every 1.9 record"),
+               about("1.9", r"\mu"), NORM, "mean(B), used by every 1.9 record"),
     Definition("batchnorm_variance", "1.9", "The batch variance", variance(B).subs(mean(B), mu),
-               Locator("1.9", r"(?<=\\quad )\\sigma\^2 = \\frac\{1\}\{B\}", "display"), NORM,
+               about("1.9", r"\sigma^2"), NORM,
                "variance(B), the biased variance"),
     Definition("batchnorm_normalized", "1.9", "The batch-normalised input", (xv[i] - mu) / STD,
-               Locator("1.9", r"(?<=\\quad )\\hat x_i = ", "display"), NORM,
+               about("1.9", r"\hat x_i"), NORM,
                "normalized(B, i)"),
     Definition("batchnorm_output", "1.9", "The batch-norm output", gamma * xh[i] + beta,
-               Locator("1.9", r"(?<=\\quad )y_i = ", "display"), NORM, "BN_DEFINITION"),
+               about("1.9", "y_i"), NORM, "BN_DEFINITION"),
     Definition("layernorm_mean", "1.9", "The layer mean", mean(H),
-               Locator("1.9", r"^\\mu = \\frac\{1\}\{H\}", "display"), NORM, "mean(H)"),
+               about("1.9", r"\mu"), NORM, "mean(H)"),
     Definition("layernorm_variance", "1.9", "The layer variance", variance(H).subs(mean(H), mu),
-               Locator("1.9", r"(?<=\\quad )\\sigma\^2 = \\frac\{1\}\{H\}", "display"), NORM,
+               about("1.9", r"\sigma^2"), NORM,
                "variance(H)"),
     Definition("layernorm_output", "1.9", "The layer-norm output", gamma_v[i] * (xv[i] - mu) / STD + beta_v[i],
-               Locator("1.9", r"(?<=\\quad )y_j = ", "display"), NORM, "LN_DEFINITION"),
+               about("1.9", "y_j"), NORM, "LN_DEFINITION"),
 )
 
 #: How the notes write a definition's symbols (read by verify/audit.py).

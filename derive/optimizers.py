@@ -17,7 +17,20 @@ from functools import cache
 import sympy as sp
 from sympy.codegen.cfunctions import expm1
 
-from derive.core import Bench, Definition, Derivation, Example, Formula, Kernel, Locator, Quantity, Region, Sample, Step
+from derive.core import (
+    Bench,
+    Definition,
+    Derivation,
+    Example,
+    Formula,
+    Kernel,
+    Locator,
+    Quantity,
+    Region,
+    Sample,
+    Step,
+    about,
+)
 
 t = sp.Symbol("t", integer=True, positive=True)
 k = sp.Symbol("k", integer=True, positive=True)
@@ -42,8 +55,8 @@ GRAD_NEGATIVE = Region("g < 0", {g: -p}, {"p": (0.05, 3.0)})
 
 MOMENTUM = sp.Eq(vv[t], beta * vv[t - 1] + (1 - beta) * gv[t])
 RMSPROP = sp.Eq(sv[t], beta * sv[t - 1] + (1 - beta) * g**2)
-M_HAT_LOC = Locator("1.6", r"\\hat\{\\mathbf\{m\}\}_t = \\frac", "display")
-V_HAT_LOC = Locator("1.6", r"\\hat\{\\mathbf\{v\}\}_t = \\frac", "display")
+M_HAT_LOC = about("1.6", r"\hat{\mathbf{m}}_t")
+V_HAT_LOC = about("1.6", r"\hat{\mathbf{v}}_t")
 DIVISOR_LOC = Locator("1.6", r"dividing by \$1-\\beta\^t\$", "inline")
 BIAS_LOC = Locator("1.6", r"biased toward zero", "prose")
 
@@ -557,30 +570,30 @@ ADAM_THETA = theta - eta * m_hat[t] / (sp.sqrt(v_hat[t]) + eps)
 
 DEFINITIONS: tuple[Definition, ...] = (
     Definition("momentum_velocity", "1.6", "The momentum velocity", MOMENTUM.rhs,
-               Locator("1.6", r"^\\mathbf\{v\}_t = \\beta \\mathbf\{v\}_\{t-1\}", "display"), OPT,
+               about("1.6", r"\mathbf{v}_t"), OPT,
                "the recursion the momentum derivations unroll"),
     Definition("momentum_step", "1.6", "The momentum step", theta - eta * vv[t],
-               Locator("1.6", r"\\qquad \\theta \\leftarrow \\theta - \\eta \\mathbf\{v\}", "display"), OPT),
+               about("1.6", r"\theta"), OPT),
     Definition("rmsprop_average", "1.6", "The RMSProp running average", beta * sv[t - 1] + (1 - beta) * gv[t] ** 2,
-               Locator("1.6", r"^\\mathbf\{s\}_t = ", "display"), OPT,
+               about("1.6", r"\mathbf{s}_t"), OPT,
                "the recursion rmsprop_constant_gradient solves"),
     Definition("rmsprop_step", "1.6", "The RMSProp step", theta - eta / (sp.sqrt(sv[t]) + eps) * gv[t],
-               Locator("1.6", r"\\qquad \\theta \\leftarrow \\theta - \\frac\{\\eta\}\{\\sqrt", "display"), OPT),
+               about("1.6", r"\theta"), OPT),
     Definition("adam_first_moment", "1.6", "Adam's first moment", ADAM_M.rhs,
-               Locator("1.6", r"^\\mathbf\{m\}_t = ", "display"), OPT, "the recursion adam_m_expectation unrolls"),
+               about("1.6", r"\mathbf{m}_t"), OPT, "the recursion adam_m_expectation unrolls"),
     Definition("adam_second_moment", "1.6", "Adam's second moment", ADAM_V.rhs.subs(g2v[t], gv[t] ** 2),
-               Locator("1.6", r"^\\mathbf\{v\}_t = \\beta_2", "display"), OPT,
+               about("1.6", r"\mathbf{v}_t"), OPT,
                "the recursion adam_v_expectation unrolls, with g^2 the squared gradient"),
     Definition("adam_step", "1.6", "The Adam step", ADAM_THETA,
-               Locator("1.6", r"^\\theta \\leftarrow \\theta - \\eta\\,\\frac\{\\hat", "display"), OPT),
+               about("1.6", r"\theta"), OPT),
     Definition("adam_default_beta1", "1.6", "Adam's default beta_1", sp.Rational(9, 10),
-               Locator("1.6", r"Defaults: \$\\beta_1=(?P<formula>[^,$]+)", "inline"), {},
+               about("1.6", r"\beta_1", "inline"), {},
                "Kingma and Ba (2015), Algorithm 1"),
     Definition("adam_default_beta2", "1.6", "Adam's default beta_2", sp.Rational(999, 1000),
-               Locator("1.6", r"Defaults: \$[^$]*\\beta_2=(?P<formula>[^,$]+)", "inline"), {},
+               about("1.6", r"\beta_2", "inline"), {},
                "Kingma and Ba (2015), Algorithm 1"),
     Definition("adam_default_epsilon", "1.6", "Adam's default epsilon", sp.Rational(1, 10**8),
-               Locator("1.6", r"Defaults: \$[^$]*\\epsilon=(?P<formula>[^,$]+)\$", "inline"), {},
+               about("1.6", r"\epsilon", "inline"), {},
                "Kingma and Ba (2015), Algorithm 1"),
 )
 

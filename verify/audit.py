@@ -68,6 +68,7 @@ from verify.listings import (
     stated_vector,
     xor_training,
 )
+from verify.matching import find, record_names
 from verify.notation import (
     Clause,
     Context,
@@ -512,6 +513,37 @@ def canonical(name: str) -> str:
     return name[1:] if re.fullmatch(r"\\[A-Za-z]+", name) else name
 
 
+class SpellingBlind(Mapping[str, sp.Basic]):
+    r"""A claim's symbol table looked up by name, else by canonical name (``\boldsymbol{W}^{(l)}`` finds
+    the entry written ``\mathbf{W}^{(\ell)}``)."""
+
+    def __init__(self, table: Mapping[str, sp.Basic]) -> None:
+        self.table = table
+        self.canon: dict[str, str] | None = None
+
+    def _key(self, name: str) -> str | None:
+        if name in self.table:
+            return name
+        if self.canon is None:
+            self.canon = {canonical(k): k for k in self.table}
+        return self.canon.get(canonical(name))
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._key(name) is not None
+
+    def __getitem__(self, name: str) -> sp.Basic:
+        key = self._key(name)
+        if key is None:
+            raise KeyError(name)
+        return self.table[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.table)
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+
 def align(parsed: sp.Basic, formula: Formula, target: sp.Basic,
           explicit: Mapping[str, sp.Basic]) -> tuple[sp.Basic, dict[str, str]]:
     """Rename the notes' symbols to the record's; return the expression and the renames made.
@@ -522,6 +554,7 @@ def align(parsed: sp.Basic, formula: Formula, target: sp.Basic,
     """
     shown: dict[str, str] = {}
     subs: dict[sp.Basic, sp.Basic] = {}
+    explicit = SpellingBlind(explicit)
     parsed = _rename_functions(parsed, record_functions(formula.definition, formula.stated, target), shown)
     for x in parsed.atoms(sp.Indexed):
         name = str(x.base.label)
@@ -1008,8 +1041,41 @@ def _finding(base: Mapping[str, str], line: int | None, verdict: str, message: s
                    base["section"], base["kind"], dict(symbols or {}))
 
 
-def judge(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic]) -> tuple[Finding, Written | None]:
+def judge_by_subject(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic],
+                     taken: set[tuple[int, int, int, int]]) -> tuple[Finding, Written | None]:
+    """Find the statement whose subject is the record's (``verify.matching``), read it, and judge it."""
+    base = {"claim": claim.key, "section": claim.locator.section, "kind": claim.locator.kind}
+    if claim.formula is not None:
+        names = record_names(claim.formula.definition, claim.formula.stated, derived(claim.formula))
+    else:
+        names = frozenset()
+    number_ok = claim.formula is not None and isinstance(claim.formula.stated, sp.Number)
+    found = find(notes, claim.locator, names, taken, numeric=claim.quantity is not None, number_ok=number_ok)
+    if found is None:
+        return _finding(base, None, "not found", f"no statement of the file says what {claim.locator.subject} "
+                        "equals", None, None), None
+    if claim.quantity is not None:
+        written = Written(found.member.text.strip(), "number", found.line, found.math, found.clause)
+        finding = judge_quantity(claim, written)
+    else:
+        assert claim.formula is not None
+        is_set = isinstance(_rhs(derived(claim.formula)), sp.Set)
+        written = Written(found.member.text.strip(), "set" if is_set else "expr", found.line, found.math,
+                          found.clause)
+        finding = judge_formula(claim, written, explicit)
+    if claim.definition is not None:
+        finding = _as_definition(finding, claim.definition)
+    if found.others:
+        finding = replace(finding, message=f"{finding.message} ({found.others} other statement(s) of the file "
+                                           "have this subject as closely; the first is used)")
+    return finding, written
+
+
+def judge(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic],
+          taken: set[tuple[int, int, int, int]] | None = None) -> tuple[Finding, Written | None]:
     """Find one claim in the notes, read what is written there, and judge it."""
+    if claim.locator.subject:
+        return judge_by_subject(notes, claim, explicit, set() if taken is None else taken)
     base = {"claim": claim.key, "section": claim.locator.section, "kind": claim.locator.kind}
     try:
         located = locate(notes, claim.locator)
@@ -1464,12 +1530,13 @@ def audit_notes(notes: Notes, sections: Iterable[str] | None = None, *, run_list
     absent: list[str] = []
     covered: dict[tuple[int, int], list[tuple[str, str, str]]] = {}
     wanted = tuple(sections) if sections is not None else None
+    taken: set[tuple[int, int, int, int]] = set()
     for claim in claims():
         if wanted is not None and not any(claim.locator.section == w or claim.locator.section.startswith(w + ".")
                                           for w in wanted):
             continue
         try:
-            finding, written = judge(notes, claim, LazyNotation(claim.key))
+            finding, written = judge(notes, claim, LazyNotation(claim.key), taken)
         except DerivationError as e:
             base = {"claim": claim.key, "section": claim.locator.section, "kind": claim.locator.kind}
             finding, written = _finding(base, None, "unknown", str(e), None, None), None

@@ -721,7 +721,7 @@ def judge_statement(st: Statement, reading: Reading) -> list[LinkVerdict]:
         else:
             verdict, reason, expected = _one_link(parsed[k], b, right.relation, reading, cue and k == 0, right.text)
         if condition and (verdict != "definition" or names_only):
-            verdict, reason, expected = "definition", "a condition or a question, not a claim: recorded, not checked", None
+            verdict, reason, expected = "definition", CONDITION, None
         if verdict == "error" and "random 3x3" in reason and STRUCTURE.search(st.cue):
             verdict, reason, expected = "unknown", "holds only for the special matrices the text describes", None
         if verdict == "error" and CONDITION_AFTER.search(st.after):
@@ -952,6 +952,7 @@ def _membership(a: sp.Basic, b: sp.Basic, relation: str, reading: Reading) -> tu
     return verdict, reason, None
 
 
+CONDITION = "a condition or a question, not a claim: recorded, not checked"
 EINSTEIN = re.compile(r"(?i)\b(einstein|summation convention)\b")
 HYPOTHETICAL = re.compile(r"(?i)\b(if|when|whenever|unless|whether|mean that|such that|for some|requirement that|"
                           r"condition that|what|how|make|want|wish|need|solve|require|choose|until|"

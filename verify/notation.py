@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sympy as sp
 from sympy.core.function import AppliedUndef
@@ -643,7 +643,9 @@ class Parser:
         return sp.IndexedBase(name.text)[value]
 
     def superscript(self, atom: Name | sp.Basic, group: list[Token]) -> Name | sp.Basic:
-        """A layer index ``^{(l)}``, a star, a transpose, or a power."""
+        """A layer index ``^{(l)}``, a star, a transpose (``^\\top``, ``^\\intercal``, bold ``^T``), or a power."""
+        if [t.value for t in group] == ["T"] and _bold_atom(atom):
+            group = [replace(group[0], value=r"\top")]
         if group and group[-1].value in {r"\top", r"\intercal"}:
             rest = group[:-1]
             if rest:
@@ -1227,6 +1229,14 @@ def _refuse_huge(base: sp.Basic, exponent: sp.Basic, parser: Parser) -> None:
 def _callable(name: str) -> bool:
     """Whether a name before ``(`` is applied: ``\\sigma``, ``\\sigma'``, ``\\Phi``, labelled ``\\sigma^{(\\ell)}``."""
     return name in CALLABLE_NAMES or name.split("^{(", 1)[0] in CALLABLE_NAMES and name.endswith(")}")
+
+
+def _bold_atom(atom: object) -> bool:
+    """Whether a name, or every name of a parenthesised expression, is bold: then ``X^T`` transposes it."""
+    if isinstance(atom, Name):
+        return is_bold(atom.text)
+    names = [getattr(s, "name", str(s)) for s in getattr(atom, "free_symbols", ())]
+    return bool(names) and all(is_bold(n) for n in names)
 
 
 def is_bold(name: str) -> bool:

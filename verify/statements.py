@@ -91,7 +91,7 @@ def aligned_rows(latex: str) -> list[Piece]:
         row = raw.split("&&")[0]
         text = row.replace("&", " ")
         if open_row is not None and not LEADING_RELATION.match(text):
-            text = LEADING_SPACE.sub(lambda q: " " * len(q.group()), text)  # a \\quad here indents, it separates nothing
+            text = LEADING_SPACE.sub(lambda q: " " * len(q.group()), text)  # a \\quad that indents separates nothing
             start, text = open_row[0], open_row[1] + " " * len(sep) + text  # one member broken over two rows
         open_row = None
         if not text.strip():

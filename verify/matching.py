@@ -1,0 +1,240 @@
+"""Find where a notes file states a record, by what the statement is about rather than the words around it.
+
+A record's ``Locator.subject`` is the quantity its claim is about, written in LaTeX
+(``\\frac{\\partial s_i}{\\partial z_j}``, ``\\boldsymbol{\\delta}^{(\\ell)}``, ``\\text{Var}(W)``). Every
+relation chain of the file (``verify.statements``) is parsed member by member; a member *is* the subject
+when both parse to the same expression once the spelling is set aside: bold or plain, ``\\ell`` or ``l``,
+``\\exp`` or ``e^``, and the names of the indices (``s_a / z_b`` is ``s_i / z_j``). The claim is then
+read from the other end of that chain (or the member the record names with ``Locator.member``).
+
+When several statements have the record's subject (``\\mu`` of batch and of layer norm, ``z`` of a
+neuron and of its worked example), the one whose other members use the record's own names wins; a
+record's section only breaks what is still tied, and statements already taken by a record with the
+same subject are passed over, so two records about ``L'(\\theta)`` take its two statements in order.
+Prose is never needed.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+import sympy as sp
+
+from derive.core import Locator
+from verify.notation import Clause, Member, NotationError, decimal, parse_expr_latex
+from verify.notes import Math, Notes
+from verify.statements import Statement, statements
+
+#: Index letters a subject may be written with under another name (a free or bound index).
+INDEX_NAMES = re.compile(r"[a-z]|[a-z]'")
+#: A letter with a word as its subscript (``n_{in}``, ``n_{\\text{out}}``): a name, whatever the parser makes of it.
+SUBSCRIPT_WORD = re.compile(r"(?<![\\A-Za-z])([A-Za-z])_\{(?:\\text\{)?([A-Za-z]{2,})\}?\}")
+PARSE_ERRORS = (NotationError, TypeError, ValueError, AttributeError, KeyError, IndexError, RecursionError,
+                NotImplementedError, ZeroDivisionError)
+
+
+@dataclass(frozen=True)
+class Found:
+    """A statement that states a record: the chain, the member read, where, and how many others tied."""
+
+    statement: Statement
+    member: Member
+    line: int
+    clause: Clause
+    others: int
+
+    @property
+    def math(self) -> Math:
+        """The fragment the statement belongs to."""
+        return self.statement.math
+
+
+def canonical_name(name: str) -> str:
+    r"""A symbol's name with its spelling set aside: no bold, ``\ell`` as ``l``, no braces or spaces."""
+    name = re.sub(r"\\(?:mathbf|boldsymbol|bm)\{(\\?[A-Za-z]+)\}", r"\1", name)
+    name = re.sub(r"\\ell(?![A-Za-z])", "l", name)
+    name = re.sub(r"\\(?:text|mathrm|operatorname)\{([^{}]*)\}", r"\1", name)
+    return re.sub(r"[\s{}\\]", "", name)
+
+
+def _is_index(s: sp.Basic) -> bool:
+    """Whether ``s`` is a one-letter symbol that can stand for an index (``i``, ``j``, ``k``, ``m``, ``r``)."""
+    return isinstance(s, sp.Symbol) and bool(INDEX_NAMES.fullmatch(s.name))
+
+
+def key_of(expr: sp.Basic) -> sp.Basic:
+    """``expr`` with canonical names and its index letters numbered in order of appearance."""
+    indices: dict[sp.Symbol, sp.Symbol] = {}
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, sp.Indexed):
+            for ix in node.indices:
+                for s in sorted(ix.free_symbols, key=str) if not _is_index(ix) else (ix,):
+                    if _is_index(s) and s not in indices:
+                        indices[s] = sp.Symbol(f"_ix{len(indices)}")
+        elif isinstance(node, sp.Sum):
+            for limit in node.limits:
+                if limit[0] not in indices:
+                    indices[limit[0]] = sp.Symbol(f"_ix{len(indices)}")
+    renames: dict[sp.Basic, sp.Basic] = dict(indices)
+    for s in expr.atoms(sp.Symbol):
+        if s not in renames:
+            renames[s] = sp.Symbol(canonical_name(s.name))
+    for base in expr.atoms(sp.IndexedBase):
+        renames[base] = sp.IndexedBase(canonical_name(str(base.label)))
+    for m in expr.atoms(sp.MatrixSymbol):
+        renames[m] = sp.Symbol(canonical_name(m.name))
+    try:
+        return expr.xreplace(renames)
+    except PARSE_ERRORS:
+        return expr
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(text: str) -> sp.Basic | None:
+    """The LaTeX ``text`` parsed in generic mode, or None when it cannot be read."""
+    try:
+        return parse_expr_latex(text)
+    except PARSE_ERRORS:
+        return None
+
+
+@functools.lru_cache(maxsize=4096)
+def subject_key(text: str) -> sp.Basic | None:
+    """The canonical form of a member or subject, or None when it cannot be read."""
+    parsed = _parsed(text)
+    return None if parsed is None else key_of(parsed)
+
+
+def names_of(text: str) -> frozenset[str]:
+    """The canonical names a member's LaTeX uses (symbols, indexed bases, functions)."""
+    parsed = _parsed(text)
+    words = {f"{m.group(1)}_{m.group(2)}" for m in SUBSCRIPT_WORD.finditer(text)}  # n_{in}: not n[i, n]
+    return frozenset(words) if parsed is None else record_names(parsed) | words
+
+
+def _indices(expr: sp.Basic) -> set[sp.Basic]:
+    """The symbols ``expr`` uses as indices (of an Indexed, or bound by a Sum)."""
+    out: set[sp.Basic] = set()
+    for x in expr.atoms(sp.Indexed):
+        for ix in x.indices:
+            out |= ix.free_symbols
+    for total in expr.atoms(sp.Sum, sp.Product):
+        out |= {limit[0] for limit in total.limits}
+    return out
+
+
+def record_names(*exprs: object) -> frozenset[str]:
+    """The canonical names expressions use, indices left out."""
+    out: set[str] = set()
+    for e in exprs:
+        if not isinstance(e, sp.Basic):
+            continue
+        indices = _indices(e)
+        out |= {canonical_name(s.name) for s in e.atoms(sp.Symbol) if s not in indices}
+        out |= {canonical_name(str(b.label)) for b in e.atoms(sp.IndexedBase)}
+        out |= {canonical_name(str(m.name)) for m in e.atoms(sp.MatrixSymbol)}
+        out |= {type(f).__name__ for f in e.atoms(sp.Function)}
+    return frozenset(out)
+
+
+_STATEMENTS: dict[int, tuple[Notes, tuple[Statement, ...]]] = {}
+
+
+def _statements(notes: Notes) -> tuple[Statement, ...]:
+    """Every statement of ``notes`` (computed once per notes object)."""
+    held = _STATEMENTS.get(id(notes))
+    if held is None or held[0] is not notes:
+        if len(_STATEMENTS) > 8:
+            _STATEMENTS.clear()
+        held = _STATEMENTS[id(notes)] = (notes, tuple(statements(notes)))
+    return held[1]
+
+
+def _same(a: sp.Basic | None, b: sp.Basic | None) -> bool:
+    """Whether two canonical forms are the same expression (structurally, else by expansion)."""
+    if a is None or b is None:
+        return False
+    if a == b:
+        return True
+    try:
+        return bool(isinstance(a, sp.Expr) and isinstance(b, sp.Expr) and sp.expand(a - b) == 0
+                    and a.free_symbols == b.free_symbols)
+    except PARSE_ERRORS:
+        return False
+
+
+def _read_member(clause: Clause, at: int, member: int | None, numeric: bool) -> Member | None:
+    """The member a claim reads: the one named, else the far end of the chain from the subject."""
+    members = clause.members
+    if member is not None:
+        k = at + member if at == 0 else at - member
+        return members[k] if 0 <= k < len(members) else None
+    if numeric:
+        last = members[-1] if at == 0 else members[0]
+        return last if decimal(last.text.strip()) is not None else None
+    order = list(members[at + 1:])[::-1] if at == 0 else list(members[:at])
+    plain = [m for m in order if r"\begin{cases}" not in m.text]
+    return (plain or order or [None])[0]
+
+
+def _approximate(members: tuple[Member, ...], at: int, read: Member) -> bool:
+    """Whether the chain links the subject and the member read by ``\\approx`` somewhere between them."""
+    k = members.index(read)
+    between = members[min(at, k) + 1:max(at, k) + 1]
+    return any("approx" in m.relation for m in between)
+
+
+def _bold(text: str) -> bool:
+    """Whether a subject is written bold (a vector or matrix), as opposed to a scalar of the same letter."""
+    return re.search(r"\\(?:mathbf|boldsymbol|bm)\{", text) is not None
+
+
+def _in_section(notes: Notes, st: Statement, section: str) -> bool:
+    """Whether the statement lies in ``section`` (or one of its subsections)."""
+    return notes.in_section(st.line, section)
+
+
+def find(notes: Notes, locator: Locator, names: frozenset[str], taken: set[tuple[int, int, int, int]],
+         numeric: bool = False, number_ok: bool = False) -> Found | None:
+    """The statement of ``notes`` whose subject is ``locator.subject``, read as the claim reads it."""
+    want = subject_key(locator.subject)
+    if want is None:
+        return None
+    hits: list[tuple[tuple[float, ...], Statement, int, Member]] = []
+    for st in _statements(notes):
+        members = st.clause.members
+        if len(members) < 2:
+            continue
+        for at in (0, len(members) - 1):
+            if not _same(subject_key(members[at].text), want):
+                continue
+            read = _read_member(st.clause, at, locator.member, numeric)
+            if read is None or _approximate(members, at, read) != locator.approx:
+                continue
+            others = frozenset().union(*(names_of(m.text) for m in members if m is not members[at]))
+            shared = len(others & names)
+            inside = _in_section(notes, st, locator.section)
+            if names and not shared and not inside:
+                continue  # elsewhere, a statement about the same letter that uses none of the record's names
+            if not numeric and not number_ok and decimal(read.text.strip()) is not None:
+                continue  # a worked value of the subject, not the formula the record states
+            overlap = (shared / max(len(others), 1), shared)
+            where = (st.math.line, st.math.col, st.offset + st.clause.start, at)
+            bold = _bold(members[at].text) == _bold(locator.subject)
+            score = (float(where not in taken), float(bold), *overlap, float(inside))
+            hits.append((score, st, at, read))
+            break
+    if not hits:
+        return None
+    best = max(h[0] for h in hits)
+    tied = [h for h in hits if h[0] == best]
+    score, st, at, read = tied[0]
+    taken.add((st.math.line, st.math.col, st.offset + st.clause.start, at))
+    clause = replace(st.clause, start=st.offset + st.clause.start, end=st.offset + st.clause.end)
+    return Found(st, read, st.line_at(read.start), clause, len(tied) - 1)
+
+
+__all__: Iterable[str] = ("Found", "canonical_name", "find", "key_of", "record_names", "subject_key")
