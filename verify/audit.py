@@ -1050,7 +1050,9 @@ def judge_by_subject(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic
     else:
         names = frozenset()
     number_ok = claim.formula is not None and isinstance(claim.formula.stated, sp.Number)
-    found = find(notes, claim.locator, names, taken, numeric=claim.quantity is not None, number_ok=number_ok)
+    local = claim.definition is not None or claim.quantity is not None or number_ok
+    found = find(notes, claim.locator, names, taken, numeric=claim.quantity is not None, number_ok=number_ok,
+                 local=local)
     if found is None:
         return _finding(base, None, "not found", f"no statement of the file says what {claim.locator.subject} "
                         "equals", None, None), None

@@ -778,7 +778,8 @@ def _link(a: sp.Basic, b: sp.Basic, relation: str, reading: Reading, cue: bool,
     if (relation in EQUALITIES and isinstance(a, AppliedUndef) and scope.has_value(head_name(a)) and definable(a)
             and isinstance(b, sp.Expr) and b.is_number):
         raise UndecidedError(f"a value of {head_name(a)} at a point the formula does not write")
-    if (relation in EQUALITIES and isinstance(a, sp.Symbol) and isinstance(b, sp.Symbol) and not cue
+    if (relation in EQUALITIES and isinstance(a, sp.Symbol) and isinstance(b, sp.Symbol)
+            and (not cue or {a.name, b.name} <= INDEX_LETTERS)
             and a.is_commutative and b.is_commutative and not scope.has_value(b.name)):
         raise ConditionError("an equation between two names is a condition, not a claim")  # "one when i = k"
     # f(x) = <an expression without f> redefines f; x = <a number> gives x a value: both shadow what came before
@@ -952,6 +953,7 @@ def _membership(a: sp.Basic, b: sp.Basic, relation: str, reading: Reading) -> tu
     return verdict, reason, None
 
 
+INDEX_LETTERS = frozenset("ijklmnabpqrst")
 CONDITION = "a condition or a question, not a claim: recorded, not checked"
 EINSTEIN = re.compile(r"(?i)\b(einstein|summation convention)\b")
 HYPOTHETICAL = re.compile(r"(?i)\b(if|when|whenever|unless|whether|mean that|such that|for some|requirement that|"

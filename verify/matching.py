@@ -198,8 +198,12 @@ def _in_section(notes: Notes, st: Statement, section: str) -> bool:
 
 
 def find(notes: Notes, locator: Locator, names: frozenset[str], taken: set[tuple[int, int, int, int]],
-         numeric: bool = False, number_ok: bool = False) -> Found | None:
-    """The statement of ``notes`` whose subject is ``locator.subject``, read as the claim reads it."""
+         numeric: bool = False, number_ok: bool = False, local: bool = False) -> Found | None:
+    """The statement of ``notes`` whose subject is ``locator.subject``, read as the claim reads it.
+
+    Outside the record's section a statement must share one of the record's names besides the subject; a
+    ``local`` record (a definition, a worked number) is only looked for in its own section: another
+    document may give the same letter another meaning (epsilon = 10^-7 is not Adam's epsilon)."""
     want = subject_key(locator.subject)
     if want is None:
         return None
@@ -217,7 +221,7 @@ def find(notes: Notes, locator: Locator, names: frozenset[str], taken: set[tuple
             others = frozenset().union(*(names_of(m.text) for m in members if m is not members[at]))
             shared = len(others & names)
             inside = _in_section(notes, st, locator.section)
-            if names and not shared and not inside:
+            if not inside and (local or not shared):
                 continue  # elsewhere, a statement about the same letter that uses none of the record's names
             if not numeric and not number_ok and decimal(read.text.strip()) is not None:
                 continue  # a worked value of the subject, not the formula the record states

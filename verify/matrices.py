@@ -82,6 +82,7 @@ class Evaluator:
         self.values = values
         self.rng = rng
         self.functions: dict[str, list[sp.Rational]] = {}
+        self.own: dict[sp.Symbol, sp.MatrixBase] = {}
 
     def __call__(self, e: sp.Basic) -> Value:
         """The value of ``e``."""
@@ -157,10 +158,13 @@ class Evaluator:
             if is_bold(s) and isinstance(v, sp.MatrixBase) and _letter(s).lstrip("\\") in {letter, letter.upper()}:
                 return v
         key = sp.Symbol(f"\\mathbf{{{letter}}}", commutative=False)
-        if key not in self.values:
+        if key in self.values:
+            return self.values[key]
+        if key not in self.own:  # shared with the evaluators a gradient opens, so both sides see one matrix
             rows, cols = (SIZE, 1) if count == 1 else (SIZE, SIZE)
-            self.values[key] = sp.Matrix(rows, cols, lambda i, j: sp.Rational(self.rng.randint(-20, 20),
-                                                                               self.rng.randint(7, 29)))
+            self.own[key] = sp.Matrix(rows, cols, lambda i, j: sp.Rational(self.rng.randint(-20, 20),
+                                                                           self.rng.randint(7, 29)))
+        self.values[key] = self.own[key]
         return self.values[key]
 
     def entry(self, e: sp.Indexed) -> Value:
@@ -176,7 +180,7 @@ class Evaluator:
         changed[k] = slot
         key = next(s for s, v in self.values.items() if v is matrix)
         inner = Evaluator({**self.values, key: changed}, self.rng)
-        inner.functions = self.functions
+        inner.functions, inner.own = self.functions, self.own
         value = inner(f)
         outputs = value.applyfunc(lambda x: _diff_at(x, slot, {slot: matrix[k]})) if isinstance(
             value, sp.MatrixBase) else _diff_at(value, slot, {slot: matrix[k]})
@@ -211,7 +215,7 @@ class Evaluator:
         entries = sp.Matrix(shape[0], shape[1], lambda i, j: sp.Dummy(f"e{i}{j}"))
         inner = Evaluator({**self.values, var: entries if isinstance(point, sp.MatrixBase) else entries[0, 0]},
                           self.rng)
-        inner.functions = self.functions
+        inner.functions, inner.own = self.functions, self.own
         value = inner(f)
         outputs = list(value) if isinstance(value, sp.MatrixBase) else [value]
         at = dict(zip(list(entries), list(point) if isinstance(point, sp.MatrixBase) else [point], strict=True))
@@ -293,11 +297,12 @@ def matrix_witness(a: sp.Basic, b: sp.Basic, points: int, seed: int,
     rng = random.Random(seed)
     names = sorted(sp.Tuple(a, b).free_symbols, key=sp.default_sort_key)
     for _ in range(points):
-        indices = {s: sp.Integer(SIZE) if s == DEFAULT_SIZE else sp.Integer(rng.randint(1, SIZE))
-                   for s in names if isinstance(s, sp.Symbol) and s.is_integer}
+        sizes = {lim[2] for e in sp.Tuple(a, b).atoms(sp.Sum) for lim in e.limits if isinstance(lim[2], sp.Symbol)}
+        indices = {s: sp.Integer(SIZE) if s == DEFAULT_SIZE or s in sizes else sp.Integer(rng.randint(1, SIZE))
+                   for s in names if isinstance(s, sp.Symbol) and (s.is_integer or s in sizes)}
         values = {s: _random_value(s, rng, sample) for s in names if isinstance(s, sp.Symbol) and s not in indices}
         ev = Evaluator(values, rng)
-        va, vb = _scalar(ev(a.xreplace(indices))), _scalar(ev(b.xreplace(indices)))
+        va, vb = _scalar(ev(a.subs(indices))), _scalar(ev(b.subs(indices)))  # subs leaves a sum's own index alone
         va, vb = _zero_like(va, vb), _zero_like(vb, va)
         ma, mb = isinstance(va, sp.MatrixBase), isinstance(vb, sp.MatrixBase)
         if ma != mb or (ma and va.shape != vb.shape):

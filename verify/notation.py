@@ -1284,10 +1284,12 @@ ENTRY_NAME = re.compile(r"^(?P<base>.+?)_\{?(?P<k>\d+)\}?$")
 def as_entries(expr: sp.Basic, bases: dict[str, sp.IndexedBase]) -> sp.Basic:
     """Each name ``x_1`` as the entry ``x[1]`` where ``x`` is one of ``bases`` (a base indexed by a letter)."""
     subs = {}
+    plain = {re.sub(r"^\\(?:mathbf|boldsymbol|bm)\{(.*)\}$", r"\1", k): v for k, v in bases.items()}
     for s in expr.free_symbols:
         m = ENTRY_NAME.match(s.name) if isinstance(s, sp.Symbol) else None
-        if m and m.group("base") in bases:
-            subs[s] = bases[m.group("base")][int(m.group("k"))]
+        base = m and (bases.get(m.group("base")) or plain.get(m.group("base")))
+        if base is not None and m:
+            subs[s] = base[int(m.group("k"))]
     return expr.xreplace(subs) if subs else expr
 
 
