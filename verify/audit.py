@@ -1067,6 +1067,11 @@ def judge_by_subject(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic
         finding = judge_formula(claim, written, explicit)
     if claim.definition is not None:
         finding = _as_definition(finding, claim.definition)
+    if finding.verdict not in DECIDED and (claim.definition is not None
+                                           or not notes.in_section(found.line, claim.locator.section)):
+        return _finding(base, None, "not found", f"the statement about {claim.locator.subject} at line "
+                        f"{found.line} could not be read as this record's definition or lies outside its "
+                        "section", None, None), None
     if found.others:
         finding = replace(finding, message=f"{finding.message} ({found.others} other statement(s) of the file "
                                            "have this subject as closely; the first is used)")

@@ -41,6 +41,7 @@ from verify.matrices import (
 )
 from verify.notation import (
     DEFAULT_SIZE,
+    ELIDED_SIZE,
     Context,
     Decimal,
     DerivativeAt,
@@ -163,9 +164,11 @@ def worded_names(notes: Notes) -> frozenset[str]:
 # Reading the members
 
 
-def context_for(reading: Reading, extra: Iterable[str] = (), matrices: frozenset[str] = frozenset()) -> Context:
+def context_for(reading: Reading, extra: Iterable[str] = (), matrices: frozenset[str] = frozenset(),
+                ends: set[str] | None = None) -> Context:
     """The parser context: generic notation, with the document's own functions."""
-    return Context(functions=reading.scope.function_names() | frozenset(extra), generic=True, matrices=matrices)
+    return Context(functions=reading.scope.function_names() | frozenset(extra), generic=True, matrices=matrices,
+                   ends=ends)
 
 
 ENTRY_OF = re.compile(r"([a-z])_\{[a-z]{2}\}")
@@ -179,12 +182,12 @@ def matrix_letters(text: str) -> frozenset[str]:
 
 
 def parse_member(text: str, reading: Reading, first: bool, cue: bool = False,
-                 matrices: frozenset[str] = frozenset()) -> sp.Basic:
+                 matrices: frozenset[str] = frozenset(), ends: set[str] | None = None) -> sp.Basic:
     """Parse one member; ``u(x)`` at the head of a definition makes ``u`` a function (a catalog name only after
     a defining cue such as "Let": the document's definition then overrides the catalog)."""
     m = NAME_CALL.match(text) if first else None
     extra = [m.group(1).lstrip("\\")] if m and (cue or lookup(m.group(1)) is None) else []
-    return parse_expr_latex(TRAILING.sub("", text), context_for(reading, extra, matrices))
+    return parse_expr_latex(TRAILING.sub("", text), context_for(reading, extra, matrices, ends))
 
 
 def _names(expr: sp.Basic) -> set[str]:
@@ -231,6 +234,22 @@ def unify_entries(expr: sp.Basic) -> sp.Basic:
     if twins:
         expr = expr.xreplace(twins)
     return as_entries(expr, indexed_bases(expr))
+
+
+def _at_elided_size(parsed: list[sp.Basic | NotationError], ends: set[str]) -> list[sp.Basic | NotationError]:
+    """A statement that writes a list with dots (``w_1, \\ldots, w_N``) is read at the size the parser expands
+    the list to: its end letter N, and the size n of a sum without bounds, become ELIDED_SIZE everywhere."""
+    if not ends:
+        return parsed
+    out: list[sp.Basic | NotationError] = []
+    for v in parsed:
+        if isinstance(v, NotationError):
+            out.append(v)
+            continue
+        sizes = {s: sp.Integer(ELIDED_SIZE) for s in v.free_symbols if isinstance(s, sp.Symbol)
+                 and (s.name in ends or s == DEFAULT_SIZE)}
+        out.append(v.xreplace(sizes) if sizes else v)
+    return out
 
 
 def _bold_twins(parsed: list[sp.Basic | NotationError]) -> list[sp.Basic | NotationError]:
@@ -319,7 +338,7 @@ def _derivative(num: sp.Basic, var: sp.Basic, reading: Reading) -> sp.Basic:
     entries = reading.scope.value(name) if is_bold(var) else None
     if isinstance(entries, sp.MatrixBase) and 1 in entries.shape and all(isinstance(e, sp.Symbol) for e in entries):
         flat = expand(body.xreplace({var: entries}), reading.scope)  # x = [x_1, x_2]^T: a gradient of entries
-        if isinstance(flat, sp.Expr) and not has_matrices(flat):
+        if isinstance(flat, sp.Expr) and not has_matrices(flat) and not flat.atoms(AppliedUndef):
             return sp.ImmutableMatrix(entries.rows, entries.cols, [sp.diff(flat, e) for e in entries])
     if is_bold(var) or has_matrices(body):
         return Partial(body, var)  # a gradient: taken over concrete matrices by verify.matrices
@@ -356,7 +375,7 @@ def _at_points(expr: sp.Basic) -> sp.Basic:
         (point, order), = d.variable_count
         return sp.Subs(sp.Derivative(d.expr.xreplace({point: t}), (t, order)), t, point)
     return expr.replace(lambda e: isinstance(e, sp.Derivative) and len(e.variable_count) == 1
-                        and not isinstance(e.variable_count[0][0], sp.Symbol), at_point)
+                        and isinstance(e.variable_count[0][0], (AppliedUndef, sp.Add, sp.Mul, sp.Pow)), at_point)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -488,7 +507,9 @@ def _witnesses(a: sp.Basic, b: sp.Basic) -> tuple[str, str]:
 
 
 def _small(symbol: sp.Basic) -> bool:
-    """Whether a name is conventionally a small quantity (epsilon, delta, h, eta, with any index)."""
+    """Whether a name is conventionally a small quantity (epsilon, delta, h, eta, with any index; epsilon_i too)."""
+    if isinstance(symbol, sp.Indexed):
+        return str(symbol.base.label) in SMALL
     return isinstance(symbol, sp.Symbol) and re.sub(r"_.*$", "", symbol.name) in SMALL
 
 
@@ -518,7 +539,8 @@ def _rest_at_zero(ratio: sp.Expr, t: sp.Symbol, bounded: bool = False) -> sp.Exp
 def decide_approx(a: sp.Basic, b: sp.Basic, order: int | None = None) -> tuple[str, str]:
     """``a \\approx b`` as an expansion in the small quantities: with each small name set to c t (random c),
     a - b must vanish faster than the highest power of t that b keeps (a Taylor expansion to that order)."""
-    small = sorted({s for s in sp.Tuple(a, b).free_symbols if _small(s)}, key=sp.default_sort_key)
+    pair = sp.Tuple(a, b)
+    small = sorted({s for s in pair.free_symbols | pair.atoms(sp.Indexed) if _small(s)}, key=sp.default_sort_key)
     if not small:
         shift = _around_a_point(sp.Tuple(a, b))
         if shift:
@@ -538,11 +560,19 @@ def decide_approx(a: sp.Basic, b: sp.Basic, order: int | None = None) -> tuple[s
     else:
         _check_readable(a, b)
         pair = sp.Tuple(a, b)
+        if pair.has(sp.Sum):  # a sum over numbers first, so that each epsilon_i is its own small quantity
+            pair = pair.replace(lambda e: isinstance(e, sp.Sum) and all(x.is_number for _, *ends in e.limits
+                                                                         for x in ends), lambda e: e.doit())
+            small = sorted({s for s in pair.free_symbols | pair.atoms(sp.Indexed) if _small(s)},
+                           key=sp.default_sort_key)
         if pair.atoms(AppliedUndef):
             pair = concrete_functions(pair, rng)
         scale = {s: _sample(rng, sp.Symbol("c")) * t for s in small}
-        others = {s: _sample(rng, s) for s in sorted(pair.free_symbols - set(small), key=sp.default_sort_key)
-                  if isinstance(s, sp.Symbol)}
+        labels = {x.base.label for x in pair.atoms(sp.Indexed)}
+        rest_names = (pair.free_symbols - labels) | pair.atoms(sp.Indexed)
+        others = {s: _sample(rng, s if isinstance(s, sp.Symbol) else sp.Symbol("v"))
+                  for s in sorted(rest_names - set(small), key=sp.default_sort_key)
+                  if isinstance(s, (sp.Symbol, sp.Indexed))}
         pa, pb = (x.xreplace(scale).xreplace(others).doit() for x in pair.args)
     if order is not None:  # a = b + O(t^order): the rest over t^order stays bounded
         bounded = _rest_at_zero((pa - pb) / t**order, t, bounded=True)
@@ -553,6 +583,7 @@ def decide_approx(a: sp.Basic, b: sp.Basic, order: int | None = None) -> tuple[s
         order = sp.Poly(sp.expand(pb), t).degree()
     except sp.PolynomialError:
         order = 0
+    rest: sp.Basic = sp.nan
     for k in sorted({order, min(order, 1)}, reverse=True):
         try:
             rest = _rest_at_zero((pa - pb) / t**k, t)
@@ -692,15 +723,17 @@ def judge_statement(st: Statement, reading: Reading) -> list[LinkVerdict]:
     if len(members) < 2:
         return []
     parsed: list[sp.Basic | NotationError] = []
+    ends: set[str] = set()
     matrices = matrix_letters(st.clause.text if hasattr(st.clause, "text") else " ".join(m.text for m in members))
     for k, member in enumerate(members):
         try:
             parsed.append(parse_member(member.text, reading, k == 0 and len(members) == 2, defining(st.cue),
-                                       matrices))
+                                       matrices, ends))
         except NotationError as e:
             parsed.append(e)
         except (RecursionError, TooLargeError, ValueError, TypeError, AttributeError) as e:
             parsed.append(NotationError(f"not read ({type(e).__name__})"))
+    parsed = _at_elided_size(parsed, ends)
     parsed = _bold_twins(parsed)
     out = []
     if EINSTEIN.search(st.cue):
@@ -740,11 +773,16 @@ def judge_statement(st: Statement, reading: Reading) -> list[LinkVerdict]:
 def _one_link(a: sp.Basic | NotationError, b: sp.Basic | NotationError, relation: str, reading: Reading,
               cue: bool, right_text: str) -> tuple[str, str, str | None]:
     """(verdict, reason, expected) for one link; never raises."""
+    shape = space_shape(right_text) if relation == r"\in" else None
     if relation in {r"\in", r"\to", r"\rightarrow"} and not isinstance(a, NotationError) and _declares(a):
         for x in (a.args if isinstance(a, sp.Tuple) else (a,)):
             if reading.scope.value(head_name(x)) is None:
                 reading.scope.declare(head_name(x))
+            if shape is not None:
+                reading.scope.give_shape(head_name(x), shape)
         return "definition", "declares where a name lives", None
+    if shape is not None and isinstance(a, Partial):
+        return _shape_of_derivative(a, shape, reading)
     if relation in {r"\to", r"\rightarrow"} and isinstance(a, sp.Set):
         return "definition", "declares a function's domain and codomain", None
     if (isinstance(b, NotationError) and not isinstance(a, NotationError) and definable(a)
@@ -844,14 +882,14 @@ def _link(a: sp.Basic, b: sp.Basic, relation: str, reading: Reading, cue: bool,
         return ("error" if verdict == "correct" else "correct"), (
             "the two sides are equal" if verdict == "correct" else "the sides differ"), None
     verdict, reason = decide_equal(ra, rb)
-    undefined = {f.func.__name__ for f in (ra - rb).atoms(AppliedUndef)}
-    defined = {f.func.__name__ for f in (a - b).atoms(AppliedUndef)} - undefined
+    undefined = {f.func.__name__ for f in sp.Tuple(ra, rb).atoms(AppliedUndef)}
+    defined = {f.func.__name__ for f in sp.Tuple(a, b).atoms(AppliedUndef)} - undefined
     if verdict == "error" and undefined and defined and not undefined <= _built_from(defined, reading):
         raise UndecidedError(f"relates {', '.join(sorted(defined))} to {', '.join(sorted(undefined))}, which the notes "
                         "do not define")
     if verdict == "error" and isinstance(a, sp.Symbol) and isinstance(b, sp.Symbol):
         raise ConditionError("an equation between two names is a condition, not a claim")
-    starred = sorted(n for n in _names(ra - rb) if n.endswith("^{*}") or re.search(r"_\{[A-Za-z]{2,}\}$", n))
+    starred = sorted(n for n in _names(sp.Tuple(ra, rb)) if n.endswith("^{*}") or re.search(r"_\{[A-Za-z]{2,}\}$", n))
     if verdict == "error" and starred:
         raise ConditionError(f"a condition on the particular point {starred[0]}")
     one_sided = _new_names(a, b, reading) & (_names(a) ^ _names(b))
@@ -920,6 +958,33 @@ def _entrywise(a: sp.MatrixBase, b: sp.MatrixBase, reading: Reading) -> tuple[st
     return "correct", f"all {len(verdicts)} entries agree", None
 
 
+SPACE = re.compile(r"^\s*\\mathbb\{R\}\^(?:\{(?P<braced>[^{}]*)\}|(?P<one>[A-Za-z0-9]))\s*[.,;]?\s*$")
+
+
+def space_shape(text: str) -> tuple[str, ...] | None:
+    """The shape a space ``\\mathbb{R}^{q \\times h}`` gives (("q", "h")); None for anything else."""
+    m = SPACE.match(text)
+    if m is None:
+        return None
+    dims = (m.group("braced") or m.group("one")).split(r"\times")
+    return tuple(re.sub(r"\s+", "", d) for d in dims)
+
+
+def _shape_of_derivative(d: Partial, shape: tuple[str, ...], reading: Reading) -> tuple[str, str, str | None]:
+    """``\\partial L / \\partial \\mathbf{W} \\in \\mathbb{R}^{q \\times h}``: the derivative of a scalar has the shape
+    of the name it is taken by (the layout the notes use), so it is the shape declared for that name."""
+    num, var = d.args
+    if has_matrices(num) or isinstance(num, sp.MatrixBase):
+        return "unknown", "the shape of a derivative of a vector or matrix", None
+    declared = reading.scope.shape(head_name(var)) if definable(var) or isinstance(var, sp.Indexed) else None
+    if declared is None:
+        return "unknown", f"no space is declared for {head_name(var) if definable(var) else var}", None
+    if declared == shape:
+        return "correct", f"the derivative of a scalar by {head_name(var)} has its shape {' x '.join(shape)}", None
+    return "error", (f"{head_name(var)} is declared in R^({' x '.join(declared)}), so a derivative by it has that "
+                     f"shape, not {' x '.join(shape)}"), None
+
+
 def _arith(a: sp.Basic, b: sp.Basic) -> bool:
     """Whether both sides are plain expressions (not sets, tuples or relations)."""
     return isinstance(a, sp.Expr) and isinstance(b, sp.Expr) and not isinstance(a, sp.MatrixBase) and not isinstance(
@@ -967,7 +1032,7 @@ STRUCTURE = re.compile(r"(?i)\b(orthogonal|orthonormal|symmetric|diagonal|defini
 #: "If we expand this, we get": a result follows the condition, so the statement after it is a claim.
 RESULT = re.compile(r"(?i)(,|\bwe)\s+(get|obtain|have|find|arrive at|see that|see|can write)\s*:?\s*$|"
                     r"\b\w+\s+we\s+(may|can|could|will)\s+(examine|write|compute|look at|consider)\b[^.;:$]*$|"
-                    r"\b(gives|yields|becomes|then)\s*:?\s*$")
+                    r"\b(gives|yields|becomes|then|(this|that|it) is)\s*:?\s*$")
 
 
 def hypothetical(cue: str) -> bool:

@@ -18,9 +18,9 @@ import symengine as se
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from verify.notation import DEFAULT_SIZE, Entry, Hadamard, Norm, Partial, Top
+from verify.notation import DEFAULT_SIZE, ELIDED_SIZE, ENTRY_NAME, Entry, Hadamard, Norm, Partial, Top
 
-SIZE = 3
+SIZE = ELIDED_SIZE
 Value = sp.Expr | sp.MatrixBase
 
 
@@ -87,7 +87,15 @@ class Evaluator:
     def __call__(self, e: sp.Basic) -> Value:
         """The value of ``e``."""
         if isinstance(e, sp.Symbol):
+            m = ENTRY_NAME.match(e.name)
+            if m and self.twin(m.group("base")) is not None:
+                return _pick(self.twin(m.group("base")), (sp.Integer(m.group("k")),))  # beta_1 of \boldsymbol{\beta}
             return self.values.get(e, e)
+        if isinstance(e, sp.MatrixBase):
+            entries = [_scalar(self(x)) for x in e]
+            if any(isinstance(x, sp.MatrixBase) for x in entries):
+                raise ShapeMismatchError("a matrix whose entries are vectors")
+            return sp.Matrix(e.rows, e.cols, entries)
         if e.is_Number or not e.args:
             return e
         if isinstance(e, Top):
@@ -149,14 +157,22 @@ class Evaluator:
             out = _add(out, self(rest.xreplace({index: sp.Integer(v)})))
         return out
 
+    def twin(self, letter: str) -> sp.MatrixBase | None:
+        """The value of the bold name whose entries the letter writes (x of \\mathbf{x}, a of \\mathbf{A})."""
+        letter = letter.lstrip("\\")
+        for s, v in self.values.items():
+            if is_bold(s) and isinstance(v, sp.MatrixBase) and _letter(s).lstrip("\\") in {letter, letter.upper()}:
+                return v
+        return None
+
     def matrix_of(self, base: sp.IndexedBase, count: int) -> sp.MatrixBase:
         """The matrix whose entries an indexed name writes: its bold twin (x_i of \\mathbf{x}, a_{ij} of
         \\mathbf{A}), else a random one of its own, the same on both sides of the statement."""
         label = base.label
+        found = self.twin(_letter(label) if isinstance(label, sp.Symbol) else str(label))
+        if found is not None:
+            return found
         letter = (_letter(label) if isinstance(label, sp.Symbol) else str(label)).lstrip("\\")
-        for s, v in self.values.items():
-            if is_bold(s) and isinstance(v, sp.MatrixBase) and _letter(s).lstrip("\\") in {letter, letter.upper()}:
-                return v
         key = sp.Symbol(f"\\mathbf{{{letter}}}", commutative=False)
         if key in self.values:
             return self.values[key]

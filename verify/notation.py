@@ -96,6 +96,10 @@ class DerivativeAt(sp.Function):
     nargs = 4
 
 
+#: The size a list written with dots (``x_1, \\ldots, x_n``) is read at; verify.matrices uses it for its matrices.
+ELIDED_SIZE = 3
+ELIDED = sp.Symbol("\\ldots")  # the marker of the dots in a comma list, before they are expanded
+
 INDEX = {"integer": True, "positive": True}
 DEFAULT_SIZE = sp.Symbol("n", **INDEX)
 NORM_INDEX = sp.Symbol("i", **INDEX)
@@ -158,6 +162,7 @@ class Context:
     functions: frozenset[str] = frozenset()
     generic: bool = False  # read any notes: Leibniz d/dx, primes, \lim, \binom and the catalog's functions
     matrices: frozenset[str] = frozenset()  # plain letters that name a matrix here (A beside its entries a_{ij})
+    ends: set[str] | None = field(default=None, compare=False, hash=False)  # receives the end letter N of each list written with dots (w_1, ..., w_N)
 
 
 def tokenize(text: str) -> list[Token]:
@@ -202,6 +207,8 @@ def _brace_body(text: str, pos: int) -> tuple[str | None, int]:
     """The content of the brace group starting at ``pos`` (after optional spaces), and the end."""
     while pos < len(text) and text[pos] == " ":
         pos += 1
+    if pos < len(text) and text[pos].isalpha() and text[pos - 1] == " ":
+        return text[pos], pos + 1  # \mathbf y: a style command on one letter without braces
     if pos >= len(text) or text[pos] != "{":
         return None, pos
     depth = 0
@@ -764,6 +771,10 @@ class Parser:
             self.next()
             var = self.sub_parse(self.script_group())
         operand = self.juxtaposed() if var is not None else self.postfix()  # \nabla_x of the whole product
+        if var is None and name == "partial" and self.at("/") and self.peek(1).value == r"\partial":
+            self.next()
+            self.next()
+            return Partial(operand, self.postfix())  # \partial L / \partial \mathbf{W}, written inline
         if var is None and isinstance(operand, AppliedUndef) and len(operand.args) == 1:
             var = operand.args[0]
         if var is None and isinstance(operand, AppliedUndef) and all(isinstance(a, sp.Symbol) for a in operand.args):
@@ -844,13 +855,51 @@ class Parser:
             depth += _depth_change(tok)
             if depth < 0 and tok.value == closer:
                 break
-            if depth == 0 and tok.value == "," and tok.kind == "op":
-                args.append(self.sub_parse(current))
+            if depth == 0 and (tok.value == "," and tok.kind == "op" or tok.value == r"\mid" and self.context.generic):
+                args.extend(self.items(current))  # P(y \mid x): the condition is one more argument
                 current = []
                 continue
             current.append(tok)
-        args.append(self.sub_parse(current))
-        return args
+        args.extend(self.items(current))
+        return self.expand_elided(args) if any(a is ELIDED for a in args) else args
+
+    def items(self, toks: list[Token]) -> list[sp.Basic]:
+        """An item of a comma list, or the dots and the item written after them without a comma."""
+        dots = [r"\ldots", r"\cdots", r"\dots", r"\vdots"]
+        if self.context.generic and len(toks) > 1 and toks[0].value in dots:
+            return [ELIDED, self.sub_parse(toks[1:])]
+        return [self.item(toks)]
+
+    def item(self, toks: list[Token]) -> sp.Basic:
+        """One item of a comma list; a lone ``\\ldots`` (generic mode) is the ELIDED marker."""
+        if self.context.generic and [t.value for t in toks] in ([r"\ldots"], [r"\cdots"], [r"\dots"], [r"\vdots"]):
+            return ELIDED
+        return self.sub_parse(toks)
+
+    def expand_elided(self, items: list[sp.Basic]) -> list[sp.Basic]:
+        """``w_1, w_2, \\ldots, w_N`` at the size lists are read at (N = ELIDED_SIZE): the item after the dots is
+        the pattern, the items before them give where it resumes."""
+        out: list[sp.Basic] = []
+        for k, item in enumerate(items):
+            if item is not ELIDED:
+                out.append(item)
+                continue
+            if k == 0 or k + 1 >= len(items) or items[k + 1] is ELIDED:
+                raise self.error("an elided sequence without a term before and after the dots")
+            last = items[k + 1]
+            ends = sorted({i for x in last.atoms(sp.Indexed) for i in x.indices if isinstance(i, sp.Symbol)},
+                          key=sp.default_sort_key)
+            if len(ends) != 1:
+                raise self.error("an elided sequence whose last term has no single letter index")
+            written = _written_index(out[-1])
+            if written is None or written >= ELIDED_SIZE:
+                raise self.error("an elided sequence whose terms before the dots have no number index")
+            end = ends[0]
+            if self.context.ends is not None:
+                self.context.ends.add(end.name)
+            out.extend(_at_index(last, end, j) for j in range(written + 1, ELIDED_SIZE))
+            items[k + 1] = _at_index(last, end, ELIDED_SIZE)
+        return out
 
     def function(self) -> sp.Basic:
         """``\\log x``, ``\\tanh^2(z)``, ``\\max(a, b)``: the argument is a group or the next power."""
@@ -1122,7 +1171,11 @@ class Parser:
         rows = [r for r in rows if any(cell for cell in r)]
         if env == "cases":
             return self.piecewise(rows)
-        cells = [[self.sub_parse(cell) for cell in row] for row in rows]
+        cells = [[self.item(cell) for cell in row] for row in rows]
+        if any(c is ELIDED for r in cells for c in r):
+            if any(len(r) != 1 for r in cells):
+                raise self.error("an elided matrix that is not one column", begin)
+            cells = [[c] for c in self.expand_elided([r[0] for r in cells])]
         if len({len(r) for r in cells}) != 1:
             raise self.error("matrix rows of different lengths", begin)
         return sp.ImmutableMatrix(cells)
@@ -1279,6 +1332,21 @@ def elided_sum(before: list[sp.Basic], last: sp.Basic, parser: Parser) -> sp.Bas
 
 
 ENTRY_NAME = re.compile(r"^(?P<base>.+?)_\{?(?P<k>\d+)\}?$")
+
+
+def _at_index(item: sp.Basic, end: sp.Symbol, j: int) -> sp.Basic:
+    """The pattern of an elided list at index j; a bare entry x_N becomes the name x_j, as x_1 is written."""
+    if isinstance(item, sp.Indexed) and item.indices == (end,):
+        return _symbol(f"{item.base.label}_{j}")
+    return item.xreplace({end: sp.Integer(j)})
+
+
+def _written_index(item: sp.Basic) -> int | None:
+    """The largest number index an item writes (``w_2 + \\epsilon_2`` -> 2, ``\\partial_{x_2} f`` -> 2)."""
+    found = [int(i) for x in item.atoms(sp.Indexed) for i in x.indices if i.is_Integer]
+    found += [int(m.group("k")) for s in item.free_symbols if isinstance(s, sp.Symbol)
+              and (m := ENTRY_NAME.match(s.name))]
+    return max(found) if found else None
 
 
 def as_entries(expr: sp.Basic, bases: dict[str, sp.IndexedBase]) -> sp.Basic:

@@ -32,6 +32,7 @@ class Frame:
     seen: set[str] = field(default_factory=set)
     applied: set[str] = field(default_factory=set)
     conventions: set[str] = field(default_factory=set)
+    shapes: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass
@@ -136,6 +137,14 @@ class Scope:
         """Record that ``name`` was introduced without a value."""
         self.frames[-1].declared.add(name)
 
+    def give_shape(self, name: str, shape: tuple[str, ...]) -> None:
+        """Record the space a name lives in, ``\\mathbf{W} \\in \\mathbb{R}^{q \\times h}``: its shape ("q", "h")."""
+        self.frames[-1].shapes[name] = shape
+
+    def shape(self, name: str) -> tuple[str, ...] | None:
+        """The declared shape of a name, innermost first."""
+        return self._find("shapes", name)  # type: ignore[return-value]
+
 
 def definable(head: sp.Basic) -> bool:
     """Whether an expression can be the left-hand side of a definition: a name, f(x, y), or s_i."""
@@ -177,6 +186,8 @@ def _expand_once(expr: sp.Basic, scope: Scope, keep: frozenset[str]) -> sp.Basic
         if isinstance(s, sp.Symbol) and s.name not in keep:
             value = scope.value(s.name)
             lam = scope.function(s.name) if value is None else None
+            if isinstance(value, sp.MatrixBase) and not s.is_commutative:
+                continue  # a bold name written as its entries stays a name: a product with it is a matrix product
             if value is not None and value != s:
                 subs[s] = value
             elif lam is not None:

@@ -85,15 +85,25 @@ def aligned_rows(latex: str) -> list[Piece]:
     pos = 0
     body = m.group("body")
     open_row: tuple[int, str] | None = None
+    before_sep, joinable = "", False
     for raw, sep in _rows(body):
         start = body_start + pos
         pos += len(raw) + len(sep)
         row = raw.split("&&")[0]
         text = row.replace("&", " ")
+        gap, before_sep = " " * len(before_sep), sep
         if open_row is not None and not LEADING_RELATION.match(text):
             text = LEADING_SPACE.sub(lambda q: " " * len(q.group()), text)  # a \\quad that indents separates nothing
-            start, text = open_row[0], open_row[1] + " " * len(sep) + text  # one member broken over two rows
+            start, text = open_row[0], open_row[1] + gap + text  # one member broken over two rows
+        elif open_row is None and joinable and out and LEADING_OPERATOR.match(text):
+            text = LEADING_SPACE.sub(lambda q: " " * len(q.group()), text)  # "& \\quad + ..." goes on the row above
+            above = out.pop()
+            out.append(Piece(above.offset, above.text + gap + text, above.prefix))
+            previous_last = _last_member(out[-1].text, previous_last)
+            joinable = "&&" not in raw
+            continue
         open_row = None
+        joinable = "&&" not in raw
         if not text.strip():
             continue
         if _unfinished(text) and "&&" not in raw:
@@ -103,11 +113,7 @@ def aligned_rows(latex: str) -> list[Piece]:
         if LEADING_RELATION.match(text) and previous_last:
             text, prefix = previous_last + " " + text, len(previous_last) + 1
         out.append(Piece(start, text, prefix))
-        try:
-            parts = clauses(text)
-        except NotationError:
-            parts = ()
-        previous_last = parts[-1].members[-1].text if parts and parts[-1].members else previous_last
+        previous_last = _last_member(text, previous_last)
     if open_row is not None:
         out.append(Piece(*open_row))
     before, after = latex[:m.start()], latex[m.end():]
@@ -123,6 +129,18 @@ ROW_SEP = re.compile(r"\\\\(?:\[[^\]]*\])?")
 OPEN = re.compile(r"\\left\s*(?:\\[{]|[(\[|])|(?<!\\right)(?<!\\right\s)[(\[]")
 CLOSE = re.compile(r"\\right\s*(?:\\[}]|[)\]|.])|(?<!\\left)[)\]]")
 TRAILING_OPERATOR = re.compile(r"(?:[+\-]|\\times|\\cdot)\s*(?:\\right\.)?\s*(?:\\quad|\\qquad|\\[,;!]|\s)*$")
+
+
+LEADING_OPERATOR = re.compile(r"^(?:\s|\\q?quad|\\[,;!])*(?:[+\-]|\\times|\\cdot)")
+
+
+def _last_member(text: str, fallback: str) -> str:
+    """The last member of a row's last clause (what a row starting with ``&= ...`` continues)."""
+    try:
+        parts = clauses(text)
+    except NotationError:
+        parts = ()
+    return parts[-1].members[-1].text if parts and parts[-1].members else fallback
 
 
 def _rows(body: str) -> list[tuple[str, str]]:
