@@ -162,7 +162,8 @@ class Context:
     functions: frozenset[str] = frozenset()
     generic: bool = False  # read any notes: Leibniz d/dx, primes, \lim, \binom and the catalog's functions
     matrices: frozenset[str] = frozenset()  # plain letters that name a matrix here (A beside its entries a_{ij})
-    ends: set[str] | None = field(default=None, compare=False, hash=False)  # receives the end letter N of each list written with dots (w_1, ..., w_N)
+    #: receives the end letter N of each list written with dots (w_1, ..., w_N)
+    ends: set[str] | None = field(default=None, compare=False, hash=False)
 
 
 def tokenize(text: str) -> list[Token]:
