@@ -84,7 +84,7 @@ from verify.notation import (
     parse_set,
 )
 from verify.notes import Math, Notes, NotesError, Row, parse_notes, read_notes
-from verify.statements import Statement
+from verify.statements import Statement, statements
 from verify.tables import judge_tables
 
 __all__ = ["AuditReport", "Finding", "FragmentVerdict", "NotesError", "audit_file", "audit_notes", "audit_text"]
@@ -1489,9 +1489,15 @@ def relation_lines(m: Math) -> set[int]:
     return {m.position(x.start())[0] for x in RELATION.finditer(m.latex)}
 
 
+def statement_lines(notes: Notes) -> set[int]:
+    """The lines where a statement of the file writes a relation at its top level: ``a = b``, ``x \\le 1``, not
+    the ``=`` of ``\\sum_{i=1}`` or of ``P(X = x)``."""
+    return {st.line_at(member.start) for st in statements(notes) for member in st.clause.members[1:]}
+
+
 def line_coverage(notes: Notes, by_line: Mapping[int, list[str]]) -> tuple[int, int]:
     """(lines holding a relation, those whose every verdict is decided: correct, error, warning, definition)."""
-    lines = {line for m in notes.math for line in relation_lines(m)}
+    lines = statement_lines(notes)
     decided = {line for line in lines if by_line.get(line) and all(v in DECIDED for v in by_line[line])}
     return len(lines), len(decided)
 

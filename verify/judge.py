@@ -46,9 +46,12 @@ from verify.notation import (
     Decimal,
     DerivativeAt,
     Entry,
+    Expectation,
     Hadamard,
+    InverseOf,
     NotationError,
     Partial,
+    ProbabilityOf,
     Top,
     as_entries,
     decimal,
@@ -69,7 +72,7 @@ UNEQUAL = frozenset({r"\neq", r"\ne"})
 #: Undefined single letters that a derivative treats as constants (d/dx C = 0); any other undefined name
 #: differentiated is "unknown": its dependence on the variable is not written.
 CONSTANT_LETTERS = frozenset({"C", "c", "K", "k", "a", "b", "n", "m", "alpha", "beta", "lambda", "eta"})
-SUSPECT = re.compile(r"^Delta$|'|\\nabla|\\text|\\mathrm|\\operatorname|\\sum$|^\\?[A-Za-z]+\^\{\(")
+SUSPECT = re.compile(r"^Delta$|'|\\nabla|\\text|\\mathrm|\\operatorname|\\sum$|^\\?[fgh]\^\{\(")
 POINTS = 4
 SMALL = frozenset({"epsilon", "varepsilon", "delta", "h", "eta", "\\boldsymbol{\\epsilon}", "\\boldsymbol{\\delta}",
                    "\\mathbf{h}", "\\mathbf{v}"})
@@ -205,6 +208,10 @@ def _names(expr: sp.Basic) -> set[str]:
 def resolve(expr: sp.Basic, reading: Reading) -> sp.Basic:
     """Substitute definitions, take Leibniz derivatives and limits, unfold named functions."""
     expr = implicit_sums(expr, reading.scope.follows("einstein"))
+    if expr.has(InverseOf):
+        expr = _cancel_inverses(expr)
+    if expr.has(Expectation):
+        expr = expr.replace(lambda e: isinstance(e, Expectation), lambda e: _expectation(e, reading))
     if expr.has(DerivativeAt):
         expr = expr.replace(lambda e: isinstance(e, DerivativeAt), lambda e: _derivative_at(e, reading))
     expr = _partials(expr, reading)
@@ -295,6 +302,33 @@ def _limit(lim: sp.Limit) -> sp.Basic:
     return value
 
 
+def _expectation(e: Expectation, reading: Reading) -> sp.Basic:
+    """``E[X]`` from the point masses ``P(X = v) = p`` the notes give, when they add up to one."""
+    x = e.args[0]
+    masses = reading.scope.distribution(head_name(x)) if definable(x) else None
+    if not masses:
+        raise UndecidedError("an expectation needs a distribution the notes do not give")
+    if sp.simplify(sp.Add(*masses.values()) - 1) != 0:
+        raise UndecidedError(f"the probabilities given for {head_name(x)} do not add up to one")
+    return sp.Add(*(v * p for v, p in masses.items()))
+
+
+def _cancel_inverses(expr: sp.Basic) -> sp.Basic:
+    """``f^{-1}(f(x)) = x`` and ``f(f^{-1}(y)) = y``: what an inverse means; any other inverse is not read."""
+    def inner(e: sp.Basic) -> sp.Basic:
+        if isinstance(e, InverseOf) and isinstance(e.args[1], AppliedUndef) and len(e.args[1].args) == 1 \
+                and e.args[1].func.__name__ == e.args[0].name:
+            return e.args[1].args[0]
+        if isinstance(e, AppliedUndef) and len(e.args) == 1 and isinstance(e.args[0], InverseOf) \
+                and e.args[0].args[0].name == e.func.__name__:
+            return e.args[0].args[1]
+        return e
+    out = expr.replace(lambda e: isinstance(e, (InverseOf, AppliedUndef)), inner)
+    if out.has(InverseOf):
+        raise UndecidedError("an inverse function the audit does not evaluate")
+    return out
+
+
 def _derivative_at(node: DerivativeAt, reading: Reading) -> sp.Basic:
     """``\\frac{\\partial f}{\\partial u}(p, q)`` as the derivative of f's body by its argument u, at (p, q); for a
     function the notes leave general, the argument is found by its name among the point's names."""
@@ -306,6 +340,11 @@ def _derivative_at(node: DerivativeAt, reading: Reading) -> sp.Basic:
     else:
         params = tuple(sp.Dummy(f"t{k}") for k in range(len(point)))
         body = sp.Function(name.name)(*params)
+    if isinstance(var, sp.Tuple):  # \nabla f(0, 0), \mathbf{H} f(0, 0): by argument slots
+        value = body
+        for k in var.args:
+            value = Partial(value, params[int(k)])
+        return sp.Subs(value, params, point)
     slot = [k for k, p in enumerate(params) if getattr(p, "name", None) == var.name]
     if not slot:  # the argument written as var, or as var's own function: df/du at (u(a, b), v(a, b))
         slot = [k for k, p in enumerate(point) if p == var or isinstance(p, AppliedUndef) and head_name(p) == var.name]
@@ -790,6 +829,8 @@ def _one_link(a: sp.Basic | NotationError, b: sp.Basic | NotationError, relation
                 head_name(a))))):
         reading.scope.declare(head_name(a))  # introduced, with a value the audit cannot read
         return "definition", f"defines {head_name(a)} (its value is not read: {b})", None
+    if right_text.strip().rstrip(".").endswith("?") or right_text.strip() in {r"\;?", "?"}:
+        return "definition", "a question the text goes on to answer: recorded, not checked", None
     for side in (a, b):
         if isinstance(side, NotationError):
             return "unknown", f"not read: {side}", None
@@ -813,6 +854,9 @@ def _link(a: sp.Basic, b: sp.Basic, relation: str, reading: Reading, cue: bool,
           right_text: str) -> tuple[str, str, str | None]:
     """The decision for one parsed link (may raise UndecidedError or TooLargeError)."""
     scope = reading.scope
+    if relation in EQUALITIES and isinstance(a, ProbabilityOf) and definable(a.args[0]):
+        scope.give_mass(head_name(a.args[0]), a.args[1], b)
+        return "definition", f"gives the probability that {head_name(a.args[0])} takes a value", None
     if (relation in EQUALITIES and isinstance(a, AppliedUndef) and scope.has_value(head_name(a)) and definable(a)
             and isinstance(b, sp.Expr) and b.is_number):
         raise UndecidedError(f"a value of {head_name(a)} at a point the formula does not write")
@@ -824,8 +868,12 @@ def _link(a: sp.Basic, b: sp.Basic, relation: str, reading: Reading, cue: bool,
     redefines = ((isinstance(a, AppliedUndef) and head_name(a) not in _names(b) and not b.has(Partial)
                   and bool(b.free_symbols))
                  or (isinstance(a, sp.Symbol) and isinstance(b, sp.Expr) and b.is_number is True))
+    if relation in EQUALITIES and isinstance(a, AppliedUndef) and _recurrence(a, b):
+        scope.declare(head_name(a))
+        return "definition", f"a recurrence for {head_name(a)}: recorded, not substituted", None
+    new_entry = isinstance(a, sp.Indexed) and scope.entry(head_name(a)) is None  # eta_i beside a plain eta
     if relation in ALWAYS_DEFINES or (relation in EQUALITIES and definable(a)
-                                      and (cue or redefines or not scope.has_value(head_name(a)))):
+                                      and (cue or redefines or new_entry or not scope.has_value(head_name(a)))):
         if definable(a):
             scope.define(a, b)
             return "definition", f"defines {head_name(a)}", None
@@ -910,6 +958,12 @@ def _range(a: sp.Basic, b: sp.Basic) -> bool:
     sides = (a, b)
     return (all(isinstance(x, (sp.Symbol, sp.Integer)) for x in sides) and any(isinstance(x, sp.Symbol) for x in sides)
             and not any(_small(x) for x in sides))
+
+
+def _recurrence(a: AppliedUndef, b: sp.Basic) -> bool:
+    """``s(i, t+1) = s(i, t) + ...``: the function is applied on the right at an argument an integer step away."""
+    calls = [c for c in b.atoms(AppliedUndef) if c.func == a.func and len(c.args) == len(a.args)]
+    return any((x - y).is_Integer and x != y for c in calls for x, y in zip(a.args, c.args, strict=True))
 
 
 def _general(b: sp.Basic, reading: Reading) -> bool:

@@ -83,6 +83,24 @@ class Partial(sp.Function):
     nargs = 2
 
 
+class Expectation(sp.Function):
+    """``E[X]``: the expectation of X, kept opaque until a distribution the notes give evaluates it."""
+
+    nargs = 1
+
+
+class ProbabilityOf(sp.Function):
+    """``P(X = v)``: the probability that X takes the value v; args (X, v)."""
+
+    nargs = 2
+
+
+class InverseOf(sp.Function):
+    """``f^{-1}(y)``: the inverse of the function named f at y; args (Symbol f, y), kept opaque."""
+
+    nargs = 2
+
+
 class Entry(sp.Function):
     """``[M]_{ij}``: the entry (i, j) of a vector or matrix expression, 1-based; args (M, Tuple(i, j))."""
 
@@ -552,7 +570,10 @@ class Parser:
             if (op == "^" and isinstance(atom, Name) and sub is None and not labelled and self.at("(")
                     and self.generic_callable(atom.text)):
                 if [t.value for t in group] == ["-", "1"]:
-                    raise self.error("an inverse function f^{-1}")
+                    args = self.paren_args()
+                    if len(args) != 1:
+                        raise self.error("an inverse function of several arguments")
+                    return InverseOf(sp.Symbol(atom.text), args[0])  # f^{-1}(y)
                 return _power(self.call(atom), self.sub_parse(group), self)  # g^2(x) is g(x)^2
             if isinstance(atom, Name) and labelled:
                 atom = self.superscript(atom, group)  # W_{kj}^{(l)}: the layer label belongs to the name
@@ -560,8 +581,16 @@ class Parser:
             if isinstance(atom, Name) and sub is not None:
                 atom, sub = self.resolve(atom, sub), None
             atom = self.superscript(atom, group)
+        if self.context.generic and isinstance(atom, Name) and atom.text == "E" and self.at("[") and sub is None:
+            inner = self.paren_args()
+            if len(inner) != 1:
+                raise self.error("an expectation of several arguments")
+            return Expectation(inner[0])  # E[\xi]: taken from a distribution the notes give, if they give one
         if self.context.generic and isinstance(atom, Name) and atom.text in {"E", "P", "Var", "Cov"} and self.at("["):
             raise self.error("an expectation or probability needs a distribution the notes do not give")
+        if (self.context.generic and isinstance(atom, Name) and atom.text in {"P", "Pr", "\\Pr"} and sub is None
+                and self.at("(") and self.event_follows()):
+            return self.event()
         if isinstance(atom, Name) and self.at("(") and sub is None and (
                 _callable(atom.text) or self.generic_callable(atom.text) or self.comma_call()):
             value = self.call(atom)
@@ -716,7 +745,8 @@ class Parser:
         key = bare.lstrip("\\")
         row = None if key in self.context.functions else lookup(bare)
         plain = re.sub(r"^\\?(?:hat|bar|tilde|check)\{(.+)\}$", r"\1", key)
-        if row is None and key not in self.context.functions and _unlabelled(plain) not in GENERIC_FUNCTIONS:
+        several = len(args) > 1 and re.fullmatch(r"[A-Za-z]", key) is not None  # s(i, t): only a function reads so
+        if row is None and key not in self.context.functions and _unlabelled(plain) not in GENERIC_FUNCTIONS and not several:
             raise self.error(f"the function {key} is neither in the catalog nor defined by the notes")
         if row is not None and row.build is None:
             raise self.error(f"{row.key}: {row.note}")
@@ -780,6 +810,8 @@ class Parser:
             var = operand.args[0]
         if var is None and isinstance(operand, AppliedUndef) and all(isinstance(a, sp.Symbol) for a in operand.args):
             return sp.ImmutableMatrix([Partial(operand, a) for a in operand.args])  # \nabla f(x, y): a column
+        if var is None and isinstance(operand, AppliedUndef) and all(a.is_number for a in operand.args):
+            return sp.ImmutableMatrix([_at_slots(operand, (k,)) for k in range(len(operand.args))])  # \nabla f(0, 0)
         if var is None:
             raise self.error(f"\\{name} without the variable it differentiates by")
         if not isinstance(var, (sp.Symbol, sp.Indexed)):
@@ -803,6 +835,34 @@ class Parser:
             raise self.error("an entry with more than two indices")
         return out
 
+    def event_follows(self) -> bool:
+        """Whether the parenthesised group ahead holds an ``=`` at its top level (``P(\\xi = 0)``)."""
+        depth = 0
+        for tok in self.tokens[self.pos:]:
+            depth += _depth_change(tok)
+            if depth == 0:
+                return False
+            if depth == 1 and tok.value == "=":
+                return True
+        return False
+
+    def event(self) -> sp.Basic:
+        """``P(\\xi = v)``: the probability that a name takes a value."""
+        opener = self.next()
+        toks: list[Token] = []
+        depth = 1
+        while True:
+            tok = self.next()
+            if tok.kind == "eof":
+                raise self.error("unclosed (", opener)
+            depth += _depth_change(tok)
+            if depth == 0:
+                break
+            toks.append(tok)
+        cut = _top_level(toks, "=")
+        assert cut is not None
+        return ProbabilityOf(self.sub_parse(toks[:cut]), self.sub_parse(toks[cut + 1:]))
+
     def hessian_follows(self) -> bool:
         """Whether ``\\mathbf{H}`` (a name the notes leave free) is followed by a function applied to names."""
         nxt = self.peek()
@@ -813,6 +873,9 @@ class Parser:
     def hessian(self) -> sp.Basic:
         """``\\mathbf{H}f(x, y)``: the matrix of f's second derivatives by its named arguments."""
         operand = self.postfix()
+        if isinstance(operand, AppliedUndef) and all(a.is_number for a in operand.args):
+            slots = range(len(operand.args))  # \mathbf{H} f(0, 0): second derivatives by the argument slots
+            return sp.ImmutableMatrix([[_at_slots(operand, (a, b)) for b in slots] for a in slots])
         if not isinstance(operand, AppliedUndef) or not all(isinstance(a, sp.Symbol) for a in operand.args):
             raise self.error("a Hessian at a point, not at named arguments")
         names = operand.args
@@ -998,6 +1061,9 @@ class Parser:
             return self.norm(tok)
         if kind == "cmd":
             name = value[1:]
+            if name == "Delta" and self.context.generic and self.peek().kind in {"letter", "style"}:
+                inner = self.next()  # \Delta x, \Delta\mathbf{x}: an increment is one name
+                return Name(f"\\Delta {_canonical_style(inner.value) if inner.kind == 'style' else inner.value}")
             if name in GREEK:
                 return Name(name, greek=True)
             if name in CONSTANTS:
@@ -1333,6 +1399,12 @@ def elided_sum(before: list[sp.Basic], last: sp.Basic, parser: Parser) -> sp.Bas
 
 
 ENTRY_NAME = re.compile(r"^(?P<base>.+?)_\{?(?P<k>\d+)\}?$")
+
+
+def _at_slots(call: AppliedUndef, slots: tuple[int, ...]) -> sp.Basic:
+    """The derivative of a function by its argument slots (0-based), at the point its call writes."""
+    return DerivativeAt(sp.Symbol(call.func.__name__), sp.Tuple(*map(sp.Integer, slots)), sp.Integer(1),
+                        sp.Tuple(*call.args))
 
 
 def _at_index(item: sp.Basic, end: sp.Symbol, j: int) -> sp.Basic:

@@ -33,6 +33,7 @@ class Frame:
     applied: set[str] = field(default_factory=set)
     conventions: set[str] = field(default_factory=set)
     shapes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    masses: dict[str, dict[sp.Basic, sp.Basic]] = field(default_factory=dict)
 
 
 @dataclass
@@ -141,6 +142,14 @@ class Scope:
         """Record the space a name lives in, ``\\mathbf{W} \\in \\mathbb{R}^{q \\times h}``: its shape ("q", "h")."""
         self.frames[-1].shapes[name] = shape
 
+    def give_mass(self, name: str, value: sp.Basic, probability: sp.Basic) -> None:
+        """Record ``P(name = value) = probability``: one point of a discrete distribution the notes give."""
+        self.frames[-1].masses.setdefault(name, {})[value] = probability
+
+    def distribution(self, name: str) -> dict[sp.Basic, sp.Basic] | None:
+        """The point masses given for a name, innermost first."""
+        return self._find("masses", name)  # type: ignore[return-value]
+
     def shape(self, name: str) -> tuple[str, ...] | None:
         """The declared shape of a name, innermost first."""
         return self._find("shapes", name)  # type: ignore[return-value]
@@ -182,8 +191,9 @@ def expand(expr: sp.Basic, scope: Scope, keep: frozenset[str] = frozenset()) -> 
 def _expand_once(expr: sp.Basic, scope: Scope, keep: frozenset[str]) -> sp.Basic:
     """One round of substitution: names, function applications, indexed entries."""
     subs: dict[sp.Basic, sp.Basic] = {}
+    labels = {ix.base.label for ix in expr.atoms(sp.Indexed)}
     for s in expr.free_symbols:
-        if isinstance(s, sp.Symbol) and s.name not in keep:
+        if isinstance(s, sp.Symbol) and s.name not in keep and s not in labels:  # eta_i is not eta's value at i
             value = scope.value(s.name)
             lam = scope.function(s.name) if value is None else None
             if isinstance(value, sp.MatrixBase) and not s.is_commutative:

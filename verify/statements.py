@@ -90,7 +90,7 @@ def aligned_rows(latex: str) -> list[Piece]:
         start = body_start + pos
         pos += len(raw) + len(sep)
         row = raw.split("&&")[0]
-        text = row.replace("&", " ")
+        text = _outer_amps(row)
         gap, before_sep = " " * len(before_sep), sep
         if open_row is not None and not LEADING_RELATION.match(text):
             text = LEADING_SPACE.sub(lambda q: " " * len(q.group()), text)  # a \\quad that indents separates nothing
@@ -143,11 +143,28 @@ def _last_member(text: str, fallback: str) -> str:
     return parts[-1].members[-1].text if parts and parts[-1].members else fallback
 
 
+def _outer_amps(row: str) -> str:
+    """A row with its alignment marks ``&`` blanked, keeping those of a nested ``bmatrix`` (its columns)."""
+    out, depth, k = [], 0, 0
+    while k < len(row):
+        if row.startswith("\\begin{", k):
+            depth += 1
+        elif row.startswith("\\end{", k):
+            depth -= 1
+        out.append(" " if row[k] == "&" and depth == 0 and (k == 0 or row[k - 1] != "\\") else row[k])
+        k += 1
+    return "".join(out)
+
+
 def _rows(body: str) -> list[tuple[str, str]]:
-    """The rows of an environment's body, each with the row separator that ends it."""
+    """The rows of an environment's body, each with the row separator that ends it (a ``\\\\`` inside a nested
+    ``bmatrix`` separates that matrix's rows, not the body's)."""
     out, pos = [], 0
     for m in ROW_SEP.finditer(body):
-        out.append((body[pos:m.start()], m.group()))
+        before = body[pos:m.start()]
+        if len(re.findall(r"\\begin\{", body[:m.start()])) != len(re.findall(r"\\end\{", body[:m.start()])):
+            continue
+        out.append((before, m.group()))
         pos = m.end()
     out.append((body[pos:], ""))
     return out
@@ -230,4 +247,6 @@ def statements(notes: Notes) -> Iterator[Statement]:
             except NotationError:
                 continue
             for clause in found:
+                if all(not member.text.strip() for member in clause.members):
+                    continue  # "$\\approx$" in prose names the symbol; it states nothing
                 yield Statement(m, piece.offset, clause, cue, piece.prefix, piece.text, after, piece.consequence)
