@@ -746,7 +746,8 @@ class Parser:
         row = None if key in self.context.functions else lookup(bare)
         plain = re.sub(r"^\\?(?:hat|bar|tilde|check)\{(.+)\}$", r"\1", key)
         several = len(args) > 1 and re.fullmatch(r"[A-Za-z]", key) is not None  # s(i, t): only a function reads so
-        if row is None and key not in self.context.functions and _unlabelled(plain) not in GENERIC_FUNCTIONS and not several:
+        known = key in self.context.functions or _unlabelled(plain) in GENERIC_FUNCTIONS or several
+        if row is None and not known:
             raise self.error(f"the function {key} is neither in the catalog nor defined by the notes")
         if row is not None and row.build is None:
             raise self.error(f"{row.key}: {row.note}")
