@@ -613,7 +613,8 @@ def _hand_221() -> dict[str, sp.Expr]:
     return out
 
 
-HAND_221 = _hand_221()
+with sp.evaluate(False):  # each formula keeps the order the notes write it in: W x + b, (yhat - y) sigma'
+    HAND_221 = _hand_221()
 HAND_221_SYMBOLS = {**entries(W1_B, W1_EX), **entries(W2_B, W2_EX), **entries(X_B, X_EX), **entries(B1_B, B1_EX),
                     B2_B: B2_EX[0, 0], Y_B: Y_EX, ETA_B: ETA_EX}
 

@@ -5,6 +5,8 @@ quantities. ``HandPrinter`` prints the formula with the textbook printer, then t
 name replaced by its number (so both lines keep one term order), and the value beside the notes'.
 ``hand_lines`` checks that the formula, with the exact inputs and earlier values put in, gives the
 quantity's exact value; a formula that does not is a ``HandcalcError``, never a line in the report.
+The printer keeps the order a record writes its formula in (``order="none"``), so a formula built
+unevaluated reads as the notes write it (``w_1 x_1 + w_2 x_2 + b``), and its numbers line in the same order.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ class HandPrinter(TextbookPrinter):
     """The textbook printer where a named symbol prints as its LaTeX name, or as its number with ``\\cdot``."""
 
     def __init__(self, names: Mapping[sp.Basic, str], numbers: bool = False) -> None:
-        super().__init__({"mul_symbol": "dot"} if numbers else {})
+        super().__init__({"order": "none", **({"mul_symbol": "dot"} if numbers else {})})
         self._names = names
 
     def _named(self, expr: sp.Basic) -> str | None:

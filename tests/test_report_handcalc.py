@@ -17,6 +17,7 @@ from reports.latex import Tex, escape, label
 
 DATA = Path(__file__).parent / "data"
 HEADINGS = DATA / "headings.md"
+REPORT = Path(__file__).resolve().parents[1] / "reports" / "out"
 
 
 def _example(key: str) -> Example:
@@ -56,7 +57,30 @@ def test_a_notes_value_right_only_with_rounded_intermediates_says_so():
 
 
 def test_a_negative_number_put_into_a_product_is_in_parentheses():
-    assert _line("neuron_example", "z").numbers == r"0.5 + 0.5 \cdot 1 + \left(-1\right) \cdot 2"
+    assert _line("neuron_example", "z").numbers == r"0.5 \cdot 1 + \left(-1\right) \cdot 2 + 0.5"
+
+
+def test_the_neuron_sums_its_weighted_inputs_then_adds_the_bias_as_the_notes_write_it():
+    line = _line("neuron_example", "z")
+    assert line.formula == r"w_{1} x_{1} + w_{2} x_{2} + b"
+    assert line.numbers.index("0.5 \\cdot 1") < line.numbers.index("2 + 0.5")  # numbers in the formula's order
+
+
+def test_the_committed_report_prints_the_neuron_line_in_the_notes_order():
+    tex = (REPORT / "section-1.1.tex").read_text(encoding="utf-8")
+    assert r"z &=\;\fitexpr{w_{1} x_{1} + w_{2} x_{2} + b = 0.5 \cdot 1 + \left(-1\right) \cdot 2 + 0.5 = -1}" in tex
+
+
+@pytest.mark.parametrize(("name", "formula", "numbers"), [
+    (r"\delta^{(2)}", r"\left(\hat y - y\right) \sigma'(z^{(2)})", r"\left(-0.3573\right) \cdot 0.2296"),
+    (r"\delta^{(1)}_1", r"W^{(2)}_{1} \delta^{(2)} \sigma'(z^{(1)}_1)", r"0.5 \cdot \left(-0.0820\right) \cdot 0.2497"),
+    ("z^{(2)}", r"W^{(2)}_{1} a^{(1)}_1 + W^{(2)}_{2} a^{(1)}_2 + b^{(2)}", r"0.5 \cdot 0.5175 + 0.6 \cdot 0.5474 + 0"),
+    (r"\partial L/\partial W^{(2)}_1", r"\delta^{(2)} a^{(1)}_1", r"\left(-0.0820\right) \cdot 0.5175"),
+])
+def test_backprop_factors_keep_the_notes_order_in_formula_and_numbers(name, formula, numbers):
+    line = _line("backprop_221", name)
+    assert (line.formula, line.numbers) == (formula, numbers)
+
 
 
 def test_a_formula_that_does_not_give_the_records_value_stops_the_report():
