@@ -250,6 +250,8 @@ class TextbookPrinter(LatexPrinter):
         return base + sub
 
     def _print_MatrixSymbol(self, expr: sp.MatrixSymbol) -> str:
+        if expr.shape == (1, 1):  # a 1x1 matrix, such as the output layer's delta^{(2)}, is its entry: not bold
+            return respell(str(expr.name))
         return bold(respell(str(expr.name)))
 
     def _print_Transpose(self, expr: sp.Transpose) -> str:

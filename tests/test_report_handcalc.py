@@ -10,8 +10,9 @@ import pytest
 import sympy as sp
 
 from derive.core import Example, Quantity, entries, registry
+from reports import handcalc
 from reports.build import SectionView, environment
-from reports.handcalc import HandcalcError, decimal_text, given, hand_lines
+from reports.handcalc import VECTOR_FORMS, HandcalcError, decimal_text, given, hand_lines
 from reports.headings import notes_headings, section_title
 from reports.latex import Tex, escape, label
 
@@ -80,6 +81,23 @@ def test_the_committed_report_prints_the_neuron_line_in_the_notes_order():
 def test_backprop_factors_keep_the_notes_order_in_formula_and_numbers(name, formula, numbers):
     line = _line("backprop_221", name)
     assert (line.formula, line.numbers) == (formula, numbers)
+
+
+def test_the_hidden_error_is_preceded_by_its_matrix_form():
+    lines = hand_lines(_example("backprop_221"))
+    k = next(i for i, ln in enumerate(lines) if ln.name == r"\delta^{(1)}_1")
+    vector = lines[k - 1]
+    assert vector.name == r"\boldsymbol{\delta}^{(1)}"
+    assert vector.formula == r"\left(\mathbf{W}^{(2)\top} \delta^{(2)}\right) \odot \sigma'(\mathbf{z}^{(1)})"
+    assert "matrix form" in vector.remark and "cdots" not in vector.expr and not vector.value
+
+
+def test_a_matrix_form_that_does_not_give_its_entries_stops_the_report(monkeypatch):
+    form = VECTOR_FORMS["backprop_221"][0]
+    wrong = replace(form, entries=tuple(reversed(form.entries)))  # entry 1 is not delta^{(1)}_2
+    monkeypatch.setitem(handcalc.VECTOR_FORMS, "backprop_221", (wrong,))
+    with pytest.raises(HandcalcError, match="matrix form gives"):
+        hand_lines(_example("backprop_221"))
 
 
 

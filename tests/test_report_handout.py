@@ -67,6 +67,7 @@ def test_vectors_and_matrices_are_bold():
 
 def test_a_one_by_one_matrix_prints_as_its_entry():
     assert textbook(sp.Matrix([[sp.Symbol("b")]])) == "b"
+    assert textbook(sp.MatrixSymbol(r"\delta^{(2)}", 1, 1)) == r"\delta^{(2)}"
 
 
 def test_a_formula_written_unevaluated_prints_in_the_order_written():
