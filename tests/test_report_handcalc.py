@@ -100,6 +100,12 @@ def test_a_matrix_form_that_does_not_give_its_entries_stops_the_report(monkeypat
         hand_lines(_example("backprop_221"))
 
 
+def test_the_updated_weight_has_a_name_of_its_own():
+    line = next(ln for ln in hand_lines(_example("backprop_221")) if "0.50425" in ln.notes)
+    assert line.name == r"W^{(2)\prime}_1" and line.formula.startswith(r"W^{(2)}_{1} - \eta")
+    assert not line.formula.startswith(line.name) and line.name not in line.formula
+
+
 
 def test_a_formula_that_does_not_give_the_records_value_stops_the_report():
     example = _example("neuron_example")
