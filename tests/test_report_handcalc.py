@@ -15,6 +15,7 @@ from reports.build import SectionView, environment
 from reports.handcalc import VECTOR_FORMS, HandcalcError, decimal_text, given, hand_lines
 from reports.headings import notes_headings, section_title
 from reports.latex import Tex, escape, label
+from verify.examples import check_example
 
 DATA = Path(__file__).parent / "data"
 HEADINGS = DATA / "headings.md"
@@ -105,6 +106,12 @@ def test_the_updated_weight_has_a_name_of_its_own():
     assert line.name == r"W^{(2)\prime}_1" and line.formula.startswith(r"W^{(2)}_{1} - \eta")
     assert not line.formula.startswith(line.name) and line.name not in line.formula
 
+
+def test_the_notes_on_the_verdicts_speak_words_not_field_names():
+    detail = " ".join(c.detail for c in check_example(_example("backprop_221")))
+    assert "rounded numbers they print" in detail and "rounded_expr" not in detail
+    tex = (REPORT / "section-1.5.tex").read_text(encoding="utf-8")
+    assert "Notes on the verdicts" in tex and "rounded\\_" not in tex and "rounded_expr" not in tex
 
 
 def test_a_formula_that_does_not_give_the_records_value_stops_the_report():
