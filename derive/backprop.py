@@ -581,7 +581,7 @@ def _example_quantities() -> tuple[Quantity, ...]:
                    _at(DW1_AT[2 * r + c], text), delta1_printed[r] * x_printed[c])
           for (r, c), text in zip(((0, 0), (0, 1), (1, 0), (1, 1)), ("-0.00514", "-0.00103", "-0.00610", "-0.00122"),
                                   strict=True)),
-        Quantity("W2_1_updated", r"W^{(2)}_1 - \eta\,\partial L/\partial W^{(2)}_1", W2_EX[0, 0] - ETA_EX * dW2[0, 0],
+        Quantity("W2_1_updated", r"W^{(2)\prime}_1", W2_EX[0, 0] - ETA_EX * dW2[0, 0],
                  "0.50425", _at(r"# - #\(#\)=@", "0.50425", "inline"), d("0.5") - d("0.1") * d("-0.0425")),
     ]
     return tuple(replace(q, formula=HAND_221[q.name]) for q in out)
@@ -613,7 +613,8 @@ def _hand_221() -> dict[str, sp.Expr]:
     return out
 
 
-HAND_221 = _hand_221()
+with sp.evaluate(False):  # each formula keeps the order the notes write it in: W x + b, (yhat - y) sigma'
+    HAND_221 = _hand_221()
 HAND_221_SYMBOLS = {**entries(W1_B, W1_EX), **entries(W2_B, W2_EX), **entries(X_B, X_EX), **entries(B1_B, B1_EX),
                     B2_B: B2_EX[0, 0], Y_B: Y_EX, ETA_B: ETA_EX}
 

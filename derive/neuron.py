@@ -94,7 +94,7 @@ EXAMPLES: tuple[Example, ...] = (
         inputs={"x": sp.Matrix(X1), "w": sp.Matrix(W1), "b": B1},
         quantities=(
             Quantity("z", "z", Z1, "-1.0", about("1.1", "z"),
-                     formula=wv[1] * xv[1] + wv[2] * xv[2] + sp.Symbol("b")),
+                     formula=sp.Add(wv[1] * xv[1], wv[2] * xv[2], sp.Symbol("b"), evaluate=False)),
             Quantity("a", "a", sigmoid(Z1), "0.2689", about("1.1", "a"),
                      formula=sigmoid(sp.Symbol("z"))),
         ),

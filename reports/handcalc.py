@@ -5,6 +5,11 @@ quantities. ``HandPrinter`` prints the formula with the textbook printer, then t
 name replaced by its number (so both lines keep one term order), and the value beside the notes'.
 ``hand_lines`` checks that the formula, with the exact inputs and earlier values put in, gives the
 quantity's exact value; a formula that does not is a ``HandcalcError``, never a line in the report.
+The printer keeps the order a record writes its formula in (``order="none"``), so a formula built
+unevaluated reads as the notes write it (``w_1 x_1 + w_2 x_2 + b``), and its numbers line in the same order.
+
+Quantities that are the entries of one vector (``VECTOR_FORMS``) are preceded by one line with the vector's
+matrix form (``reports.matrix_form``) in the example's names, shown only when it gives the entries' exact values.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from chainrule.errors import ChainruleError
 from derive.core import Example, Quantity
 from reports.chain import structure
 from reports.latex import Tex, tex_width
+from reports.matrix_form import MATRIX_FORMS
 from reports.printer import BARE, FUNCTION_NAMES, TextbookPrinter, textbook
 from verify.judge import fixed
 
@@ -45,6 +51,7 @@ class HandLine:
     value: Tex
     notes: Tex
     mark: str  # "agrees", "rounded intermediates", "differs" or "" (the notes state no value)
+    remark: Tex = Tex("")  # what the line is, in place of the notes' value (a vector's matrix form)
 
     @property
     def lead(self) -> Tex:
@@ -55,14 +62,42 @@ class HandLine:
     def expr(self) -> Tex:
         """The right-hand side after ``lead``: formula, numbers and value, each shown part linked to the next."""
         parts = [p for p in (self.formula, self.numbers) if p]
+        if not self.value:
+            return Tex(" = ".join(parts))
         return Tex(" = ".join(parts) + (f" {self.relation} " if parts else "") + self.value)
+
+
+@dataclass(frozen=True)
+class VectorForm:
+    """Quantities of a worked example that are the entries of one vector, shown once as the vector's matrix form.
+
+    ``record`` names a matrix form of ``reports.matrix_form.MATRIX_FORMS``; ``bind`` gives each of its symbols
+    (by name) the example's name for it and where its value comes from: an input (a key of ``Example.inputs``)
+    or earlier quantities (by name) stacked as a column.
+    """
+
+    name: str
+    record: str
+    entries: tuple[str, ...]
+    bind: Mapping[str, tuple[str, str | tuple[str, ...]]]
+    remark: str
+
+
+# The vectors whose entries a worked example computes one by one.
+VECTOR_FORMS: Mapping[str, tuple[VectorForm, ...]] = {
+    "backprop_221": (VectorForm(
+        r"\boldsymbol{\delta}^{(1)}", "bp2_hidden_error", ("delta1_1", "delta1_2"),
+        {"W^{(l+1)}": ("W^{(2)}", "W2"), r"\delta^{(l+1)}": (r"\delta^{(2)}", ("delta2",)),
+         r"\sigma'(z^{(l)})": (r"\sigma'(z^{(1)})", ("dsigma_z1_1", "dsigma_z1_2"))},
+        "matrix form (BP2); entry by entry below"),),
+}
 
 
 class HandPrinter(TextbookPrinter):
     """The textbook printer where a named symbol prints as its LaTeX name, or as its number with ``\\cdot``."""
 
     def __init__(self, names: Mapping[sp.Basic, str], numbers: bool = False) -> None:
-        super().__init__({"mul_symbol": "dot"} if numbers else {})
+        super().__init__({"order": "none", **({"mul_symbol": "dot"} if numbers else {})})
         self._names = names
 
     def _named(self, expr: sp.Basic) -> str | None:
@@ -125,6 +160,29 @@ def check_formula(example: Example, q: Quantity, exact: Mapping[sp.Basic, sp.Exp
                             f"states {sp.N(q.expr, 12)}")
 
 
+def vector_line(example: Example, form: VectorForm, exact: Mapping[sp.Basic, sp.Expr]) -> HandLine:
+    """The line of ``form``: its matrix form in the example's names, checked to give its entries' exact values."""
+    generic = MATRIX_FORMS[form.record]().expr
+    names: dict[sp.Basic, sp.Basic] = {}
+    values: dict[sp.Basic, sp.Basic] = {}
+    for sym in sorted(generic.atoms(sp.MatrixSymbol), key=str):
+        if str(sym.name) not in form.bind:
+            raise HandcalcError(f"worked example {example.key}, {form.name}: the matrix form of {form.record} names "
+                                f"{sym.name}, which VECTOR_FORMS does not bind")
+        name, source = form.bind[str(sym.name)]
+        value = sp.ImmutableMatrix(example.inputs[source] if isinstance(source, str)
+                                   else [exact[sp.Symbol(n)] for n in source])
+        names[sym], values[sym] = sp.MatrixSymbol(name, *value.shape), value
+    got = sp.Matrix(generic.xreplace(values).doit())
+    want = [next(q.expr for q in example.quantities if q.name == n) for n in form.entries]
+    if got.shape != (len(want), 1) or any(abs(sp.N(g - w, CHECK_DIGITS + 10)) > sp.Float(10) ** -CHECK_DIGITS
+                                          for g, w in zip(got, want, strict=True)):
+        raise HandcalcError(f"worked example {example.key}, {form.name}: the matrix form gives {sp.N(got, 12)}, "
+                            f"not the entries {form.entries}")
+    return HandLine(Tex(form.name), Tex(textbook(generic.xreplace(names))), Tex(""), Tex(""), Tex(""), Tex(""), "",
+                    Tex(form.remark))
+
+
 def _mark(q: Quantity, shown: str, verdict: str) -> str:
     """Whether the notes' value agrees with ours, is right only from rounded intermediates, or differs."""
     if q.stated is None:
@@ -140,7 +198,10 @@ def hand_lines(example: Example, verdicts: Mapping[str, str] | None = None) -> t
     names: dict[sp.Basic, str] = {}
     numbers: dict[sp.Basic, str] = {k: decimal_text(v)[0] for k, v in example.symbols.items()}
     lines = []
+    vectors = {form.entries[0]: form for form in VECTOR_FORMS.get(example.key, ())}
     for q in example.quantities:
+        if q.name in vectors:
+            lines.append(vector_line(example, vectors[q.name], exact))
         shown, is_exact = decimal_text(q.expr, stated_places(q.stated))
         formula = numbers_tex = Tex("")
         if q.formula is not None:

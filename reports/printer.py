@@ -7,7 +7,11 @@ regular-expression spellings applied to symbol names (``(l)`` becomes ``(\\ell)`
 only overrides what SymPy orders differently from a textbook: a sum starts with its positive terms
 (``\\hat y - y``, ``1 - \\beta^t``, ``\\beta^{t - k}``), a product puts its sums last (``\\sigma (1 - \\sigma)``),
 an entry of a matrix reads ``W^{(\\ell)}_{kj}``, a vector or matrix symbol is bold, and ``\\sigma(z)`` of the
-plain variable reads ``\\sigma``. Every rewrite is checked to keep the value (``tests/test_report_printer.py``).
+plain variable reads ``\\sigma``. Every rewrite is checked to keep the value (``tests/test_report_handout.py``).
+
+With the setting ``order="none"`` the printer keeps the order an expression was written in: a formula a
+record builds unevaluated (``with sympy.evaluate(False)``, e.g. a worked example's ``w_1 x_1 + w_2 x_2 + b``)
+prints its sums and products term by term and factor by factor as written, nested ones flattened.
 """
 
 from __future__ import annotations
@@ -123,6 +127,24 @@ def bold(name: str) -> str:
     return r"\mathbf{" + head + "}" + rest
 
 
+def operands(expr: sp.Basic) -> list[sp.Basic]:
+    """The terms of a sum (factors of a product) in the order written, a nested sum (product) spread in place."""
+    out: list[sp.Basic] = []
+    for a in expr.args:
+        out.extend(operands(a) if a.func is expr.func else [a])
+    return out
+
+
+def negated(term: sp.Basic) -> sp.Basic:
+    """``-term``, a written product keeping its order (``-1 \\cdot eta \\cdot g`` becomes ``eta \\cdot g``)."""
+    if isinstance(term, sp.Mul):
+        factors = operands(term)
+        if factors[0].is_Number and factors[0].is_negative:
+            rest = ([-factors[0]] if factors[0] != -1 else []) + factors[1:]
+            return rest[0] if len(rest) == 1 else sp.Mul(*rest, evaluate=False)
+    return -term
+
+
 def rewrite(expr: Any) -> Any:
     """``expr`` with every rule of ``REWRITES`` applied."""
     for rule in REWRITES:
@@ -140,13 +162,52 @@ class TextbookPrinter(LatexPrinter):
         """The LaTeX of ``expr`` after ``REWRITES``."""
         return super().doprint(rewrite(expr))
 
+    @property
+    def written(self) -> bool:
+        """Whether sums and products print in the order they were written (the setting ``order="none"``)."""
+        return self._settings.get("order") == "none"
+
     def _as_ordered_terms(self, expr: sp.Basic, order: str | None = None) -> list[sp.Basic]:
+        if self.written and isinstance(expr, sp.Add):
+            return operands(expr)
         terms = list(super()._as_ordered_terms(expr, order=order))
         if isinstance(expr, sp.Add):
             terms.sort(key=lambda t: bool(t.could_extract_minus_sign()))  # stable: positive terms first
         return terms
 
+    def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
+        if not self.written:
+            return super()._print_Add(expr, order=order)
+        tex = ""
+        for i, term in enumerate(operands(expr)):
+            if i and term.could_extract_minus_sign():
+                tex, term = tex + " - ", negated(term)
+            elif i:
+                tex += " + "
+            term_tex = self._print(term)
+            tex += r"\left(" + term_tex + r"\right)" if self._needs_add_brackets(term) else term_tex
+        return tex
+
+    def _print_written_Mul(self, expr: sp.Mul) -> str | None:
+        """A product as written, factor by factor (None when it divides: SymPy's fraction printing takes it)."""
+        factors = operands(expr)
+        if any(f.is_Rational and not f.is_Integer or isinstance(f, sp.Pow) and f.exp.is_negative for f in factors):
+            return None
+        lead = ""
+        if factors[0] == -1 and len(factors) > 1:
+            lead, factors = "- ", factors[1:]
+        pieces = []
+        for i, f in enumerate(factors):
+            tex = self._print(f)
+            if self._needs_mul_brackets(f, first=i == 0, last=i == len(factors) - 1):
+                tex = r"\left(" + tex + r"\right)"
+            pieces.append(tex)
+        return lead + self._settings["mul_symbol_latex"].join(pieces)
+
     def _print_Mul(self, expr: sp.Mul) -> str:
+        written = self._print_written_Mul(expr) if self.written and isinstance(expr, sp.Mul) else None
+        if written is not None:
+            return written
         num, den = sp.fraction(expr, exact=True)
         if den == 1 and not expr.could_extract_minus_sign() and any(isinstance(a, sp.Add) for a in expr.args):
             coeff, rest = expr.as_coeff_Mul()
@@ -189,6 +250,8 @@ class TextbookPrinter(LatexPrinter):
         return base + sub
 
     def _print_MatrixSymbol(self, expr: sp.MatrixSymbol) -> str:
+        if expr.shape == (1, 1):  # a 1x1 matrix, such as the output layer's delta^{(2)}, is its entry: not bold
+            return respell(str(expr.name))
         return bold(respell(str(expr.name)))
 
     def _print_Transpose(self, expr: sp.Transpose) -> str:

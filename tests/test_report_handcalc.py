@@ -10,13 +10,16 @@ import pytest
 import sympy as sp
 
 from derive.core import Example, Quantity, entries, registry
+from reports import handcalc
 from reports.build import SectionView, environment
-from reports.handcalc import HandcalcError, decimal_text, given, hand_lines
+from reports.handcalc import VECTOR_FORMS, HandcalcError, decimal_text, given, hand_lines
 from reports.headings import notes_headings, section_title
 from reports.latex import Tex, escape, label
+from verify.examples import check_example
 
 DATA = Path(__file__).parent / "data"
 HEADINGS = DATA / "headings.md"
+REPORT = Path(__file__).resolve().parents[1] / "reports" / "out"
 
 
 def _example(key: str) -> Example:
@@ -56,7 +59,59 @@ def test_a_notes_value_right_only_with_rounded_intermediates_says_so():
 
 
 def test_a_negative_number_put_into_a_product_is_in_parentheses():
-    assert _line("neuron_example", "z").numbers == r"0.5 + 0.5 \cdot 1 + \left(-1\right) \cdot 2"
+    assert _line("neuron_example", "z").numbers == r"0.5 \cdot 1 + \left(-1\right) \cdot 2 + 0.5"
+
+
+def test_the_neuron_sums_its_weighted_inputs_then_adds_the_bias_as_the_notes_write_it():
+    line = _line("neuron_example", "z")
+    assert line.formula == r"w_{1} x_{1} + w_{2} x_{2} + b"
+    assert line.numbers.index("0.5 \\cdot 1") < line.numbers.index("2 + 0.5")  # numbers in the formula's order
+
+
+def test_the_committed_report_prints_the_neuron_line_in_the_notes_order():
+    tex = (REPORT / "section-1.1.tex").read_text(encoding="utf-8")
+    assert r"z &=\;\fitexpr{w_{1} x_{1} + w_{2} x_{2} + b = 0.5 \cdot 1 + \left(-1\right) \cdot 2 + 0.5 = -1}" in tex
+
+
+@pytest.mark.parametrize(("name", "formula", "numbers"), [
+    (r"\delta^{(2)}", r"\left(\hat y - y\right) \sigma'(z^{(2)})", r"\left(-0.3573\right) \cdot 0.2296"),
+    (r"\delta^{(1)}_1", r"W^{(2)}_{1} \delta^{(2)} \sigma'(z^{(1)}_1)", r"0.5 \cdot \left(-0.0820\right) \cdot 0.2497"),
+    ("z^{(2)}", r"W^{(2)}_{1} a^{(1)}_1 + W^{(2)}_{2} a^{(1)}_2 + b^{(2)}", r"0.5 \cdot 0.5175 + 0.6 \cdot 0.5474 + 0"),
+    (r"\partial L/\partial W^{(2)}_1", r"\delta^{(2)} a^{(1)}_1", r"\left(-0.0820\right) \cdot 0.5175"),
+])
+def test_backprop_factors_keep_the_notes_order_in_formula_and_numbers(name, formula, numbers):
+    line = _line("backprop_221", name)
+    assert (line.formula, line.numbers) == (formula, numbers)
+
+
+def test_the_hidden_error_is_preceded_by_its_matrix_form():
+    lines = hand_lines(_example("backprop_221"))
+    k = next(i for i, ln in enumerate(lines) if ln.name == r"\delta^{(1)}_1")
+    vector = lines[k - 1]
+    assert vector.name == r"\boldsymbol{\delta}^{(1)}"
+    assert vector.formula == r"\left(\mathbf{W}^{(2)\top} \delta^{(2)}\right) \odot \sigma'(\mathbf{z}^{(1)})"
+    assert "matrix form" in vector.remark and "cdots" not in vector.expr and not vector.value
+
+
+def test_a_matrix_form_that_does_not_give_its_entries_stops_the_report(monkeypatch):
+    form = VECTOR_FORMS["backprop_221"][0]
+    wrong = replace(form, entries=tuple(reversed(form.entries)))  # entry 1 is not delta^{(1)}_2
+    monkeypatch.setitem(handcalc.VECTOR_FORMS, "backprop_221", (wrong,))
+    with pytest.raises(HandcalcError, match="matrix form gives"):
+        hand_lines(_example("backprop_221"))
+
+
+def test_the_updated_weight_has_a_name_of_its_own():
+    line = next(ln for ln in hand_lines(_example("backprop_221")) if "0.50425" in ln.notes)
+    assert line.name == r"W^{(2)\prime}_1" and line.formula.startswith(r"W^{(2)}_{1} - \eta")
+    assert not line.formula.startswith(line.name) and line.name not in line.formula
+
+
+def test_the_notes_on_the_verdicts_speak_words_not_field_names():
+    detail = " ".join(c.detail for c in check_example(_example("backprop_221")))
+    assert "rounded numbers they print" in detail and "rounded_expr" not in detail
+    tex = (REPORT / "section-1.5.tex").read_text(encoding="utf-8")
+    assert "Notes on the verdicts" in tex and "rounded\\_" not in tex and "rounded_expr" not in tex
 
 
 def test_a_formula_that_does_not_give_the_records_value_stops_the_report():

@@ -17,7 +17,7 @@ from derive.core import registry
 from reports.build import APPENDIX, ERRATA, MAIN, build_errata, compile_pdf, merge_related
 from reports.chain import chain, typeset
 from reports.errata import build_errata as errata_entries
-from reports.printer import REWRITES, bold, textbook
+from reports.printer import REWRITES, TextbookPrinter, bold, textbook
 from reports.prose import prose_tex
 from reports.quote import quoted, safe_math, typeset_line
 
@@ -67,6 +67,17 @@ def test_vectors_and_matrices_are_bold():
 
 def test_a_one_by_one_matrix_prints_as_its_entry():
     assert textbook(sp.Matrix([[sp.Symbol("b")]])) == "b"
+    assert textbook(sp.MatrixSymbol(r"\delta^{(2)}", 1, 1)) == r"\delta^{(2)}"
+
+
+def test_a_formula_written_unevaluated_prints_in_the_order_written():
+    w, x, b, eta, g = sp.symbols("w x b eta g")
+    with sp.evaluate(False):
+        neuron, step = w * x + b, w - eta * g
+    written = TextbookPrinter({"order": "none"})
+    assert written.doprint(neuron) == "w x + b" and textbook(neuron) == "b + w x"
+    assert written.doprint(step) == r"w - \eta g"
+    assert written.doprint(sp.Add(b, sp.Add(w * x, x, evaluate=False), evaluate=False)) == "b + w x + x"
 
 
 @pytest.mark.parametrize("rule", REWRITES, ids=lambda r: r.name)

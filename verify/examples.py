@@ -160,7 +160,8 @@ def check_example(example: Example) -> list[QuantityCheck]:
             rounded = exact_value(example, q, exact, q.rounded_expr)
             if agrees(rounded, q.stated, decimals):
                 verdict, detail = "correct", (f"the exact value {sp.N(value, 8)} does not round to {q.stated}; the "
-                                              f"rounded intermediates of rounded_expr give {sp.N(rounded, 8)}")
+                                              f"arithmetic of the notes, with the rounded numbers they print, gives "
+                                              f"{sp.N(rounded, 8)}")
         checks.append(QuantityCheck(example.key, q.name, q.stated, float(value), got["numpy"], got["jax"],
                                     decimals, verdict, detail))
     return checks
