@@ -462,6 +462,7 @@ FORMULAS: tuple[Formula, ...] = (
         derive=derive_softmax_denominator_term, stated=-sp.exp(zv[i]) ** 2 / SOFTMAX_TOTAL**2,
         locator=Locator("1.2", r"denominator derivative contributes \$", "inline"), variables=(zv,),
         domain=SOFTMAX_DOMAIN,
+        notation={r"\sum": SOFTMAX_TOTAL},  # the prose writes (\sum)^2 for the square of the denominator
     ),
     Formula(
         key="softmax_off_diagonal_quotient", section="1.2", title="Softmax Jacobian, i != j, as a quotient",
@@ -469,6 +470,7 @@ FORMULAS: tuple[Formula, ...] = (
         derive=derive_softmax_off_diagonal_quotient, stated=-sp.exp(zv[i]) * sp.exp(zv[j]) / SOFTMAX_TOTAL**2,
         locator=about("1.2", "-s_i s_j", "inline"), variables=(zv,),
         domain=SOFTMAX_DOMAIN,
+        notation={r"\sum": SOFTMAX_TOTAL},  # the prose writes (\sum)^2 for the square of the denominator
     ),
     Formula(
         key="softmax_off_diagonal", section="1.2", title="Softmax Jacobian, i != j, in the outputs",
@@ -478,14 +480,6 @@ FORMULAS: tuple[Formula, ...] = (
         domain=SOFTMAX_DOMAIN,
     ),
 )
-
-#: How the notes write a claim's symbols, where the name alone does not say it (read by verify/audit.py).
-NOTATION: dict[str, dict[str, sp.Basic]] = {
-    # the prose writes (\sum)^2 for the square of the softmax denominator
-    "softmax_denominator_term": {"\\sum": SOFTMAX_TOTAL},
-    "softmax_off_diagonal_quotient": {"\\sum": SOFTMAX_TOTAL},
-}
-
 
 # -- definitions the notes write (checked by the audit, not proven) ------------------------------------------
 

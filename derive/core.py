@@ -192,6 +192,10 @@ class Formula:
     kernels: tuple[Kernel, ...] = ()
     expect: Literal["equal", "differ"] = "equal"
     comment: str = ""
+    #: The notes' names for the record's symbols, read by the audit: a LaTeX name (``\mathbf{W}^{(\ell)}``,
+    #: a Leibniz key ``\partial N/\partial D``) -> the record's symbol, matrix or function for it, and
+    #: ``"(entry)"`` -> the free indices of the entry a matrix claim is compared at.
+    notation: Mapping[str, sp.Basic] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -238,6 +242,8 @@ class Definition:
     locator: Locator
     domain: Mapping[str, tuple[float, float]]
     source: str = ""
+    #: The notes' names for the definition's symbols, as ``Formula.notation``.
+    notation: Mapping[str, sp.Basic] = field(default_factory=dict)
 
 
 SECTIONS: tuple[str, ...] = ("neuron", "activations", "losses", "gradient_descent", "backprop", "optimizers", "init",

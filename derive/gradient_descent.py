@@ -186,6 +186,7 @@ FORMULAS: tuple[Formula, ...] = (
         definition=sp.Symbol("argmin_d g.d + |d|^2/(2 eta)"), derive=derive_update_rule,
         stated=UPDATE_STATED, locator=UPDATE_LINE, variables=(thetav, gradv, eta),
         domain=VECTOR_DOMAIN,
+        notation={"theta": thetav[j], r"\nabla_{\theta} L": gradv[j]},  # the notes' vectors, entry j
         kernels=(Kernel("sgd_step", (theta, g, eta), UPDATE_STATED.xreplace({thetav[j]: theta, gradv[j]: g}),
                         SGD_DOMAIN, scalars=("eta",),
                         bench=Bench(SGD_BENCH, "lambda theta, g, eta: theta - eta * g")),),
@@ -284,12 +285,6 @@ EXAMPLES: tuple[Example, ...] = (
         symbols={ETA_HAND: ETA_EXAMPLE},
     ),
 )
-
-#: How the notes write a claim's symbols, where the name alone does not say it (read by verify/audit.py).
-NOTATION: dict[str, dict[str, sp.Basic]] = {
-    "gd_update_rule": {"theta": thetav[j], "\\nabla_{\\theta} L": gradv[j]},  # the notes' vectors, entry j
-}
-
 
 DEFINITIONS: tuple[Definition, ...] = (
     Definition("gd_quadratic_loss", SECTION, "The 1D example's loss", LOSS_1D,
