@@ -140,6 +140,23 @@ class Bench:
 
 
 @dataclass(frozen=True)
+class Quirk:
+    """Documented behaviour of a generated kernel at one input, where it is a choice or a limit of the form used.
+
+    ``numpy_value`` and ``jax_value`` are what the two generated kernels return at ``inputs`` in
+    ``dtype``; ``autodiff_value``, for a derivative kernel, is what ``jax.grad`` of the generated
+    JAX forward kernel returns there. tests/test_kernels.py checks each one.
+    """
+
+    inputs: Mapping[str, float]
+    numpy_value: float
+    jax_value: float
+    autodiff_value: float | None
+    note: str
+    dtype: Literal["float32", "float64"] = "float64"
+
+
+@dataclass(frozen=True)
 class Kernel:
     """A formula as array code: argument order, the expression to print, and the input domain.
 
@@ -172,6 +189,8 @@ class Kernel:
     error_scale: str = ""
     #: The benchmark's inputs and hand-written NumPy reference; None leaves the kernel's row untimed.
     bench: Bench | None = None
+    #: What the generated kernels return at special inputs where that is a choice (a kink) or a limit of the form.
+    quirks: tuple[Quirk, ...] = ()
 
 
 @dataclass(frozen=True)

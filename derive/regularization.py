@@ -16,7 +16,19 @@ import sympy as sp
 from sympy import stats
 
 from derive.arrays import Count, vectorize
-from derive.core import Bench, Definition, Derivation, Formula, Kernel, Locator, Region, Sample, Step, within_bounds
+from derive.core import (
+    Bench,
+    Definition,
+    Derivation,
+    Formula,
+    Kernel,
+    Locator,
+    Quirk,
+    Region,
+    Sample,
+    Step,
+    within_bounds,
+)
 
 n = sp.Symbol("n", integer=True, positive=True)
 i, j = sp.symbols("i j", integer=True, positive=True)
@@ -190,7 +202,12 @@ FORMULAS: tuple[Formula, ...] = (
             Kernel("l1_penalty_grad", (theta, lam), penalty(lam * sp.sign(thv[j])), PENALTY_KERNEL,
                    shape="vector", grad_of="l1_penalty", grad_wrt="theta",
                    rewrite="the subgradient 0 is chosen at theta_j = 0 (sign(0) = 0)",
-                   bench=Bench(PENALTY_BENCH, "lambda theta, lam: lam * np.sign(theta)")),
+                   bench=Bench(PENALTY_BENCH, "lambda theta, lam: lam * np.sign(theta)"),
+                   quirks=(Quirk({"theta": 0.0, "lambda": 0.5}, numpy_value=0.0, jax_value=0.0, autodiff_value=0.5,
+                                 note="kink: the subdifferential of lambda |theta| at 0 is [-lambda, lambda]; the "
+                                      "generated gradient lambda sign(theta) chooses 0 (the minimum-norm subgradient, "
+                                      "which keeps a zero weight at zero), while jax.grad of lambda sum |theta| takes "
+                                      "d|x|/dx = 1 at 0 and returns lambda."),)),
         ),
         regions=(Region("theta_j > 0", {thv[j]: sp.Symbol("q", positive=True)}, {}),
                  Region("theta_j < 0", {thv[j]: -sp.Symbol("q", positive=True)}, {})),

@@ -105,7 +105,6 @@ KNOWN_RECORD_TABLES = {
     "reports/matrix_form.py:MATRIX_FORMS",  # the report's matrix-form line of BP1-BP4
     "derive/xor_listing.py:CODE_CLAIMS",    # the listing lines that the audit reads as claims
     "reports/errata.py:PROSE_FIXES",        # the words a prose erratum replaces
-    "verify/tolerances.py:QUIRKS",          # kernels' documented values at special inputs (not moved yet)
 }
 
 
