@@ -35,6 +35,7 @@ from derive.core import (
     Formula,
     Kernel,
     Locator,
+    MatrixForm,
     Quantity,
     RecordReference,
     Sample,
@@ -394,6 +395,13 @@ def _layer_shapes() -> dict[str, sp.Basic]:
     return table
 
 
+# The matrix forms of BP1-BP4 (the report's last line of their chains), over MatrixSymbols named like the bases.
+_GRAD, _SLOPE_OUT = _vector(grad_out, m_out), _vector(slope_out, m_out)
+_W_NEXT, _DELTA_NEXT, _SLOPE_L = sp.MatrixSymbol(str(W_next), m_next, m_l), _vector(delta_next, m_next), \
+    _vector(slope_l, m_l)
+_DELTA_L, _A_PREV = _vector(delta_l, m_l), _vector(a_prev, m_prev)
+
+
 FORMULAS: tuple[Formula, ...] = (
     Formula(
         key="bp1_output_error", section=SECTION, title="BP1: output-layer error",
@@ -407,6 +415,8 @@ FORMULAS: tuple[Formula, ...] = (
                         bench=Bench((G_BENCH, SLOPE_BENCH), "lambda grad, sp: grad * sp")),),
         notation={r"\nabla_{\mathbf{a}^{(L)}} L": sp.MatrixSymbol(str(grad_out), m_out, 1),
                   r"sigma'(\mathbf{z}^{(L)})": sp.MatrixSymbol(str(slope_out), m_out, 1), "(entry)": sp.Tuple(j)},
+        matrix_form=MatrixForm(sp.HadamardProduct(_GRAD, _SLOPE_OUT), (j, sp.Integer(1)),
+                               {_GRAD: grad_out, _SLOPE_OUT: slope_out}, k),
     ),
     Formula(
         key="bp1_softmax_ce", section=SECTION, title="BP1 for a softmax output with cross-entropy",
@@ -444,6 +454,8 @@ FORMULAS: tuple[Formula, ...] = (
                    bench=Bench((W_BENCH, G_BENCH, SLOPE_BENCH), "lambda w, delta, sp: (delta @ w) * sp", DENSE_NOTE)),
         ),
         notation={**_layer_shapes(), "(entry)": sp.Tuple(j)},
+        matrix_form=MatrixForm(sp.HadamardProduct(_W_NEXT.T * _DELTA_NEXT, _SLOPE_L), (j, sp.Integer(1)),
+                               {_W_NEXT: W_next, _DELTA_NEXT: delta_next, _SLOPE_L: slope_l}, k),
     ),
     Formula(
         key="bp2_chain_rule", section=SECTION, title="BP2's chain rule: L depends on z^(l) only through z^(l+1)",
@@ -483,6 +495,7 @@ FORMULAS: tuple[Formula, ...] = (
         ),
         comment="the activation is that of layer l-1 and the transpose sits on it: an m_l x m_{l-1} outer product",
         notation={**_layer_shapes(), "(entry)": sp.Tuple(r, s)},
+        matrix_form=MatrixForm(_DELTA_L * _A_PREV.T, (r, s), {_DELTA_L: delta_l, _A_PREV: a_prev}, k),
     ),
     Formula(
         key="bp4_bias_grad", section=SECTION, title="BP4: gradient with respect to the biases",
@@ -496,6 +509,7 @@ FORMULAS: tuple[Formula, ...] = (
                                                   per_example=("\\delta",), batch="sum"), error_scale="dense_bias",
                         bench=Bench(DENSE_BENCH, "lambda w, b, a, delta: delta.sum(0)", DENSE_NOTE)),),
         notation={r"\boldsymbol{\delta}^{(\ell)}": delta_l[r]},
+        matrix_form=MatrixForm(_DELTA_L, (r, sp.Integer(1)), {_DELTA_L: delta_l}, k),
     ),
     Formula(
         key="bp_full_gradient_221", section=SECTION, title="BP1-BP4 give the full gradient of the 2-2-1 network",

@@ -194,6 +194,20 @@ class Kernel:
 
 
 @dataclass(frozen=True)
+class MatrixForm:
+    """A record's result as a matrix expression in the record's own symbols, and which entry the record derives.
+
+    ``names`` gives the IndexedBase of each MatrixSymbol, ``index`` the summation index of a product's entry;
+    the report shows the expression only where ``derive.proof`` proves that entry equal to the record's result.
+    """
+
+    expr: sp.MatrixExpr
+    entry: tuple[sp.Expr, sp.Expr]
+    names: Mapping[sp.MatrixSymbol, sp.IndexedBase]
+    index: sp.Symbol
+
+
+@dataclass(frozen=True)
 class Formula:
     """One formula of the notes: definition, derivation, the notes' stated form and where it lives."""
 
@@ -215,6 +229,8 @@ class Formula:
     #: a Leibniz key ``\partial N/\partial D``) -> the record's symbol, matrix or function for it, and
     #: ``"(entry)"`` -> the free indices of the entry a matrix claim is compared at.
     notation: Mapping[str, sp.Basic] = field(default_factory=dict)
+    #: The result as a matrix expression, shown by the report as the last line of the chain (BP1-BP4).
+    matrix_form: MatrixForm | None = None
 
 
 @dataclass(frozen=True)
