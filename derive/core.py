@@ -208,6 +208,26 @@ class MatrixForm:
 
 
 @dataclass(frozen=True)
+class CodeClaim:
+    """A line of a code listing as a claim: the name it assigns or defines, read by the audit from its syntax tree.
+
+    A one-line function (``def dsigmoid(a)``) is read with ``parameter`` as its argument. An assignment
+    (``dW2 = ...``) is evaluated over ``env()``, the arrays a line may use, and ``project`` maps the array it
+    computes to the scalar the record states (e.g. its sum along a symbolic direction).
+    """
+
+    name: str
+    parameter: sp.Symbol | None = None
+    env: Callable[[], Mapping[str, sp.Basic]] | None = None
+    project: Callable[[sp.Basic], sp.Basic] = same
+
+    def __post_init__(self) -> None:
+        if (self.parameter is None) == (self.env is None):
+            raise ValueError(f"code claim {self.name!r}: give a function's parameter or an assignment's env, not "
+                             f"{'both' if self.env is not None else 'neither'}")
+
+
+@dataclass(frozen=True)
 class Formula:
     """One formula of the notes: definition, derivation, the notes' stated form and where it lives."""
 
@@ -231,6 +251,8 @@ class Formula:
     notation: Mapping[str, sp.Basic] = field(default_factory=dict)
     #: The result as a matrix expression, shown by the report as the last line of the chain (BP1-BP4).
     matrix_form: MatrixForm | None = None
+    #: What a line of a code listing claims, for a record the notes state in code.
+    code: CodeClaim | None = None
 
 
 @dataclass(frozen=True)

@@ -33,14 +33,12 @@ are "notation", the rest is "unchecked" -- so coverage says how much of the file
 from __future__ import annotations
 
 import functools
-import importlib
 import operator
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from types import ModuleType
 from typing import Literal
 
 import sympy as sp
@@ -48,7 +46,7 @@ from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from derive.core import SECTIONS, Definition, Derivation, Example, Formula, Locator, Quantity, Step, registry
+from derive.core import CodeClaim, Definition, Derivation, Example, Formula, Locator, Quantity, Step, registry
 from derive.functions import Defined
 from derive.proof import Proof, check_equal, compare_sets
 from verify.code_reading import CodeReadError, CodeShapeError, CodeTooLargeError, read_assignment, read_function
@@ -1058,7 +1056,7 @@ def judge(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic],
         head = next((h.line for h in notes.headings if h.section == claim.locator.section), None)
         return _finding(base, head, "not found", f"not found in section {claim.locator.section} ({where}): "
                         f"no line matches /{claim.locator.pattern}/", None, None), None
-    reader = code_readers().get(claim.key)
+    reader = claim.formula.code if claim.formula is not None else None
     if reader is not None and claim.locator.kind == "code":
         return judge_code(notes, claim, located, reader), None
     if not _group(located.match) and (claim.locator.kind in AS_READ or (
@@ -1193,16 +1191,7 @@ def listing_findings(notes: Notes, *, run: bool = False) -> list[Finding]:
     return out
 
 
-def code_readers() -> dict[str, ModuleType]:
-    """Claims read from a listing's code as written: claim key -> the section module with its CODE_CLAIMS."""
-    out: dict[str, ModuleType] = {}
-    for name in SECTIONS:
-        module = importlib.import_module(f"derive.{name}")
-        out.update({key: module for key in getattr(module, "CODE_CLAIMS", {})})
-    return out
-
-
-def judge_code(notes: Notes, claim: Claim, located: Located, module: ModuleType) -> Finding:
+def judge_code(notes: Notes, claim: Claim, located: Located, reader: CodeClaim) -> Finding:
     """Read what a listing line computes (from its syntax tree, never running it) and compare with the derivation."""
     formula = claim.formula
     assert formula is not None
@@ -1212,15 +1201,16 @@ def judge_code(notes: Notes, claim: Claim, located: Located, module: ModuleType)
     code = notes.code_at(located.line)
     if code is None:
         return _finding(base, located.line, "unparsed", "the line is not inside a code block", written, expected)
-    name, wrt = module.CODE_CLAIMS[claim.key]
+    name = reader.name
     try:
-        if wrt is None:
-            stated = read_function(code.text, name, module.CODE_PARAMETER)
+        if reader.parameter is not None:
+            stated = read_function(code.text, name, reader.parameter)
         else:
-            value = read_assignment(code.text, module.code_env(), name)
+            assert reader.env is not None  # CodeClaim checks that it has one of the two
+            value = read_assignment(code.text, reader.env(), name)
             if value is None:
                 return _finding(base, located.line, "unparsed", f"the listing assigns no {name}", written, expected)
-            stated = module.along(value, wrt)
+            stated = reader.project(value)
     except CodeShapeError as e:
         return _finding(base, located.line, "error", f"as written: {e}", written, expected)
     except CodeTooLargeError as e:
