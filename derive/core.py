@@ -228,6 +228,15 @@ class CodeClaim:
 
 
 @dataclass(frozen=True)
+class Correction:
+    """A claim the notes make in words, and how to correct it: the words as written, what to write, and why."""
+
+    written: str
+    corrected: str
+    why: str
+
+
+@dataclass(frozen=True)
 class Formula:
     """One formula of the notes: definition, derivation, the notes' stated form and where it lives."""
 
@@ -253,6 +262,8 @@ class Formula:
     matrix_form: MatrixForm | None = None
     #: What a line of a code listing claims, for a record the notes state in code.
     code: CodeClaim | None = None
+    #: The corrected sentence, for a claim the notes make in words that the derivation refutes.
+    correction: Correction | None = None
 
 
 @dataclass(frozen=True)
