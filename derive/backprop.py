@@ -680,6 +680,7 @@ EXAMPLES: tuple[Example, ...] = (
         key="backprop_221", section=SECTION, title="One backprop step on the 2-2-1 network by hand",
         inputs={"x": X_EX, "W1": W1_EX, "b1": B1_EX, "W2": W2_EX, "b2": B2_EX, "y": Y_EX, "eta": ETA_EX},
         quantities=_example_quantities(), kernels_used=("sigmoid",), symbols=HAND_221_SYMBOLS,
+        pipeline="sigmoid_2_2_1_step",  # verify/worked.py runs it through the layer, backprop and SGD kernels
     ),
 )
 

@@ -293,6 +293,9 @@ class Example:
     kernels_used: tuple[str, ...] = field(default=())
     #: The inputs' entries as the quantities' formulas name them (``W^{(1)}_{11}``), with their exact values.
     symbols: Mapping[sp.Basic, sp.Expr] = field(default_factory=dict)
+    #: The rule of verify/worked.py's ``PIPELINES`` that runs the example through the generated kernels, as a
+    #: user would; empty: the example is checked only by evaluating its quantities (verify/examples.py).
+    pipeline: str = ""
 
 
 @dataclass(frozen=True)

@@ -283,6 +283,7 @@ EXAMPLES: tuple[Example, ...] = (
         key="gd_table", section=SECTION, title="Gradient descent on theta^2 from theta_0 = 5, eta = 0.1",
         inputs={"theta_0": THETA_START, "eta": ETA_EXAMPLE}, quantities=_table_quantities(),
         symbols={ETA_HAND: ETA_EXAMPLE},
+        pipeline="gd_steps_on_square",  # verify/worked.py runs it through the sgd_step kernel
     ),
 )
 
