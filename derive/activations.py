@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import sympy as sp
 from sympy.calculus.util import function_range
 
@@ -14,6 +16,7 @@ from derive.core import (
     FormulaReference,
     Kernel,
     Locator,
+    Quirk,
     Region,
     Sample,
     Step,
@@ -314,6 +317,12 @@ def softmax_jacobian(z):
 """
 
 
+#: A quirk of every kernel that branches on z > 0 at a subnormal z.
+FLUSH_TO_ZERO = ("XLA on CPU flushes subnormal numbers to zero, so the JAX kernel sees z = 0 and takes the z <= 0 "
+                 "branch, while NumPy sees z > 0; property tests therefore draw no subnormals "
+                 "(arrays_in(allow_subnormal=False)).")
+
+
 FORMULAS: tuple[Formula, ...] = (
     Formula(
         key="sigmoid_grad", section="1.2", title="Derivative of the sigmoid",
@@ -322,11 +331,20 @@ FORMULAS: tuple[Formula, ...] = (
         locator=Locator("1.2", r"^\| Sigmoid \|", "table"), variables=(z,), domain=REAL,
         kernels=(
             Kernel("sigmoid", (z,), SIGMOID_STABLE, REAL, rewrite="1/(1+e^{-z}) = (1 + tanh(z/2))/2: no overflow",
-                   bench=Bench((Z_BENCH,), "lambda z: 1 / (1 + np.exp(-z))")),
+                   bench=Bench((Z_BENCH,), "lambda z: 1 / (1 + np.exp(-z))"),
+                   quirks=(Quirk({"z": -40.0}, numpy_value=0.0, jax_value=0.0, autodiff_value=None,
+                                 note="the overflow-free form (1 + tanh(z/2))/2 has absolute, not relative, accuracy "
+                                      "in the left tail: tanh(-20) rounds to -1 in float64, so the kernel returns 0 "
+                                      "where sigma(-40) = 4.25e-18."),)),
             Kernel("sigmoid_grad", (z,), sp.exp(-sp.Abs(z)) / (1 + sp.exp(-sp.Abs(z))) ** 2, REAL,
                    grad_of="sigmoid", grad_wrt="z",
                    rewrite="sigma(1 - sigma) = e/(1 + e)^2 with e = e^{-|z|} <= 1: no overflow, "
-                           "accurate in both tails", bench=Bench((Z_BENCH,), SIGMOID_GRAD_NUMPY)),
+                           "accurate in both tails", bench=Bench((Z_BENCH,), SIGMOID_GRAD_NUMPY),
+                   quirks=(Quirk({"z": -40.0}, numpy_value=math.exp(-40.0), jax_value=math.exp(-40.0),
+                                 autodiff_value=0.0,
+                                 note="the left-tail limit of sigmoid, seen through autodiff: the derived kernel "
+                                      "e/(1 + e)^2 with e = exp(-|z|) returns sigma'(-40) = e^-40 (1 + e^-40 rounds "
+                                      "to 1), while jax.grad of the generated sigmoid (1 + tanh(z/2))/2 returns 0."),)),
         ),
     ),
     Formula(
@@ -361,7 +379,15 @@ FORMULAS: tuple[Formula, ...] = (
             Kernel("relu", (z,), RELU, REAL, bench=Bench((Z_BENCH,), "lambda z: np.maximum(0, z)")),
             Kernel("relu_grad", (z,), sp.Piecewise((1, z > 0), (0, True)), REAL, grad_of="relu", grad_wrt="z",
                    rewrite="the value 0 is chosen at the kink z = 0",
-                   bench=Bench((Z_BENCH,), "lambda z: (z > 0).astype(z.dtype)")),
+                   bench=Bench((Z_BENCH,), "lambda z: (z > 0).astype(z.dtype)"),
+                   quirks=(Quirk({"z": 0.0}, numpy_value=0.0, jax_value=0.0, autodiff_value=0.5,
+                                 note="kink: the subdifferential is [0, 1]; the generated derivative chooses 0, while "
+                                      "jax.grad of maximum(0, z) splits the tie and returns 0.5. Both are valid "
+                                      "subgradients."),
+                           Quirk({"z": 1e-40}, numpy_value=1.0, jax_value=0.0, autodiff_value=0.5, dtype="float32",
+                                 note=FLUSH_TO_ZERO),
+                           Quirk({"z": 5e-324}, numpy_value=1.0, jax_value=0.0, autodiff_value=0.5,
+                                 note=FLUSH_TO_ZERO))),
         ),
     ),
     Formula(
@@ -382,7 +408,12 @@ FORMULAS: tuple[Formula, ...] = (
                    {**REAL, **LEAKY}, grad_of="leaky_relu", grad_wrt="z", scalars=("alpha",),
                    rewrite="1 if z > 0 else alpha = max(alpha, [z > 0]) for 0 < alpha < 1: no branch",
                    bench=Bench((Z_BENCH, ALPHA_BENCH),
-                               "lambda z, a: np.where(z > 0, z.dtype.type(1), z.dtype.type(a))")),
+                               "lambda z, a: np.where(z > 0, z.dtype.type(1), z.dtype.type(a))"),
+                   quirks=(Quirk({"z": 0.0, "alpha": 0.01}, numpy_value=0.01, jax_value=0.01, autodiff_value=0.505,
+                                 note="kink: the subdifferential is [alpha, 1]; the generated derivative "
+                                      "max(alpha, [z > 0]) takes the left derivative alpha, while jax.grad of the "
+                                      "generated maximum(z, alpha z) splits the tie and returns (1 + alpha)/2. Both "
+                                      "are valid subgradients."),)),
         ),
     ),
     Formula(
@@ -462,6 +493,7 @@ FORMULAS: tuple[Formula, ...] = (
         derive=derive_softmax_denominator_term, stated=-sp.exp(zv[i]) ** 2 / SOFTMAX_TOTAL**2,
         locator=Locator("1.2", r"denominator derivative contributes \$", "inline"), variables=(zv,),
         domain=SOFTMAX_DOMAIN,
+        notation={r"\sum": SOFTMAX_TOTAL},  # the prose writes (\sum)^2 for the square of the denominator
     ),
     Formula(
         key="softmax_off_diagonal_quotient", section="1.2", title="Softmax Jacobian, i != j, as a quotient",
@@ -469,6 +501,7 @@ FORMULAS: tuple[Formula, ...] = (
         derive=derive_softmax_off_diagonal_quotient, stated=-sp.exp(zv[i]) * sp.exp(zv[j]) / SOFTMAX_TOTAL**2,
         locator=about("1.2", "-s_i s_j", "inline"), variables=(zv,),
         domain=SOFTMAX_DOMAIN,
+        notation={r"\sum": SOFTMAX_TOTAL},  # the prose writes (\sum)^2 for the square of the denominator
     ),
     Formula(
         key="softmax_off_diagonal", section="1.2", title="Softmax Jacobian, i != j, in the outputs",
@@ -478,14 +511,6 @@ FORMULAS: tuple[Formula, ...] = (
         domain=SOFTMAX_DOMAIN,
     ),
 )
-
-#: How the notes write a claim's symbols, where the name alone does not say it (read by verify/audit.py).
-NOTATION: dict[str, dict[str, sp.Basic]] = {
-    # the prose writes (\sum)^2 for the square of the softmax denominator
-    "softmax_denominator_term": {"\\sum": SOFTMAX_TOTAL},
-    "softmax_off_diagonal_quotient": {"\\sum": SOFTMAX_TOTAL},
-}
-
 
 # -- definitions the notes write (checked by the audit, not proven) ------------------------------------------
 

@@ -35,6 +35,7 @@ from derive.core import (
     Formula,
     Kernel,
     Locator,
+    MatrixForm,
     Quantity,
     RecordReference,
     Sample,
@@ -375,6 +376,32 @@ DENSE_BENCH = (W_BENCH, Sample("bias", (-1.0, 1.0)), Sample("uniform", (-1.0, 1.
 DENSE_NOTE = "W is 1024x1024 (matrix products: BLAS)"
 
 
+def _layer_shapes() -> dict[str, sp.Basic]:
+    """The notes' bold names of layers l-1, l, l+1 as MatrixSymbols of the record's symbolic shapes.
+
+    Names of neighbouring layers are included on purpose: a claim that uses the wrong layer's
+    activation or a transpose in the wrong place then reads as a matrix of the wrong shape or the
+    wrong entries, and the audit reports an error instead of "unknown".
+    """
+    vectors = {"\\mathbf{a}^{(\\ell-1)}": (a_prev, m_prev), "\\mathbf{a}^{(\\ell)}": ("a^{(l)}", m_l),
+               "\\boldsymbol{\\delta}^{(\\ell)}": (delta_l, m_l),
+               "\\boldsymbol{\\delta}^{(\\ell+1)}": (delta_next, m_next),
+               "sigma'(\\mathbf{z}^{(\\ell)})": (slope_l, m_l),
+               "sigma'(\\mathbf{z}^{(\\ell+1)})": ("\\sigma'(z^{(l+1)})", m_next),
+               "sigma'(\\mathbf{z}^{(\\ell-1)})": ("\\sigma'(z^{(l-1)})", m_prev)}
+    table: dict[str, sp.Basic] = {name: sp.MatrixSymbol(str(base), rows, 1) for name, (base, rows) in vectors.items()}
+    table["\\mathbf{W}^{(\\ell)}"] = sp.MatrixSymbol(str(W_l), m_l, m_prev)
+    table["\\mathbf{W}^{(\\ell+1)}"] = sp.MatrixSymbol(str(W_next), m_next, m_l)
+    return table
+
+
+# The matrix forms of BP1-BP4 (the report's last line of their chains), over MatrixSymbols named like the bases.
+_GRAD, _SLOPE_OUT = _vector(grad_out, m_out), _vector(slope_out, m_out)
+_W_NEXT, _DELTA_NEXT, _SLOPE_L = sp.MatrixSymbol(str(W_next), m_next, m_l), _vector(delta_next, m_next), \
+    _vector(slope_l, m_l)
+_DELTA_L, _A_PREV = _vector(delta_l, m_l), _vector(a_prev, m_prev)
+
+
 FORMULAS: tuple[Formula, ...] = (
     Formula(
         key="bp1_output_error", section=SECTION, title="BP1: output-layer error",
@@ -386,6 +413,10 @@ FORMULAS: tuple[Formula, ...] = (
                         reference=RecordReference("bp1_output_error", {"\\nabla_{a^{(L)}} L": "\\nabla_{a} L",
                                                                        "\\sigma'(z^{(L)})": "\\sigma'"}),
                         bench=Bench((G_BENCH, SLOPE_BENCH), "lambda grad, sp: grad * sp")),),
+        notation={r"\nabla_{\mathbf{a}^{(L)}} L": sp.MatrixSymbol(str(grad_out), m_out, 1),
+                  r"sigma'(\mathbf{z}^{(L)})": sp.MatrixSymbol(str(slope_out), m_out, 1), "(entry)": sp.Tuple(j)},
+        matrix_form=MatrixForm(sp.HadamardProduct(_GRAD, _SLOPE_OUT), (j, sp.Integer(1)),
+                               {_GRAD: grad_out, _SLOPE_OUT: slope_out}, k),
     ),
     Formula(
         key="bp1_softmax_ce", section=SECTION, title="BP1 for a softmax output with cross-entropy",
@@ -393,6 +424,7 @@ FORMULAS: tuple[Formula, ...] = (
         definition=sp.Symbol("-sum_k y_k log softmax(z)_k"), derive=derive_bp1_softmax_ce, stated=yhat[j] - yv[j],
         locator=about(SECTION, r"\boldsymbol{\delta}^{(L)}", "inline"), variables=(yhat, yv), domain=DOMAIN,
         comment="softmax is not entrywise, so this is J^T grad_a L rather than the Hadamard form of BP1",
+        notation={r"\hat{\mathbf{y}}": yhat[j], r"\mathbf{y}": yv[j]},
     ),
     Formula(
         key="bp2_inner_derivative", section=SECTION, title="BP2: the inner derivative dz^(l+1)_k / dz^(l)_j",
@@ -421,6 +453,9 @@ FORMULAS: tuple[Formula, ...] = (
                    error_scale="dense_input",
                    bench=Bench((W_BENCH, G_BENCH, SLOPE_BENCH), "lambda w, delta, sp: (delta @ w) * sp", DENSE_NOTE)),
         ),
+        notation={**_layer_shapes(), "(entry)": sp.Tuple(j)},
+        matrix_form=MatrixForm(sp.HadamardProduct(_W_NEXT.T * _DELTA_NEXT, _SLOPE_L), (j, sp.Integer(1)),
+                               {_W_NEXT: W_next, _DELTA_NEXT: delta_next, _SLOPE_L: slope_l}, k),
     ),
     Formula(
         key="bp2_chain_rule", section=SECTION, title="BP2's chain rule: L depends on z^(l) only through z^(l+1)",
@@ -431,6 +466,11 @@ FORMULAS: tuple[Formula, ...] = (
         variables=(delta_next, W_next, z_l),
         domain=DOMAIN,
         comment="the notes' Leibniz factors are read as delta^{(l+1)}_k and the derived inner derivative",
+        # dL/dz^{(l+1)}_k is the error signal (line "Define the error signal"); dz^{(l+1)}_k/dz^{(l)}_j the derived
+        # inner derivative; \sum_k runs over the m_{l+1} units of layer l+1
+        notation={r"\partial L/\partial z^{(l+1)}": sp.Lambda(k, delta_next[k]),
+                  r"\partial z^{(l+1)}/\partial z^{(l)}": sp.Lambda((k, j), derive_bp2_inner().result),
+                  "n": m_next},
     ),
     Formula(
         key="bp3_weight_grad", section=SECTION, title="BP3: gradient with respect to the weights",
@@ -454,6 +494,8 @@ FORMULAS: tuple[Formula, ...] = (
                    bench=Bench(DENSE_BENCH, "lambda w, b, a, delta: delta.T @ a", DENSE_NOTE)),
         ),
         comment="the activation is that of layer l-1 and the transpose sits on it: an m_l x m_{l-1} outer product",
+        notation={**_layer_shapes(), "(entry)": sp.Tuple(r, s)},
+        matrix_form=MatrixForm(_DELTA_L * _A_PREV.T, (r, s), {_DELTA_L: delta_l, _A_PREV: a_prev}, k),
     ),
     Formula(
         key="bp4_bias_grad", section=SECTION, title="BP4: gradient with respect to the biases",
@@ -466,6 +508,8 @@ FORMULAS: tuple[Formula, ...] = (
                         reference=RecordReference("bp4_bias_grad", DENSE_BASES, index=("r",), widths=DENSE_WIDTHS,
                                                   per_example=("\\delta",), batch="sum"), error_scale="dense_bias",
                         bench=Bench(DENSE_BENCH, "lambda w, b, a, delta: delta.sum(0)", DENSE_NOTE)),),
+        notation={r"\boldsymbol{\delta}^{(\ell)}": delta_l[r]},
+        matrix_form=MatrixForm(_DELTA_L, (r, sp.Integer(1)), {_DELTA_L: delta_l}, k),
     ),
     Formula(
         key="bp_full_gradient_221", section=SECTION, title="BP1-BP4 give the full gradient of the 2-2-1 network",
@@ -627,6 +671,7 @@ FORMULAS += (
         stated=-gradient_descent.eta * gradient_descent.gradv[j],
         locator=Locator(SECTION, r"every weight nudges by \$(?P<formula>[^$]+\$[A-Za-z]+)", "inline"),
         variables=(gradient_descent.gradv,), domain=gradient_descent.VECTOR_DOMAIN,
+        notation={r"\text{grad}": gradient_descent.gradv[j]},  # "-eta . grad": grad is the weight's gradient
     ),
 )
 
@@ -636,47 +681,9 @@ EXAMPLES: tuple[Example, ...] = (
         key="backprop_221", section=SECTION, title="One backprop step on the 2-2-1 network by hand",
         inputs={"x": X_EX, "W1": W1_EX, "b1": B1_EX, "W2": W2_EX, "b2": B2_EX, "y": Y_EX, "eta": ETA_EX},
         quantities=_example_quantities(), kernels_used=("sigmoid",), symbols=HAND_221_SYMBOLS,
+        pipeline="sigmoid_2_2_1_step",  # verify/worked.py runs it through the layer, backprop and SGD kernels
     ),
 )
-
-
-def _layer_shapes() -> dict[str, sp.Basic]:
-    """The notes' bold names of layers l-1, l, l+1 as MatrixSymbols of the record's symbolic shapes.
-
-    Names of neighbouring layers are included on purpose: a claim that uses the wrong layer's
-    activation or a transpose in the wrong place then reads as a matrix of the wrong shape or the
-    wrong entries, and the audit reports an error instead of "unknown".
-    """
-    vectors = {"\\mathbf{a}^{(\\ell-1)}": (a_prev, m_prev), "\\mathbf{a}^{(\\ell)}": ("a^{(l)}", m_l),
-               "\\boldsymbol{\\delta}^{(\\ell)}": (delta_l, m_l),
-               "\\boldsymbol{\\delta}^{(\\ell+1)}": (delta_next, m_next),
-               "sigma'(\\mathbf{z}^{(\\ell)})": (slope_l, m_l),
-               "sigma'(\\mathbf{z}^{(\\ell+1)})": ("\\sigma'(z^{(l+1)})", m_next),
-               "sigma'(\\mathbf{z}^{(\\ell-1)})": ("\\sigma'(z^{(l-1)})", m_prev)}
-    table: dict[str, sp.Basic] = {name: sp.MatrixSymbol(str(base), rows, 1) for name, (base, rows) in vectors.items()}
-    table["\\mathbf{W}^{(\\ell)}"] = sp.MatrixSymbol(str(W_l), m_l, m_prev)
-    table["\\mathbf{W}^{(\\ell+1)}"] = sp.MatrixSymbol(str(W_next), m_next, m_l)
-    return table
-
-
-#: How the notes write a claim's symbols, where the name alone does not say it (read by verify/audit.py).
-#: Bold names of BP1-BP3 are matrices of the record's shapes; "(entry)" says which entry of the matrix
-#: expression as written is compared with the record's entry-wise derivation.
-NOTATION: dict[str, dict[str, sp.Basic]] = {
-    "bp1_output_error": {"\\nabla_{\\mathbf{a}^{(L)}} L": sp.MatrixSymbol(str(grad_out), m_out, 1),
-                         "sigma'(\\mathbf{z}^{(L)})": sp.MatrixSymbol(str(slope_out), m_out, 1),
-                         "(entry)": sp.Tuple(j)},
-    "bp1_softmax_ce": {"\\hat{\\mathbf{y}}": yhat[j], "\\mathbf{y}": yv[j]},
-    "bp2_hidden_error": {**_layer_shapes(), "(entry)": sp.Tuple(j)},
-    "bp3_weight_grad": {**_layer_shapes(), "(entry)": sp.Tuple(r, s)},
-    "bp4_bias_grad": {"\\boldsymbol{\\delta}^{(\\ell)}": delta_l[r]},
-    # dL/dz^{(l+1)}_k is the error signal (line "Define the error signal"); dz^{(l+1)}_k/dz^{(l)}_j the derived
-    # inner derivative; \sum_k runs over the m_{l+1} units of layer l+1
-    "bp2_chain_rule": {"\\partial L/\\partial z^{(l+1)}": sp.Lambda(k, delta_next[k]),
-                       "\\partial z^{(l+1)}/\\partial z^{(l)}": sp.Lambda((k, j), derive_bp2_inner().result),
-                       "n": m_next},
-    "weight_step": {"\\text{grad}": gradient_descent.gradv[j]},  # "-eta . grad": grad is the weight's gradient
-}
 
 
 _YHAT_EX, _Y_EX = sp.Symbol("\\hat{y}"), sp.Symbol("y")
@@ -692,22 +699,20 @@ DEFINITIONS: tuple[Definition, ...] = (
     Definition("layer_forward", SECTION, "Layer l's pre-activation",
                _LAYER["\\mathbf{W}^{(\\ell)}"] * _LAYER["\\mathbf{a}^{(\\ell-1)}"] + _LAYER["\\mathbf{b}^{(\\ell)}"],
                about(SECTION, r"\mathbf{z}^{(\ell)}"),
-               {"m_{l-1}": (1, 4), "m_l": (1, 4)}, "preactivation(q), which BP3 and BP4 differentiate"),
+               {"m_{l-1}": (1, 4), "m_l": (1, 4)}, "preactivation(q), which BP3 and BP4 differentiate",
+               notation=_LAYER),  # the bold names of layer l, as matrices
     Definition("layer_forward_activation", SECTION, "Layer l's activation", sigma(z_l[j]),
                about(SECTION, r"\mathbf{a}^{(\ell)}"),
-               {**DOMAIN, "z^{(l-1)}": ENTRY, "z^{(l+1)}": ENTRY}, "sigma(z^{(l)}_i), which next_preactivation sums"),
+               {**DOMAIN, "z^{(l-1)}": ENTRY, "z^{(l+1)}": ENTRY}, "sigma(z^{(l)}_i), which next_preactivation sums",
+               notation={r"\mathbf{z}^{(\ell-1)}": z_prev_entry, r"\mathbf{z}^{(\ell+1)}": z_next_entry}),
     Definition("bp2_next_layer", SECTION, "Layer l+1's pre-activation as a function of z^(l)", next_preactivation(k),
                about(SECTION, r"\mathbf{z}^{(\ell+1)}", "inline"), {**DOMAIN, "z^{(l-1)}": ENTRY, "z^{(l+1)}": ENTRY},
-               "next_preactivation(k), which BP2 differentiates"),
+               "next_preactivation(k), which BP2 differentiates", notation={**_NEXT_LAYER, "(entry)": sp.Tuple(k)}),
     Definition("backprop_221_activation", SECTION, "The worked example's hidden activation", sigmoid(z1_ex[j]),
                about(SECTION, r"\mathbf{a}^{(1)}", member=1),
-               {"z^{(1)}": ENTRY, "z^{(2)}": ENTRY, "j": (1, 2)}, "sigmoid everywhere, as the example says"),
+               {"z^{(1)}": ENTRY, "z^{(2)}": ENTRY, "j": (1, 2)}, "sigmoid everywhere, as the example says",
+               notation={r"\mathbf{z}^{(2)}": z2_ex[j]}),
     Definition("backprop_221_loss", SECTION, "The worked example's loss", (_YHAT_EX - _Y_EX) ** 2 / 2,
                about(SECTION, "L", "inline"), {"\\hat{y}": (0.05, 0.95), "y": (0.0, 1.0)},
                "the loss of networks.loss(NOTES_NET), the quantity 'loss' of the example"),
 )
-NOTATION["layer_forward"] = dict(_LAYER)  # the bold names of layer l, as matrices
-NOTATION["layer_forward_activation"] = {"\\mathbf{z}^{(\\ell-1)}": z_prev_entry,
-                                       "\\mathbf{z}^{(\\ell+1)}": z_next_entry}
-NOTATION["bp2_next_layer"] = {**_NEXT_LAYER, "(entry)": sp.Tuple(k)}
-NOTATION["backprop_221_activation"] = {"\\mathbf{z}^{(2)}": z2_ex[j]}

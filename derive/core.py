@@ -140,6 +140,23 @@ class Bench:
 
 
 @dataclass(frozen=True)
+class Quirk:
+    """Documented behaviour of a generated kernel at one input, where it is a choice or a limit of the form used.
+
+    ``numpy_value`` and ``jax_value`` are what the two generated kernels return at ``inputs`` in
+    ``dtype``; ``autodiff_value``, for a derivative kernel, is what ``jax.grad`` of the generated
+    JAX forward kernel returns there. tests/test_kernels.py checks each one.
+    """
+
+    inputs: Mapping[str, float]
+    numpy_value: float
+    jax_value: float
+    autodiff_value: float | None
+    note: str
+    dtype: Literal["float32", "float64"] = "float64"
+
+
+@dataclass(frozen=True)
 class Kernel:
     """A formula as array code: argument order, the expression to print, and the input domain.
 
@@ -172,6 +189,51 @@ class Kernel:
     error_scale: str = ""
     #: The benchmark's inputs and hand-written NumPy reference; None leaves the kernel's row untimed.
     bench: Bench | None = None
+    #: What the generated kernels return at special inputs where that is a choice (a kink) or a limit of the form.
+    quirks: tuple[Quirk, ...] = ()
+
+
+@dataclass(frozen=True)
+class MatrixForm:
+    """A record's result as a matrix expression in the record's own symbols, and which entry the record derives.
+
+    ``names`` gives the IndexedBase of each MatrixSymbol, ``index`` the summation index of a product's entry;
+    the report shows the expression only where ``derive.proof`` proves that entry equal to the record's result.
+    """
+
+    expr: sp.MatrixExpr
+    entry: tuple[sp.Expr, sp.Expr]
+    names: Mapping[sp.MatrixSymbol, sp.IndexedBase]
+    index: sp.Symbol
+
+
+@dataclass(frozen=True)
+class CodeClaim:
+    """A line of a code listing as a claim: the name it assigns or defines, read by the audit from its syntax tree.
+
+    A one-line function (``def dsigmoid(a)``) is read with ``parameter`` as its argument. An assignment
+    (``dW2 = ...``) is evaluated over ``env()``, the arrays a line may use, and ``project`` maps the array it
+    computes to the scalar the record states (e.g. its sum along a symbolic direction).
+    """
+
+    name: str
+    parameter: sp.Symbol | None = None
+    env: Callable[[], Mapping[str, sp.Basic]] | None = None
+    project: Callable[[sp.Basic], sp.Basic] = same
+
+    def __post_init__(self) -> None:
+        if (self.parameter is None) == (self.env is None):
+            raise ValueError(f"code claim {self.name!r}: give a function's parameter or an assignment's env, not "
+                             f"{'both' if self.env is not None else 'neither'}")
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A claim the notes make in words, and how to correct it: the words as written, what to write, and why."""
+
+    written: str
+    corrected: str
+    why: str
 
 
 @dataclass(frozen=True)
@@ -192,6 +254,16 @@ class Formula:
     kernels: tuple[Kernel, ...] = ()
     expect: Literal["equal", "differ"] = "equal"
     comment: str = ""
+    #: The notes' names for the record's symbols, read by the audit: a LaTeX name (``\mathbf{W}^{(\ell)}``,
+    #: a Leibniz key ``\partial N/\partial D``) -> the record's symbol, matrix or function for it, and
+    #: ``"(entry)"`` -> the free indices of the entry a matrix claim is compared at.
+    notation: Mapping[str, sp.Basic] = field(default_factory=dict)
+    #: The result as a matrix expression, shown by the report as the last line of the chain (BP1-BP4).
+    matrix_form: MatrixForm | None = None
+    #: What a line of a code listing claims, for a record the notes state in code.
+    code: CodeClaim | None = None
+    #: The corrected sentence, for a claim the notes make in words that the derivation refutes.
+    correction: Correction | None = None
 
 
 @dataclass(frozen=True)
@@ -221,6 +293,9 @@ class Example:
     kernels_used: tuple[str, ...] = field(default=())
     #: The inputs' entries as the quantities' formulas name them (``W^{(1)}_{11}``), with their exact values.
     symbols: Mapping[sp.Basic, sp.Expr] = field(default_factory=dict)
+    #: The rule of verify/worked.py's ``PIPELINES`` that runs the example through the generated kernels, as a
+    #: user would; empty: the example is checked only by evaluating its quantities (verify/examples.py).
+    pipeline: str = ""
 
 
 @dataclass(frozen=True)
@@ -238,6 +313,8 @@ class Definition:
     locator: Locator
     domain: Mapping[str, tuple[float, float]]
     source: str = ""
+    #: The notes' names for the definition's symbols, as ``Formula.notation``.
+    notation: Mapping[str, sp.Basic] = field(default_factory=dict)
 
 
 SECTIONS: tuple[str, ...] = ("neuron", "activations", "losses", "gradient_descent", "backprop", "optimizers", "init",

@@ -186,6 +186,7 @@ FORMULAS: tuple[Formula, ...] = (
         definition=sp.Symbol("argmin_d g.d + |d|^2/(2 eta)"), derive=derive_update_rule,
         stated=UPDATE_STATED, locator=UPDATE_LINE, variables=(thetav, gradv, eta),
         domain=VECTOR_DOMAIN,
+        notation={"theta": thetav[j], r"\nabla_{\theta} L": gradv[j]},  # the notes' vectors, entry j
         kernels=(Kernel("sgd_step", (theta, g, eta), UPDATE_STATED.xreplace({thetav[j]: theta, gradv[j]: g}),
                         SGD_DOMAIN, scalars=("eta",),
                         bench=Bench(SGD_BENCH, "lambda theta, g, eta: theta - eta * g")),),
@@ -282,14 +283,9 @@ EXAMPLES: tuple[Example, ...] = (
         key="gd_table", section=SECTION, title="Gradient descent on theta^2 from theta_0 = 5, eta = 0.1",
         inputs={"theta_0": THETA_START, "eta": ETA_EXAMPLE}, quantities=_table_quantities(),
         symbols={ETA_HAND: ETA_EXAMPLE},
+        pipeline="gd_steps_on_square",  # verify/worked.py runs it through the sgd_step kernel
     ),
 )
-
-#: How the notes write a claim's symbols, where the name alone does not say it (read by verify/audit.py).
-NOTATION: dict[str, dict[str, sp.Basic]] = {
-    "gd_update_rule": {"theta": thetav[j], "\\nabla_{\\theta} L": gradv[j]},  # the notes' vectors, entry j
-}
-
 
 DEFINITIONS: tuple[Definition, ...] = (
     Definition("gd_quadratic_loss", SECTION, "The 1D example's loss", LOSS_1D,

@@ -13,7 +13,7 @@ from functools import cache
 import sympy as sp
 from sympy import stats
 
-from derive.core import Bench, Derivation, Formula, FormulaReference, Kernel, Locator, Sample, Step, about
+from derive.core import Bench, Correction, Derivation, Formula, FormulaReference, Kernel, Locator, Sample, Step, about
 
 n_in = sp.Symbol("n_{in}", integer=True, positive=True)
 n_out = sp.Symbol("n_{out}", integer=True, positive=True)
@@ -199,6 +199,9 @@ FORMULAS: tuple[Formula, ...] = (
         stated=var_y / 2, locator=HALVES, variables=(var_y,), domain=MOMENTS, expect="differ",
         comment=("Var(ReLU(y)) = Var(y) (1/2 - 1/(2 pi)) ~ 0.341 Var(y), not Var(y)/2: ReLU outputs have mean "
                  "sqrt(Var y / (2 pi)). Read as 'second moment', the sentence is right (relu_second_moment)."),
+        correction=Correction("ReLU halves the effective variance",
+                              r"ReLU halves the second moment, $\mathbb{E}[x^2] = \text{Var}(y)/2$",
+                              "what ReLU halves is the second moment, not the variance."),
     ),
     Formula(
         key="xavier_variance", section="1.7", title="Xavier/Glorot initialisation variance",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import sympy as sp
 from sympy.codegen.numpy_nodes import logaddexp
 
@@ -118,11 +120,13 @@ def derive_ce_grad_in_s() -> Derivation:
     return Derivation(steps[-1].expr, steps)
 
 
-def _ce_chain(position: int, key: str, title: str, labels_sum_to_one: bool = False) -> Formula:
+def _ce_chain(position: int, key: str, title: str, labels_sum_to_one: bool = False,
+              notation: Mapping[str, sp.Basic] | None = None) -> Formula:
     """A member of the notes' chain dL/dz_k = ... = ... (``position`` 1 is the first after the left-hand side).
 
     Each member must equal dL/dz_k: the members before the last for labels of any sum, the last one
     (which uses sum_i y_i = 1) for labels summing to 1. The locator counts the members, never its words.
+    ``notation`` is the record's (``Formula.notation``).
     """
     return Formula(
         key=key, section="1.3", title=title,
@@ -131,6 +135,7 @@ def _ce_chain(position: int, key: str, title: str, labels_sum_to_one: bool = Fal
         stated=sv[j] - yv[j] if labels_sum_to_one else -yv[j] + sv[j] * sp.Sum(yv[i], (i, 1, n)),
         locator=about("1.3", r"\frac{\partial L}{\partial z_k}", "inline", member=position),
         variables=(sv, yv), domain={"s": (0.01, 0.99), "y": (0.0, 1.0), "n": (1, 5), "j": (1, 1)},
+        notation=notation or {},
     )
 
 
@@ -181,6 +186,7 @@ FORMULAS: tuple[Formula, ...] = (
         derive=derive_bce_grad_z, stated=sigmoid(z) - y,
         locator=about("1.3", r"\frac{\partial L_{\text{BCE}}}{\partial z}"),
         variables=(z, y), domain=PROB,
+        notation={r"\hat{y}": sigmoid(z)},  # the notes set yhat = sigma(z) just above the claim
         kernels=(
             Kernel("bce_logits", (z, y), logaddexp(0, z) - y * z, PROB,
                    rewrite="-[y log s + (1-y) log(1-s)] = log(1 + e^z) - y z with s = sigma(z)",
@@ -227,20 +233,14 @@ FORMULAS: tuple[Formula, ...] = (
                    bench=Bench((Z_BENCH, ONE_HOT_BENCH), "lambda z, y: softmax(z) - y")),
         ),
     ),
-    _ce_chain(1, "ce_chain_rule", "CE gradient: the chain rule through the softmax"),
+    # d s_i / d z_k is the softmax Jacobian derived in section 1.2 (softmax_jacobian), s_i (delta_ik - s_k)
+    _ce_chain(1, "ce_chain_rule", "CE gradient: the chain rule through the softmax",
+              notation={r"\partial s/\partial z": sp.Lambda((i, j), derive_softmax_jacobian().result)}),
     _ce_chain(2, "ce_chain_jacobian", "CE gradient: the softmax Jacobian inserted"),
     _ce_chain(3, "ce_chain_cancel", "CE gradient: 1/s_i cancels s_i"),
     _ce_chain(4, "ce_chain_sum", "CE gradient: the Kronecker delta summed out"),
     _ce_chain(5, "ce_chain_labels", "CE gradient: labels summing to 1", labels_sum_to_one=True),
 )
-
-#: How the notes write a claim's symbols, where the name alone does not say it (read by verify/audit.py).
-NOTATION: dict[str, dict[str, sp.Basic]] = {
-    "bce_grad_logit": {"\\hat{y}": sigmoid(z)},  # the notes set yhat = sigma(z) just above the claim
-    # d s_i / d z_k is the softmax Jacobian derived in section 1.2 (softmax_jacobian), s_i (delta_ik - s_k)
-    "ce_chain_rule": {"\\partial s/\\partial z": sp.Lambda((i, j), derive_softmax_jacobian().result)},
-}
-
 
 # -- definitions the notes write (checked by the audit, not proven) ------------------------------------------
 

@@ -85,6 +85,9 @@ FORMULAS: tuple[Formula, ...] = (
         locator=about("1.1", r"\mathbf{a}^{(\ell)}"), variables=tuple(CHAIN_NAMES.values()),
         domain={"m_{l-1}": (1, 4), "m_l": (1, 4), "j": (1, 1), "a^{(l)}": ENTRY,
                 **{str(v): ENTRY for v in CHAIN_NAMES.values()}},
+        # layer l-1's activation is included so that a^{(l)} in its place is a product of the wrong shape
+        notation={r"\mathbf{W}^{(\ell)}": W_L, r"\mathbf{a}^{(\ell-1)}": A_PREV, r"\mathbf{b}^{(\ell)}": B_L,
+                  r"\mathbf{a}^{(\ell)}": A_L, "(entry)": sp.Tuple(j)},
     ),
 )
 
@@ -110,16 +113,9 @@ DEFINITIONS: tuple[Definition, ...] = (
                "sigma, any activation, of the pre-activation z"),
     Definition("layer_preactivation", "1.1", "A layer's pre-activation", LAYER,
                about("1.1", r"\mathbf{z}"), {"m": (1, 4), "n": (1, 4)},
-               "one neuron's w^T x + b per row of W"),
+               "one neuron's w^T x + b per row of W",
+               notation={r"\mathbf{W}": W_LAYER, r"\mathbf{x}": X_LAYER, r"\mathbf{b}": B_LAYER}),
     Definition("layer_activation", "1.1", "A layer's activation", sigma(zv[j]),
                about("1.1", r"\mathbf{a}"), {"z": ENTRY, "j": (1, 3)},
                "sigma applied to each entry z_j of the layer's pre-activation"),
 )
-
-#: The notes' bold names of a layer, as matrices of symbolic shapes (read by verify/audit.py).
-NOTATION: dict[str, dict[str, sp.Basic]] = {
-    "layer_preactivation": {"\\mathbf{W}": W_LAYER, "\\mathbf{x}": X_LAYER, "\\mathbf{b}": B_LAYER},
-    # layer l-1's activation is included so that a^{(l)} in its place is a product of the wrong shape
-    "network_forward": {"\\mathbf{W}^{(\\ell)}": W_L, "\\mathbf{a}^{(\\ell-1)}": A_PREV, "\\mathbf{b}^{(\\ell)}": B_L,
-                        "\\mathbf{a}^{(\\ell)}": A_L, "(entry)": sp.Tuple(j)},
-}

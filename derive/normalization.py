@@ -377,26 +377,22 @@ _SIGMA = {"sigma": sp.sqrt(sigma2)}  # the notes write sigma^2; the records name
 
 DEFINITIONS: tuple[Definition, ...] = (
     Definition("batchnorm_mean", "1.9", "The batch mean", mean(B),
-               about("1.9", r"\mu"), NORM, "mean(B), used by every 1.9 record"),
+               about("1.9", r"\mu"), NORM, "mean(B), used by every 1.9 record",
+               notation={"n": B}),
     Definition("batchnorm_variance", "1.9", "The batch variance", variance(B).subs(mean(B), mu),
                about("1.9", r"\sigma^2"), NORM,
-               "variance(B), the biased variance"),
+               "variance(B), the biased variance", notation={"n": B, **_SIGMA}),
     Definition("batchnorm_normalized", "1.9", "The batch-normalised input", (xv[i] - mu) / STD,
                about("1.9", r"\hat x_i"), NORM,
-               "normalized(B, i)"),
+               "normalized(B, i)", notation=_SIGMA),
     Definition("batchnorm_output", "1.9", "The batch-norm output", gamma * xh[i] + beta,
                about("1.9", "y_i"), NORM, "BN_DEFINITION"),
     Definition("layernorm_mean", "1.9", "The layer mean", mean(H),
                about("1.9", r"\mu"), NORM, "mean(H)"),
     Definition("layernorm_variance", "1.9", "The layer variance", variance(H).subs(mean(H), mu),
                about("1.9", r"\sigma^2"), NORM,
-               "variance(H)"),
+               "variance(H)", notation={"n": H, **_SIGMA}),
     Definition("layernorm_output", "1.9", "The layer-norm output", gamma_v[i] * (xv[i] - mu) / STD + beta_v[i],
-               about("1.9", "y_j"), NORM, "LN_DEFINITION"),
+               about("1.9", "y_j"), NORM, "LN_DEFINITION",
+               notation=_SIGMA),
 )
-
-#: How the notes write a definition's symbols (read by verify/audit.py).
-NOTATION: dict[str, dict[str, sp.Basic]] = {
-    "batchnorm_mean": {"n": B}, "batchnorm_variance": {"n": B, **_SIGMA}, "batchnorm_normalized": _SIGMA,
-    "layernorm_variance": {"n": H, **_SIGMA}, "layernorm_output": _SIGMA,
-}

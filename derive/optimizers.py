@@ -567,23 +567,26 @@ OPT = {"t": (2, 6), "beta": RATE, "beta_1": RATE, "beta_2": RATE, "eta": (0.01, 
        "g": (-2.0, 2.0), "\\hat{\\mathbf{m}}": (-2.0, 2.0), "\\hat{\\mathbf{v}}": (0.05, 2.0)}
 m_hat, v_hat = sp.IndexedBase("\\hat{\\mathbf{m}}"), sp.IndexedBase("\\hat{\\mathbf{v}}")
 ADAM_THETA = theta - eta * m_hat[t] / (sp.sqrt(v_hat[t]) + eps)
+GRADIENT = {"\\nabla L": gv[t]}  # how the notes write the gradient g_t (the records' ``notation``)
 
 DEFINITIONS: tuple[Definition, ...] = (
     Definition("momentum_velocity", "1.6", "The momentum velocity", MOMENTUM.rhs,
                about("1.6", r"\mathbf{v}_t"), OPT,
-               "the recursion the momentum derivations unroll"),
+               "the recursion the momentum derivations unroll", notation=GRADIENT),
     Definition("momentum_step", "1.6", "The momentum step", theta - eta * vv[t],
                about("1.6", r"\theta"), OPT),
     Definition("rmsprop_average", "1.6", "The RMSProp running average", beta * sv[t - 1] + (1 - beta) * gv[t] ** 2,
                about("1.6", r"\mathbf{s}_t"), OPT,
-               "the recursion rmsprop_constant_gradient solves"),
+               "the recursion rmsprop_constant_gradient solves", notation=GRADIENT),
     Definition("rmsprop_step", "1.6", "The RMSProp step", theta - eta / (sp.sqrt(sv[t]) + eps) * gv[t],
-               about("1.6", r"\theta"), OPT),
+               about("1.6", r"\theta"), OPT,
+               notation=GRADIENT),
     Definition("adam_first_moment", "1.6", "Adam's first moment", ADAM_M.rhs,
-               about("1.6", r"\mathbf{m}_t"), OPT, "the recursion adam_m_expectation unrolls"),
+               about("1.6", r"\mathbf{m}_t"), OPT, "the recursion adam_m_expectation unrolls",
+               notation=GRADIENT),
     Definition("adam_second_moment", "1.6", "Adam's second moment", ADAM_V.rhs.subs(g2v[t], gv[t] ** 2),
                about("1.6", r"\mathbf{v}_t"), OPT,
-               "the recursion adam_v_expectation unrolls, with g^2 the squared gradient"),
+               "the recursion adam_v_expectation unrolls, with g^2 the squared gradient", notation=GRADIENT),
     Definition("adam_step", "1.6", "The Adam step", ADAM_THETA,
                about("1.6", r"\theta"), OPT),
     Definition("adam_default_beta1", "1.6", "Adam's default beta_1", sp.Rational(9, 10),
@@ -596,9 +599,3 @@ DEFINITIONS: tuple[Definition, ...] = (
                about("1.6", r"\epsilon", "inline"), {},
                "Kingma and Ba (2015), Algorithm 1"),
 )
-
-#: How the notes write a definition's symbols (read by verify/audit.py): the gradient is g_t.
-NOTATION: dict[str, dict[str, sp.Basic]] = {
-    key: {"\\nabla L": gv[t]} for key in ("momentum_velocity", "rmsprop_average", "rmsprop_step",
-                                           "adam_first_moment", "adam_second_moment")
-}

@@ -16,7 +16,19 @@ import sympy as sp
 from sympy import stats
 
 from derive.arrays import Count, vectorize
-from derive.core import Bench, Definition, Derivation, Formula, Kernel, Locator, Region, Sample, Step, within_bounds
+from derive.core import (
+    Bench,
+    Definition,
+    Derivation,
+    Formula,
+    Kernel,
+    Locator,
+    Quirk,
+    Region,
+    Sample,
+    Step,
+    within_bounds,
+)
 
 n = sp.Symbol("n", integer=True, positive=True)
 i, j = sp.symbols("i j", integer=True, positive=True)
@@ -177,6 +189,7 @@ FORMULAS: tuple[Formula, ...] = (
                    grad_of="l2_penalty", grad_wrt="theta",
                    bench=Bench(PENALTY_BENCH, "lambda theta, lam: lam * theta")),
         ),
+        notation={"theta": thv[j]},  # the notes write the vector theta; the record takes its j-th entry
     ),
     Formula(
         key="l1_gradient", section="1.8", title="Gradient of the L1 penalty away from 0 (beyond the notes)",
@@ -189,7 +202,12 @@ FORMULAS: tuple[Formula, ...] = (
             Kernel("l1_penalty_grad", (theta, lam), penalty(lam * sp.sign(thv[j])), PENALTY_KERNEL,
                    shape="vector", grad_of="l1_penalty", grad_wrt="theta",
                    rewrite="the subgradient 0 is chosen at theta_j = 0 (sign(0) = 0)",
-                   bench=Bench(PENALTY_BENCH, "lambda theta, lam: lam * np.sign(theta)")),
+                   bench=Bench(PENALTY_BENCH, "lambda theta, lam: lam * np.sign(theta)"),
+                   quirks=(Quirk({"theta": 0.0, "lambda": 0.5}, numpy_value=0.0, jax_value=0.0, autodiff_value=0.5,
+                                 note="kink: the subdifferential of lambda |theta| at 0 is [-lambda, lambda]; the "
+                                      "generated gradient lambda sign(theta) chooses 0 (the minimum-norm subgradient, "
+                                      "which keeps a zero weight at zero), while jax.grad of lambda sum |theta| takes "
+                                      "d|x|/dx = 1 at 0 and returns lambda."),)),
         ),
         regions=(Region("theta_j > 0", {thv[j]: sp.Symbol("q", positive=True)}, {}),
                  Region("theta_j < 0", {thv[j]: -sp.Symbol("q", positive=True)}, {})),
@@ -247,21 +265,14 @@ FORMULAS: tuple[Formula, ...] = (
     ),
 )
 
-#: How the notes write a claim's symbols, where the name alone does not say it (read by verify/audit.py).
-NOTATION: dict[str, dict[str, sp.Basic]] = {
-    "l2_gradient": {"theta": thv[j]},  # the notes write the vector theta; the record takes its j-th entry
-    "l2_penalty_definition": {"theta": thv},  # the norms of the notes' vector theta are sums over its entries
-    "l1_penalty_definition": {"theta": thv},
-}
-
-
 # -- definitions the notes write (checked by the audit, not proven) ------------------------------------------
 
 NORMS = {"theta": (-3.0, 3.0), "lambda": (0.001, 2.0), "n": (2, 5)}  # n >= 2: |theta|_1 and |theta|_2 then differ
 DEFINITIONS: tuple[Definition, ...] = (
     Definition("l2_penalty_definition", "1.8", "The L2 penalty", L2,
                Locator("1.8", r"L2 \(weight decay\): add \$", "inline"), NORMS,
-               "(lambda/2) |theta|^2, differentiated by l2_gradient"),
+               "(lambda/2) |theta|^2, differentiated by l2_gradient",
+               notation={"theta": thv}),  # the norms of the notes' vector theta are sums over its entries
     Definition("l1_penalty_definition", "1.8", "The L1 penalty", L1, Locator("1.8", r"L1: add \$", "inline"),
-               NORMS, "lambda |theta|_1, differentiated by l1_gradient"),
+               NORMS, "lambda |theta|_1, differentiated by l1_gradient", notation={"theta": thv}),
 )

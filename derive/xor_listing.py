@@ -14,11 +14,11 @@ the shapes.
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, partial
 
 import sympy as sp
 
-from derive.core import Derivation, Formula, Locator, Step
+from derive.core import CodeClaim, Derivation, Formula, Locator, Step
 from derive.functions import sigmoid
 
 SECTION = "1.10"
@@ -177,6 +177,12 @@ def _domain(wrt: str) -> dict[str, tuple[float, float]]:
     return dom
 
 
+@cache
+def code_env() -> dict[str, sp.Matrix]:
+    """The arrays a backward line may use: the forward values, and every other gradient as SymPy derived it."""
+    return {**ARRAYS, "Y": Y, **{f"d{wrt}": derived_gradient(wrt) for wrt in START}}
+
+
 def _record(wrt: str, pattern: str, title: str) -> Formula:
     """The record for the listing line that computes d<wrt>."""
     stated = listing_backward()[wrt]
@@ -188,6 +194,8 @@ def _record(wrt: str, pattern: str, title: str) -> Formula:
         definition=forward_from(START[wrt])[0], derive=lambda: derive_line(wrt), stated=along(stated, wrt),
         locator=Locator(SECTION, pattern, "code"), variables=tuple(ARRAYS[wrt]), domain=_domain(wrt),
         comment="len(X) is the number of entries of A2 only because the output width is 1" if wrt == "A2" else "",
+        # the audit evaluates the line's syntax tree over code_env() and compares d<wrt> along the direction U
+        code=CodeClaim(f"d{wrt}", env=code_env, project=partial(along, wrt=wrt)),
     )
 
 
@@ -198,23 +206,7 @@ FORMULAS: tuple[Formula, ...] = (
         stated=dsigmoid(sp.Symbol("a", real=True)),
         locator=Locator(SECTION, r"^def dsigmoid\(", "code"),
         variables=(sp.Symbol("a", real=True),), domain={"a": (0.15, 0.95)},
+        code=CodeClaim("dsigmoid", parameter=sp.Symbol("a", real=True)),  # a one-line function of a
     ),
     *(_record(wrt, pattern, title) for wrt, pattern, title in LINES),
 )
-
-
-#: How the audit reads a listing claim from the code as written (verify/code_reading.py walks its
-#: syntax tree): per claim, the name a line assigns and the array it is the gradient of (None: a
-#: one-line function of ``a``); ``code_env`` binds the names a line may use.
-
-
-@cache
-def code_env() -> dict[str, sp.Matrix]:
-    """The arrays a backward line may use: the forward values, and every other gradient as SymPy derived it."""
-    return {**ARRAYS, "Y": Y, **{f"d{wrt}": derived_gradient(wrt) for wrt in START}}
-
-
-CODE_CLAIMS: dict[str, tuple[str, str | None]] = {
-    "xor_dsigmoid": ("dsigmoid", None), **{f"xor_d{wrt}": (f"d{wrt}", wrt) for wrt, _, _ in LINES},
-}
-CODE_PARAMETER = sp.Symbol("a", real=True)

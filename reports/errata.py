@@ -5,7 +5,7 @@ The entries come from the audit's findings (``verify.audit``: claim, line, sever
 stated, expected). Findings on the same line merge into one entry; entries sort by severity, then line.
 The corrected line is the notes' line with each wrong fragment replaced: a number by the value the
 audit expects, a formula by the derivation's result printed by ``reports.printer``, a set by the
-derived set at the written precision, and a prose claim by the sentence of ``PROSE_FIXES``.
+derived set at the written precision, and a prose claim by its record's ``correction``.
 ``tests/test_report_errata.py`` audits every corrected line. Slips that are only rounding (the last
 digit off by one) go to a short list of their own.
 """
@@ -20,19 +20,12 @@ from typing import Any
 
 import sympy as sp
 
-from derive.core import registry
+from derive.core import Correction, registry
 from reports.latex import Tex, escape
 from reports.printer import textbook
 from reports.quote import quoted, typeset_line
 
 SEVERITY_ORDER: Mapping[str, int] = {"error": 0, "warning": 1}
-
-# Prose claims whose wrong words are a sentence, not a formula: (record key) -> (words as the notes write
-# them, what to write instead). Each replacement is audited like every other one.
-PROSE_FIXES: Mapping[str, tuple[str, str]] = {
-    "relu_variance": ("ReLU halves the effective variance",
-                      r"ReLU halves the second moment, $\mathbb{E}[x^2] = \text{Var}(y)/2$"),
-}
 
 # One sentence on why, by the kind of slip (formatted with the entry's fields).
 WHY: Mapping[str, str] = {
@@ -43,7 +36,7 @@ WHY: Mapping[str, str] = {
     "carried": "Line {source} now gives {expected} where this line used {stated}.",
     "formula": "The derivation gives {expected_tex}, which differs from what is written.",
     "set": "The derived set is {expected_tex}: the function has a minimum, so its range is not all of the reals.",
-    "prose": "The derivation gives {expected_tex}; what ReLU halves is the second moment, not the variance.",
+    "prose": "The derivation gives {expected_tex}; {why}",  # why: the record's Correction.why
 }
 
 
@@ -123,6 +116,14 @@ def _set_tex(expr: sp.Basic) -> str:
     return textbook(_round_floats(expr))
 
 
+def _correction(claim: str) -> Correction | None:
+    """The correction that record ``claim`` gives for a claim the notes make in words, if any."""
+    try:
+        return registry().formula(claim).correction
+    except KeyError:
+        return None
+
+
 def _derived(claim: str) -> sp.Basic | None:
     """The derivation's result for record ``claim``, or None when it is not a formula record."""
     try:
@@ -147,11 +148,12 @@ def _fix(line: str, finding: Any) -> tuple[str, str, dict[str, str]]:
         kind = "rounded chain" if "rounded" in message else ("rounding" if abs(a - b) <= ulp else "arithmetic")
         return _replace_number(line, str(stated), str(expected)), kind, fields
     claim = str(getattr(finding, "claim", ""))
-    if claim in PROSE_FIXES:
-        old, new = PROSE_FIXES[claim]
+    correction = _correction(claim)
+    if correction is not None:
         result = _derived(claim)
         fields["expected_tex"] = "$" + textbook(result) + "$" if result is not None else ""
-        return line.replace(old, new), "prose", fields
+        fields["why"] = correction.why
+        return line.replace(correction.written, correction.corrected), "prose", fields
     result = _derived(claim)
     if result is None or stated is None or str(stated) not in line:
         return line, "", fields

@@ -98,49 +98,72 @@ def test_an_unknown_error_scale_rule_says_where_to_fix_it() -> None:
 
 # --- no side tables -----------------------------------------------------------------------------------------
 
-#: Module-level tables still keyed by record keys (not kernel names), each acted on by its own layer. Adding
-#: a kernel needs none of them; a new entry here needs a reason.
-KNOWN_RECORD_TABLES = {
-    "verify/worked.py:PIPELINES",           # NumPy code that runs a worked example through the kernels
-    "reports/matrix_form.py:MATRIX_FORMS",  # the report's matrix-form line of BP1-BP4
-    "derive/xor_listing.py:CODE_CLAIMS",    # the listing lines that the audit reads as claims
-    "reports/errata.py:PROSE_FIXES",        # the words a prose erratum replaces
-    "verify/tolerances.py:QUIRKS",          # kernels' documented values at special inputs (not moved yet)
-}
+#: Module-level tables still keyed by record keys or kernel names, each acted on by its own layer. Adding a
+#: kernel or a record needs none of them; a new entry here needs a reason (and a line in docs/DESIGN.md).
+KNOWN_RECORD_TABLES: frozenset[str] = frozenset()
+
+#: The record types of derive/core.py: a tuple of them (``FORMULAS``, ``DEFINITIONS``) is the registry itself.
+RECORD_TYPES = frozenset({"Formula", "Definition", "Example", "Quantity", "Kernel"})
+
+
+def _strings(node: ast.expr) -> list[str]:
+    """The string constants of a tuple, list or set literal."""
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        return [e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+    return []
 
 
 def _keys(value: ast.expr | None) -> list[str]:
-    """The string keys of a dict literal, or the leading string arguments of a tuple of rows ``Row("name", ...)``."""
+    """The string keys of a table literal.
+
+    A dict literal's keys; a dict comprehension's over a literal (``{key: ... for key in ("a", "b")}``); or
+    the leading string arguments of a tuple of rows ``Row("name", ...)`` other than the records themselves.
+    """
     if isinstance(value, ast.Dict):
         return [key.value for key in value.keys if isinstance(key, ast.Constant) and isinstance(key.value, str)]
+    if isinstance(value, ast.DictComp):
+        return [key for generator in value.generators for key in _strings(generator.iter)]
     if isinstance(value, ast.Tuple):
         return [row.args[0].value for row in value.elts if isinstance(row, ast.Call) and row.args
-                and isinstance(row.args[0], ast.Constant) and isinstance(row.args[0].value, str)]
+                and isinstance(row.args[0], ast.Constant) and isinstance(row.args[0].value, str)
+                and not (isinstance(row.func, ast.Name) and row.func.id in RECORD_TYPES)]
     return []
 
 
 def _module_tables(path: Path) -> Iterator[tuple[str, list[str]]]:
-    """(name, keys) for each module-level dict literal or tuple of rows assigned in ``path``."""
+    """(name, keys) for each module-level table assigned in ``path``, its ``NAME["key"] = ...`` entries included."""
+    tables: dict[str, list[str]] = {}
     for node in ast.parse(path.read_text(encoding="utf-8")).body:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
             node, ast.AnnAssign) else []
         keys = _keys(getattr(node, "value", None))
-        if keys:
-            yield from ((target.id, keys) for target in targets if isinstance(target, ast.Name))
+        for target in targets:
+            if isinstance(target, ast.Name) and keys:
+                tables.setdefault(target.id, []).extend(keys)
+            elif (isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name)
+                  and isinstance(target.slice, ast.Constant) and isinstance(target.slice.value, str)):
+                tables.setdefault(target.value.id, []).append(target.slice.value)
+    yield from tables.items()
 
 
-def _side_tables(names: set[str]) -> list[str]:
+def _side_tables(names: set[str], root: Path = REPO) -> list[str]:
     """'path:NAME' for each module-level table in the source packages whose keys are mostly in ``names``."""
     found = []
     for package in ("derive", "chainrule", "verify", "reports"):
-        for path in sorted((REPO / package).rglob("*.py")):
-            if "kernels" in path.relative_to(REPO).parts:
+        for path in sorted((root / package).rglob("*.py")):
+            if "kernels" in path.relative_to(root).parts:
                 continue
             for name, keys in _module_tables(path):
                 hits = [key for key in keys if key in names]
                 if hits and 2 * len(hits) >= len(keys):
-                    found.append(f"{path.relative_to(REPO).as_posix()}:{name}")
+                    found.append(f"{path.relative_to(root).as_posix()}:{name}")
     return found
+
+
+def _record_keys() -> set[str]:
+    """Every record's key: formulas, definitions, worked examples."""
+    reg = registry()
+    return {f.key for f in reg.formulas} | {d.key for d in reg.definitions} | {e.key for e in reg.examples}
 
 
 def test_no_module_level_table_is_keyed_by_kernel_names() -> None:
@@ -150,8 +173,31 @@ def test_no_module_level_table_is_keyed_by_kernel_names() -> None:
                          "record in derive/ (see docs/DESIGN.md, 'One record per formula')")
 
 
+def test_no_module_level_table_is_keyed_by_record_keys() -> None:
+    found = [t for t in _side_tables(_record_keys()) if t not in KNOWN_RECORD_TABLES]
+    assert found == [], (f"tables keyed by record keys: {found}; declare the fact as a field of the Formula, "
+                         "Definition or Example record in derive/, or key a layer's own rule by what it does "
+                         "(see docs/DESIGN.md, 'One record per formula')")
+
+
 def test_the_side_table_scan_finds_a_table_keyed_by_kernel_names(tmp_path: Path) -> None:
     path = tmp_path / "m.py"
     path.write_text('SCALES: dict[str, float] = {"sigmoid": 1.0, "tanh": 2.0}\nOTHER = {"a": 1}\n'
                     'ROWS = (Row("relu", 1), Row("gelu", 2))\n', encoding="utf-8")
     assert list(_module_tables(path)) == [("SCALES", ["sigmoid", "tanh"]), ("OTHER", ["a"]), ("ROWS", ["relu", "gelu"])]
+
+
+def test_the_side_table_scan_finds_comprehensions_and_entries_set_one_by_one(tmp_path: Path) -> None:
+    path = tmp_path / "m.py"
+    path.write_text('NOTES = {key: 1 for key in ("gd_table", "l2_gradient")}\nNOTES["relu_variance"] = 2\n'
+                    'EXTRA: dict[str, int] = {}\nEXTRA["backprop_221"] = 3\n', encoding="utf-8")
+    assert list(_module_tables(path)) == [("NOTES", ["gd_table", "l2_gradient", "relu_variance"]),
+                                          ("EXTRA", ["backprop_221"])]
+
+
+def test_the_side_table_scan_passes_the_records_themselves_and_finds_a_table_beside_them(tmp_path: Path) -> None:
+    (tmp_path / "derive").mkdir()
+    (tmp_path / "derive" / "m.py").write_text(
+        'DEFINITIONS = (Definition("softmax_definition", "1.2"), Definition("ce_definition", "1.3"))\n'
+        'FIXES = {"relu_variance": ("halves the variance", "halves the second moment")}\n', encoding="utf-8")
+    assert _side_tables(_record_keys(), tmp_path) == ["derive/m.py:FIXES"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from types import SimpleNamespace
 
 import pytest
@@ -18,7 +19,7 @@ def rows():
 
 
 def test_every_stated_number_of_the_piped_examples_is_recomputed_by_both_backends(rows):
-    expected = {(e.key, q.name) for e in registry().examples if e.key in worked.PIPELINES
+    expected = {(e.key, q.name) for e in registry().examples if e.pipeline
                 for q in e.quantities if q.stated is not None}
     assert {(r.example.removesuffix(" (kernels)"), r.quantity) for r in rows} == expected
 
@@ -30,7 +31,7 @@ def test_the_kernel_pipelines_reach_the_exact_values(rows):
 
 
 def test_the_kernel_pipelines_judge_the_notes_numbers_like_the_exact_check(rows):
-    base = {(e.key, c.quantity): c.verdict for e in registry().examples if e.key in worked.PIPELINES
+    base = {(e.key, c.quantity): c.verdict for e in registry().examples if e.pipeline
             for c in check_example(e)}
     assert {(r.example.removesuffix(" (kernels)"), r.quantity): r.verdict for r in rows} == base
 
@@ -47,3 +48,9 @@ def test_a_wrong_optimizer_kernel_is_caught(monkeypatch):
     monkeypatch.setattr(worked, "load_backend", broken)
     bad = {r.quantity for r in worked.check_pipelines() if "off the exact value" in r.detail}
     assert {"update_0", "W2_1_updated"} <= bad
+
+
+def test_an_unknown_pipeline_says_where_to_fix_it():
+    example = dataclasses.replace(registry().examples[0], pipeline="no_such_pipeline")
+    with pytest.raises(KeyError, match="PIPELINES"):
+        worked.pipeline(example)

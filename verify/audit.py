@@ -17,7 +17,7 @@ How a claim is read (a later section plugs in by adding records only):
      them, and the finding says so.
 3. The LaTeX is parsed by ``verify.notation`` (never ``sympify``/``eval``); the notes' symbols are
    mapped onto the record's by name, by canonical name (no bold, ``\\ell`` as ``l``), bold vectors
-   onto the record's component ``x[j]``, the section module's ``NOTATION[claim]`` table, and a lone
+   onto the record's component ``x[j]``, the record's ``notation`` table, and a lone
    unmatched index pair (``z_k`` -> ``z_j``). A Leibniz derivative is read through the table's key
    ``\\partial N/\\partial D`` and an activation of a matrix expression entrywise. The map used is kept
    in ``Finding.symbols``.
@@ -33,14 +33,12 @@ are "notation", the rest is "unchecked" -- so coverage says how much of the file
 from __future__ import annotations
 
 import functools
-import importlib
 import operator
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from types import ModuleType
 from typing import Literal
 
 import sympy as sp
@@ -48,7 +46,7 @@ from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from derive.core import SECTIONS, Definition, Derivation, Example, Formula, Locator, Quantity, Step, registry
+from derive.core import CodeClaim, Definition, Derivation, Example, Formula, Locator, Quantity, Step, registry
 from derive.functions import Defined
 from derive.proof import Proof, check_equal, compare_sets
 from verify.code_reading import CodeReadError, CodeShapeError, CodeTooLargeError, read_assignment, read_function
@@ -222,7 +220,8 @@ def as_formula(d: Definition) -> Formula:
     step = Step(f"definition ({d.source})" if d.source else "definition", d.expr)
     return Formula(key=d.key, section=d.section, title=d.title, assumptions=(), definition=d.expr,
                    derive=lambda: Derivation(d.expr, (step,)), stated=d.expr, locator=d.locator,
-                   variables=tuple(sorted(d.expr.free_symbols, key=str)), domain=d.domain)
+                   variables=tuple(sorted(d.expr.free_symbols, key=str)), domain=d.domain,
+                   notation=d.notation)
 
 
 def unlocated() -> int:
@@ -232,40 +231,9 @@ def unlocated() -> int:
             + sum(q.locator is None for e in reg.examples for q in e.quantities))
 
 
-class LazyNotation(Mapping[str, sp.Basic]):
-    """One claim's symbol map, built on first use: a file that states no record never imports the tables."""
-
-    def __init__(self, key: str) -> None:
-        self.key = key
-
-    def _table(self) -> dict[str, sp.Basic]:
-        """The claim's map from the merged tables."""
-        return _notation_tables().get(self.key, {})
-
-    def __getitem__(self, name: str) -> sp.Basic:
-        return self._table()[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._table())
-
-    def __len__(self) -> int:
-        return len(self._table())
-
-
-@functools.cache
-def _notation_tables() -> dict[str, dict[str, sp.Basic]]:
-    """The merged tables, once per process."""
-    return notation_table()
-
-
-def notation_table() -> dict[str, dict[str, sp.Basic]]:
-    """Per-claim symbol maps: each section module's optional ``NOTATION`` dict, merged."""
-    merged: dict[str, dict[str, sp.Basic]] = {}
-    for name in SECTIONS:
-        module = importlib.import_module(f"derive.{name}")
-        for key, mapping in getattr(module, "NOTATION", {}).items():
-            merged[key] = dict(mapping)
-    return merged
+def notation_of(claim: Claim) -> Mapping[str, sp.Basic]:
+    """The notes' names for the claim's symbols: its formula's or definition's ``notation`` (none for a quantity)."""
+    return claim.formula.notation if claim.formula is not None else {}
 
 
 _DERIVED: dict[str, sp.Basic] = {}
@@ -548,7 +516,7 @@ def align(parsed: sp.Basic, formula: Formula, target: sp.Basic,
           explicit: Mapping[str, sp.Basic]) -> tuple[sp.Basic, dict[str, str]]:
     """Rename the notes' symbols to the record's; return the expression and the renames made.
 
-    In order: the module's ``NOTATION`` entries for this claim; symbols of the same name (or the
+    In order: the record's ``notation`` entries; symbols of the same name (or the
     same name without bold styling, for the record's MatrixSymbols); then, when exactly one integer
     index of the notes and one of the record are left unmatched, those two (``z_k`` vs ``z_j``).
     """
@@ -628,12 +596,12 @@ def _entry_of_applied(expr: sp.Basic, at: sp.Tuple) -> sp.Basic:
 
 
 def _spelled(x: sp.Basic) -> str:
-    """How a derivative's numerator or denominator is named in a NOTATION key: its canonical name or base label."""
+    """How a derivative's numerator or denominator is named in a ``notation`` key: its canonical name or base label."""
     return canonical(str(x.base.label) if isinstance(x, sp.Indexed) else str(x))
 
 
 def _read_partials(expr: sp.Basic, explicit: Mapping[str, sp.Basic], shown: dict[str, str]) -> sp.Basic:
-    r"""Read each Leibniz derivative the notes write (``Partial``) through the NOTATION key ``\partial N/\partial D``.
+    r"""Read each Leibniz derivative the notes write (``Partial``) through the notation key ``\partial N/\partial D``.
 
     Its value is a Lambda of the numerator's indices, then the denominator's: ``\partial s/\partial z`` ->
     ``Lambda((i, j), s_i (delta_ij - s_j))`` reads ``\frac{\partial s_i}{\partial z_k}`` as ``s_i (delta_ik - s_k)``.
@@ -645,7 +613,7 @@ def _read_partials(expr: sp.Basic, explicit: Mapping[str, sp.Basic], shown: dict
         rule = explicit.get(key)
         indices = [*getattr(num, "indices", ()), *getattr(den, "indices", ())]
         if not isinstance(rule, sp.Lambda) or len(rule.variables) != len(indices):
-            raise KeyError(f"no reading of the derivative {key} in the NOTATION table")
+            raise KeyError(f"no reading of the derivative {key} in the record's notation")
         out = rule(*indices)
         shown[str(p)] = str(out)
         return out
@@ -831,7 +799,7 @@ def judge_formula(claim: Claim, written: Written, explicit: Mapping[str, sp.Basi
                           if s.name not in formula.domain)
         if leftover:
             return _finding(base, written.line, "unknown", f"symbols {leftover} of the notes have no counterpart in "
-                            f"record {formula.key!r}; add them to the module's NOTATION table", written.text,
+                            f"record {formula.key!r}; add them to the record's notation", written.text,
                             expected, symbols)
         matrices = isinstance(rhs, sp.MatrixExpr) or isinstance(parsed, sp.MatrixExpr)
         try:
@@ -1095,7 +1063,7 @@ def judge(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic],
         head = next((h.line for h in notes.headings if h.section == claim.locator.section), None)
         return _finding(base, head, "not found", f"not found in section {claim.locator.section} ({where}): "
                         f"no line matches /{claim.locator.pattern}/", None, None), None
-    reader = code_readers().get(claim.key)
+    reader = claim.formula.code if claim.formula is not None else None
     if reader is not None and claim.locator.kind == "code":
         return judge_code(notes, claim, located, reader), None
     if not _group(located.match) and (claim.locator.kind in AS_READ or (
@@ -1230,16 +1198,7 @@ def listing_findings(notes: Notes, *, run: bool = False) -> list[Finding]:
     return out
 
 
-def code_readers() -> dict[str, ModuleType]:
-    """Claims read from a listing's code as written: claim key -> the section module with its CODE_CLAIMS."""
-    out: dict[str, ModuleType] = {}
-    for name in SECTIONS:
-        module = importlib.import_module(f"derive.{name}")
-        out.update({key: module for key in getattr(module, "CODE_CLAIMS", {})})
-    return out
-
-
-def judge_code(notes: Notes, claim: Claim, located: Located, module: ModuleType) -> Finding:
+def judge_code(notes: Notes, claim: Claim, located: Located, reader: CodeClaim) -> Finding:
     """Read what a listing line computes (from its syntax tree, never running it) and compare with the derivation."""
     formula = claim.formula
     assert formula is not None
@@ -1249,15 +1208,16 @@ def judge_code(notes: Notes, claim: Claim, located: Located, module: ModuleType)
     code = notes.code_at(located.line)
     if code is None:
         return _finding(base, located.line, "unparsed", "the line is not inside a code block", written, expected)
-    name, wrt = module.CODE_CLAIMS[claim.key]
+    name = reader.name
     try:
-        if wrt is None:
-            stated = read_function(code.text, name, module.CODE_PARAMETER)
+        if reader.parameter is not None:
+            stated = read_function(code.text, name, reader.parameter)
         else:
-            value = read_assignment(code.text, module.code_env(), name)
+            assert reader.env is not None  # CodeClaim checks that it has one of the two
+            value = read_assignment(code.text, reader.env(), name)
             if value is None:
                 return _finding(base, located.line, "unparsed", f"the listing assigns no {name}", written, expected)
-            stated = module.along(value, wrt)
+            stated = reader.project(value)
     except CodeShapeError as e:
         return _finding(base, located.line, "error", f"as written: {e}", written, expected)
     except CodeTooLargeError as e:
@@ -1549,7 +1509,7 @@ def audit_notes(notes: Notes, sections: Iterable[str] | None = None, *, run_list
                                           for w in wanted):
             continue
         try:
-            finding, written = judge(notes, claim, LazyNotation(claim.key), taken)
+            finding, written = judge(notes, claim, notation_of(claim), taken)
         except DerivationError as e:
             base = {"claim": claim.key, "section": claim.locator.section, "kind": claim.locator.kind}
             finding, written = _finding(base, None, "unknown", str(e), None, None), None

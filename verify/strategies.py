@@ -97,7 +97,7 @@ def arrays_in(domain: tuple[float, float], *, dtype: object = "float64",
     """Arrays of ``dtype`` and ``shape`` with finite entries in ``domain``, at least ``margin`` from ``avoid``.
 
     Subnormal numbers are left out unless ``allow_subnormal``: XLA on CPU flushes them to zero, so
-    NumPy and JAX kernels legitimately differ there (see ``verify.tolerances.QUIRKS``).
+    NumPy and JAX kernels legitimately differ there (see the ``quirks`` of the ReLU derivative's Kernel record).
     """
     d = _dtype(dtype)
     lo, hi = _inward(*_domain(domain), d)

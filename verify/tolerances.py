@@ -2,12 +2,12 @@
 
 Every numerical comparison in ``verify/`` and ``tests/`` takes its tolerance from ``TOLERANCES``;
 special inputs (zero, very large magnitudes, the ReLU kink) live in ``SPECIAL_SCALARS`` and
-``SPECIAL_VECTORS``, and documented quirks of the generated kernels at such points in ``QUIRKS``.
+``SPECIAL_VECTORS``; documented quirks of the generated kernels at such points are their records'
+``quirks`` (``derive.core.Quirk``).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -246,48 +246,3 @@ def error_scale(kernel: Kernel, inputs: Mapping[str, object], out_rank: int = 0)
     rule = ERROR_SCALE_RULES[kernel.error_scale]
     scale = np.maximum(1.0, rule({k: np.asarray(v, dtype=np.float64) for k, v in inputs.items()}))
     return scale.reshape(scale.shape + (1,) * out_rank)
-
-
-@dataclass(frozen=True)
-class Quirk:
-    """Documented behaviour of the generated kernels at one input, where it is a choice or a limit of the form used.
-
-    ``numpy_value`` and ``jax_value`` are what the two generated kernels return at ``inputs`` in
-    ``dtype``; ``autodiff_value``, for a derivative kernel, is what ``jax.grad`` of the generated
-    JAX forward kernel returns there.
-    """
-
-    kernel: str
-    inputs: Mapping[str, float]
-    numpy_value: float
-    jax_value: float
-    autodiff_value: float | None
-    note: str
-    dtype: DTypeName = "float64"
-
-
-_FTZ = ("XLA on CPU flushes subnormal numbers to zero, so the JAX kernel sees z = 0 and takes the z <= 0 branch, "
-        "while NumPy sees z > 0; property tests therefore draw no subnormals (arrays_in(allow_subnormal=False)).")
-
-QUIRKS: tuple[Quirk, ...] = (
-    Quirk("relu_grad", {"z": 0.0}, numpy_value=0.0, jax_value=0.0, autodiff_value=0.5,
-          note="kink: the subdifferential is [0, 1]; the generated derivative chooses 0, while jax.grad of "
-               "maximum(0, z) splits the tie and returns 0.5. Both are valid subgradients."),
-    Quirk("leaky_relu_grad", {"z": 0.0, "alpha": 0.01}, numpy_value=0.01, jax_value=0.01, autodiff_value=0.505,
-          note="kink: the subdifferential is [alpha, 1]; the generated derivative max(alpha, [z > 0]) takes the "
-               "left derivative alpha, while jax.grad of the generated maximum(z, alpha z) splits the tie and "
-               "returns (1 + alpha)/2. Both are valid subgradients."),
-    Quirk("sigmoid", {"z": -40.0}, numpy_value=0.0, jax_value=0.0, autodiff_value=None,
-          note="the overflow-free form (1 + tanh(z/2))/2 has absolute, not relative, accuracy in the left tail: "
-               "tanh(-20) rounds to -1 in float64, so the kernel returns 0 where sigma(-40) = 4.25e-18."),
-    Quirk("sigmoid_grad", {"z": -40.0}, numpy_value=math.exp(-40.0), jax_value=math.exp(-40.0), autodiff_value=0.0,
-          note="the left-tail limit of sigmoid, seen through autodiff: the derived kernel e/(1 + e)^2 with "
-               "e = exp(-|z|) returns sigma'(-40) = e^-40 (1 + e^-40 rounds to 1), while jax.grad of the "
-               "generated sigmoid (1 + tanh(z/2))/2 returns 0."),
-    Quirk("relu_grad", {"z": 1e-40}, numpy_value=1.0, jax_value=0.0, autodiff_value=0.5, dtype="float32", note=_FTZ),
-    Quirk("relu_grad", {"z": 5e-324}, numpy_value=1.0, jax_value=0.0, autodiff_value=0.5, note=_FTZ),
-    Quirk("l1_penalty_grad", {"theta": 0.0, "lambda": 0.5}, numpy_value=0.0, jax_value=0.0, autodiff_value=0.5,
-          note="kink: the subdifferential of lambda |theta| at 0 is [-lambda, lambda]; the generated gradient "
-               "lambda sign(theta) chooses 0 (the minimum-norm subgradient, which keeps a zero weight at zero), "
-               "while jax.grad of lambda sum |theta| takes d|x|/dx = 1 at 0 and returns lambda."),
-)

@@ -5,7 +5,8 @@ functions; here the examples are instead run the way a user would run them: the 
 ``dense_forward``, ``sigmoid``, ``mse_grad``, ``bp1_output_error``, ``bp2_hidden_error``,
 ``dense_grad_weights`` and ``sgd_step``, and the gradient-descent table through ``sgd_step``, in
 float64, once per backend. Each value must equal the exact value (to ``KERNEL_RTOL``) and is then
-judged against the notes' number exactly as ``verify.examples`` judges it.
+judged against the notes' number exactly as ``verify.examples`` judges it. An example is piped when its
+record names a rule of ``PIPELINES`` (``Example.pipeline``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import jax
 import numpy as np
 
 from chainrule.codegen import load_backend
-from derive.core import registry
+from derive.core import Example, registry
 from verify.examples import BACKENDS, QuantityCheck, check_example
 
 #: How far (relative, float64) a kernel pipeline may be from the exact value before it is an error.
@@ -72,24 +73,38 @@ def _inputs_gd(example_inputs: Mapping[str, object]) -> dict[str, np.ndarray]:
     return {name: np.float64(float(v)) for name, v in example_inputs.items()}
 
 
-#: example key -> (inputs in kernel layout, the kernel pipeline)
-PIPELINES: Mapping[str, tuple[Callable[[Mapping[str, object]], dict[str, np.ndarray]],
-                              Callable[[ModuleType, Mapping[str, np.ndarray]], dict[str, float]]]] = {
-    "backprop_221": (_inputs_221, _backprop_221),
-    "gd_table": (_inputs_gd, _gd_table),
+#: How to lay out an example's inputs for the kernels, and the kernel calls that compute its quantities.
+Pipeline = tuple[Callable[[Mapping[str, object]], dict[str, np.ndarray]],
+                 Callable[[ModuleType, Mapping[str, np.ndarray]], dict[str, float]]]
+
+#: The rules an Example's ``pipeline`` names: (its inputs in kernel layout, the kernel pipeline). Each runs
+#: NumPy arrays through the generated kernels, which is why it lives here and not in the record (derive/ sits
+#: below the kernels' generation and imports no NumPy); each returns the quantities of the example it is for.
+PIPELINES: Mapping[str, Pipeline] = {
+    "sigmoid_2_2_1_step": (_inputs_221, _backprop_221),
+    "gd_steps_on_square": (_inputs_gd, _gd_table),
 }
+
+
+def pipeline(example: Example) -> Pipeline:
+    """The rule of ``PIPELINES`` that ``example`` names."""
+    if example.pipeline not in PIPELINES:
+        raise KeyError(f"example {example.key!r} names pipeline={example.pipeline!r}, which is no rule of "
+                       f"verify/worked.py PIPELINES ({', '.join(PIPELINES)}); name one of them in its Example "
+                       "record, or add the rule there")
+    return PIPELINES[example.pipeline]
 
 
 def check_pipelines() -> list[QuantityCheck]:
     """Every stated number of the piped examples, from each backend's kernels, judged like ``check_example``."""
     out = []
     for example in registry().examples:
-        if example.key not in PIPELINES:
+        if not example.pipeline:
             continue
-        prepare, pipeline = PIPELINES[example.key]
+        prepare, run = pipeline(example)
         inputs = prepare(example.inputs)
         with jax.enable_x64(True):
-            got = {b: pipeline(load_backend(b), inputs) for b in BACKENDS}
+            got = {b: run(load_backend(b), inputs) for b in BACKENDS}
         for base in check_example(example):
             values = {b: got[b][base.quantity] for b in BACKENDS}
             off = [b for b, v in values.items() if abs(v - base.exact) > KERNEL_RTOL * max(1.0, abs(base.exact))]
