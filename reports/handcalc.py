@@ -23,10 +23,9 @@ from typing import Any
 import sympy as sp
 
 from chainrule.errors import ChainruleError
-from derive.core import Example, Quantity
+from derive.core import Example, Quantity, registry
 from reports.chain import structure
 from reports.latex import Tex, tex_width
-from reports.matrix_form import MATRIX_FORMS
 from reports.printer import BARE, FUNCTION_NAMES, TextbookPrinter, textbook
 from verify.judge import fixed
 
@@ -71,7 +70,7 @@ class HandLine:
 class VectorForm:
     """Quantities of a worked example that are the entries of one vector, shown once as the vector's matrix form.
 
-    ``record`` names a matrix form of ``reports.matrix_form.MATRIX_FORMS``; ``bind`` gives each of its symbols
+    ``record`` names a record that declares a matrix form (``Formula.matrix_form``); ``bind`` gives each of its symbols
     (by name) the example's name for it and where its value comes from: an input (a key of ``Example.inputs``)
     or earlier quantities (by name) stacked as a column.
     """
@@ -162,7 +161,10 @@ def check_formula(example: Example, q: Quantity, exact: Mapping[sp.Basic, sp.Exp
 
 def vector_line(example: Example, form: VectorForm, exact: Mapping[sp.Basic, sp.Expr]) -> HandLine:
     """The line of ``form``: its matrix form in the example's names, checked to give its entries' exact values."""
-    generic = MATRIX_FORMS[form.record]().expr
+    declared = registry().formula(form.record).matrix_form
+    if declared is None:
+        raise HandcalcError(f"worked example {example.key}, {form.name}: record {form.record} declares no matrix form")
+    generic = declared.expr
     names: dict[sp.Basic, sp.Basic] = {}
     values: dict[sp.Basic, sp.Basic] = {}
     for sym in sorted(generic.atoms(sp.MatrixSymbol), key=str):
