@@ -40,6 +40,7 @@ from derive.core import (
     RecordReference,
     Sample,
     Step,
+    VectorForm,
     about,
     entries,
     within_bounds,
@@ -682,6 +683,11 @@ EXAMPLES: tuple[Example, ...] = (
         inputs={"x": X_EX, "W1": W1_EX, "b1": B1_EX, "W2": W2_EX, "b2": B2_EX, "y": Y_EX, "eta": ETA_EX},
         quantities=_example_quantities(), kernels_used=("sigmoid",), symbols=HAND_221_SYMBOLS,
         pipeline="sigmoid_2_2_1_step",  # verify/worked.py runs it through the layer, backprop and SGD kernels
+        vectors=(VectorForm(
+            r"\boldsymbol{\delta}^{(1)}", "bp2_hidden_error", ("delta1_1", "delta1_2"),
+            {"W^{(l+1)}": ("W^{(2)}", "W2"), r"\delta^{(l+1)}": (r"\delta^{(2)}", ("delta2",)),
+             r"\sigma'(z^{(l)})": (r"\sigma'(z^{(1)})", ("dsigma_z1_1", "dsigma_z1_2"))},
+            "matrix form (BP2); entry by entry below"),),
     ),
 )
 

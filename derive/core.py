@@ -282,6 +282,22 @@ class Quantity:
 
 
 @dataclass(frozen=True)
+class VectorForm:
+    """Quantities of a worked example that are the entries of one vector, shown once as the vector's matrix form.
+
+    ``record`` names a record that declares a matrix form (``Formula.matrix_form``); ``bind`` gives each of its
+    symbols (by name) the example's name for it and where its value comes from: an input (a key of
+    ``Example.inputs``) or earlier quantities (by name) stacked as a column.
+    """
+
+    name: str
+    record: str
+    entries: tuple[str, ...]
+    bind: Mapping[str, tuple[str, str | tuple[str, ...]]]
+    remark: str
+
+
+@dataclass(frozen=True)
 class Example:
     """A worked example: named exact inputs and the quantities computed from them, in order."""
 
@@ -296,6 +312,8 @@ class Example:
     #: The rule of verify/worked.py's ``PIPELINES`` that runs the example through the generated kernels, as a
     #: user would; empty: the example is checked only by evaluating its quantities (verify/examples.py).
     pipeline: str = ""
+    #: Quantities that are the entries of one vector, shown by the report as that vector's matrix form.
+    vectors: tuple[VectorForm, ...] = ()
 
 
 @dataclass(frozen=True)

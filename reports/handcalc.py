@@ -8,7 +8,7 @@ quantity's exact value; a formula that does not is a ``HandcalcError``, never a 
 The printer keeps the order a record writes its formula in (``order="none"``), so a formula built
 unevaluated reads as the notes write it (``w_1 x_1 + w_2 x_2 + b``), and its numbers line in the same order.
 
-Quantities that are the entries of one vector (``VECTOR_FORMS``) are preceded by one line with the vector's
+Quantities that are the entries of one vector (``Example.vectors``) are preceded by one line with the vector's
 matrix form (``reports.matrix_form``) in the example's names, shown only when it gives the entries' exact values.
 """
 
@@ -23,7 +23,7 @@ from typing import Any
 import sympy as sp
 
 from chainrule.errors import ChainruleError
-from derive.core import Example, Quantity, registry
+from derive.core import Example, Quantity, VectorForm, registry
 from reports.chain import structure
 from reports.latex import Tex, tex_width
 from reports.printer import BARE, FUNCTION_NAMES, TextbookPrinter, textbook
@@ -64,32 +64,6 @@ class HandLine:
         if not self.value:
             return Tex(" = ".join(parts))
         return Tex(" = ".join(parts) + (f" {self.relation} " if parts else "") + self.value)
-
-
-@dataclass(frozen=True)
-class VectorForm:
-    """Quantities of a worked example that are the entries of one vector, shown once as the vector's matrix form.
-
-    ``record`` names a record that declares a matrix form (``Formula.matrix_form``); ``bind`` gives each of its symbols
-    (by name) the example's name for it and where its value comes from: an input (a key of ``Example.inputs``)
-    or earlier quantities (by name) stacked as a column.
-    """
-
-    name: str
-    record: str
-    entries: tuple[str, ...]
-    bind: Mapping[str, tuple[str, str | tuple[str, ...]]]
-    remark: str
-
-
-# The vectors whose entries a worked example computes one by one.
-VECTOR_FORMS: Mapping[str, tuple[VectorForm, ...]] = {
-    "backprop_221": (VectorForm(
-        r"\boldsymbol{\delta}^{(1)}", "bp2_hidden_error", ("delta1_1", "delta1_2"),
-        {"W^{(l+1)}": ("W^{(2)}", "W2"), r"\delta^{(l+1)}": (r"\delta^{(2)}", ("delta2",)),
-         r"\sigma'(z^{(l)})": (r"\sigma'(z^{(1)})", ("dsigma_z1_1", "dsigma_z1_2"))},
-        "matrix form (BP2); entry by entry below"),),
-}
 
 
 class HandPrinter(TextbookPrinter):
@@ -170,7 +144,7 @@ def vector_line(example: Example, form: VectorForm, exact: Mapping[sp.Basic, sp.
     for sym in sorted(generic.atoms(sp.MatrixSymbol), key=str):
         if str(sym.name) not in form.bind:
             raise HandcalcError(f"worked example {example.key}, {form.name}: the matrix form of {form.record} names "
-                                f"{sym.name}, which VECTOR_FORMS does not bind")
+                                f"{sym.name}, which the example's VectorForm does not bind")
         name, source = form.bind[str(sym.name)]
         value = sp.ImmutableMatrix(example.inputs[source] if isinstance(source, str)
                                    else [exact[sp.Symbol(n)] for n in source])
@@ -200,7 +174,7 @@ def hand_lines(example: Example, verdicts: Mapping[str, str] | None = None) -> t
     names: dict[sp.Basic, str] = {}
     numbers: dict[sp.Basic, str] = {k: decimal_text(v)[0] for k, v in example.symbols.items()}
     lines = []
-    vectors = {form.entries[0]: form for form in VECTOR_FORMS.get(example.key, ())}
+    vectors = {form.entries[0]: form for form in example.vectors}
     for q in example.quantities:
         if q.name in vectors:
             lines.append(vector_line(example, vectors[q.name], exact))

@@ -10,9 +10,8 @@ import pytest
 import sympy as sp
 
 from derive.core import Example, Quantity, entries, registry
-from reports import handcalc
 from reports.build import SectionView, environment
-from reports.handcalc import VECTOR_FORMS, HandcalcError, decimal_text, given, hand_lines
+from reports.handcalc import HandcalcError, decimal_text, given, hand_lines
 from reports.headings import notes_headings, section_title
 from reports.latex import Tex, escape, label
 from verify.examples import check_example
@@ -94,11 +93,11 @@ def test_the_hidden_error_is_preceded_by_its_matrix_form():
 
 
 def test_a_matrix_form_that_does_not_give_its_entries_stops_the_report(monkeypatch):
-    form = VECTOR_FORMS["backprop_221"][0]
+    example = _example("backprop_221")
+    form = example.vectors[0]
     wrong = replace(form, entries=tuple(reversed(form.entries)))  # entry 1 is not delta^{(1)}_2
-    monkeypatch.setitem(handcalc.VECTOR_FORMS, "backprop_221", (wrong,))
     with pytest.raises(HandcalcError, match="matrix form gives"):
-        hand_lines(_example("backprop_221"))
+        hand_lines(replace(example, vectors=(wrong,)))
 
 
 def test_the_updated_weight_has_a_name_of_its_own():
