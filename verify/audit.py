@@ -68,7 +68,7 @@ from verify.listings import (
     stated_vector,
     xor_training,
 )
-from verify.matching import find, record_names
+from verify.matching import FoundCell, find, find_row, record_names
 from verify.notation import (
     Clause,
     Context,
@@ -83,7 +83,7 @@ from verify.notation import (
     parse_prose_cases,
     parse_set,
 )
-from verify.notes import Math, Notes, NotesError, Row, parse_notes, read_notes
+from verify.notes import Math, Notes, NotesError, parse_notes, read_notes
 from verify.statements import Statement
 from verify.tables import judge_tables
 
@@ -94,12 +94,6 @@ SEVERITY: dict[str, Severity] = {
     "correct": "info", "error": "error", "not found": "error", "warning": "warning", "unknown": "warning",
     "unparsed": "warning", "not stated": "info", "definition": "info", "not run": "info",
 }
-#: Which table column holds a claim, by the claim key's suffix: (key regex, header regex, reading).
-COLUMNS: tuple[tuple[str, str, str], ...] = (
-    (r"_grad$", r"deriv", "expr"),
-    (r"_range$", r"range", "set"),
-    (r"_sum$", r"range|sum", "sum"),
-)
 #: Claims of these kinds live in words or code: they are judged as the record reads them, unless the
 #: locator's regex has a ``value`` (number) or ``formula`` (LaTeX) named group saying what is written.
 AS_READ = frozenset({"prose", "code"})
@@ -320,38 +314,14 @@ class UnreadableError(Exception):
     """The claim's line was found but no fragment of the expected form is there."""
 
 
-def column_for(claim: Claim) -> tuple[str, str]:
-    """The header regex and reading mode of the table column that holds ``claim``."""
-    explicit = getattr(claim.locator, "column", "")
-    formula = claim.formula
-    is_set = formula is not None and isinstance(formula.stated, sp.Set)
-    for key_pattern, header, mode in COLUMNS:
-        if re.search(key_pattern, claim.key):
-            return explicit or header, "set" if is_set else mode
-    if explicit:
-        return explicit, "set" if is_set else ("number" if claim.quantity else "cell")
-    raise UnreadableError(f"no table column is known for claim {claim.key!r}; give its Locator a column "
-                     f"or add a rule to verify.audit.COLUMNS")
+#: How a table cell is read, by the fact of its row's function it states (``Locator.fact``).
+CELL_MODES = {"derivative": "cell", "range": "set", "sum": "sum"}
 
 
-def _has_column(claim: Claim) -> bool:
-    """Whether the audit knows which table column holds ``claim``."""
-    try:
-        column_for(claim)
-    except UnreadableError:
-        return False
-    return True
-
-
-def read_table(notes: Notes, claim: Claim, line: int) -> Written:
-    """The cell of the row on ``line`` that holds the claim."""
-    row: Row | None = notes.row_at(line)
-    if row is None:
-        raise UnreadableError(f"line {line} is not a table row")
-    header, mode = column_for(claim)
-    cell = row.cell(header)
-    if cell is None:
-        raise UnreadableError(f"the table at line {line} has no column matching /{header}/")
+def read_cell(notes: Notes, claim: Claim, found: FoundCell) -> Written:
+    """What the table cell ``found`` states for ``claim``: a formula, a set, or what the values sum to."""
+    row, cell, line = found.row, found.cell, found.row.line
+    mode = CELL_MODES[claim.locator.fact]
     maths = [m for m in notes.math_on(line) if m.cell == cell.column]
     if mode == "set":
         first = next((seg for kind, seg in cell.segments if kind == "math"), None)
@@ -364,12 +334,11 @@ def read_table(notes: Notes, claim: Claim, line: int) -> Written:
         if hit is None:
             raise UnreadableError(f"the {cell.header!r} cell does not say what the values sum to: {cell.text!r}")
         return Written(hit.group("value").strip(), "sum", line, maths[0] if maths else None, cell=cell.column)
-    if mode == "number":
-        return Written(cell.text.strip().strip("$"), "number", line, maths[0] if maths else None, cell=cell.column)
     if not any(kind == "math" for kind, _ in cell.segments):
         raise UnreadableError(f"no formula in the {cell.header!r} cell: {cell.text!r}")
     texts = [seg for kind, seg in cell.segments if seg.strip()]
     shown = texts[0] if len(texts) == 1 else cell.text
+    del row
     return Written(shown, "cell", line, maths[0] if maths else None, segments=cell.segments, cell=cell.column)
 
 
@@ -403,8 +372,6 @@ def read(notes: Notes, claim: Claim, located: Located) -> Written:
             is_set = claim.formula is not None and isinstance(_rhs(derived(claim.formula)), sp.Set)
             return Written(body.strip(), "set" if is_set else "expr", located.line, math, clause)
         return Written(text.strip(), "cell", located.line, math, clause, segments=segments)
-    if claim.locator.kind == "table":
-        return read_table(notes, claim, located.line)
     return read_math(notes, located, claim.quantity)
 
 
@@ -1071,11 +1038,34 @@ def judge_by_subject(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic
     return finding, written
 
 
+def judge_in_row(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic]) -> tuple[Finding, Written | None]:
+    """Find the table row that defines the record's function, read the cell that states its fact, and judge it."""
+    base = {"claim": claim.key, "section": claim.locator.section, "kind": claim.locator.kind}
+    found = find_row(notes, claim.locator)
+    if found is None:
+        return _finding(base, None, "not found", f"no table row of the file defines {claim.locator.row} with a "
+                        f"cell for its {claim.locator.fact}", None, None), None
+    try:
+        written = read_cell(notes, claim, found)
+    except UnreadableError as e:
+        unstated = claim.formula is not None and claim.formula.stated is None
+        verdict = "not stated" if unstated else "unparsed"
+        message = f"the notes state no closed form; derived: {expected_of(claim)}" if unstated else str(e)
+        return _finding(base, found.row.line, verdict, message, None, expected_of(claim)), None
+    finding = judge_formula(claim, written, explicit)
+    if found.others:
+        finding = replace(finding, message=f"{finding.message} ({found.others} other row(s) define this function; "
+                                           "the first is used)")
+    return finding, written
+
+
 def judge(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic],
           taken: set[tuple[int, int, int, int]] | None = None) -> tuple[Finding, Written | None]:
     """Find one claim in the notes, read what is written there, and judge it."""
     if claim.locator.subject:
         return judge_by_subject(notes, claim, explicit, set() if taken is None else taken)
+    if claim.locator.row is not None:
+        return judge_in_row(notes, claim, explicit)
     base = {"claim": claim.key, "section": claim.locator.section, "kind": claim.locator.kind}
     try:
         located = locate(notes, claim.locator)
@@ -1091,8 +1081,7 @@ def judge(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic],
     reader = code_readers().get(claim.key)
     if reader is not None and claim.locator.kind == "code":
         return judge_code(notes, claim, located, reader), None
-    if not _group(located.match) and (claim.locator.kind in AS_READ or (
-            claim.locator.kind == "table" and not _has_column(claim))):
+    if not _group(located.match) and claim.locator.kind in AS_READ:
         return judge_as_read(claim, located), None
     try:
         written = read(notes, claim, located)

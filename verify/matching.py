@@ -24,14 +24,33 @@ from dataclasses import dataclass, replace
 import sympy as sp
 
 from derive.core import Locator
+from derive.functions import unfold
+from verify.catalog import key_of as catalog_key
+from verify.catalog import lookup
 from verify.notation import Clause, Member, NotationError, decimal, parse_expr_latex
-from verify.notes import Math, Notes
+from verify.notes import Cell, Math, Notes, Row
 from verify.statements import Statement, statements
+from verify.tables import DERIVATIVE_HEADER, RANGE_HEADER, _row_function
 
 #: Index letters a subject may be written with under another name (a free or bound index).
 INDEX_NAMES = re.compile(r"[a-z]|[a-z]'")
 #: A letter with a word as its subscript (``n_{in}``, ``n_{\\text{out}}``): a name, whatever the parser makes of it.
 SUBSCRIPT_WORD = re.compile(r"(?<![\\A-Za-z])([A-Za-z])_\{(?:\\text\{)?([A-Za-z]{2,})\}?\}")
+#: What a table cell states of its row's function, told by the meaning of its column's header (``Derivative``,
+#: ``Slope``, ``Range``, ``Output range``) or of its own text (``sums to 1``): one row per fact.
+CELL_FACTS: dict[str, tuple[re.Pattern[str] | None, re.Pattern[str] | None]] = {
+    "derivative": (DERIVATIVE_HEADER, None),
+    "range": (RANGE_HEADER, None),
+    "sum": (None, re.compile(r"(?i)\bsums?\s+to\b")),
+}
+_z, _alpha, _i, _k, _n = sp.symbols("z alpha i k n")
+_zv = sp.IndexedBase("z")
+#: Functions a table row may name without writing them (``| Leaky ReLU | ... |``), beyond the catalog's
+#: (``verify.catalog``: sigmoid, tanh, ReLU, GELU, ...): the catalog key of the name, and the function.
+NAMED_ROWS: dict[str, sp.Basic] = {
+    "leaky relu": sp.Max(_alpha * _z, _z),
+    "softmax": sp.exp(_zv[_i]) / sp.Sum(sp.exp(_zv[_k]), (_k, 1, _n)),
+}
 PARSE_ERRORS = (NotationError, TypeError, ValueError, AttributeError, KeyError, IndexError, RecursionError,
                 NotImplementedError, ZeroDivisionError)
 
@@ -237,4 +256,80 @@ def find(notes: Notes, locator: Locator, names: frozenset[str], taken: set[tuple
     return Found(st, read, st.line_at(read.start), clause, len(tied) - 1)
 
 
-__all__: Iterable[str] = ("Found", "canonical_name", "find", "key_of", "record_names", "subject_key")
+@dataclass(frozen=True)
+class FoundCell:
+    """A table cell that states a record's fact of a row's function: the row, the cell, and how many others tied."""
+
+    row: Row
+    cell: Cell
+    others: int
+
+
+def same_function(a: sp.Basic, b: sp.Basic) -> bool:
+    """Whether two functions of one variable are the same once names and bound indices are set aside."""
+    ka, kb = key_of(unfold(a)), key_of(unfold(b))
+    if _same(ka, kb):
+        return True
+    try:
+        return bool(isinstance(ka, sp.Expr) and isinstance(kb, sp.Expr) and ka.free_symbols == kb.free_symbols
+                    and sp.simplify((ka - kb).rewrite(sp.exp)) == 0)
+    except PARSE_ERRORS:
+        return False
+
+
+def _fact_cell(row: Row, header: Row, fact: str) -> Cell | None:
+    """The cell of ``row`` that states ``fact``: its column's header says so, else its own text does."""
+    by_header, by_text = CELL_FACTS[fact]
+    for cell, head in zip(row.cells, header.cells, strict=False):
+        if by_header is not None and by_header.search(head.text):
+            return cell
+        if by_text is not None and by_text.search(cell.text):
+            return cell
+    return None
+
+
+def row_defines(notes: Notes, row: Row, header: Row) -> sp.Basic | None:
+    """The function a table row defines: its function cell when it has one, else the function its name names."""
+    defined = _row_function(notes, row, header)
+    if defined is not None:
+        return defined[0]
+    name = row.cells[0].text.strip() if row.cells else ""
+    if "$" in name or not name:
+        return None
+    if catalog_key(name) in NAMED_ROWS:
+        return NAMED_ROWS[catalog_key(name)]
+    meaning = lookup(name)
+    if meaning is None or meaning.kind != "function" or meaning.build is None or meaning.arity != 1:
+        return None
+    return meaning.build(_z)
+
+
+def find_row(notes: Notes, locator: Locator) -> FoundCell | None:
+    """The table cell stating ``locator.fact`` of the row whose function is ``locator.row`` (its section first)."""
+    if locator.row is None or locator.fact not in CELL_FACTS:
+        return None
+    hits: list[tuple[bool, Row, Cell]] = []
+    header: Row | None = None
+    for row in sorted(notes.rows, key=lambda r: r.line):
+        if row.header:
+            header = row
+            continue
+        if header is None:
+            continue
+        try:
+            defined = row_defines(notes, row, header)
+        except PARSE_ERRORS:
+            continue
+        if defined is None or not same_function(defined, locator.row):
+            continue
+        cell = _fact_cell(row, header, locator.fact)
+        if cell is not None:
+            hits.append((notes.in_section(row.line, locator.section), row, cell))
+    if not hits:
+        return None
+    inside = [h for h in hits if h[0]] or hits
+    return FoundCell(inside[0][1], inside[0][2], len(inside) - 1)
+
+
+__all__: Iterable[str] = ("CELL_FACTS", "Found", "FoundCell", "canonical_name", "find", "find_row", "key_of",
+                          "record_names", "same_function", "subject_key")
