@@ -15,6 +15,7 @@ from derive.core import (
     Kernel,
     Locator,
     in_row,
+    stated_as,
     Region,
     Sample,
     Step,
@@ -455,14 +456,14 @@ FORMULAS: tuple[Formula, ...] = (
     Formula(
         key="softmax_numerator_slope", section="1.2", title="Softmax Jacobian, i = j: the numerator's derivative",
         assumptions=("n classes, symbolic",), definition=sp.exp(zv[i]), derive=derive_softmax_numerator_slope,
-        stated=sp.exp(zv[i]), locator=Locator("1.2", r"the numerator derivative is \$", "inline"), variables=(zv,),
+        stated=sp.exp(zv[i]), locator=stated_as("1.2"), variables=(zv,),
         domain=SOFTMAX_DOMAIN,
     ),
     Formula(
         key="softmax_denominator_term", section="1.2", title="Softmax Jacobian, i = j: the denominator's term",
         assumptions=("n classes, symbolic",), definition=sp.exp(zv[i]) / SOFTMAX_TOTAL,
         derive=derive_softmax_denominator_term, stated=-sp.exp(zv[i]) ** 2 / SOFTMAX_TOTAL**2,
-        locator=Locator("1.2", r"denominator derivative contributes \$", "inline"), variables=(zv,),
+        locator=stated_as("1.2"), variables=(zv,),
         domain=SOFTMAX_DOMAIN,
     ),
     Formula(

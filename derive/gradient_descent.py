@@ -25,6 +25,7 @@ from derive.core import (
     Sample,
     Step,
     about,
+    stated_as,
     within_bounds,
 )
 
@@ -54,7 +55,7 @@ TABLE_HEADER = about(SECTION, r"\theta - 0.1\cdot 2\theta", "inline")
 MULTIPLIES = Locator(SECTION, r"multiplies \$\\theta\$ by \$0\.8\$, converging geometrically", "prose")
 MINIMUM = Locator(SECTION, r"converging geometrically to the minimum at \$0\$", "prose")
 TOO_LARGE = Locator(SECTION, r"Too large → diverge/oscillate; too small → crawl", "prose")
-MULTIPLIER_DIVERGENT = Locator(SECTION, r"the multiplier becomes \$(?P<formula>[^$]+)\$", "prose")
+MULTIPLIER_DIVERGENT = stated_as(SECTION)
 DIVERGES = Locator(SECTION, r"the multiplier becomes \$[^$]+\$ → diverges", "prose")
 
 

@@ -13,7 +13,7 @@ from functools import cache
 import sympy as sp
 from sympy import stats
 
-from derive.core import Bench, Derivation, Formula, FormulaReference, Kernel, Locator, Sample, Step, about
+from derive.core import Bench, Derivation, Formula, FormulaReference, Kernel, Locator, Sample, Step, about, stated_as
 
 n_in = sp.Symbol("n_{in}", integer=True, positive=True)
 n_out = sp.Symbol("n_{out}", integer=True, positive=True)
@@ -30,7 +30,7 @@ XAVIER_STATED = 2 / (n_in + n_out)
 HE_STATED = 2 / n_in
 STD = "the standard deviation sqrt(Var(W)) of the derived variance"
 MOMENTS = {"\\mathbb{E}[x]": (0.05, 3.0), "\\mathrm{Var}(x)": (0.05, 3.0), "\\mathrm{Var}(y)": (0.05, 3.0)}
-WHY_HE = Locator("1.7", r"output variance is \$n_\{in\}", "inline")
+WHY_HE = stated_as("1.7")
 XAVIER_LOC = about("1.7", r"\text{Var}(W)", "inline")
 HE_LOC = about("1.7", r"\text{Var}(W)", "inline")
 HALVES = Locator("1.7", r"ReLU halves the effective variance", "prose")
@@ -216,7 +216,7 @@ FORMULAS: tuple[Formula, ...] = (
         assumptions=("y = z_{l-1} ~ N(0, Var y): zero-mean symmetric W, zero bias", "W iid, independent of x",
                      "n_in symbolic"),
         definition=sp.Symbol("Var(z_l)/Var(z_{l-1})"), derive=derive_he_gain, stated=n_in * var_W / 2,
-        locator=Locator("1.7", r"so we want \$(?P<formula>[^=$]+)= 1", "inline"), variables=(n_in, var_W),
+        locator=stated_as("1.7"), variables=(n_in, var_W),
         domain={**FANS, **MOMENTS},
         comment=("The notes' condition n_in Var(W)/2 = 1 is right although their intermediate step says Var(x) "
                  "where E[x^2] enters. The audit reads the left-hand side of 'n_in Var(W)/2 = 1 => ...'."),

@@ -30,6 +30,7 @@ from derive.core import (
     Sample,
     Step,
     about,
+    stated_as,
 )
 
 t = sp.Symbol("t", integer=True, positive=True)
@@ -57,7 +58,7 @@ MOMENTUM = sp.Eq(vv[t], beta * vv[t - 1] + (1 - beta) * gv[t])
 RMSPROP = sp.Eq(sv[t], beta * sv[t - 1] + (1 - beta) * g**2)
 M_HAT_LOC = about("1.6", r"\hat{\mathbf{m}}_t")
 V_HAT_LOC = about("1.6", r"\hat{\mathbf{v}}_t")
-DIVISOR_LOC = Locator("1.6", r"dividing by \$1-\\beta\^t\$", "inline")
+DIVISOR_LOC = stated_as("1.6")
 BIAS_LOC = Locator("1.6", r"biased toward zero", "prose")
 
 

@@ -16,7 +16,19 @@ import sympy as sp
 from sympy import stats
 
 from derive.arrays import Count, vectorize
-from derive.core import Bench, Definition, Derivation, Formula, Kernel, Locator, Region, Sample, Step, within_bounds
+from derive.core import (
+    Bench,
+    Definition,
+    Derivation,
+    Formula,
+    Kernel,
+    Locator,
+    Region,
+    Sample,
+    Step,
+    stated_as,
+    within_bounds,
+)
 
 n = sp.Symbol("n", integer=True, positive=True)
 i, j = sp.symbols("i j", integer=True, positive=True)
@@ -36,9 +48,9 @@ L1 = lam * sp.Sum(sp.Abs(thv[i]), (i, 1, n))
 PARAMS = {"theta": (-3.0, 3.0), "lambda": (0.001, 2.0), "n": (1, 5), "j": (1, 1)}
 PENALTY = {"a": (0.1, 3.0), "c": (-3.0, 3.0), "lambda": (0.001, 2.0)}
 DROPOUT = {"p": (0.01, 0.95), "x": (-3.0, 3.0)}
-L2_LOC = Locator("1.8", r"gradient gains \$(?P<formula>[^$]+)\$", "inline")
+L2_LOC = stated_as("1.8")
 L1_LOC = Locator("1.8", r"drives some weights exactly to 0", "prose")
-DROPOUT_LOC = Locator("1.8", r"scale survivors by \$(?P<formula>[^$]+)\$", "inline")
+DROPOUT_LOC = stated_as("1.8")
 
 # -- kernels: the penalties of one parameter vector per row, and dropout given its keep mask -----------------
 
@@ -260,8 +272,8 @@ NOTATION: dict[str, dict[str, sp.Basic]] = {
 NORMS = {"theta": (-3.0, 3.0), "lambda": (0.001, 2.0), "n": (2, 5)}  # n >= 2: |theta|_1 and |theta|_2 then differ
 DEFINITIONS: tuple[Definition, ...] = (
     Definition("l2_penalty_definition", "1.8", "The L2 penalty", L2,
-               Locator("1.8", r"L2 \(weight decay\): add \$", "inline"), NORMS,
+               stated_as("1.8"), NORMS,
                "(lambda/2) |theta|^2, differentiated by l2_gradient"),
-    Definition("l1_penalty_definition", "1.8", "The L1 penalty", L1, Locator("1.8", r"L1: add \$", "inline"),
+    Definition("l1_penalty_definition", "1.8", "The L1 penalty", L1, stated_as("1.8"),
                NORMS, "lambda |theta|_1, differentiated by l1_gradient"),
 )

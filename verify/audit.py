@@ -68,7 +68,7 @@ from verify.listings import (
     stated_vector,
     xor_training,
 )
-from verify.matching import FoundCell, find, find_row, record_names
+from verify.matching import Found, FoundCell, candidates, find, find_row, record_names
 from verify.notation import (
     Clause,
     Context,
@@ -1059,6 +1059,63 @@ def judge_in_row(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic]) -
     return finding, written
 
 
+def _closeness(claim: Claim, found: Found, explicit: Mapping[str, sp.Basic]) -> tuple[int, int] | None:
+    """How close a candidate is to the record's stated form: (2, 0) proven equal, (1, shared names) else, or None.
+
+    A candidate that cannot be read, or that uses a name the record does not know, is no candidate; one
+    that differs from the stated form is close only when it uses exactly the stated form's names.
+    """
+    formula = claim.formula
+    if formula is None or formula.stated is None or isinstance(formula.stated, sp.Set):
+        return None
+    stated = _rhs(formula.stated)
+    text = found.member.text.strip()
+    try:
+        parsed, _ = align(parse_expr_latex(text, context_for(formula)), formula, stated, explicit)
+    except (NotationError, *COMPARE_ERRORS):
+        return None
+    if not isinstance(parsed, sp.Expr) or isinstance(parsed, sp.MatrixExpr):
+        return None
+    mine, theirs = _free_plain(parsed), _free_plain(stated)
+    if mine - theirs - {s for s in mine if s.name in formula.domain}:
+        return None
+    try:
+        proof = check_equal(stated, parsed, formula.domain, formula.regions)
+    except COMPARE_ERRORS:
+        return None
+    if proof.verdict in ("proven", "agrees"):
+        return (2, 0)
+    names = {s.name for s in mine} | {str(b.label) for b in parsed.atoms(sp.IndexedBase)}
+    want = {s.name for s in theirs} | {str(b.label) for b in stated.atoms(sp.IndexedBase)}
+    return (1, len(names)) if names and names == want else None
+
+
+def judge_by_form(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic],
+                  taken: set[tuple[int, int, int, int]]) -> tuple[Finding, Written | None]:
+    """Find the member of the record's section that is its stated form (else the closest one), read it, judge it."""
+    base = {"claim": claim.key, "section": claim.locator.section, "kind": claim.locator.kind}
+    best: tuple[tuple[int, int], Found] | None = None
+    for found in candidates(notes, claim.locator.section):
+        where = (found.math.line, found.math.col, found.clause.start, found.member.start)
+        if where in taken:
+            continue
+        score = _closeness(claim, found, explicit)
+        if score is not None and (best is None or score > best[0]):
+            best = (score, found)
+            if score[0] == 2:
+                break
+    if best is None:
+        return _finding(base, None, "not found", f"no statement of section {claim.locator.section} states "
+                        f"{expected_of(claim)} or an expression in its names", None, None), None
+    found = best[1]
+    taken.add((found.math.line, found.math.col, found.clause.start, found.member.start))
+    written = Written(found.member.text.strip(), "expr", found.line, found.math, found.clause)
+    finding = judge_formula(claim, written, explicit)
+    if claim.definition is not None:
+        finding = _as_definition(finding, claim.definition)
+    return finding, written
+
+
 def judge(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic],
           taken: set[tuple[int, int, int, int]] | None = None) -> tuple[Finding, Written | None]:
     """Find one claim in the notes, read what is written there, and judge it."""
@@ -1066,6 +1123,8 @@ def judge(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic],
         return judge_by_subject(notes, claim, explicit, set() if taken is None else taken)
     if claim.locator.row is not None:
         return judge_in_row(notes, claim, explicit)
+    if not claim.locator.pattern and claim.locator.kind != "prose":
+        return judge_by_form(notes, claim, explicit, set() if taken is None else taken)
     base = {"claim": claim.key, "section": claim.locator.section, "kind": claim.locator.kind}
     try:
         located = locate(notes, claim.locator)

@@ -256,6 +256,38 @@ def find(notes: Notes, locator: Locator, names: frozenset[str], taken: set[tuple
     return Found(st, read, st.line_at(read.start), clause, len(tied) - 1)
 
 
+#: A word written straight after an inline formula that ends in an operator (``$-\\eta\\cdot$grad``): its operand.
+RUN_ON_WORD = re.compile(r"[A-Za-z]+")
+TRAILING_OPERATOR = re.compile(r"(?:\\cdot|\\times|[-+*/])\s*$")
+
+
+def candidates(notes: Notes, section: str) -> list[Found]:
+    """Every member of every statement of ``section``, in file order: where a record with no subject may be stated.
+
+    An inline formula that ends in an operator and runs on into a word (``$-\\eta\\cdot$grad``) is read with
+    that word as its last operand (``\\text{grad}``).
+    """
+    out: list[Found] = []
+    for st in _statements(notes):
+        if not _in_section(notes, st, section):
+            continue
+        clause = replace(st.clause, start=st.offset + st.clause.start, end=st.offset + st.clause.end)
+        for member in st.clause.members:
+            if decimal(member.text.strip()) is None and _parsed(member.text) is None and st.math.kind == "inline":
+                member = _run_on(notes, st.math, member) or member
+            out.append(Found(st, member, st.line_at(member.start), clause, 0))
+    return out
+
+
+def _run_on(notes: Notes, math: Math, member: Member) -> Member | None:
+    """``member`` with the word that follows its inline formula, when the formula ends in an operator."""
+    if not TRAILING_OPERATOR.search(member.text) or math.end_line != math.line:
+        return None
+    rest = notes.lines[math.line - 1][math.col + len(math.latex) + 1:]
+    word = RUN_ON_WORD.match(rest)
+    return None if word is None else replace(member, text=f"{member.text}\\text{{{word.group(0)}}}")
+
+
 @dataclass(frozen=True)
 class FoundCell:
     """A table cell that states a record's fact of a row's function: the row, the cell, and how many others tied."""
@@ -331,5 +363,5 @@ def find_row(notes: Notes, locator: Locator) -> FoundCell | None:
     return FoundCell(inside[0][1], inside[0][2], len(inside) - 1)
 
 
-__all__: Iterable[str] = ("CELL_FACTS", "Found", "FoundCell", "canonical_name", "find", "find_row", "key_of",
+__all__: Iterable[str] = ("CELL_FACTS", "Found", "FoundCell", "candidates", "canonical_name", "find", "find_row", "key_of",
                           "record_names", "same_function", "subject_key")
