@@ -13,13 +13,12 @@ from derive.core import (
     Formula,
     FormulaReference,
     Kernel,
-    Locator,
-    in_row,
-    stated_as,
     Region,
     Sample,
     Step,
     about,
+    in_row,
+    stated_as,
     within_bounds,
 )
 from derive.functions import Phi, sigmoid

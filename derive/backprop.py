@@ -40,8 +40,9 @@ from derive.core import (
     Sample,
     Step,
     about,
-    stated_as,
     entries,
+    in_words,
+    stated_as,
     within_bounds,
 )
 from derive.functions import sigmoid
@@ -474,7 +475,7 @@ FORMULAS: tuple[Formula, ...] = (
                      "symbolic", "checked along a symbolic direction u: equal for all u iff the gradients are equal"),
         definition=sp.sympify(networks.loss(NOTES_NET)), derive=derive_full_gradient,
         stated=stated_recursion(NOTES_NET),
-        locator=Locator(SECTION, r"Backprop = the chain rule, applied layer by layer", "prose"),
+        locator=in_words(SECTION),
         variables=tuple(sp.sympify(t) for t in networks.params(NOTES_NET).trainable()),
         domain={str(sp.sympify(x)): (-2.0, 2.0) for x in (*networks.params(NOTES_NET).trainable(),
                                                          *networks.params(NOTES_NET).x, *networks.params(NOTES_NET).y)}

@@ -13,7 +13,7 @@ from functools import cache
 import sympy as sp
 from sympy import stats
 
-from derive.core import Bench, Derivation, Formula, FormulaReference, Kernel, Locator, Sample, Step, about, stated_as
+from derive.core import Bench, Derivation, Formula, FormulaReference, Kernel, Sample, Step, about, stated_as
 
 n_in = sp.Symbol("n_{in}", integer=True, positive=True)
 n_out = sp.Symbol("n_{out}", integer=True, positive=True)
@@ -33,7 +33,9 @@ MOMENTS = {"\\mathbb{E}[x]": (0.05, 3.0), "\\mathrm{Var}(x)": (0.05, 3.0), "\\ma
 WHY_HE = stated_as("1.7")
 XAVIER_LOC = about("1.7", r"\text{Var}(W)", "inline")
 HE_LOC = about("1.7", r"\text{Var}(W)", "inline")
-HALVES = Locator("1.7", r"ReLU halves the effective variance", "prose")
+#: What ReLU halves, read by verify.matching.PHRASES: the variance (literally), or the effective variance.
+HALVES = about("1.7", r"\text{Var}(\text{ReLU}(y))", "prose")
+HALVES_EFFECTIVE = about("1.7", r"\text{EffVar}(\text{ReLU}(y))", "prose")
 
 
 @cache
@@ -190,7 +192,8 @@ FORMULAS: tuple[Formula, ...] = (
         key="relu_second_moment", section="1.7", title="ReLU halves the second moment of a symmetric input",
         assumptions=("y ~ N(0, Var y) (any zero-mean symmetric law halves it)",),
         definition=sp.Max(0, sp.Symbol("y")) ** 2,
-        derive=derive_relu_second_moment, stated=var_y / 2, locator=HALVES, variables=(var_y,), domain=MOMENTS,
+        derive=derive_relu_second_moment, stated=var_y / 2, locator=HALVES_EFFECTIVE, variables=(var_y,),
+        domain=MOMENTS,
         comment="The 'effective variance' that ReLU halves is the second moment E[x^2]: proven.",
     ),
     Formula(

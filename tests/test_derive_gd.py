@@ -137,8 +137,9 @@ def _section_lines(section: str) -> list[str]:
 
 
 def _locators() -> list[tuple[str, Locator, str | None]]:
-    out = [(f.key, f.locator, None) for f in FORMULAS if f.locator is not None]
-    out += [(f"{e.key}.{q.name}", q.locator, q.stated) for e in gd.EXAMPLES for q in e.quantities]
+    out: list[tuple[str, Locator, str | None]] = []  # formulas are found by meaning (tests/test_reworded.py)
+    out += [(f"{e.key}.{q.name}", q.locator, q.stated) for e in gd.EXAMPLES for q in e.quantities
+            if q.locator is not None and q.locator.pattern]
     return out
 
 

@@ -3,18 +3,18 @@ actually written there, and judge it against what SymPy derived.
 
 How a claim is read (a later section plugs in by adding records only):
 
-1. ``Locator.pattern`` (a regex on the raw line) finds the first matching line of
-   ``Locator.section`` (or a subsection). No line: a "not found" error naming the section.
-2. What is written there:
-   - a ``(?P<value>...)`` (number) or ``(?P<formula>...)`` (LaTeX) named group of the regex, if any;
-   - ``kind="table"``: the cell of the column that holds the claim: ``Locator.column`` (a header
-     regex) when the record gives one, else the rule in ``COLUMNS`` for the key's suffix
-     (``*_grad`` -> derivative column, ``*_range`` -> range column, ``*_sum`` -> "sums to ...");
-   - display/inline math: the member of the relation chain the match points into, or the
-     right-hand side when the match is on the left-hand side (``\\frac{dL}{dz} = ...``);
-   - quantities: the clause whose left-hand side is ``Quantity.latex`` (``a = ... = 0.2689``);
-   - ``kind="prose"``/``"code"`` (and tables with no known column): judged as the record reads
-     them, and the finding says so.
+1. Where the claim is (``verify.matching``), by what it is about, never by the words around it:
+   - ``Locator.subject``: a relation chain with that subject at one end (prose read by the
+     ``PHRASES`` table counts as a chain); the claim is the member at the other end;
+   - ``Locator.row``/``fact``: the table row that defines the function, the cell whose header
+     (Derivative, Slope, Range) or text (sums to) means the fact;
+   - neither: the member of the section the prover shows equal to the record's stated form, else
+     the closest one in its names;
+   - ``Locator.pattern`` (a regex on the raw line, for numbers of a worked example and code lines).
+   Nothing found: the record is "not stated in this file" (coverage, info), never an error.
+2. What is written there: the member, cell or number found; a ``(?P<value>...)`` or
+   ``(?P<formula>...)`` group of a pattern; quantities: the clause ``Quantity.latex = ... = value``.
+   A claim in words or code the audit cannot read is "unknown", never a verdict of the record's own.
 3. The LaTeX is parsed by ``verify.notation`` (never ``sympify``/``eval``); the notes' symbols are
    mapped onto the record's by name, by canonical name (no bold, ``\\ell`` as ``l``), bold vectors
    onto the record's component ``x[j]``, the section module's ``NOTATION[claim]`` table, and a lone
@@ -68,7 +68,7 @@ from verify.listings import (
     stated_vector,
     xor_training,
 )
-from verify.matching import Found, FoundCell, candidates, find, find_row, record_names
+from verify.matching import Found, FoundCell, candidates, defined_at, find, find_row, record_names
 from verify.notation import (
     Clause,
     Context,
@@ -94,8 +94,8 @@ SEVERITY: dict[str, Severity] = {
     "correct": "info", "error": "error", "not found": "error", "warning": "warning", "unknown": "warning",
     "unparsed": "warning", "not stated": "info", "definition": "info", "not run": "info",
 }
-#: Claims of these kinds live in words or code: they are judged as the record reads them, unless the
-#: locator's regex has a ``value`` (number) or ``formula`` (LaTeX) named group saying what is written.
+#: Claims of these kinds live in words or code: a claim the audit cannot read there is "unknown", never a
+#: verdict of the record's own, unless the locator's regex has a ``value`` or ``formula`` named group.
 AS_READ = frozenset({"prose", "code"})
 SUMS_TO = re.compile(r"sums?\s+to\s+\$?(?P<value>[^$,;]+?)\$?\s*(?:[,;.]|$)", re.IGNORECASE)
 RELATION = re.compile(r"=|\\approx|\\le(?:q)?(?![a-z])|\\ge(?:q)?(?![a-z])|<|>|\\in(?![a-z])|\\neq?(?![a-z])")
@@ -930,41 +930,6 @@ def _unstated(base: dict[str, str], formula: Formula, written: Written, explicit
                     f"({proof.verdict}); derived: {expected}", written.text, expected, symbols)
 
 
-def judge_as_read(claim: Claim, located: Located) -> Finding:
-    """A claim made in words (or code): judge the record's reading of it, and say so."""
-    base = {"claim": claim.key, "section": claim.locator.section, "kind": claim.locator.kind}
-    expected = expected_of(claim)
-    where = f"{claim.locator.kind} claim, judged as the record reads it"
-    if claim.locator.kind == "table":
-        where += " (no table column known: give the Locator a column or a (?P<value>...) group)"
-    if claim.quantity is not None:
-        q = claim.quantity
-        number = decimal(q.stated) if q.stated is not None else None
-        if number is None:
-            return _finding(base, located.line, "not stated", f"{where}: no number stated", q.stated, expected)
-        verdict, message = judge_number(number, q.expr, q.rounded_expr)
-        return _finding(base, located.line, verdict, f"{where}: {message}", q.stated, fixed(q.expr, number.places))
-    formula = claim.formula
-    assert formula is not None
-    if formula.stated is None:
-        return _finding(base, located.line, "not stated", f"{where}: the notes state no closed form; derived: "
-                        f"{expected}", None, expected)
-    target, stated = _rhs(derived(formula)), _rhs(formula.stated)
-    try:
-        if isinstance(target, sp.Set) or isinstance(stated, sp.Set):
-            proof = compare_sets(target, stated) if isinstance(stated, sp.Set) else Proof(
-                "refuted", "set comparison", 0, f"derived {target}, stated {stated}")
-        else:
-            proof = check_equal(target, stated, formula.domain, formula.regions)
-    except COMPARE_ERRORS as e:
-        return _finding(base, located.line, "unknown", f"{where}: comparison failed ({type(e).__name__}: {e})",
-                        _describe(stated), expected)
-    verdict = _verdict(proof)
-    detail = proof.method if verdict == "correct" else (proof.detail or proof.method)
-    return _finding(base, located.line, verdict, f"{where} ({_short(_describe(stated))}): {proof.verdict}, "
-                    f"{_short(detail)}", _describe(stated), expected)
-
-
 def _short(text: str, limit: int = 200) -> str:
     """``text`` cut to ``limit`` characters (for messages; the full forms stay in stated/expected)."""
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -1006,6 +971,11 @@ def _finding(base: Mapping[str, str], line: int | None, verdict: str, message: s
     """Build a Finding with the severity that belongs to its verdict."""
     return Finding(base["claim"], line, SEVERITY[verdict], message, stated, expected, verdict,
                    base["section"], base["kind"], dict(symbols or {}))
+
+
+def base_of(claim: Claim) -> dict[str, str]:
+    """The claim, section and kind every finding on ``claim`` carries."""
+    return {"claim": claim.key, "section": claim.locator.section, "kind": claim.locator.kind}
 
 
 def judge_by_subject(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic],
@@ -1059,8 +1029,8 @@ def judge_in_row(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic]) -
     return finding, written
 
 
-def _closeness(claim: Claim, found: Found, explicit: Mapping[str, sp.Basic]) -> tuple[int, int] | None:
-    """How close a candidate is to the record's stated form: (2, 0) proven equal, (1, shared names) else, or None.
+def _closeness(claim: Claim, found: Found, explicit: Mapping[str, sp.Basic]) -> tuple[int, int, int] | None:
+    """How close a candidate is to the record's stated form: (2, ...) proven equal, (1, names, -size gap) else.
 
     A candidate that cannot be read, or that uses a name the record does not know, is no candidate; one
     that differs from the stated form is close only when it uses exactly the stated form's names.
@@ -1084,17 +1054,34 @@ def _closeness(claim: Claim, found: Found, explicit: Mapping[str, sp.Basic]) -> 
     except COMPARE_ERRORS:
         return None
     if proof.verdict in ("proven", "agrees"):
-        return (2, 0)
-    names = {s.name for s in mine} | {str(b.label) for b in parsed.atoms(sp.IndexedBase)}
-    want = {s.name for s in theirs} | {str(b.label) for b in stated.atoms(sp.IndexedBase)}
-    return (1, len(names)) if names and names == want else None
+        return (2, 0, 0)
+    if stated.is_number:  # a number written in place of the stated one: the closest lone number
+        lone = len(found.clause.members) == 1 and parsed.is_number
+        return (1, 0, -int(1000 * abs(sp.N(parsed - stated)))) if lone else None
+    try:
+        raw = parse_expr_latex(text, context_for(formula))
+    except NotationError:
+        return None
+    spelled = SpellingBlind(explicit)
+    raw = raw.xreplace({x: spelled[x.name] for x in raw.atoms(sp.Symbol) if x.name in spelled})
+    (names, functions), (want, wanted) = _name_parts(raw), _name_parts(stated)
+    if not names & want or _name_parts(parsed)[0] != want:  # none of the record's names, or others than its
+        return None
+    gap = abs(sp.count_ops(parsed) - sp.count_ops(stated))
+    return (1, len(functions & wanted) - len(functions ^ wanted), -gap)
+
+
+def _name_parts(expr: sp.Basic) -> tuple[frozenset[str], frozenset[str]]:
+    """The canonical names an expression uses (symbols and indexed bases, indices left out), and its functions."""
+    functions = frozenset(type(f).__name__ for f in expr.atoms(sp.Function))
+    return record_names(expr) - functions, functions
 
 
 def judge_by_form(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic],
                   taken: set[tuple[int, int, int, int]]) -> tuple[Finding, Written | None]:
     """Find the member of the record's section that is its stated form (else the closest one), read it, judge it."""
     base = {"claim": claim.key, "section": claim.locator.section, "kind": claim.locator.kind}
-    best: tuple[tuple[int, int], Found] | None = None
+    best: tuple[tuple[int, int, int], Found] | None = None
     for found in candidates(notes, claim.locator.section):
         where = (found.math.line, found.math.col, found.clause.start, found.member.start)
         if where in taken:
@@ -1119,12 +1106,23 @@ def judge_by_form(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic],
 def judge(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic],
           taken: set[tuple[int, int, int, int]] | None = None) -> tuple[Finding, Written | None]:
     """Find one claim in the notes, read what is written there, and judge it."""
+    reader = code_readers().get(claim.key)
+    if claim.locator.kind == "code" and claim.locator.subject and reader is not None:
+        line = defined_at(notes, claim.locator.section, claim.locator.subject)
+        if line is None:
+            return _finding(base_of(claim), None, "not found", f"no Python listing defines {claim.locator.subject}",
+                            None, None), None
+        located = Located(line, re.match("", ""), 0)  # type: ignore[arg-type]
+        return judge_code(notes, claim, located, reader), None
     if claim.locator.subject:
         return judge_by_subject(notes, claim, explicit, set() if taken is None else taken)
     if claim.locator.row is not None:
         return judge_in_row(notes, claim, explicit)
     if not claim.locator.pattern and claim.locator.kind != "prose":
         return judge_by_form(notes, claim, explicit, set() if taken is None else taken)
+    if not claim.locator.pattern:  # words no phrase of verify.matching reads: never a verdict of its own
+        return _finding(base_of(claim), None, "not found", "stated only in words the audit does not read "
+                        "(no row of verify.matching.PHRASES says it)", None, None), None
     base = {"claim": claim.key, "section": claim.locator.section, "kind": claim.locator.kind}
     try:
         located = locate(notes, claim.locator)
@@ -1141,7 +1139,8 @@ def judge(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic],
     if reader is not None and claim.locator.kind == "code":
         return judge_code(notes, claim, located, reader), None
     if not _group(located.match) and claim.locator.kind in AS_READ:
-        return judge_as_read(claim, located), None
+        return _finding(base, located.line, "unknown", f"a {claim.locator.kind} claim the audit cannot read: "
+                        "no verdict is given", None, expected_of(claim)), None
     try:
         written = read(notes, claim, located)
     except UnreadableError as e:

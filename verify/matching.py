@@ -16,6 +16,7 @@ Prose is never needed.
 
 from __future__ import annotations
 
+import ast
 import functools
 import re
 from collections.abc import Iterable
@@ -27,7 +28,7 @@ from derive.core import Locator
 from derive.functions import unfold
 from verify.catalog import key_of as catalog_key
 from verify.catalog import lookup
-from verify.notation import Clause, Member, NotationError, decimal, parse_expr_latex
+from verify.notation import Clause, Member, NotationError, clauses, decimal, parse_expr_latex
 from verify.notes import Cell, Math, Notes, Row
 from verify.statements import Statement, statements
 from verify.tables import DERIVATIVE_HEADER, RANGE_HEADER, _row_function
@@ -159,6 +160,51 @@ def record_names(*exprs: object) -> frozenset[str]:
     return frozenset(out)
 
 
+@dataclass(frozen=True)
+class Phrase:
+    """A way of saying a relation in words, and the relations it says (LaTeX, in the phrase's own names).
+
+    ``pattern`` is searched in each prose line; a line it matches states every relation of ``says`` there.
+    """
+
+    pattern: re.Pattern[str]
+    says: tuple[str, ...]
+    note: str = ""
+
+
+#: Claims the notes make in words, read as relations: a small table of phrasings, one row per fact (never
+#: per record). ``y`` is the input of the function the phrase names.
+PHRASES: tuple[Phrase, ...] = (
+    Phrase(re.compile(r"(?i)\bReLU\b[^.;]*?\b(?:halves|cuts|divides)\b[^.;]*?\beffective variance\b"
+                      r"(?:[^.;]*?\bin half\b|[^.;]*?\bby two\b)?"),
+           (r"\text{Var}(\text{ReLU}(y)) = \frac{\text{Var}(y)}{2}",
+            r"\text{EffVar}(\text{ReLU}(y)) = \frac{\text{Var}(y)}{2}"),
+           "'ReLU halves the effective variance': read literally (the variance of ReLU(y)) and as the "
+           "effective variance He et al. mean (the second moment of ReLU(y)); records judge each reading"),
+)
+
+
+def phrase_statements(notes: Notes) -> tuple[Statement, ...]:
+    """The relations the file's prose states in words that ``PHRASES`` reads, each at its line."""
+    out: list[Statement] = []
+    code = {n for c in notes.code for n in range(c.line, c.end_line + 1)}
+    for number, text in enumerate(notes.lines, start=1):
+        if number in code:
+            continue
+        for phrase in PHRASES:
+            hit = phrase.pattern.search(text)
+            if hit is None:
+                continue
+            for latex in phrase.says:
+                math = Math("inline", number, hit.start(), notes.section_of(number), latex)
+                try:
+                    parts = clauses(latex)
+                except NotationError:
+                    continue
+                out.extend(Statement(math, 0, c, "", piece_text=latex) for c in parts)
+    return tuple(out)
+
+
 _STATEMENTS: dict[int, tuple[Notes, tuple[Statement, ...]]] = {}
 
 
@@ -168,7 +214,7 @@ def _statements(notes: Notes) -> tuple[Statement, ...]:
     if held is None or held[0] is not notes:
         if len(_STATEMENTS) > 8:
             _STATEMENTS.clear()
-        held = _STATEMENTS[id(notes)] = (notes, tuple(statements(notes)))
+        held = _STATEMENTS[id(notes)] = (notes, tuple(statements(notes)) + phrase_statements(notes))
     return held[1]
 
 
@@ -288,6 +334,30 @@ def _run_on(notes: Notes, math: Math, member: Member) -> Member | None:
     return None if word is None else replace(member, text=f"{member.text}\\text{{{word.group(0)}}}")
 
 
+def defined_at(notes: Notes, section: str, name: str) -> int | None:
+    """The line of the first Python listing (its section first) that defines ``name`` (a def or an assignment)."""
+    hits: list[tuple[bool, int]] = []
+    for code in notes.code:
+        if code.info.split()[:1] != ["python"]:
+            continue
+        try:
+            tree = ast.parse(code.text)
+        except (SyntaxError, ValueError, RecursionError):
+            continue
+        for node in ast.walk(tree):
+            targets: list[ast.expr] = []
+            if isinstance(node, ast.FunctionDef) and node.name == name:
+                hits.append((not notes.in_section(code.line, section), code.line + node.lineno))
+                continue
+            if isinstance(node, ast.Assign):
+                targets = list(node.targets)
+            elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+                targets = [node.target]
+            if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+                hits.append((not notes.in_section(code.line, section), code.line + node.lineno))
+    return min(hits)[1] if hits else None
+
+
 @dataclass(frozen=True)
 class FoundCell:
     """A table cell that states a record's fact of a row's function: the row, the cell, and how many others tied."""
@@ -363,5 +433,5 @@ def find_row(notes: Notes, locator: Locator) -> FoundCell | None:
     return FoundCell(inside[0][1], inside[0][2], len(inside) - 1)
 
 
-__all__: Iterable[str] = ("CELL_FACTS", "Found", "FoundCell", "candidates", "canonical_name", "find", "find_row", "key_of",
-                          "record_names", "same_function", "subject_key")
+__all__: Iterable[str] = ("CELL_FACTS", "PHRASES", "Found", "FoundCell", "candidates", "canonical_name",
+                          "defined_at", "find", "find_row", "key_of", "record_names", "same_function", "subject_key")
