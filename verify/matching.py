@@ -47,11 +47,11 @@ CELL_FACTS: dict[str, tuple[re.Pattern[str] | None, re.Pattern[str] | None]] = {
 _z, _alpha, _i, _k, _n = sp.symbols("z alpha i k n")
 _zv = sp.IndexedBase("z")
 #: Functions a table row may name without writing them (``| Leaky ReLU | ... |``), beyond the catalog's
-#: (``verify.catalog``: sigmoid, tanh, ReLU, GELU, ...): the catalog key of the name, and the function.
-NAMED_ROWS: dict[str, sp.Basic] = {
-    "leaky relu": sp.Max(_alpha * _z, _z),
-    "softmax": sp.exp(_zv[_i]) / sp.Sum(sp.exp(_zv[_k]), (_k, 1, _n)),
-}
+#: (``verify.catalog``: sigmoid, tanh, ReLU, GELU, ...): each row's spellings (catalog keys) and function.
+NAMED_ROWS: tuple[tuple[tuple[str, ...], sp.Basic], ...] = (
+    (("leaky relu", "lrelu"), sp.Max(_alpha * _z, _z)),
+    (("softmax",), sp.exp(_zv[_i]) / sp.Sum(sp.exp(_zv[_k]), (_k, 1, _n))),
+)
 PARSE_ERRORS = (NotationError, TypeError, ValueError, AttributeError, KeyError, IndexError, RecursionError,
                 NotImplementedError, ZeroDivisionError)
 
@@ -342,7 +342,7 @@ def defined_at(notes: Notes, section: str, name: str) -> int | None:
             continue
         try:
             tree = ast.parse(code.text)
-        except (SyntaxError, ValueError, RecursionError):
+        except (SyntaxError, ValueError, RecursionError, MemoryError):  # a listing too deep to read
             continue
         for node in ast.walk(tree):
             targets: list[ast.expr] = []
@@ -398,8 +398,9 @@ def row_defines(notes: Notes, row: Row, header: Row) -> sp.Basic | None:
     name = row.cells[0].text.strip() if row.cells else ""
     if "$" in name or not name:
         return None
-    if catalog_key(name) in NAMED_ROWS:
-        return NAMED_ROWS[catalog_key(name)]
+    named = next((f for spellings, f in NAMED_ROWS if catalog_key(name) in spellings), None)
+    if named is not None:
+        return named
     meaning = lookup(name)
     if meaning is None or meaning.kind != "function" or meaning.build is None or meaning.arity != 1:
         return None
