@@ -15,12 +15,13 @@ from derive.core import (
     Formula,
     FormulaReference,
     Kernel,
-    Locator,
     Quirk,
     Region,
     Sample,
     Step,
     about,
+    in_row,
+    stated_as,
     within_bounds,
 )
 from derive.functions import Phi, sigmoid
@@ -190,6 +191,7 @@ def derive_softmax_jacobian() -> Derivation:
 
 
 SOFTMAX_TOTAL = sp.Sum(sp.exp(zv[k]), (k, 1, n))
+SOFTMAX = sp.exp(zv[i]) / SOFTMAX_TOTAL  # the function the table's softmax row defines
 
 
 def _quotient_rule() -> tuple[sp.Expr, sp.Expr, sp.Expr]:
@@ -328,7 +330,7 @@ FORMULAS: tuple[Formula, ...] = (
         key="sigmoid_grad", section="1.2", title="Derivative of the sigmoid",
         assumptions=("z real",), definition=SIGMOID, derive=derive_sigmoid_grad,
         stated=sigmoid(z) * (1 - sigmoid(z)),
-        locator=Locator("1.2", r"^\| Sigmoid \|", "table"), variables=(z,), domain=REAL,
+        locator=in_row("1.2", SIGMOID, "derivative"), variables=(z,), domain=REAL,
         kernels=(
             Kernel("sigmoid", (z,), SIGMOID_STABLE, REAL, rewrite="1/(1+e^{-z}) = (1 + tanh(z/2))/2: no overflow",
                    bench=Bench((Z_BENCH,), "lambda z: 1 / (1 + np.exp(-z))"),
@@ -350,12 +352,12 @@ FORMULAS: tuple[Formula, ...] = (
     Formula(
         key="sigmoid_range", section="1.2", title="Range of the sigmoid", assumptions=("z real",),
         definition=SIGMOID, derive=lambda: _range_of(SIGMOID), stated=sp.Interval.open(0, 1),
-        locator=Locator("1.2", r"^\| Sigmoid \|", "table"), variables=(z,), domain=REAL,
+        locator=in_row("1.2", SIGMOID, "range"), variables=(z,), domain=REAL,
     ),
     Formula(
         key="tanh_grad", section="1.2", title="Derivative of tanh", assumptions=("z real",),
         definition=TANH, derive=derive_tanh_grad, stated=1 - sp.tanh(z) ** 2,
-        locator=Locator("1.2", r"^\| Tanh \|", "table"), variables=(z,), domain=REAL,
+        locator=in_row("1.2", TANH, "derivative"), variables=(z,), domain=REAL,
         kernels=(
             Kernel("tanh", (z,), sp.tanh(z), REAL, rewrite="(e^z - e^{-z})/(e^z + e^{-z}) = tanh z",
                    bench=Bench((Z_BENCH,), "np.tanh", "the reference is the same np.tanh call")),
@@ -368,12 +370,12 @@ FORMULAS: tuple[Formula, ...] = (
     Formula(
         key="tanh_range", section="1.2", title="Range of tanh", assumptions=("z real",),
         definition=TANH, derive=lambda: _range_of(TANH), stated=sp.Interval.open(-1, 1),
-        locator=Locator("1.2", r"^\| Tanh \|", "table"), variables=(z,), domain=REAL,
+        locator=in_row("1.2", TANH, "range"), variables=(z,), domain=REAL,
     ),
     Formula(
         key="relu_grad", section="1.2", title="Derivative of ReLU", assumptions=("z real, z != 0",),
         definition=RELU, derive=derive_relu_grad, stated=sp.Piecewise((1, z > 0), (0, z < 0)),
-        locator=Locator("1.2", r"^\| ReLU \|", "table"), variables=(z,), domain=REAL,
+        locator=in_row("1.2", RELU, "derivative"), variables=(z,), domain=REAL,
         regions=(POSITIVE, NEGATIVE),
         kernels=(
             Kernel("relu", (z,), RELU, REAL, bench=Bench((Z_BENCH,), "lambda z: np.maximum(0, z)")),
@@ -393,13 +395,13 @@ FORMULAS: tuple[Formula, ...] = (
     Formula(
         key="relu_range", section="1.2", title="Range of ReLU", assumptions=("z real",),
         definition=RELU, derive=lambda: _range_of(RELU), stated=sp.Interval(0, sp.oo),
-        locator=Locator("1.2", r"^\| ReLU \|", "table"), variables=(z,), domain=REAL,
+        locator=in_row("1.2", RELU, "range"), variables=(z,), domain=REAL,
     ),
     Formula(
         key="leaky_relu_grad", section="1.2", title="Derivative of leaky ReLU",
         assumptions=("z real, z != 0", "0 < alpha < 1"), definition=LEAKY_RELU, derive=derive_leaky_grad,
         stated=sp.Piecewise((1, z > 0), (alpha, True)),
-        locator=Locator("1.2", r"^\| Leaky ReLU \|", "table"), variables=(z, alpha), domain={**REAL, **LEAKY},
+        locator=in_row("1.2", LEAKY_RELU, "derivative"), variables=(z, alpha), domain={**REAL, **LEAKY},
         regions=(POSITIVE, NEGATIVE),
         kernels=(
             Kernel("leaky_relu", (z, alpha), LEAKY_RELU, {**REAL, **LEAKY}, scalars=("alpha",),
@@ -419,12 +421,12 @@ FORMULAS: tuple[Formula, ...] = (
     Formula(
         key="leaky_relu_range", section="1.2", title="Range of leaky ReLU", assumptions=("z real", "0 < alpha < 1"),
         definition=LEAKY_RELU, derive=lambda: _range_of(LEAKY_RELU, {alpha: sp.Rational(1, 100)}),
-        stated=sp.S.Reals, locator=Locator("1.2", r"^\| Leaky ReLU \|", "table"), variables=(z,), domain=REAL,
+        stated=sp.S.Reals, locator=in_row("1.2", LEAKY_RELU, "range"), variables=(z,), domain=REAL,
     ),
     Formula(
         key="gelu_grad", section="1.2", title="Derivative of GELU (the notes leave it out)",
         assumptions=("z real",), definition=GELU, derive=derive_gelu_grad, stated=None,
-        locator=Locator("1.2", r"^\| GELU \|", "table"), variables=(z,), domain=REAL,
+        locator=in_row("1.2", GELU, "derivative"), variables=(z,), domain=REAL,
         kernels=(
             Kernel("gelu", (z,), z * (1 + sp.erf(z / sp.sqrt(2))) / 2, REAL, rewrite="Phi(z) = (1 + erf(z/sqrt 2))/2",
                    bench=Bench((Z_BENCH,), "lambda z: 0.5 * z * (1 + erf(z / math.sqrt(2)))", ERF_NOTE)),
@@ -435,7 +437,7 @@ FORMULAS: tuple[Formula, ...] = (
     Formula(
         key="gelu_range", section="1.2", title="Range of GELU", assumptions=("z real",),
         definition=GELU, derive=derive_gelu_range, stated=sp.S.Reals,
-        locator=Locator("1.2", r"^\| GELU \|", "table"), variables=(z,), domain=REAL,
+        locator=in_row("1.2", GELU, "range"), variables=(z,), domain=REAL,
     ),
     Formula(
         key="gelu_tanh", section="1.2", title="The tanh approximation of GELU", assumptions=("z real",),
@@ -470,7 +472,7 @@ FORMULAS: tuple[Formula, ...] = (
     Formula(
         key="softmax_sum", section="1.2", title="Softmax outputs sum to 1", assumptions=("n >= 1 classes, symbolic",),
         definition=sp.Sum(sp.exp(zv[i]) / sp.Sum(sp.exp(zv[k]), (k, 1, n)), (i, 1, n)), derive=derive_softmax_sum,
-        stated=sp.Integer(1), locator=Locator("1.2", r"^\| Softmax \|", "table"), variables=(zv,),
+        stated=sp.Integer(1), locator=in_row("1.2", SOFTMAX, "sum"), variables=(zv,),
         domain={"z": (-4.0, 4.0), "n": (1, 5)},
     ),
     Formula(
@@ -484,14 +486,14 @@ FORMULAS: tuple[Formula, ...] = (
     Formula(
         key="softmax_numerator_slope", section="1.2", title="Softmax Jacobian, i = j: the numerator's derivative",
         assumptions=("n classes, symbolic",), definition=sp.exp(zv[i]), derive=derive_softmax_numerator_slope,
-        stated=sp.exp(zv[i]), locator=Locator("1.2", r"the numerator derivative is \$", "inline"), variables=(zv,),
+        stated=sp.exp(zv[i]), locator=stated_as("1.2"), variables=(zv,),
         domain=SOFTMAX_DOMAIN,
     ),
     Formula(
         key="softmax_denominator_term", section="1.2", title="Softmax Jacobian, i = j: the denominator's term",
         assumptions=("n classes, symbolic",), definition=sp.exp(zv[i]) / SOFTMAX_TOTAL,
         derive=derive_softmax_denominator_term, stated=-sp.exp(zv[i]) ** 2 / SOFTMAX_TOTAL**2,
-        locator=Locator("1.2", r"denominator derivative contributes \$", "inline"), variables=(zv,),
+        locator=stated_as("1.2"), variables=(zv,),
         domain=SOFTMAX_DOMAIN,
         notation={r"\sum": SOFTMAX_TOTAL},  # the prose writes (\sum)^2 for the square of the denominator
     ),

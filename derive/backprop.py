@@ -43,6 +43,8 @@ from derive.core import (
     VectorForm,
     about,
     entries,
+    in_words,
+    stated_as,
     within_bounds,
 )
 from derive.functions import sigmoid
@@ -431,7 +433,7 @@ FORMULAS: tuple[Formula, ...] = (
         key="bp2_inner_derivative", section=SECTION, title="BP2: the inner derivative dz^(l+1)_k / dz^(l)_j",
         assumptions=("m_l, m_{l+1} symbolic", "sigma differentiable, entrywise", "1 <= j <= m_l"),
         definition=next_preactivation(k), derive=derive_bp2_inner, stated=W_next[k, j] * slope_l[j],
-        locator=Locator(SECTION, r"The inner derivative is \$", "inline"),
+        locator=stated_as(SECTION),
         variables=(W_next, z_l), domain=DOMAIN,
     ),
     Formula(
@@ -518,7 +520,7 @@ FORMULAS: tuple[Formula, ...] = (
                      "symbolic", "checked along a symbolic direction u: equal for all u iff the gradients are equal"),
         definition=sp.sympify(networks.loss(NOTES_NET)), derive=derive_full_gradient,
         stated=stated_recursion(NOTES_NET),
-        locator=Locator(SECTION, r"Backprop = the chain rule, applied layer by layer", "prose"),
+        locator=in_words(SECTION),
         variables=tuple(sp.sympify(t) for t in networks.params(NOTES_NET).trainable()),
         domain={str(sp.sympify(x)): (-2.0, 2.0) for x in (*networks.params(NOTES_NET).trainable(),
                                                          *networks.params(NOTES_NET).x, *networks.params(NOTES_NET).y)}
@@ -567,8 +569,12 @@ def _at(pattern: str, number: str, kind: str = "display") -> Locator:
 # Where each number of the example is printed: "@" marks the number itself, "#" any other number.
 Z1_AT = (r"\\end\{bmatrix\} = \\begin\{bmatrix\}@\\\\#\\end\{bmatrix\},",
          r"\\end\{bmatrix\} = \\begin\{bmatrix\}#\\\\@\\end\{bmatrix\},")
-A1_AT = (r"\\mathbf\{a\}\^\{\(1\)\} = [^=$]+= \\begin\{bmatrix\}@\\\\#\\end",
-         r"\\mathbf\{a\}\^\{\(1\)\} = [^=$]+= \\begin\{bmatrix\}#\\\\@\\end")
+#: A bold letter however it is made bold (``\\mathbf``, ``\\boldsymbol``, ``\\bm``).
+BOLD = r"\\(?:mathbf|boldsymbol|bm)"
+A1_AT = (BOLD + r"\{a\}\^\{\(1\)\} = [^=$]+= \\begin\{bmatrix\}@\\\\#\\end",
+         BOLD + r"\{a\}\^\{\(1\)\} = [^=$]+= \\begin\{bmatrix\}#\\\\@\\end")
+#: The two slopes sigma'(z) = a (1 - a) = value written side by side: the first, then the second.
+SLOPE_HAND_AT = (r"\\sigma'\(#\)=#\\cdot@=#", r"\\sigma'\(#\)=#\\cdot#=#.*?\\sigma'\(#\)=#\\cdot@=#")
 SLOPE1_AT = r"\\odot \\begin\{bmatrix\}@\\\\#\\end", r"\\odot \\begin\{bmatrix\}#\\\\@\\end"
 DELTA1_AT = (r"\\odot \\begin\{bmatrix\}#\\\\#\\end\{bmatrix\} = \\begin\{bmatrix\}@\\\\#\\end\{bmatrix\}$",
              r"\\odot \\begin\{bmatrix\}#\\\\#\\end\{bmatrix\} = \\begin\{bmatrix\}#\\\\@\\end\{bmatrix\}$")
@@ -613,9 +619,9 @@ def _example_quantities() -> tuple[Quantity, ...]:
         Quantity("dW2_2", r"\partial L/\partial W^{(2)}_2", dW2[0, 1], "-0.0449",
                  _at(r"= \[#,\\,@\]", "-0.0449"), d("-0.0821") * d("0.5474")),
         Quantity("one_minus_a1_1", r"1 - a^{(1)}_1", 1 - a1[0], "0.4825",
-                 _at(r"\(using \$\\sigma\'\(#\)=#\\cdot@=#", "0.4825", "inline"), 1 - d("0.5175")),
+                 _at(SLOPE_HAND_AT[0], "0.4825", "inline"), 1 - d("0.5175")),
         Quantity("one_minus_a1_2", r"1 - a^{(1)}_2", 1 - a1[1], "0.4526",
-                 _at(r"\$, \$\\sigma\'\(#\)=#\\cdot@=#", "0.4526", "inline"), 1 - d("0.5474")),
+                 _at(SLOPE_HAND_AT[1], "0.4526", "inline"), 1 - d("0.5474")),
         *(Quantity(f"dsigma_z1_{j + 1}", f"\\sigma'(z^{{(1)}}_{j + 1})", slope1[j], text, _at(SLOPE1_AT[j], text),
                    d(a) * d(b))
           for j, (text, a, b) in enumerate((("0.2497", "0.5175", "0.4825"), ("0.2478", "0.5474", "0.4526")))),
@@ -670,7 +676,7 @@ FORMULAS += (
         assumptions=("gradient descent with step size eta > 0", "one coordinate j of the parameters"),
         definition=gradient_descent.UPDATE_STATED, derive=derive_weight_step,
         stated=-gradient_descent.eta * gradient_descent.gradv[j],
-        locator=Locator(SECTION, r"every weight nudges by \$(?P<formula>[^$]+\$[A-Za-z]+)", "inline"),
+        locator=stated_as(SECTION),
         variables=(gradient_descent.gradv,), domain=gradient_descent.VECTOR_DOMAIN,
         notation={r"\text{grad}": gradient_descent.gradv[j]},  # "-eta . grad": grad is the weight's gradient
     ),

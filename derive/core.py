@@ -36,14 +36,18 @@ class Derivation:
 
 @dataclass(frozen=True)
 class Locator:
-    """How the audit finds a claim in a notes file.
+    """How the audit finds a claim in a notes file, by what the claim is about (never by the words around it).
 
     ``subject`` is the quantity the claim is about, in LaTeX (``\\frac{\\partial s_i}{\\partial z_j}``): the
     audit reads the claim from any relation chain of the file that has this subject at one end (see
     ``verify.matching``), whatever the words around it; ``member`` picks a step of a longer chain (1 =
     the member next to the subject); ``approx`` says the chain links them by ``\\approx``, not ``=``.
-    ``pattern`` is the older way, a regex on the raw line of ``section``; it is used only by records
-    that declare no subject yet. ``section`` breaks ties.
+    ``row`` is the function a table row defines and ``fact`` what the claim says of it (its
+    ``derivative``, its ``range``, what its values ``sum`` to): the row is found by its function, the
+    cell by the meaning of its column's header or of its text. A locator with neither a subject nor a
+    row is found by its stated form: the expression of ``section`` the prover shows equal to the record's
+    stated form (or, when none is, the closest one by shared names). ``section`` breaks ties.
+    ``pattern`` (a regex on the raw line) is the older way, kept for records outside ``derive/``.
     """
 
     section: str
@@ -52,12 +56,29 @@ class Locator:
     subject: str = ""
     member: int | None = None
     approx: bool = False
+    row: sp.Basic | None = None
+    fact: Literal["", "derivative", "range", "sum"] = ""
 
 
 def about(section: str, subject: str, kind: ClaimKind = "display", member: int | None = None,
           approx: bool = False) -> Locator:
     """A locator by meaning: the claim is what the notes say ``subject`` equals (``approx``: is close to)."""
     return Locator(section, "", kind, subject, member, approx)
+
+
+def in_row(section: str, row: sp.Basic, fact: Literal["derivative", "range", "sum"]) -> Locator:
+    """A locator in a table: the row that defines the function ``row``, the cell that states its ``fact``."""
+    return Locator(section, "", "table", row=row, fact=fact)
+
+
+def in_words(section: str) -> Locator:
+    """A claim the notes make only in words no phrase of ``verify.matching.PHRASES`` reads: never given a verdict."""
+    return Locator(section, "", "prose")
+
+
+def stated_as(section: str, kind: ClaimKind = "inline") -> Locator:
+    """A locator by stated form: the expression of ``section`` that is (or is closest to) the record's stated form."""
+    return Locator(section, "", kind)
 
 
 @dataclass(frozen=True)

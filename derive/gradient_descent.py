@@ -25,6 +25,8 @@ from derive.core import (
     Sample,
     Step,
     about,
+    in_words,
+    stated_as,
     within_bounds,
 )
 
@@ -51,11 +53,11 @@ UPDATE_LINE = about(SECTION, r"\theta")
 GRAD_LINE = about(SECTION, r"L'(\theta)", "inline")
 GRAD_HEADER = about(SECTION, r"L'(\theta)", "inline")
 TABLE_HEADER = about(SECTION, r"\theta - 0.1\cdot 2\theta", "inline")
-MULTIPLIES = Locator(SECTION, r"multiplies \$\\theta\$ by \$0\.8\$, converging geometrically", "prose")
-MINIMUM = Locator(SECTION, r"converging geometrically to the minimum at \$0\$", "prose")
-TOO_LARGE = Locator(SECTION, r"Too large → diverge/oscillate; too small → crawl", "prose")
-MULTIPLIER_DIVERGENT = Locator(SECTION, r"the multiplier becomes \$(?P<formula>[^$]+)\$", "prose")
-DIVERGES = Locator(SECTION, r"the multiplier becomes \$[^$]+\$ → diverges", "prose")
+MULTIPLIES = in_words(SECTION)
+MINIMUM = in_words(SECTION)
+TOO_LARGE = in_words(SECTION)
+MULTIPLIER_DIVERGENT = stated_as(SECTION)
+DIVERGES = in_words(SECTION)
 
 
 @cache

@@ -13,7 +13,18 @@ from functools import cache
 import sympy as sp
 from sympy import stats
 
-from derive.core import Bench, Correction, Derivation, Formula, FormulaReference, Kernel, Locator, Sample, Step, about
+from derive.core import (
+    Bench,
+    Correction,
+    Derivation,
+    Formula,
+    FormulaReference,
+    Kernel,
+    Sample,
+    Step,
+    about,
+    stated_as,
+)
 
 n_in = sp.Symbol("n_{in}", integer=True, positive=True)
 n_out = sp.Symbol("n_{out}", integer=True, positive=True)
@@ -30,10 +41,12 @@ XAVIER_STATED = 2 / (n_in + n_out)
 HE_STATED = 2 / n_in
 STD = "the standard deviation sqrt(Var(W)) of the derived variance"
 MOMENTS = {"\\mathbb{E}[x]": (0.05, 3.0), "\\mathrm{Var}(x)": (0.05, 3.0), "\\mathrm{Var}(y)": (0.05, 3.0)}
-WHY_HE = Locator("1.7", r"output variance is \$n_\{in\}", "inline")
+WHY_HE = stated_as("1.7")
 XAVIER_LOC = about("1.7", r"\text{Var}(W)", "inline")
 HE_LOC = about("1.7", r"\text{Var}(W)", "inline")
-HALVES = Locator("1.7", r"ReLU halves the effective variance", "prose")
+#: What ReLU halves, read by verify.matching.PHRASES: the variance (literally), or the effective variance.
+HALVES = about("1.7", r"\text{Var}(\text{ReLU}(y))", "prose")
+HALVES_EFFECTIVE = about("1.7", r"\text{EffVar}(\text{ReLU}(y))", "prose")
 
 
 @cache
@@ -190,7 +203,8 @@ FORMULAS: tuple[Formula, ...] = (
         key="relu_second_moment", section="1.7", title="ReLU halves the second moment of a symmetric input",
         assumptions=("y ~ N(0, Var y) (any zero-mean symmetric law halves it)",),
         definition=sp.Max(0, sp.Symbol("y")) ** 2,
-        derive=derive_relu_second_moment, stated=var_y / 2, locator=HALVES, variables=(var_y,), domain=MOMENTS,
+        derive=derive_relu_second_moment, stated=var_y / 2, locator=HALVES_EFFECTIVE, variables=(var_y,),
+        domain=MOMENTS,
         comment="The 'effective variance' that ReLU halves is the second moment E[x^2]: proven.",
     ),
     Formula(
@@ -219,7 +233,7 @@ FORMULAS: tuple[Formula, ...] = (
         assumptions=("y = z_{l-1} ~ N(0, Var y): zero-mean symmetric W, zero bias", "W iid, independent of x",
                      "n_in symbolic"),
         definition=sp.Symbol("Var(z_l)/Var(z_{l-1})"), derive=derive_he_gain, stated=n_in * var_W / 2,
-        locator=Locator("1.7", r"so we want \$(?P<formula>[^=$]+)= 1", "inline"), variables=(n_in, var_W),
+        locator=stated_as("1.7"), variables=(n_in, var_W),
         domain={**FANS, **MOMENTS},
         comment=("The notes' condition n_in Var(W)/2 = 1 is right although their intermediate step says Var(x) "
                  "where E[x^2] enters. The audit reads the left-hand side of 'n_in Var(W)/2 = 1 => ...'."),

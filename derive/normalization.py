@@ -22,7 +22,18 @@ from functools import cache
 import sympy as sp
 
 from derive.arrays import Count, RMax, RSum, vectorize
-from derive.core import Bench, Definition, Derivation, Formula, FormulaReference, Kernel, Locator, Sample, Step, about
+from derive.core import (
+    Bench,
+    Definition,
+    Derivation,
+    Formula,
+    FormulaReference,
+    Kernel,
+    Sample,
+    Step,
+    about,
+    in_words,
+)
 
 B = sp.Symbol("B", integer=True, positive=True)
 H = sp.Symbol("H", integer=True, positive=True)
@@ -291,7 +302,7 @@ FORMULAS: tuple[Formula, ...] = (
         key="batchnorm_undo", section="1.9", title="Batch norm: gamma and beta can undo the normalisation",
         assumptions=("gamma = sqrt(sigma^2 + eps), beta = mu for the batch's (or the running) statistics",),
         definition=BN_DEFINITION, derive=derive_bn_undo, stated=xv[i],
-        locator=Locator("1.9", r"letting the network undo normalization", "prose"), variables=(xv,), domain=BATCH,
+        locator=in_words("1.9"), variables=(xv,), domain=BATCH,
         comment="Exact for one set of statistics; a learned gamma, beta can match the running statistics only.",
     ),
     Formula(

@@ -24,12 +24,13 @@ from derive.core import (
     Example,
     Formula,
     Kernel,
-    Locator,
     Quantity,
     Region,
     Sample,
     Step,
     about,
+    in_words,
+    stated_as,
 )
 
 t = sp.Symbol("t", integer=True, positive=True)
@@ -57,8 +58,8 @@ MOMENTUM = sp.Eq(vv[t], beta * vv[t - 1] + (1 - beta) * gv[t])
 RMSPROP = sp.Eq(sv[t], beta * sv[t - 1] + (1 - beta) * g**2)
 M_HAT_LOC = about("1.6", r"\hat{\mathbf{m}}_t")
 V_HAT_LOC = about("1.6", r"\hat{\mathbf{v}}_t")
-DIVISOR_LOC = Locator("1.6", r"dividing by \$1-\\beta\^t\$", "inline")
-BIAS_LOC = Locator("1.6", r"biased toward zero", "prose")
+DIVISOR_LOC = stated_as("1.6")
+BIAS_LOC = in_words("1.6")
 
 
 def _not_one(expr: sp.Expr, rate: sp.Symbol) -> sp.Expr:

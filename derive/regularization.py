@@ -22,11 +22,12 @@ from derive.core import (
     Derivation,
     Formula,
     Kernel,
-    Locator,
     Quirk,
     Region,
     Sample,
     Step,
+    in_words,
+    stated_as,
     within_bounds,
 )
 
@@ -48,9 +49,9 @@ L1 = lam * sp.Sum(sp.Abs(thv[i]), (i, 1, n))
 PARAMS = {"theta": (-3.0, 3.0), "lambda": (0.001, 2.0), "n": (1, 5), "j": (1, 1)}
 PENALTY = {"a": (0.1, 3.0), "c": (-3.0, 3.0), "lambda": (0.001, 2.0)}
 DROPOUT = {"p": (0.01, 0.95), "x": (-3.0, 3.0)}
-L2_LOC = Locator("1.8", r"gradient gains \$(?P<formula>[^$]+)\$", "inline")
-L1_LOC = Locator("1.8", r"drives some weights exactly to 0", "prose")
-DROPOUT_LOC = Locator("1.8", r"scale survivors by \$(?P<formula>[^$]+)\$", "inline")
+L2_LOC = stated_as("1.8")
+L1_LOC = in_words("1.8")
+DROPOUT_LOC = stated_as("1.8")
 
 # -- kernels: the penalties of one parameter vector per row, and dropout given its keep mask -----------------
 
@@ -234,7 +235,7 @@ FORMULAS: tuple[Formula, ...] = (
         key="l2_shrinkage", section="1.8", title="L2 shrinks a weight toward 0 but not to 0",
         assumptions=("loss quadratic near its minimiser c with curvature a > 0", "lambda > 0"),
         definition=a / 2 * (theta - c) ** 2 + lam / 2 * theta**2, derive=derive_l2_shrinkage,
-        stated=a * c / (a + lam), locator=Locator("1.8", r"shrinks weights toward 0", "prose"),
+        stated=a * c / (a + lam), locator=in_words("1.8"),
         variables=(c, a, lam), domain=PENALTY,
         comment="The notes' 'shrinks weights toward 0' made precise: c scaled by a/(a + lambda), zero only if c is.",
     ),
@@ -249,7 +250,7 @@ FORMULAS: tuple[Formula, ...] = (
         key="dropout_mean", section="1.8", title="Inverted dropout keeps the expectation",
         assumptions=("m ~ Bernoulli(1 - p), 0 < p < 1", "x fixed"), definition=DROPOUT_DEFINITION,
         derive=derive_dropout_mean, stated=x,
-        locator=Locator("1.8", r"so expectations match at test time", "prose"), variables=(x, p), domain=DROPOUT,
+        locator=in_words("1.8"), variables=(x, p), domain=DROPOUT,
         kernels=(
             Kernel("dropout", (x, mask, p), DROPOUT_DEFINITION.xreplace({sp.Symbol("m"): mask}), DROPOUT_KERNEL,
                    scalars=("p",), bench=Bench(DROPOUT_BENCH, "lambda x, mask, p: x * mask / (1 - p)")),
@@ -270,9 +271,9 @@ FORMULAS: tuple[Formula, ...] = (
 NORMS = {"theta": (-3.0, 3.0), "lambda": (0.001, 2.0), "n": (2, 5)}  # n >= 2: |theta|_1 and |theta|_2 then differ
 DEFINITIONS: tuple[Definition, ...] = (
     Definition("l2_penalty_definition", "1.8", "The L2 penalty", L2,
-               Locator("1.8", r"L2 \(weight decay\): add \$", "inline"), NORMS,
+               stated_as("1.8"), NORMS,
                "(lambda/2) |theta|^2, differentiated by l2_gradient",
                notation={"theta": thv}),  # the norms of the notes' vector theta are sums over its entries
-    Definition("l1_penalty_definition", "1.8", "The L1 penalty", L1, Locator("1.8", r"L1: add \$", "inline"),
+    Definition("l1_penalty_definition", "1.8", "The L1 penalty", L1, stated_as("1.8"),
                NORMS, "lambda |theta|_1, differentiated by l1_gradient", notation={"theta": thv}),
 )

@@ -18,7 +18,7 @@ from functools import cache, partial
 
 import sympy as sp
 
-from derive.core import CodeClaim, Derivation, Formula, Locator, Step
+from derive.core import CodeClaim, Derivation, Formula, Step, about
 from derive.functions import sigmoid
 
 SECTION = "1.10"
@@ -184,7 +184,7 @@ def code_env() -> dict[str, sp.Matrix]:
 
 
 def _record(wrt: str, pattern: str, title: str) -> Formula:
-    """The record for the listing line that computes d<wrt>."""
+    """The record for the listing line that computes d<wrt> (found by the name it assigns, not by ``pattern``)."""
     stated = listing_backward()[wrt]
     return Formula(
         key=f"xor_d{wrt}", section=SECTION, title=f"XOR listing: d{wrt} is {title}",
@@ -192,7 +192,7 @@ def _record(wrt: str, pattern: str, title: str) -> Formula:
                      "X, Y, W1, b1, W2, b2 symbolic; row-major, W1 is (inputs x outputs)",
                      "compared along a symbolic direction U of the array's shape"),
         definition=forward_from(START[wrt])[0], derive=lambda: derive_line(wrt), stated=along(stated, wrt),
-        locator=Locator(SECTION, pattern, "code"), variables=tuple(ARRAYS[wrt]), domain=_domain(wrt),
+        locator=about(SECTION, f"d{wrt}", "code"), variables=tuple(ARRAYS[wrt]), domain=_domain(wrt),
         comment="len(X) is the number of entries of A2 only because the output width is 1" if wrt == "A2" else "",
         # the audit evaluates the line's syntax tree over code_env() and compares d<wrt> along the direction U
         code=CodeClaim(f"d{wrt}", env=code_env, project=partial(along, wrt=wrt)),
@@ -204,7 +204,7 @@ FORMULAS: tuple[Formula, ...] = (
         key="xor_dsigmoid", section=SECTION, title="XOR listing: dsigmoid(a) = a(1 - a) is sigma' in terms of a",
         assumptions=("z real", "a = sigma(z)"), definition=sigmoid(sp.Symbol("z", real=True)), derive=derive_dsigmoid,
         stated=dsigmoid(sp.Symbol("a", real=True)),
-        locator=Locator(SECTION, r"^def dsigmoid\(", "code"),
+        locator=about(SECTION, "dsigmoid", "code"),
         variables=(sp.Symbol("a", real=True),), domain={"a": (0.15, 0.95)},
         code=CodeClaim("dsigmoid", parameter=sp.Symbol("a", real=True)),  # a one-line function of a
     ),

@@ -3,18 +3,18 @@ actually written there, and judge it against what SymPy derived.
 
 How a claim is read (a later section plugs in by adding records only):
 
-1. ``Locator.pattern`` (a regex on the raw line) finds the first matching line of
-   ``Locator.section`` (or a subsection). No line: a "not found" error naming the section.
-2. What is written there:
-   - a ``(?P<value>...)`` (number) or ``(?P<formula>...)`` (LaTeX) named group of the regex, if any;
-   - ``kind="table"``: the cell of the column that holds the claim: ``Locator.column`` (a header
-     regex) when the record gives one, else the rule in ``COLUMNS`` for the key's suffix
-     (``*_grad`` -> derivative column, ``*_range`` -> range column, ``*_sum`` -> "sums to ...");
-   - display/inline math: the member of the relation chain the match points into, or the
-     right-hand side when the match is on the left-hand side (``\\frac{dL}{dz} = ...``);
-   - quantities: the clause whose left-hand side is ``Quantity.latex`` (``a = ... = 0.2689``);
-   - ``kind="prose"``/``"code"`` (and tables with no known column): judged as the record reads
-     them, and the finding says so.
+1. Where the claim is (``verify.matching``), by what it is about, never by the words around it:
+   - ``Locator.subject``: a relation chain with that subject at one end (prose read by the
+     ``PHRASES`` table counts as a chain); the claim is the member at the other end;
+   - ``Locator.row``/``fact``: the table row that defines the function, the cell whose header
+     (Derivative, Slope, Range) or text (sums to) means the fact;
+   - neither: the member of the section the prover shows equal to the record's stated form, else
+     the closest one in its names;
+   - ``Locator.pattern`` (a regex on the raw line, for numbers of a worked example and code lines).
+   Nothing found: the record is "not stated in this file" (coverage, info), never an error.
+2. What is written there: the member, cell or number found; a ``(?P<value>...)`` or
+   ``(?P<formula>...)`` group of a pattern; quantities: the clause ``Quantity.latex = ... = value``.
+   A claim in words or code the audit cannot read is "unknown", never a verdict of the record's own.
 3. The LaTeX is parsed by ``verify.notation`` (never ``sympify``/``eval``); the notes' symbols are
    mapped onto the record's by name, by canonical name (no bold, ``\\ell`` as ``l``), bold vectors
    onto the record's component ``x[j]``, the record's ``notation`` table, and a lone
@@ -66,7 +66,7 @@ from verify.listings import (
     stated_vector,
     xor_training,
 )
-from verify.matching import find, record_names
+from verify.matching import Found, FoundCell, candidates, defined_at, find, find_row, record_names
 from verify.notation import (
     Clause,
     Context,
@@ -81,7 +81,7 @@ from verify.notation import (
     parse_prose_cases,
     parse_set,
 )
-from verify.notes import Math, Notes, NotesError, Row, parse_notes, read_notes
+from verify.notes import Math, Notes, NotesError, parse_notes, read_notes
 from verify.statements import Statement, statements
 from verify.tables import judge_tables
 
@@ -92,14 +92,8 @@ SEVERITY: dict[str, Severity] = {
     "correct": "info", "error": "error", "not found": "error", "warning": "warning", "unknown": "warning",
     "unparsed": "warning", "not stated": "info", "definition": "info", "not run": "info",
 }
-#: Which table column holds a claim, by the claim key's suffix: (key regex, header regex, reading).
-COLUMNS: tuple[tuple[str, str, str], ...] = (
-    (r"_grad$", r"deriv", "expr"),
-    (r"_range$", r"range", "set"),
-    (r"_sum$", r"range|sum", "sum"),
-)
-#: Claims of these kinds live in words or code: they are judged as the record reads them, unless the
-#: locator's regex has a ``value`` (number) or ``formula`` (LaTeX) named group saying what is written.
+#: Claims of these kinds live in words or code: a claim the audit cannot read there is "unknown", never a
+#: verdict of the record's own, unless the locator's regex has a ``value`` or ``formula`` named group.
 AS_READ = frozenset({"prose", "code"})
 SUMS_TO = re.compile(r"sums?\s+to\s+\$?(?P<value>[^$,;]+?)\$?\s*(?:[,;.]|$)", re.IGNORECASE)
 RELATION = re.compile(r"=|\\approx|\\le(?:q)?(?![a-z])|\\ge(?:q)?(?![a-z])|<|>|\\in(?![a-z])|\\neq?(?![a-z])")
@@ -288,38 +282,14 @@ class UnreadableError(Exception):
     """The claim's line was found but no fragment of the expected form is there."""
 
 
-def column_for(claim: Claim) -> tuple[str, str]:
-    """The header regex and reading mode of the table column that holds ``claim``."""
-    explicit = getattr(claim.locator, "column", "")
-    formula = claim.formula
-    is_set = formula is not None and isinstance(formula.stated, sp.Set)
-    for key_pattern, header, mode in COLUMNS:
-        if re.search(key_pattern, claim.key):
-            return explicit or header, "set" if is_set else mode
-    if explicit:
-        return explicit, "set" if is_set else ("number" if claim.quantity else "cell")
-    raise UnreadableError(f"no table column is known for claim {claim.key!r}; give its Locator a column "
-                     f"or add a rule to verify.audit.COLUMNS")
+#: How a table cell is read, by the fact of its row's function it states (``Locator.fact``).
+CELL_MODES = {"derivative": "cell", "range": "set", "sum": "sum"}
 
 
-def _has_column(claim: Claim) -> bool:
-    """Whether the audit knows which table column holds ``claim``."""
-    try:
-        column_for(claim)
-    except UnreadableError:
-        return False
-    return True
-
-
-def read_table(notes: Notes, claim: Claim, line: int) -> Written:
-    """The cell of the row on ``line`` that holds the claim."""
-    row: Row | None = notes.row_at(line)
-    if row is None:
-        raise UnreadableError(f"line {line} is not a table row")
-    header, mode = column_for(claim)
-    cell = row.cell(header)
-    if cell is None:
-        raise UnreadableError(f"the table at line {line} has no column matching /{header}/")
+def read_cell(notes: Notes, claim: Claim, found: FoundCell) -> Written:
+    """What the table cell ``found`` states for ``claim``: a formula, a set, or what the values sum to."""
+    row, cell, line = found.row, found.cell, found.row.line
+    mode = CELL_MODES[claim.locator.fact]
     maths = [m for m in notes.math_on(line) if m.cell == cell.column]
     if mode == "set":
         first = next((seg for kind, seg in cell.segments if kind == "math"), None)
@@ -332,12 +302,11 @@ def read_table(notes: Notes, claim: Claim, line: int) -> Written:
         if hit is None:
             raise UnreadableError(f"the {cell.header!r} cell does not say what the values sum to: {cell.text!r}")
         return Written(hit.group("value").strip(), "sum", line, maths[0] if maths else None, cell=cell.column)
-    if mode == "number":
-        return Written(cell.text.strip().strip("$"), "number", line, maths[0] if maths else None, cell=cell.column)
     if not any(kind == "math" for kind, _ in cell.segments):
         raise UnreadableError(f"no formula in the {cell.header!r} cell: {cell.text!r}")
     texts = [seg for kind, seg in cell.segments if seg.strip()]
     shown = texts[0] if len(texts) == 1 else cell.text
+    del row
     return Written(shown, "cell", line, maths[0] if maths else None, segments=cell.segments, cell=cell.column)
 
 
@@ -371,8 +340,6 @@ def read(notes: Notes, claim: Claim, located: Located) -> Written:
             is_set = claim.formula is not None and isinstance(_rhs(derived(claim.formula)), sp.Set)
             return Written(body.strip(), "set" if is_set else "expr", located.line, math, clause)
         return Written(text.strip(), "cell", located.line, math, clause, segments=segments)
-    if claim.locator.kind == "table":
-        return read_table(notes, claim, located.line)
     return read_math(notes, located, claim.quantity)
 
 
@@ -931,41 +898,6 @@ def _unstated(base: dict[str, str], formula: Formula, written: Written, explicit
                     f"({proof.verdict}); derived: {expected}", written.text, expected, symbols)
 
 
-def judge_as_read(claim: Claim, located: Located) -> Finding:
-    """A claim made in words (or code): judge the record's reading of it, and say so."""
-    base = {"claim": claim.key, "section": claim.locator.section, "kind": claim.locator.kind}
-    expected = expected_of(claim)
-    where = f"{claim.locator.kind} claim, judged as the record reads it"
-    if claim.locator.kind == "table":
-        where += " (no table column known: give the Locator a column or a (?P<value>...) group)"
-    if claim.quantity is not None:
-        q = claim.quantity
-        number = decimal(q.stated) if q.stated is not None else None
-        if number is None:
-            return _finding(base, located.line, "not stated", f"{where}: no number stated", q.stated, expected)
-        verdict, message = judge_number(number, q.expr, q.rounded_expr)
-        return _finding(base, located.line, verdict, f"{where}: {message}", q.stated, fixed(q.expr, number.places))
-    formula = claim.formula
-    assert formula is not None
-    if formula.stated is None:
-        return _finding(base, located.line, "not stated", f"{where}: the notes state no closed form; derived: "
-                        f"{expected}", None, expected)
-    target, stated = _rhs(derived(formula)), _rhs(formula.stated)
-    try:
-        if isinstance(target, sp.Set) or isinstance(stated, sp.Set):
-            proof = compare_sets(target, stated) if isinstance(stated, sp.Set) else Proof(
-                "refuted", "set comparison", 0, f"derived {target}, stated {stated}")
-        else:
-            proof = check_equal(target, stated, formula.domain, formula.regions)
-    except COMPARE_ERRORS as e:
-        return _finding(base, located.line, "unknown", f"{where}: comparison failed ({type(e).__name__}: {e})",
-                        _describe(stated), expected)
-    verdict = _verdict(proof)
-    detail = proof.method if verdict == "correct" else (proof.detail or proof.method)
-    return _finding(base, located.line, verdict, f"{where} ({_short(_describe(stated))}): {proof.verdict}, "
-                    f"{_short(detail)}", _describe(stated), expected)
-
-
 def _short(text: str, limit: int = 200) -> str:
     """``text`` cut to ``limit`` characters (for messages; the full forms stay in stated/expected)."""
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -1009,6 +941,11 @@ def _finding(base: Mapping[str, str], line: int | None, verdict: str, message: s
                    base["section"], base["kind"], dict(symbols or {}))
 
 
+def base_of(claim: Claim) -> dict[str, str]:
+    """The claim, section and kind every finding on ``claim`` carries."""
+    return {"claim": claim.key, "section": claim.locator.section, "kind": claim.locator.kind}
+
+
 def judge_by_subject(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic],
                      taken: set[tuple[int, int, int, int]]) -> tuple[Finding, Written | None]:
     """Find the statement whose subject is the record's (``verify.matching``), read it, and judge it."""
@@ -1046,11 +983,121 @@ def judge_by_subject(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic
     return finding, written
 
 
+def judge_in_row(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic]) -> tuple[Finding, Written | None]:
+    """Find the table row that defines the record's function, read the cell that states its fact, and judge it."""
+    base = {"claim": claim.key, "section": claim.locator.section, "kind": claim.locator.kind}
+    found = find_row(notes, claim.locator)
+    if found is None:
+        return _finding(base, None, "not found", f"no table row of the file defines {claim.locator.row} with a "
+                        f"cell for its {claim.locator.fact}", None, None), None
+    try:
+        written = read_cell(notes, claim, found)
+    except UnreadableError as e:
+        unstated = claim.formula is not None and claim.formula.stated is None
+        verdict = "not stated" if unstated else "unparsed"
+        message = f"the notes state no closed form; derived: {expected_of(claim)}" if unstated else str(e)
+        return _finding(base, found.row.line, verdict, message, None, expected_of(claim)), None
+    finding = judge_formula(claim, written, explicit)
+    if found.others:
+        finding = replace(finding, message=f"{finding.message} ({found.others} other row(s) define this function; "
+                                           "the first is used)")
+    return finding, written
+
+
+def _closeness(claim: Claim, found: Found, explicit: Mapping[str, sp.Basic]) -> tuple[int, int, int] | None:
+    """How close a candidate is to the record's stated form: (2, ...) proven equal, (1, names, -size gap) else.
+
+    A candidate that cannot be read, or that uses a name the record does not know, is no candidate; one
+    that differs from the stated form is close only when it uses exactly the stated form's names.
+    """
+    formula = claim.formula
+    if formula is None or formula.stated is None or isinstance(formula.stated, sp.Set):
+        return None
+    stated = _rhs(formula.stated)
+    text = found.member.text.strip()
+    try:
+        parsed, _ = align(parse_expr_latex(text, context_for(formula)), formula, stated, explicit)
+    except (NotationError, *COMPARE_ERRORS):
+        return None
+    if not isinstance(parsed, sp.Expr) or isinstance(parsed, sp.MatrixExpr):
+        return None
+    mine, theirs = _free_plain(parsed), _free_plain(stated)
+    if mine - theirs - {s for s in mine if s.name in formula.domain}:
+        return None
+    try:
+        proof = check_equal(stated, parsed, formula.domain, formula.regions)
+    except COMPARE_ERRORS:
+        return None
+    if proof.verdict in ("proven", "agrees"):
+        return (2, 0, 0)
+    if stated.is_number:  # a number written in place of the stated one: the closest lone number
+        lone = len(found.clause.members) == 1 and parsed.is_number
+        return (1, 0, -int(1000 * abs(sp.N(parsed - stated)))) if lone else None
+    try:
+        raw = parse_expr_latex(text, context_for(formula))
+    except NotationError:
+        return None
+    spelled = SpellingBlind(explicit)
+    raw = raw.xreplace({x: spelled[x.name] for x in raw.atoms(sp.Symbol) if x.name in spelled})
+    (names, functions), (want, wanted) = _name_parts(raw), _name_parts(stated)
+    if not names & want or _name_parts(parsed)[0] != want:  # none of the record's names, or others than its
+        return None
+    gap = abs(sp.count_ops(parsed) - sp.count_ops(stated))
+    return (1, len(functions & wanted) - len(functions ^ wanted), -gap)
+
+
+def _name_parts(expr: sp.Basic) -> tuple[frozenset[str], frozenset[str]]:
+    """The canonical names an expression uses (symbols and indexed bases, indices left out), and its functions."""
+    functions = frozenset(type(f).__name__ for f in expr.atoms(sp.Function))
+    return record_names(expr) - functions, functions
+
+
+def judge_by_form(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic],
+                  taken: set[tuple[int, int, int, int]]) -> tuple[Finding, Written | None]:
+    """Find the member of the record's section that is its stated form (else the closest one), read it, judge it."""
+    base = {"claim": claim.key, "section": claim.locator.section, "kind": claim.locator.kind}
+    best: tuple[tuple[int, int, int], Found] | None = None
+    for found in candidates(notes, claim.locator.section):
+        where = (found.math.line, found.math.col, found.clause.start, found.member.start)
+        if where in taken:
+            continue
+        score = _closeness(claim, found, explicit)
+        if score is not None and (best is None or score > best[0]):
+            best = (score, found)
+            if score[0] == 2:
+                break
+    if best is None:
+        return _finding(base, None, "not found", f"no statement of section {claim.locator.section} states "
+                        f"{expected_of(claim)} or an expression in its names", None, None), None
+    found = best[1]
+    taken.add((found.math.line, found.math.col, found.clause.start, found.member.start))
+    written = Written(found.member.text.strip(), "expr", found.line, found.math, found.clause)
+    finding = judge_formula(claim, written, explicit)
+    if claim.definition is not None:
+        finding = _as_definition(finding, claim.definition)
+    return finding, written
+
+
 def judge(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic],
           taken: set[tuple[int, int, int, int]] | None = None) -> tuple[Finding, Written | None]:
     """Find one claim in the notes, read what is written there, and judge it."""
+    reader = claim.formula.code if claim.formula is not None else None
+    if claim.locator.kind == "code" and claim.locator.subject and reader is not None:
+        line = defined_at(notes, claim.locator.section, claim.locator.subject)
+        if line is None:
+            return _finding(base_of(claim), None, "not found", f"no Python listing defines {claim.locator.subject}",
+                            None, None), None
+        located = Located(line, re.match("", ""), 0)  # type: ignore[arg-type]
+        return judge_code(notes, claim, located, reader), None
     if claim.locator.subject:
         return judge_by_subject(notes, claim, explicit, set() if taken is None else taken)
+    if claim.locator.row is not None:
+        return judge_in_row(notes, claim, explicit)
+    if not claim.locator.pattern and claim.locator.kind != "prose":
+        return judge_by_form(notes, claim, explicit, set() if taken is None else taken)
+    if not claim.locator.pattern:  # words no phrase of verify.matching reads: never a verdict of its own
+        return _finding(base_of(claim), None, "not found", "stated only in words the audit does not read "
+                        "(no row of verify.matching.PHRASES says it)", None, None), None
     base = {"claim": claim.key, "section": claim.locator.section, "kind": claim.locator.kind}
     try:
         located = locate(notes, claim.locator)
@@ -1066,9 +1113,9 @@ def judge(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic],
     reader = claim.formula.code if claim.formula is not None else None
     if reader is not None and claim.locator.kind == "code":
         return judge_code(notes, claim, located, reader), None
-    if not _group(located.match) and (claim.locator.kind in AS_READ or (
-            claim.locator.kind == "table" and not _has_column(claim))):
-        return judge_as_read(claim, located), None
+    if not _group(located.match) and claim.locator.kind in AS_READ:
+        return _finding(base, located.line, "unknown", f"a {claim.locator.kind} claim the audit cannot read: "
+                        "no verdict is given", None, expected_of(claim)), None
     try:
         written = read(notes, claim, located)
     except UnreadableError as e:

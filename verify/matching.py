@@ -16,6 +16,7 @@ Prose is never needed.
 
 from __future__ import annotations
 
+import ast
 import functools
 import re
 from collections.abc import Iterable
@@ -24,14 +25,33 @@ from dataclasses import dataclass, replace
 import sympy as sp
 
 from derive.core import Locator
-from verify.notation import Clause, Member, NotationError, decimal, parse_expr_latex
-from verify.notes import Math, Notes
+from derive.functions import unfold
+from verify.catalog import key_of as catalog_key
+from verify.catalog import lookup
+from verify.notation import Clause, Member, NotationError, clauses, decimal, parse_expr_latex
+from verify.notes import Cell, Math, Notes, Row
 from verify.statements import Statement, statements
+from verify.tables import DERIVATIVE_HEADER, RANGE_HEADER, _row_function
 
 #: Index letters a subject may be written with under another name (a free or bound index).
 INDEX_NAMES = re.compile(r"[a-z]|[a-z]'")
 #: A letter with a word as its subscript (``n_{in}``, ``n_{\\text{out}}``): a name, whatever the parser makes of it.
 SUBSCRIPT_WORD = re.compile(r"(?<![\\A-Za-z])([A-Za-z])_\{(?:\\text\{)?([A-Za-z]{2,})\}?\}")
+#: What a table cell states of its row's function, told by the meaning of its column's header (``Derivative``,
+#: ``Slope``, ``Range``, ``Output range``) or of its own text (``sums to 1``): one row per fact.
+CELL_FACTS: dict[str, tuple[re.Pattern[str] | None, re.Pattern[str] | None]] = {
+    "derivative": (DERIVATIVE_HEADER, None),
+    "range": (RANGE_HEADER, None),
+    "sum": (None, re.compile(r"(?i)\bsums?\s+to\b")),
+}
+_z, _alpha, _i, _k, _n = sp.symbols("z alpha i k n")
+_zv = sp.IndexedBase("z")
+#: Functions a table row may name without writing them (``| Leaky ReLU | ... |``), beyond the catalog's
+#: (``verify.catalog``: sigmoid, tanh, ReLU, GELU, ...): each row's spellings (catalog keys) and function.
+NAMED_ROWS: tuple[tuple[tuple[str, ...], sp.Basic], ...] = (
+    (("leaky relu", "lrelu"), sp.Max(_alpha * _z, _z)),
+    (("softmax",), sp.exp(_zv[_i]) / sp.Sum(sp.exp(_zv[_k]), (_k, 1, _n))),
+)
 PARSE_ERRORS = (NotationError, TypeError, ValueError, AttributeError, KeyError, IndexError, RecursionError,
                 NotImplementedError, ZeroDivisionError)
 
@@ -140,6 +160,51 @@ def record_names(*exprs: object) -> frozenset[str]:
     return frozenset(out)
 
 
+@dataclass(frozen=True)
+class Phrase:
+    """A way of saying a relation in words, and the relations it says (LaTeX, in the phrase's own names).
+
+    ``pattern`` is searched in each prose line; a line it matches states every relation of ``says`` there.
+    """
+
+    pattern: re.Pattern[str]
+    says: tuple[str, ...]
+    note: str = ""
+
+
+#: Claims the notes make in words, read as relations: a small table of phrasings, one row per fact (never
+#: per record). ``y`` is the input of the function the phrase names.
+PHRASES: tuple[Phrase, ...] = (
+    Phrase(re.compile(r"(?i)\bReLU\b[^.;]*?\b(?:halves|cuts|divides)\b[^.;]*?\beffective variance\b"
+                      r"(?:[^.;]*?\bin half\b|[^.;]*?\bby two\b)?"),
+           (r"\text{Var}(\text{ReLU}(y)) = \frac{\text{Var}(y)}{2}",
+            r"\text{EffVar}(\text{ReLU}(y)) = \frac{\text{Var}(y)}{2}"),
+           "'ReLU halves the effective variance': read literally (the variance of ReLU(y)) and as the "
+           "effective variance He et al. mean (the second moment of ReLU(y)); records judge each reading"),
+)
+
+
+def phrase_statements(notes: Notes) -> tuple[Statement, ...]:
+    """The relations the file's prose states in words that ``PHRASES`` reads, each at its line."""
+    out: list[Statement] = []
+    code = {n for c in notes.code for n in range(c.line, c.end_line + 1)}
+    for number, text in enumerate(notes.lines, start=1):
+        if number in code:
+            continue
+        for phrase in PHRASES:
+            hit = phrase.pattern.search(text)
+            if hit is None:
+                continue
+            for latex in phrase.says:
+                math = Math("inline", number, hit.start(), notes.section_of(number), latex)
+                try:
+                    parts = clauses(latex)
+                except NotationError:
+                    continue
+                out.extend(Statement(math, 0, c, "", piece_text=latex) for c in parts)
+    return tuple(out)
+
+
 _STATEMENTS: dict[int, tuple[Notes, tuple[Statement, ...]]] = {}
 
 
@@ -149,7 +214,7 @@ def _statements(notes: Notes) -> tuple[Statement, ...]:
     if held is None or held[0] is not notes:
         if len(_STATEMENTS) > 8:
             _STATEMENTS.clear()
-        held = _STATEMENTS[id(notes)] = (notes, tuple(statements(notes)))
+        held = _STATEMENTS[id(notes)] = (notes, tuple(statements(notes)) + phrase_statements(notes))
     return held[1]
 
 
@@ -241,4 +306,137 @@ def find(notes: Notes, locator: Locator, names: frozenset[str], taken: set[tuple
     return Found(st, read, st.line_at(read.start), clause, len(tied) - 1)
 
 
-__all__: Iterable[str] = ("Found", "canonical_name", "find", "key_of", "record_names", "subject_key")
+#: A word written straight after an inline formula that ends in an operator (``$-\\eta\\cdot$grad``): its operand.
+RUN_ON_WORD = re.compile(r"[A-Za-z]+")
+TRAILING_OPERATOR = re.compile(r"(?:\\cdot|\\times|[-+*/])\s*$")
+
+
+def candidates(notes: Notes, section: str) -> list[Found]:
+    """Every member of every statement of ``section``, in file order: where a record with no subject may be stated.
+
+    An inline formula that ends in an operator and runs on into a word (``$-\\eta\\cdot$grad``) is read with
+    that word as its last operand (``\\text{grad}``).
+    """
+    out: list[Found] = []
+    for st in _statements(notes):
+        if not _in_section(notes, st, section):
+            continue
+        clause = replace(st.clause, start=st.offset + st.clause.start, end=st.offset + st.clause.end)
+        for member in st.clause.members:
+            if decimal(member.text.strip()) is None and _parsed(member.text) is None and st.math.kind == "inline":
+                member = _run_on(notes, st.math, member) or member
+            out.append(Found(st, member, st.line_at(member.start), clause, 0))
+    return out
+
+
+def _run_on(notes: Notes, math: Math, member: Member) -> Member | None:
+    """``member`` with the word that follows its inline formula, when the formula ends in an operator."""
+    if not TRAILING_OPERATOR.search(member.text) or math.end_line != math.line:
+        return None
+    rest = notes.lines[math.line - 1][math.col + len(math.latex) + 1:]
+    word = RUN_ON_WORD.match(rest)
+    return None if word is None else replace(member, text=f"{member.text}\\text{{{word.group(0)}}}")
+
+
+def defined_at(notes: Notes, section: str, name: str) -> int | None:
+    """The line of the first Python listing (its section first) that defines ``name`` (a def or an assignment)."""
+    hits: list[tuple[bool, int]] = []
+    for code in notes.code:
+        if code.info.split()[:1] != ["python"]:
+            continue
+        try:
+            tree = ast.parse(code.text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):  # a listing too deep to read
+            continue
+        for node in ast.walk(tree):
+            targets: list[ast.expr] = []
+            if isinstance(node, ast.FunctionDef) and node.name == name:
+                hits.append((not notes.in_section(code.line, section), code.line + node.lineno))
+                continue
+            if isinstance(node, ast.Assign):
+                targets = list(node.targets)
+            elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+                targets = [node.target]
+            if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+                hits.append((not notes.in_section(code.line, section), code.line + node.lineno))
+    return min(hits)[1] if hits else None
+
+
+@dataclass(frozen=True)
+class FoundCell:
+    """A table cell that states a record's fact of a row's function: the row, the cell, and how many others tied."""
+
+    row: Row
+    cell: Cell
+    others: int
+
+
+def same_function(a: sp.Basic, b: sp.Basic) -> bool:
+    """Whether two functions of one variable are the same once names and bound indices are set aside."""
+    ka, kb = key_of(unfold(a)), key_of(unfold(b))
+    if _same(ka, kb):
+        return True
+    try:
+        return bool(isinstance(ka, sp.Expr) and isinstance(kb, sp.Expr) and ka.free_symbols == kb.free_symbols
+                    and sp.simplify((ka - kb).rewrite(sp.exp)) == 0)
+    except PARSE_ERRORS:
+        return False
+
+
+def _fact_cell(row: Row, header: Row, fact: str) -> Cell | None:
+    """The cell of ``row`` that states ``fact``: its column's header says so, else its own text does."""
+    by_header, by_text = CELL_FACTS[fact]
+    for cell, head in zip(row.cells, header.cells, strict=False):
+        if by_header is not None and by_header.search(head.text):
+            return cell
+        if by_text is not None and by_text.search(cell.text):
+            return cell
+    return None
+
+
+def row_defines(notes: Notes, row: Row, header: Row) -> sp.Basic | None:
+    """The function a table row defines: its function cell when it has one, else the function its name names."""
+    defined = _row_function(notes, row, header)
+    if defined is not None:
+        return defined[0]
+    name = row.cells[0].text.strip() if row.cells else ""
+    if "$" in name or not name:
+        return None
+    named = next((f for spellings, f in NAMED_ROWS if catalog_key(name) in spellings), None)
+    if named is not None:
+        return named
+    meaning = lookup(name)
+    if meaning is None or meaning.kind != "function" or meaning.build is None or meaning.arity != 1:
+        return None
+    return meaning.build(_z)
+
+
+def find_row(notes: Notes, locator: Locator) -> FoundCell | None:
+    """The table cell stating ``locator.fact`` of the row whose function is ``locator.row`` (its section first)."""
+    if locator.row is None or locator.fact not in CELL_FACTS:
+        return None
+    hits: list[tuple[bool, Row, Cell]] = []
+    header: Row | None = None
+    for row in sorted(notes.rows, key=lambda r: r.line):
+        if row.header:
+            header = row
+            continue
+        if header is None:
+            continue
+        try:
+            defined = row_defines(notes, row, header)
+        except PARSE_ERRORS:
+            continue
+        if defined is None or not same_function(defined, locator.row):
+            continue
+        cell = _fact_cell(row, header, locator.fact)
+        if cell is not None:
+            hits.append((notes.in_section(row.line, locator.section), row, cell))
+    if not hits:
+        return None
+    inside = [h for h in hits if h[0]] or hits
+    return FoundCell(inside[0][1], inside[0][2], len(inside) - 1)
+
+
+__all__: Iterable[str] = ("CELL_FACTS", "PHRASES", "Found", "FoundCell", "candidates", "canonical_name",
+                          "defined_at", "find", "find_row", "key_of", "record_names", "same_function", "subject_key")
