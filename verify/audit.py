@@ -1042,6 +1042,8 @@ def _closeness(claim: Claim, found: Found, explicit: Mapping[str, sp.Basic]) -> 
     (names, functions), (want, wanted) = _name_parts(raw), _name_parts(stated)
     if not names & want or _name_parts(parsed)[0] != want:  # none of the record's names, or others than its
         return None
+    if wanted and functions and not functions & wanted:  # an edited e^{z_i} applies exp, not a ReLU's cases
+        return None
     gap = abs(sp.count_ops(parsed) - sp.count_ops(stated))
     return (1, len(functions & wanted) - len(functions ^ wanted), -gap)
 
