@@ -31,6 +31,7 @@ from derive.functions import unfold
 from derive.proof import concrete_functions, symbolic_zero
 from verify.budget import TooLargeError, within
 from verify.catalog import GENERIC_FUNCTIONS, BigO, lookup
+from verify.latex_tokens import Decimal, decimal
 from verify.matrices import (
     ShapeMismatchError,
     evaluate_at_random,
@@ -39,26 +40,10 @@ from verify.matrices import (
     matrix_witness,
     random_value,
 )
-from verify.notation import (
-    DEFAULT_SIZE,
-    ELIDED_SIZE,
-    Context,
-    Decimal,
-    DerivativeAt,
-    Entry,
-    Expectation,
-    Hadamard,
-    InverseOf,
-    NotationError,
-    Partial,
-    ProbabilityOf,
-    Top,
-    as_entries,
-    decimal,
-    indexed_bases,
-    parse_expr_latex,
-    parse_set,
-)
+from verify.notation import Context, NotationError, parse_expr_latex, parse_set
+from verify.notation_nodes import DerivativeAt, Entry, Expectation, Hadamard, InverseOf, Partial, ProbabilityOf, Top
+from verify.notation_table import DEFAULT_SIZE, ELIDED_SIZE
+from verify.notation_values import as_entries, indexed_bases
 from verify.notes import Notes
 from verify.scope import Scope, definable, expand, head_name
 from verify.statements import Statement, defining, statements
