@@ -27,7 +27,7 @@ from derive.core import Example, Quantity, VectorForm, registry
 from reports.chain import structure
 from reports.latex import Tex, tex_width
 from reports.printer import BARE, FUNCTION_NAMES, TextbookPrinter, textbook
-from verify.judge import fixed
+from verify.judge_decide import fixed
 
 PLACES = 4  # decimals of a value the notes do not state (and of an earlier value put into a formula)
 EXACT_DECIMALS = 6  # an exact value with at most this many decimals is shown exactly

@@ -18,7 +18,9 @@ import symengine as se
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from verify.notation import DEFAULT_SIZE, ELIDED_SIZE, ENTRY_NAME, Entry, Hadamard, Norm, Partial, Top
+from verify.notation_nodes import Entry, Hadamard, Norm, Partial, Top
+from verify.notation_table import DEFAULT_SIZE, ELIDED_SIZE
+from verify.notation_values import ENTRY_NAME
 
 SIZE = ELIDED_SIZE
 Value = sp.Expr | sp.MatrixBase

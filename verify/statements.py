@@ -7,7 +7,7 @@ A math fragment (``verify.notes.Math``) is cut into pieces before its relation c
   ``&& \\text{..}`` column (a comment or a condition) is dropped;
 - top-level words in ``\\text{..}`` (``\\text{ and so }``, ``\\text{for }``) end one statement and start another.
 
-Each piece is split by ``verify.notation.clauses`` into clauses and their members, so
+Each piece is split by ``verify.latex_tokens.clauses`` into clauses and their members, so
 ``a = b = c \\approx d`` yields the links a=b, b=c, c≈d. The prose just before a fragment is kept as its
 *cue*, so that "Let $s_i = ...$" or "where $f(x) = ...$" can be read as a definition.
 """
@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from verify.notation import Clause, NotationError, clauses, tokenize
+from verify.latex_tokens import Clause, NotationError, clauses, tokenize
 from verify.notes import Math, Notes
 
 ALIGNED = re.compile(r"\\begin\{(aligned|align\*?|split|eqnarray\*?|gathered|gather\*?|multline\*?)\}"

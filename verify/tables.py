@@ -3,7 +3,7 @@ row defines, a "Range" cell states that function's image.
 
 The row's function is the cell under a header that names a function of one variable (``$\\sigma(z)$``,
 ``$f(x)$``) or says "formula", "definition" or "function"; its variable is the header's argument, else the
-cell's only free name. A derivative is compared with SymPy's by ``verify.judge.decide_equal``; a range
+cell's only free name. A derivative is compared with SymPy's by ``verify.judge_decide.decide_equal``; a range
 with ``sympy.calculus.util.function_range`` by ``derive.proof.compare_sets``. A row with a parameter
 (``\\max(\\alpha z, z)``) is judged only when it holds for every value tried; otherwise it is unknown, since
 the table does not say what the parameter is.
@@ -19,7 +19,9 @@ from sympy.calculus.util import function_range
 from derive.functions import unfold
 from derive.proof import compare_sets
 from verify.budget import TooLargeError, within
-from verify.judge import BUDGET_S, LinkVerdict, UndecidedError, context_for, decide_equal, new_reading, parse_member
+from verify.judge import BUDGET_S, LinkVerdict
+from verify.judge_decide import UndecidedError, decide_equal
+from verify.judge_resolve import context_for, new_reading, parse_member
 from verify.notation import NotationError, parse_prose_cases, parse_set
 from verify.notes import Cell, Math, Notes, Row
 
