@@ -225,8 +225,8 @@ def _same(a: sp.Basic | None, b: sp.Basic | None) -> bool:
     if a == b:
         return True
     try:
-        return bool(isinstance(a, sp.Expr) and isinstance(b, sp.Expr) and sp.expand(a - b) == 0
-                    and a.free_symbols == b.free_symbols)
+        return bool(isinstance(a, sp.Expr) and isinstance(b, sp.Expr) and a.free_symbols == b.free_symbols
+                    and sp.expand(a - b) == 0)  # the cheap test first: most pairs differ in their names
     except PARSE_ERRORS:
         return False
 
@@ -309,6 +309,14 @@ def find(notes: Notes, locator: Locator, names: frozenset[str], taken: set[tuple
 #: A word written straight after an inline formula that ends in an operator (``$-\\eta\\cdot$grad``): its operand.
 RUN_ON_WORD = re.compile(r"[A-Za-z]+")
 TRAILING_OPERATOR = re.compile(r"(?:\\cdot|\\times|[-+*/])\s*$")
+
+
+def has_subject(notes: Notes, subject: str) -> bool:
+    """Whether any relation chain of the file has ``subject`` at one of its ends (cheap: no record is derived)."""
+    want = subject_key(subject)
+    return want is not None and any(
+        len(st.clause.members) > 1 and any(_same(subject_key(st.clause.members[at].text), want) for at in (0, -1))
+        for st in _statements(notes))
 
 
 def candidates(notes: Notes, section: str) -> list[Found]:
