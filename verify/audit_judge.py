@@ -253,6 +253,14 @@ def judge_number(number: Decimal, exact: sp.Expr, rounded: sp.Expr | None = None
     return "error", f"written {number.text}, exact value {_describe(sp.N(exact, 10))} rounds to {shown}"
 
 
+def _unreadable(base: Mapping[str, str], line: int, claim: Claim, error: UnreadableError) -> Finding:
+    """A claim found but not readable: "not stated" when the record states no closed form, else "unparsed"."""
+    unstated = claim.formula is not None and claim.formula.stated is None
+    verdict = "not stated" if unstated else "unparsed"
+    message = f"the notes state no closed form; derived: {expected_of(claim)}" if unstated else str(error)
+    return _finding(base, line, verdict, message, None, expected_of(claim))
+
+
 def base_of(claim: Claim) -> dict[str, str]:
     """The claim, section and kind every finding on ``claim`` carries."""
     return {"claim": claim.key, "section": claim.locator.section, "kind": claim.locator.kind}
@@ -305,10 +313,7 @@ def judge_in_row(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic]) -
     try:
         written = read_cell(notes, claim, found)
     except UnreadableError as e:
-        unstated = claim.formula is not None and claim.formula.stated is None
-        verdict = "not stated" if unstated else "unparsed"
-        message = f"the notes state no closed form; derived: {expected_of(claim)}" if unstated else str(e)
-        return _finding(base, found.row.line, verdict, message, None, expected_of(claim)), None
+        return _unreadable(base, found.row.line, claim, e), None
     finding = judge_formula(claim, written, explicit)
     if found.others:
         finding = replace(finding, message=f"{finding.message} ({found.others} other row(s) define this function; "
@@ -433,10 +438,7 @@ def judge(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic],
     try:
         written = read(notes, claim, located)
     except UnreadableError as e:
-        unstated = claim.formula is not None and claim.formula.stated is None
-        verdict = "not stated" if unstated else "unparsed"
-        message = f"the notes state no closed form; derived: {expected_of(claim)}" if unstated else str(e)
-        return _finding(base, located.line, verdict, message, None, expected_of(claim)), None
+        return _unreadable(base, located.line, claim, e), None
     finding = judge_quantity(claim, written) if claim.quantity is not None else judge_formula(claim, written, explicit)
     if claim.definition is not None:
         finding = _as_definition(finding, claim.definition)
