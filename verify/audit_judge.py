@@ -22,7 +22,7 @@ from verify.audit_types import Finding, _describe, _finding
 from verify.code_reading import CodeReadError, CodeShapeError, CodeTooLargeError, read_assignment, read_function
 from verify.judge import DECIDED, fixed
 from verify.judge import rounds_to as _rounds_to
-from verify.matching import Found, candidates, defined_at, find, find_row, record_names
+from verify.matching import Found, candidates, defined_at, find, find_row, has_subject, record_names
 from verify.notation import Context, Decimal, NotationError, decimal, parse_expr_latex, parse_prose_cases, parse_set
 from verify.notes import Notes
 
@@ -270,6 +270,9 @@ def judge_by_subject(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic
                      taken: set[tuple[int, int, int, int]]) -> tuple[Finding, Written | None]:
     """Find the statement whose subject is the record's (``verify.matching``), read it, and judge it."""
     base = {"claim": claim.key, "section": claim.locator.section, "kind": claim.locator.kind}
+    if not has_subject(notes, claim.locator.subject):  # before deriving the record: most files state few records
+        return _finding(base, None, "not found", f"no statement of the file says what {claim.locator.subject} "
+                        "equals", None, None), None
     if claim.formula is not None:
         names = record_names(claim.formula.definition, claim.formula.stated, derived(claim.formula))
     else:
@@ -386,8 +389,8 @@ def judge_by_form(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic],
             if score[0] == 2:
                 break
     if best is None:
-        return _finding(base, None, "not found", f"no statement of section {claim.locator.section} states "
-                        f"{expected_of(claim)} or an expression in its names", None, None), None
+        return _finding(base, None, "not found", f"no statement of section {claim.locator.section} states the "
+                        "record's form or an expression in its names", None, None), None
     found = best[1]
     taken.add((found.math.line, found.math.col, found.clause.start, found.member.start))
     written = Written(found.member.text.strip(), "expr", found.line, found.math, found.clause)
