@@ -148,3 +148,21 @@ def test_no_prose_regex_comes_back_into_derive():
 def test_no_module_of_derive_holds_a_prose_regex():
     for path in sorted((ROOT / "derive").glob("*.py")):
         assert _prose_patterns(path) == [], path.name
+
+
+def _listing(text: str) -> list[tuple[str, str]]:
+    """(verdict, message) of each NumPy listing finding of a notes text."""
+    return [(f.verdict, f.message) for f in audit_text(text).findings
+            if f.claim.startswith("listing@") and "only NumPy" not in f.message]
+
+
+def test_the_reworded_listing_is_found_by_its_code_and_checked_against_its_targets():
+    found = _listing(REWORDED.read_text(encoding="utf-8"))
+    assert len(found) == 1 and found[0][0] == "correct", found
+    assert "the targets its code trains toward" in found[0][1] and "# ≈" not in REWORDED.read_text(encoding="utf-8")
+
+
+def test_a_listing_whose_targets_it_cannot_learn_is_an_error():
+    text = REWORDED.read_text(encoding="utf-8")
+    text = text.replace("Y = np.array([[0],[1],[1],[0]]", "Y = np.array([[0],[1],[1],[7]]")
+    assert [v for v, _ in _listing(text)] == ["error"]

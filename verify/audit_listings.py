@@ -1,4 +1,5 @@
-"""Check the output a Python listing of the notes states (``# ≈ [...]`` on a print line).
+"""Check the output a Python listing of the notes states (``# ≈ [...]`` on a print line), or, where it states
+none, the targets its code trains toward (``Y = np.array([[0],[1],[1],[0]])``).
 
 By default nothing runs: the XOR training is re-run with the generated kernels on the setup read from the
 listing's syntax tree. With ``--run-listings`` a screened listing runs in the bubblewrap sandbox
@@ -20,6 +21,7 @@ from verify.listings import (
     close_to,
     printed_vector,
     raised,
+    read_targets,
     read_xor_setup,
     run_listing,
     screen,
@@ -68,7 +70,8 @@ def _setup_words(setup: XorSetup, epochs: int) -> str:
     return f"seed {setup.seed}, learning rate {setup.eta:g}, init scale {setup.init_std:g}, {cap}"
 
 
-def _read_listing(base: Mapping[str, str], line: int, setup: XorSetup | None, stated: list[float]) -> Finding:
+def _read_listing(base: Mapping[str, str], line: int, setup: XorSetup | None, stated: list[float],
+                  says: str = "the listing states") -> Finding:
     """Judge a listing's stated output without running it: the generated kernels trained on its own setup."""
     shown = _numbers(stated)
     if setup is None:
@@ -83,8 +86,8 @@ def _read_listing(base: Mapping[str, str], line: int, setup: XorSetup | None, st
     how = (f"not run (listings are read, never run): the generated kernels, trained on the listing's setup read "
            f"from its code ({_setup_words(setup, used.epochs)}), predict {got}")
     tally = f"; {reached} of {total} seeds ({LISTING_SEEDS[0]}-{LISTING_SEEDS[-1]}) reach it"
-    message = (f"{how}, as the listing states (≈ {shown}){tally}" if verdict == "correct"
-               else f"{how}, but the listing states ≈ {shown}{tally}")
+    message = (f"{how}, as {says} (≈ {shown}){tally}" if verdict == "correct"
+               else f"{how}, but {says} ≈ {shown}{tally}")
     return _finding(base, line, verdict, message, shown, got)
 
 
@@ -126,16 +129,20 @@ def listing_findings(notes: Notes, *, run: bool = False) -> list[Finding]:
             out.append(_finding(base, code.line, "not run", f"not run: {'; '.join(sorted(set(refused)))} (only "
                                 "NumPy listings are checked)", None, None))
             continue
-        if not printed:
+        targets = read_targets(code.text) if not printed else None
+        prints = [(k, ln) for k, ln in enumerate(code.text.splitlines()) if "print(" in ln]
+        if not printed and (targets is None or not prints or read_xor_setup(code.text) is None):
             out.append(_finding(base, code.line, "not run", "not run: no print line states an output "
-                                "('# ≈ [...]')", None, None))
+                                "('# ≈ [...]') and the code names no XOR setup and targets to check it by", None,
+                                None))
             continue
-        k, text = printed[0]
+        k, text = printed[0] if printed else prints[-1]
         line = code.line + 1 + k
-        stated = stated_vector(text) or []
+        stated = (stated_vector(text) if printed else targets) or []  # the targets the code trains toward
         if run:
             label = re.search(r"print\(\s*[\"']([^\"']+)[\"']", text)
             out.append(_ran_listing(base, line, code.text, label.group(1) if label else None, stated))
         else:
-            out.append(_read_listing(base, line, read_xor_setup(code.text), stated))
+            says = "the listing states" if printed else "the targets its code trains toward"
+            out.append(_read_listing(base, line, read_xor_setup(code.text), stated, says))
     return out

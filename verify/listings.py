@@ -199,6 +199,23 @@ def read_xor_setup(code: str) -> XorSetup | None:
     return XorSetup(seed, float(eta), epochs, float(std))
 
 
+def read_targets(code: str) -> list[float] | None:
+    """The targets a listing trains toward, from its syntax tree: the one array written as a column of numbers
+    (``Y = np.array([[0],[1],[1],[0]])``); None when there is none or more than one."""
+    tree = parse(code)
+    if tree is None:
+        return None
+    columns = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and node.value.args
+                and isinstance(node.value.args[0], ast.List)):
+            continue
+        rows = node.value.args[0].elts
+        if rows and all(isinstance(r, ast.List) and len(r.elts) == 1 and constant(r.elts[0]) is not None for r in rows):
+            columns.append([float(constant(r.elts[0])) for r in rows])  # type: ignore[arg-type, union-attr]
+    return columns[0] if len(columns) == 1 else None
+
+
 def capped(setup: XorSetup, cap: int = EPOCH_CAP) -> XorSetup:
     """``setup`` with at most ``cap`` epochs (the audit never trains longer, whatever a listing says)."""
     return setup if setup.epochs <= cap else replace(setup, epochs=cap)
