@@ -28,6 +28,7 @@ from verify.notation_table import (
     FRACTIONS,
     FUNCTIONS,
     GREEK,
+    NAMED_CALLS,
     SETS,
     Context,
 )
@@ -286,6 +287,9 @@ class Parser(NameRules, CallRules, CalculusRules, ListRules, ProbabilityRules):
         """``\\frac{a}{b}`` (braceless arguments take one token, one digit of a number)."""
         num = self.script_group()
         den = self.script_group()
+        slope = self.named_slope(num, den)
+        if slope is not None:
+            return slope
         if self.context.generic:
             derivative = self.leibniz(num, den)
             if derivative is not None:
@@ -293,6 +297,19 @@ class Parser(NameRules, CallRules, CalculusRules, ListRules, ProbabilityRules):
         if num and num[0].value == r"\partial" and den and den[0].value == r"\partial":
             return Partial(self.sub_parse(num[1:]), self.sub_parse(den[1:]))
         return _mul(self.sub_parse(num), _inverse(self.sub_parse(den)))
+
+    def named_slope(self, num: list[Token], den: list[Token]) -> sp.Basic | None:
+        """``\\frac{d\\sigma}{dz}(x)``: the slope of a named function at x, read as ``\\sigma'(x)``."""
+        marks = {"d", r"\partial"}
+        if not (len(num) == 2 and len(den) == 2 and num[0].value in marks and den[0].value == num[0].value
+                and num[1].kind == "cmd" and num[1].value[1:] in NAMED_CALLS and den[1].kind == "letter"
+                and self.at("(")):
+            return None
+        args = self.paren_args()
+        if len(args) != 1:
+            raise self.error(f"the slope of \\{num[1].value[1:]} at {len(args)} points")
+        name = num[1].value[1:] + "'"
+        return self.generic_call(name, args) if self.context.generic else sp.Function(name)(args[0])
 
     def root(self) -> sp.Basic:
         """``\\sqrt{x}`` and ``\\sqrt[n]{x}``."""
