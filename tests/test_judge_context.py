@@ -100,3 +100,11 @@ def test_relation_lines_are_the_statements_top_level_relations():
     notes = parse_notes("# A\nSum $\\sum_{i=1}^n x_i$ here.\n\nThe symbol $\\approx$ alone.\n\nA claim $a = b$.\n")
     assert statement_lines(notes) == {6}
     assert audit_notes(notes).coverage["relation_lines"] == 1
+
+
+def test_constructs_that_grow_with_their_size_are_refused_or_budgeted():
+    hessian = "\\mathbf{H} f(" + ", ".join(["0"] * 200) + ") = 0"
+    sums = "\\sum_{a, b, c, d, e, f, g, h, i, j, k, l} x_a x_b x_c x_d x_e x_f x_g x_h x_i x_j x_k x_l = 1"
+    found = verdicts(f"# A\nHere $\\mathbf{{x}} = \\mathbf{{x}}$ and ${hessian}$ and ${sums}$.\n")
+    assert found[hessian] == "unknown"
+    assert found[sums] in {"unknown", "error"}  # false at a small size, or past the budget: never a hang

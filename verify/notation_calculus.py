@@ -15,6 +15,8 @@ from verify.notation_cursor import Cursor
 from verify.notation_nodes import DerivativeAt, Partial
 from verify.notation_values import _as_expr, _at_slots
 
+#: The most arguments a Hessian is built for: its entries grow with the square of their number.
+MAX_HESSIAN_ARGS = 8
 
 class CalculusRules(Cursor):
     """``\\frac{dy}{dx}``, ``\\partial_x f``, ``\\nabla f(x, y)``, ``\\mathbf{H} f(x, y)``, ``\\lim_{h \\to 0}``."""
@@ -85,6 +87,8 @@ class CalculusRules(Cursor):
     def hessian(self) -> sp.Basic:
         """``\\mathbf{H}f(x, y)``: the matrix of f's second derivatives by its named arguments."""
         operand = self.postfix()
+        if isinstance(operand, AppliedUndef) and len(operand.args) > MAX_HESSIAN_ARGS:
+            raise self.error(f"a Hessian of more than {MAX_HESSIAN_ARGS} arguments (too large to decide)")
         if isinstance(operand, AppliedUndef) and all(a.is_number for a in operand.args):
             slots = range(len(operand.args))  # \mathbf{H} f(0, 0): second derivatives by the argument slots
             return sp.ImmutableMatrix([[_at_slots(operand, (a, b)) for b in slots] for a in slots])
