@@ -31,7 +31,7 @@ from verify.catalog import lookup
 from verify.notation import Clause, Member, NotationError, clauses, decimal, parse_expr_latex
 from verify.notes import Cell, Math, Notes, Row
 from verify.statements import Statement, statements
-from verify.tables import DERIVATIVE_HEADER, RANGE_HEADER, _row_function
+from verify.tables import DERIVATIVE_HEADER, RANGE_HEADER, _row_function, body_rows
 
 #: Index letters a subject may be written with under another name (a free or bound index).
 INDEX_NAMES = re.compile(r"[a-z]|[a-z]'")
@@ -424,13 +424,7 @@ def find_row(notes: Notes, locator: Locator) -> FoundCell | None:
     if locator.row is None or locator.fact not in CELL_FACTS:
         return None
     hits: list[tuple[bool, Row, Cell]] = []
-    header: Row | None = None
-    for row in sorted(notes.rows, key=lambda r: r.line):
-        if row.header:
-            header = row
-            continue
-        if header is None:
-            continue
+    for row, header in body_rows(notes):
         try:
             defined = row_defines(notes, row, header)
         except PARSE_ERRORS:

@@ -12,6 +12,7 @@ the table does not say what the parameter is.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import sympy as sp
 from sympy.calculus.util import function_range
@@ -92,16 +93,20 @@ def _range_verdict(expr: sp.Expr, var: sp.Symbol, math: Math) -> tuple[str, str]
     return "error", f"the image of the row's function is {image}, not {stated}"
 
 
-def judge_tables(notes: Notes) -> dict[tuple[int, int], LinkVerdict]:
-    """A verdict for each derivative and range cell of every table, keyed by its math fragment (line, col)."""
-    out: dict[tuple[int, int], LinkVerdict] = {}
+def body_rows(notes: Notes) -> Iterator[tuple[Row, Row]]:
+    """Every body row of the file's tables, in file order, with the header row above it."""
     header: Row | None = None
     for row in sorted(notes.rows, key=lambda r: r.line):
         if row.header:
             header = row
-            continue
-        if header is None:
-            continue
+        elif header is not None:
+            yield row, header
+
+
+def judge_tables(notes: Notes) -> dict[tuple[int, int], LinkVerdict]:
+    """A verdict for each derivative and range cell of every table, keyed by its math fragment (line, col)."""
+    out: dict[tuple[int, int], LinkVerdict] = {}
+    for row, header in body_rows(notes):
         found = _row_function(notes, row, header)
         if found is None:
             continue
