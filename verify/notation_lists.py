@@ -11,7 +11,7 @@ import sympy as sp
 
 from verify.latex_tokens import Token, _depth_change
 from verify.notation_cursor import Cursor
-from verify.notation_table import ELIDED, ELIDED_SIZE, MATRICES
+from verify.notation_table import ELIDED, ELIDED_SIZE, LIST_DOTS, MATRICES
 from verify.notation_values import _at_index, _written_index
 
 
@@ -40,14 +40,13 @@ class ListRules(Cursor):
 
     def items(self, toks: list[Token]) -> list[sp.Basic]:
         """An item of a comma list, or the dots and the item written after them without a comma."""
-        dots = [r"\ldots", r"\cdots", r"\dots", r"\vdots"]
-        if self.context.generic and len(toks) > 1 and toks[0].value in dots:
+        if self.context.generic and len(toks) > 1 and toks[0].value in LIST_DOTS:
             return [ELIDED, self.sub_parse(toks[1:])]
         return [self.item(toks)]
 
     def item(self, toks: list[Token]) -> sp.Basic:
         """One item of a comma list; a lone ``\\ldots`` (generic mode) is the ELIDED marker."""
-        if self.context.generic and [t.value for t in toks] in ([r"\ldots"], [r"\cdots"], [r"\dots"], [r"\vdots"]):
+        if self.context.generic and len(toks) == 1 and toks[0].value in LIST_DOTS:
             return ELIDED
         return self.sub_parse(toks)
 

@@ -42,6 +42,8 @@ CONSTANTS: dict[str, sp.Expr] = {"e": sp.E, "pi": sp.pi, "infty": sp.oo}
 SETS: dict[str, sp.Set] = {"R": sp.S.Reals, "N": sp.S.Naturals, "Z": sp.S.Integers, "Q": sp.S.Rationals}
 MATRICES = frozenset({"matrix", "bmatrix", "pmatrix", "Bmatrix", "vmatrix", "smallmatrix", "array"})
 ELLIPSES = (r"\ldots", r"\cdots", r"\dots")
+#: The dots that stand for the elided items of a list: the ellipses of a sum, and a column's \vdots.
+LIST_DOTS = frozenset({*ELLIPSES, r"\vdots"})
 
 
 @dataclass(frozen=True)
