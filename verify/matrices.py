@@ -90,8 +90,9 @@ class Evaluator:
         """The value of ``e``."""
         if isinstance(e, sp.Symbol):
             m = ENTRY_NAME.match(e.name)
-            if m and self.twin(m.group("base")) is not None:
-                return _pick(self.twin(m.group("base")), (sp.Integer(m.group("k")),))  # beta_1 of \boldsymbol{\beta}
+            twin = self.twin(m.group("base")) if m else None
+            if m and twin is not None:
+                return _pick(twin, (sp.Integer(m.group("k")),))  # beta_1 of \boldsymbol{\beta}
             return self.values.get(e, e)
         if isinstance(e, sp.MatrixBase):
             entries = [_scalar(self(x)) for x in e]
@@ -171,10 +172,10 @@ class Evaluator:
         """The matrix whose entries an indexed name writes: its bold twin (x_i of \\mathbf{x}, a_{ij} of
         \\mathbf{A}), else a random one of its own, the same on both sides of the statement."""
         label = base.label
-        found = self.twin(_letter(label) if isinstance(label, sp.Symbol) else str(label))
+        letter = (_letter(label) if isinstance(label, sp.Symbol) else str(label)).lstrip("\\")
+        found = self.twin(letter)
         if found is not None:
             return found
-        letter = (_letter(label) if isinstance(label, sp.Symbol) else str(label)).lstrip("\\")
         key = sp.Symbol(f"\\mathbf{{{letter}}}", commutative=False)
         if key in self.values:
             return self.values[key]
