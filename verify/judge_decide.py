@@ -200,13 +200,18 @@ def _rest_at_zero(ratio: sp.Expr, t: sp.Symbol, bounded: bool = False) -> sp.Exp
     raise UndecidedError("an expansion whose limit the audit cannot read")
 
 
+def _small_names(pair: sp.Basic) -> list[sp.Basic]:
+    """The small quantities an expression names (epsilon, h, eta, and their entries epsilon_i), sorted."""
+    return sorted({s for s in pair.free_symbols | pair.atoms(sp.Indexed) if _small(s)}, key=sp.default_sort_key)
+
+
 def decide_approx(a: sp.Basic, b: sp.Basic, order: int | None = None) -> tuple[str, str]:
     """``a \\approx b`` as an expansion in the small quantities: with each small name set to c t (random c),
     a - b must vanish faster than the highest power of t that b keeps (a Taylor expansion to that order)."""
     pair = sp.Tuple(a, b)
-    small = sorted({s for s in pair.free_symbols | pair.atoms(sp.Indexed) if _small(s)}, key=sp.default_sort_key)
+    small = _small_names(pair)
     if not small:
-        shift = _around_a_point(sp.Tuple(a, b))
+        shift = _around_a_point(pair)
         if shift:
             return decide_approx(a.xreplace(shift), b.xreplace(shift), order)
         raise UndecidedError("an approximation between expressions with no small quantity (epsilon, h, eta)")
@@ -223,12 +228,10 @@ def decide_approx(a: sp.Basic, b: sp.Basic, order: int | None = None) -> tuple[s
             raise UndecidedError("an approximation between vectors")
     else:
         _check_readable(a, b)
-        pair = sp.Tuple(a, b)
         if pair.has(sp.Sum):  # a sum over numbers first, so that each epsilon_i is its own small quantity
             pair = pair.replace(lambda e: isinstance(e, sp.Sum) and all(x.is_number for _, *ends in e.limits
                                                                          for x in ends), lambda e: e.doit())
-            small = sorted({s for s in pair.free_symbols | pair.atoms(sp.Indexed) if _small(s)},
-                           key=sp.default_sort_key)
+            small = _small_names(pair)
         if pair.atoms(AppliedUndef):
             pair = concrete_functions(pair, rng)
         scale = {s: _sample(rng, sp.Symbol("c")) * t for s in small}
