@@ -125,6 +125,7 @@ def aligned_rows(latex: str) -> list[Piece]:
 
 
 LEADING_SPACE = re.compile(r"^(?:\s|\\left\.|\\q?quad|\\[,;!])+")
+BEGIN, END = re.compile(r"\\begin\{"), re.compile(r"\\end\{")
 ROW_SEP = re.compile(r"\\\\(?:\[[^\]]*\])?")
 OPEN = re.compile(r"\\left\s*(?:\\[{]|[(\[|])|(?<!\\right)(?<!\\right\s)[(\[]")
 CLOSE = re.compile(r"\\right\s*(?:\\[}]|[)\]|.])|(?<!\\left)[)\]]")
@@ -159,12 +160,14 @@ def _outer_amps(row: str) -> str:
 def _rows(body: str) -> list[tuple[str, str]]:
     """The rows of an environment's body, each with the row separator that ends it (a ``\\\\`` inside a nested
     ``bmatrix`` separates that matrix's rows, not the body's)."""
-    out, pos = [], 0
+    out, pos, read, depth = [], 0, 0, 0
     for m in ROW_SEP.finditer(body):
-        before = body[pos:m.start()]
-        if len(re.findall(r"\\begin\{", body[:m.start()])) != len(re.findall(r"\\end\{", body[:m.start()])):
+        between = body[read:m.start()]
+        depth += len(BEGIN.findall(between)) - len(END.findall(between))  # environments still open here
+        read = m.end()
+        if depth:
             continue
-        out.append((before, m.group()))
+        out.append((body[pos:m.start()], m.group()))
         pos = m.end()
     out.append((body[pos:], ""))
     return out
