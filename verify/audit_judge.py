@@ -18,6 +18,7 @@ from derive.proof import Proof, check_equal, compare_sets
 from verify.audit_align import SpellingBlind, _exact_floats, _free_plain, align, context_for
 from verify.audit_claims import Claim, Located, _rhs, derived, locate
 from verify.audit_read import UnreadableError, Written, _group, read, read_cell
+from verify.audit_relation import is_relation, judge_relation
 from verify.audit_types import Finding, _describe, _finding
 from verify.code_reading import CodeReadError, CodeShapeError, CodeTooLargeError, read_assignment, read_function
 from verify.judge import DECIDED, fixed
@@ -287,6 +288,8 @@ def judge_by_subject(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic
     if claim.quantity is not None:
         written = Written(found.member.text.strip(), "number", found.line, found.math, found.clause)
         finding = judge_quantity(claim, written)
+    elif is_relation(found) and claim.definition is None:
+        finding, written = judge_relation(claim, found, explicit)
     else:
         assert claim.formula is not None
         is_set = isinstance(_rhs(derived(claim.formula)), sp.Set)

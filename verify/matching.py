@@ -28,8 +28,9 @@ from derive.core import Locator
 from derive.functions import unfold
 from verify.catalog import key_of as catalog_key
 from verify.catalog import lookup
-from verify.notation import Clause, Member, NotationError, clauses, decimal, parse_expr_latex
+from verify.notation import Clause, Member, NotationError, decimal, parse_expr_latex
 from verify.notes import Cell, Math, Notes, Row
+from verify.phrases import PHRASES, phrase_statements
 from verify.statements import Statement, statements
 from verify.tables import DERIVATIVE_HEADER, RANGE_HEADER, _row_function, body_rows
 
@@ -65,6 +66,7 @@ class Found:
     line: int
     clause: Clause
     others: int
+    relation: str = "="  # how the subject relates to the member read: "=", or "<", "\\le", "\\ni", ... (subject first)
 
     @property
     def math(self) -> Math:
@@ -160,51 +162,6 @@ def record_names(*exprs: object) -> frozenset[str]:
     return frozenset(out)
 
 
-@dataclass(frozen=True)
-class Phrase:
-    """A way of saying a relation in words, and the relations it says (LaTeX, in the phrase's own names).
-
-    ``pattern`` is searched in each prose line; a line it matches states every relation of ``says`` there.
-    """
-
-    pattern: re.Pattern[str]
-    says: tuple[str, ...]
-    note: str = ""
-
-
-#: Claims the notes make in words, read as relations: a small table of phrasings, one row per fact (never
-#: per record). ``y`` is the input of the function the phrase names.
-PHRASES: tuple[Phrase, ...] = (
-    Phrase(re.compile(r"(?i)\bReLU\b[^.;]*?\b(?:halves|cuts|divides)\b[^.;]*?\beffective variance\b"
-                      r"(?:[^.;]*?\bin half\b|[^.;]*?\bby two\b)?"),
-           (r"\text{Var}(\text{ReLU}(y)) = \frac{\text{Var}(y)}{2}",
-            r"\text{EffVar}(\text{ReLU}(y)) = \frac{\text{Var}(y)}{2}"),
-           "'ReLU halves the effective variance': read literally (the variance of ReLU(y)) and as the "
-           "effective variance He et al. mean (the second moment of ReLU(y)); records judge each reading"),
-)
-
-
-def phrase_statements(notes: Notes) -> tuple[Statement, ...]:
-    """The relations the file's prose states in words that ``PHRASES`` reads, each at its line."""
-    out: list[Statement] = []
-    code = {n for c in notes.code for n in range(c.line, c.end_line + 1)}
-    for number, text in enumerate(notes.lines, start=1):
-        if number in code:
-            continue
-        for phrase in PHRASES:
-            hit = phrase.pattern.search(text)
-            if hit is None:
-                continue
-            for latex in phrase.says:
-                math = Math("inline", number, hit.start(), notes.section_of(number), latex)
-                try:
-                    parts = clauses(latex)
-                except NotationError:
-                    continue
-                out.extend(Statement(math, 0, c, "", piece_text=latex) for c in parts)
-    return tuple(out)
-
-
 _STATEMENTS: dict[int, tuple[Notes, tuple[Statement, ...]]] = {}
 
 
@@ -245,6 +202,26 @@ def _read_member(clause: Clause, at: int, member: int | None, numeric: bool) -> 
     return (plain or order or [None])[0]
 
 
+#: Relations other than equality that a statement may link its subject and the member read by, and each one
+#: read the other way round (``1.1 \\in D`` says ``D \\ni 1.1``); ``verify.audit_relation`` judges them.
+ORDER_FLIP: dict[str, str] = {"<": ">", ">": "<", r"\lt": ">", r"\gt": "<", r"\le": r"\ge", r"\leq": r"\ge",
+                              r"\leqslant": r"\ge", r"\ge": r"\le", r"\geq": r"\le", r"\geqslant": r"\le",
+                              r"\in": r"\ni", r"\notin": r"\not\ni"}
+ORDER_SAME: dict[str, str] = {"<": "<", ">": ">", r"\lt": "<", r"\gt": ">", r"\le": r"\le", r"\leq": r"\le",
+                              r"\leqslant": r"\le", r"\ge": r"\ge", r"\geq": r"\ge", r"\geqslant": r"\ge",
+                              r"\in": r"\in", r"\notin": r"\notin"}
+
+
+def relation_of(members: tuple[Member, ...], at: int, read: Member) -> str:
+    """How the subject (member ``at``) relates to ``read``, subject first: "=" unless one order link is between."""
+    k = members.index(read)
+    links = [m.relation for m in members[min(at, k) + 1:max(at, k) + 1]]
+    orders = [r for r in links if r in ORDER_SAME]
+    if len(orders) != 1:
+        return "=" if not orders else "?"
+    return ORDER_SAME[orders[0]] if at < k else ORDER_FLIP[orders[0]]
+
+
 def _approximate(members: tuple[Member, ...], at: int, read: Member) -> bool:
     """Whether the chain links the subject and the member read by ``\\approx`` somewhere between them."""
     k = members.index(read)
@@ -272,7 +249,7 @@ def find(notes: Notes, locator: Locator, names: frozenset[str], taken: set[tuple
     want = subject_key(locator.subject)
     if want is None:
         return None
-    hits: list[tuple[tuple[float, ...], Statement, int, Member]] = []
+    hits: list[tuple[tuple[float, ...], Statement, int, Member, str]] = []
     for st in _statements(notes):
         members = st.clause.members
         if len(members) < 2:
@@ -288,22 +265,23 @@ def find(notes: Notes, locator: Locator, names: frozenset[str], taken: set[tuple
             inside = _in_section(notes, st, locator.section)
             if not inside and (local or not shared):
                 continue  # elsewhere, a statement about the same letter that uses none of the record's names
-            if not numeric and not number_ok and decimal(read.text.strip()) is not None:
+            relation = relation_of(members, at, read)
+            if not numeric and not number_ok and relation == "=" and decimal(read.text.strip()) is not None:
                 continue  # a worked value of the subject, not the formula the record states
             overlap = (shared / max(len(others), 1), shared)
             where = (st.math.line, st.math.col, st.offset + st.clause.start, at)
             bold = _bold(members[at].text) == _bold(locator.subject)
             score = (float(where not in taken), float(bold), *overlap, float(inside))
-            hits.append((score, st, at, read))
+            hits.append((score, st, at, read, relation))
             break
     if not hits:
         return None
     best = max(h[0] for h in hits)
     tied = [h for h in hits if h[0] == best]
-    score, st, at, read = tied[0]
+    score, st, at, read, relation = tied[0]
     taken.add((st.math.line, st.math.col, st.offset + st.clause.start, at))
     clause = replace(st.clause, start=st.offset + st.clause.start, end=st.offset + st.clause.end)
-    return Found(st, read, st.line_at(read.start), clause, len(tied) - 1)
+    return Found(st, read, st.line_at(read.start), clause, len(tied) - 1, relation)
 
 
 #: A word written straight after an inline formula that ends in an operator (``$-\\eta\\cdot$grad``): its operand.

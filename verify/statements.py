@@ -58,6 +58,8 @@ class Statement:
     piece_text: str = ""
     after: str = ""
     consequence: bool = False
+    quantifier: str = ""  # "some": said in words of some values only (``verify.phrases``)
+    words: str = ""  # said in words: what the phrase of ``verify.phrases`` that read it means
 
     def line_at(self, pos: int) -> int:
         """The 1-based line of position ``pos`` of the piece's text."""

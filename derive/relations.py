@@ -1,0 +1,102 @@
+"""Decide relations other than equality: an order between two expressions, a set's bounds, membership.
+
+An order ``left < right`` is decided like an equality's witnesses (``derive.proof``): the difference is
+evaluated at random rational points of the record's domain, on each of its regions, to 50 digits. Every
+point must satisfy it (``agrees``), or for a claim about *some* values, every point of at least one region.
+A set is compared with a number by its supremum (``<``, ``\\le``) or infimum (``>``, ``\\ge``), and a
+value's membership is decided by SymPy's ``Set.contains``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable, Mapping
+
+import sympy as sp
+
+from derive.core import Region
+from derive.functions import unfold
+from derive.proof import DIGITS, ZERO_BELOW, Proof, evaluate_at
+
+#: How the value d = left - right at one point decides each relation (subject first, as ``verify.matching`` writes it).
+DIFFERENCE_TESTS: dict[str, Callable[[sp.Expr], bool]] = {
+    "=": lambda d: bool(abs(d) < ZERO_BELOW),
+    "<": lambda d: bool(d < 0),
+    ">": lambda d: bool(d > 0),
+    r"\le": lambda d: bool(d <= ZERO_BELOW),
+    r"\ge": lambda d: bool(d >= -ZERO_BELOW),
+}
+#: The bound of a set that an order relation with a number compares: below a number means its supremum is.
+SET_BOUNDS: dict[str, Callable[[sp.Set], sp.Expr]] = {
+    "<": lambda s: s.sup, r"\le": lambda s: s.sup, ">": lambda s: s.inf, r"\ge": lambda s: s.inf,
+}
+#: Membership of the value read in the set derived: ``S \\ni v`` holds when v is in S.
+MEMBERSHIP: dict[str, bool] = {r"\ni": True, r"\not\ni": False}
+ORDERS: dict[str, Callable[[sp.Expr, sp.Expr], sp.Basic]] = {
+    "<": sp.Lt, ">": sp.Gt, r"\le": sp.Le, r"\ge": sp.Ge, "=": sp.Eq,
+}
+
+
+def _at_points(diff: sp.Expr, relation: str, domain: Mapping[str, tuple[float, float]], points: int,
+               seed: int) -> tuple[int, str]:
+    """How many random points of ``domain`` satisfy ``diff REL 0``, and the first that does not ('' if none)."""
+    rng = random.Random(seed)
+    good = 0
+    for _ in range(points):
+        value = evaluate_at(diff, domain, rng)
+        if value.free_symbols:
+            return good, f"could not evaluate: free symbols {sorted(map(str, value.free_symbols))} remain"
+        number = sp.N(value, DIGITS)
+        if not number.is_real:
+            return good, f"the difference {sp.N(value, 8)} is not a real number"
+        if not DIFFERENCE_TESTS[relation](number):
+            return good, f"left - right = {sp.N(value, 8)} at a random point"
+        good += 1
+    return good, ""
+
+
+def check_order(left: sp.Expr, relation: str, right: sp.Expr, domain: Mapping[str, tuple[float, float]],
+                regions: Iterable[Region] = (), some: bool = False, points: int = 8, seed: int = 0) -> Proof:
+    """Decide ``left REL right`` at random points of every region (``some``: of at least one region)."""
+    if relation not in DIFFERENCE_TESTS:
+        return Proof("unknown", f"no test for the relation {relation}", 0)
+    parts = list(regions) or [Region("everywhere", {}, {})]
+    checked, missed = 0, []
+    for region in parts:
+        diff = unfold(sp.sympify(left) - sp.sympify(right)).xreplace(dict(region.subs))
+        good, counter = _at_points(diff, relation, {**domain, **region.domain}, points, seed)
+        if counter.startswith("could not") or counter.startswith("the difference"):
+            return Proof("unknown", "no witness", good, f"{region.name}: {counter}")
+        if some and not counter:
+            return Proof("agrees", f"{region.name}: holds at {good} random points", good)
+        if not some and counter:
+            return Proof("refuted", "evaluation at random rational points", good, f"{region.name}: {counter}")
+        checked += good
+        missed.append(f"{region.name}: {counter}")
+    if some:
+        return Proof("refuted", "evaluation at random rational points", 0,
+                     "holds on no region: " + "; ".join(missed))
+    return Proof("agrees", f"holds at {checked} random rational points, {DIGITS} digits", checked)
+
+
+def check_set(derived: sp.Set, relation: str, value: sp.Expr) -> Proof:
+    """Decide ``derived REL value`` for a set: membership (``\\ni``), or its supremum or infimum against a number."""
+    if relation in MEMBERSHIP:
+        inside = derived.contains(value)
+        if inside not in (sp.true, sp.false):
+            return Proof("unknown", "membership undecided", 0, f"{value} in {derived}: {inside}")
+        holds = bool(inside) == MEMBERSHIP[relation]
+        detail = f"{value} {'is' if bool(inside) else 'is not'} in the derived set {derived}"
+        return Proof("proven" if holds else "refuted", "set membership", 0, "" if holds else detail)
+    if relation not in SET_BOUNDS:
+        return Proof("unknown", f"no set test for the relation {relation}", 0)
+    bound = SET_BOUNDS[relation](derived)
+    truth = ORDERS[relation](bound, value)
+    if truth not in (sp.true, sp.false):
+        return Proof("unknown", "bound comparison undecided", 0, f"{bound} vs {value}")
+    which = "supremum" if relation in ("<", r"\le") else "infimum"
+    method = f"the derived set's {which} is {bound}"
+    return Proof("proven" if truth else "refuted", method, 0, "" if truth else f"{method}, not {relation} {value}")
+
+
+__all__: Iterable[str] = ("DIFFERENCE_TESTS", "MEMBERSHIP", "SET_BOUNDS", "check_order", "check_set")

@@ -1,0 +1,146 @@
+"""Claims that notes make in words, read as relations: a table of phrasings, one row per fact (never per record).
+
+A row's ``pattern`` is searched in each prose line. Its named groups capture inline math (``$\\theta$``,
+``$0.8$``) and the row's ``says`` templates put that math into the relation the words state, in the
+row's own vocabulary: ``<X>`` is replaced by group ``X``. The group ``each`` is a chain such as
+``\\mathbf{m}_0=\\mathbf{v}_0=0``: the row states its relations once for every name of the chain
+(``m``, ``v``). ``quantifier`` "some" marks a claim that holds somewhere, not everywhere ("drives some
+weights to zero"). A record states what it claims about the same quantity (``derive.core.about``), so
+the audit matches the two by meaning, whatever the sentence around the math says.
+
+The vocabulary of the templates: ``X_{t}`` the t-th iterate and ``X_{\\infty}`` its limit; ``D_{P}`` the
+values of P at which an iteration diverges and ``C_{P}`` those at which it converges (a set is ``<``
+a number when its supremum is); ``\\bar{X}_{t}`` the expectation of X_t; ``\\theta^{*}_{\\lambda}``
+a penalised minimiser and ``\\theta^{*}_{0}`` the unpenalised one; ``\\bar{x}_{\\mathrm{drop}}`` the
+expectation of a dropped-out x; ``\\tilde{y}_{i}`` a normalisation layer's output when its scale and
+shift are chosen to undo it. Captured math reaches only our own LaTeX reader, never ``sympify``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from verify.latex_tokens import NotationError, clauses
+from verify.notes import Math, Notes
+from verify.statements import Statement
+
+#: One inline formula that is a lone name (``$\\theta$``, ``$\\eta$``).
+NAME = r"\$\s*(?P<{}>\\?[A-Za-z]+)\s*\$"
+#: Words up to the end of the sentence: no full stop (a decimal point is allowed) and no semicolon.
+SENTENCE = r"(?:[^.;]|\.\d)*?"
+#: ``\\mathbf{m}_0`` / ``\\boldsymbol{m}_{0}`` / ``m_0``: the letter of a name at its start value.
+START_VALUE = re.compile(r"^\s*(?:\\(?:mathbf|boldsymbol|bm)\{)?(?P<name>\\?[A-Za-z]+)\}?\s*_\s*\{?\s*0\s*\}?\s*$")
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A way of saying relations in words, the relations it says (LaTeX templates), and what it means."""
+
+    pattern: re.Pattern[str]
+    says: tuple[str, ...]
+    note: str = ""
+    quantifier: str = ""  # "some": the relation holds for some values of the record's variables
+
+
+PHRASES: tuple[Phrase, ...] = (
+    Phrase(re.compile(r"(?i)\bReLU\b[^.;]*?\b(?:halves|cuts|divides)\b[^.;]*?\beffective variance\b"
+                      r"(?:[^.;]*?\bin half\b|[^.;]*?\bby two\b)?"),
+           (r"\text{Var}(\text{ReLU}(y)) = \frac{\text{Var}(y)}{2}",
+            r"\text{EffVar}(\text{ReLU}(y)) = \frac{\text{Var}(y)}{2}"),
+           "'ReLU halves the effective variance': read literally (the variance of ReLU(y)) and as the "
+           "effective variance He et al. mean (the second moment of ReLU(y)); records judge each reading"),
+    Phrase(re.compile(r"(?i)\b(?:each|every)\s+(?:step|update|iteration)\s+(?:multiplies|scales|shrinks)\s+"
+                      + NAME.format("X") + r"\s+by\s+(?:(?:the|a)\s+factor\s+(?:of\s+)?)?\$(?P<c>[^$]+)\$"),
+           (r"<X>_{t} = (<c>)^{t} <X>_{0}",),
+           "'each step multiplies X by c': the t-th iterate is c^t times the start"),
+    Phrase(re.compile(r"(?i)" + NAME.format("X") + SENTENCE + r"\b(?:converg|shrink|decay|tend|approach)\w*"
+                      r"[^.;$]*?\bto(?:wards?)?\b[^.;$]*?\$(?P<m>[^$]+)\$"),
+           (r"<X>_{\infty} = <m>",),
+           "'X converges (shrinks, tends) to m': the limit of the iterates of X is m"),
+    Phrase(re.compile(r"(?i)\b(?:if|had\s+we\s+(?:picked|chosen|taken|used|set)|with|for)\b[^$.;]*"
+                      r"\$\s*(?P<P>\\?[A-Za-z]+)\s*=\s*(?P<v>[^$]+)\$" + SENTENCE
+                      + r"\b(?:diverg\w*|grows?\s+without\s+bound|blows?\s+up|explod\w*)"),
+           (r"<v> \in D_{<P>}",),
+           "'if P = v, it diverges': v is one of the values of P at which the iteration diverges"),
+    Phrase(re.compile(r"(?i)" + NAME.format("P") + r"[^$]*?\btoo\s+(?:large|big|high)\b[^.;$]*?"
+                      r"(?:diverg\w*|oscillat\w*|swing\w*|grows?\b|blows?\s+up|explod\w*)"),
+           (r"C_{<P>} < \infty",),
+           "'P too large diverges': the values of P at which the iteration converges are bounded above"),
+    Phrase(re.compile(r"(?i)\$(?P<each>[^$]+?=\s*0)\s*\$" + SENTENCE
+                      + r"\b(?:biased\s+towards?\s+zero|underestimat\w*)"),
+           (r"|\bar{<X>}_{t}| < |\bar{<X>}_{\infty}|",),
+           "'starting at X_0 = 0 biases the early estimates toward zero': |E[X_t]| is below the size it settles at"),
+    Phrase(re.compile(r"(?i)\b(?:shrink|pull|push|draw|decay)\w*\s+(?:the\s+)?weights\s+towards?\s+(?:0|zero)\b"),
+           (r"|\theta^{*}_{\lambda}| < |\theta^{*}_{0}|",),
+           "'the penalty shrinks weights toward zero': the penalised minimiser is smaller than the unpenalised one"),
+    Phrase(re.compile(r"(?i)\b(?:drive|push|set|force)\w*\s+some\s+weights\s+(?:exactly\s+to|to\s+exactly)\s+"
+                      r"(?:0|zero)\b"),
+           (r"\theta^{*}_{\lambda} = 0",),
+           "'the penalty drives some weights exactly to zero': the penalised minimiser is 0 for some losses",
+           quantifier="some"),
+    Phrase(re.compile(r"(?i)\b(?:so\s+(?:that\s+)?(?:the\s+)?expect(?:ations?|ed\s+values?)\s+match|"
+                      r"keeps?\s+(?:their|its|the)\s+expect(?:ations?|ed\s+values?)\s+unchanged|"
+                      r"preserv\w*\s+(?:the\s+|their\s+)?expect(?:ations?|ed\s+values?))"),
+           (r"\bar{x}_{\mathrm{drop}} = x",),
+           "'scaling the survivors keeps the expectation': E of the dropped-out x is x"),
+    Phrase(re.compile(r"(?i)\b(?:undo|reverse|invert)\w*\s+(?:the\s+)?normali[sz]ation"),
+           (r"\tilde{y}_{i} = x_{i}",),
+           "'the scale and shift can undo the normalisation': with them chosen so, the layer's output is its input"),
+)
+
+
+def _names(chain: str) -> list[str]:
+    """The letters of a chain of start values ``\\mathbf{m}_0=\\mathbf{v}_0=0`` (``m``, ``v``), else none."""
+    try:
+        parts = clauses(chain)
+    except NotationError:
+        return []
+    out: list[str] = []
+    for clause in parts:
+        for member in clause.members[:-1]:
+            hit = START_VALUE.match(member.text)
+            if hit is not None:
+                out.append(hit.group("name"))
+    return out
+
+
+def _fill(template: str, groups: dict[str, str]) -> str:
+    """``template`` with every ``<name>`` replaced by the captured math of that name."""
+    for name, text in groups.items():
+        template = template.replace(f"<{name}>", text.strip())
+    return template
+
+
+def said(phrase: Phrase, hit: re.Match[str]) -> list[str]:
+    """The relations (LaTeX) a phrase's match states: one per template, per name of an ``each`` chain."""
+    groups = {k: v for k, v in hit.groupdict().items() if v is not None}
+    fills = [groups]
+    if "each" in groups:
+        fills = [{**groups, "X": name} for name in _names(groups["each"])]
+    return [_fill(t, g) for g in fills for t in phrase.says]
+
+
+def phrase_statements(notes: Notes) -> tuple[Statement, ...]:
+    """The relations the file's prose states in words that ``PHRASES`` reads, each at its line."""
+    out: list[Statement] = []
+    code = {n for c in notes.code for n in range(c.line, c.end_line + 1)}
+    for number, text in enumerate(notes.lines, start=1):
+        if number in code:
+            continue
+        for phrase in PHRASES:
+            for hit in phrase.pattern.finditer(text):
+                for latex in said(phrase, hit):
+                    math = Math("inline", number, hit.start(), notes.section_of(number), latex)
+                    try:
+                        parts = clauses(latex)
+                    except NotationError:
+                        continue
+                    out.extend(Statement(math, 0, c, "", piece_text=latex, quantifier=phrase.quantifier,
+                                         words=phrase.note)
+                               for c in parts)
+    return tuple(out)
+
+
+__all__: Iterable[str] = ("PHRASES", "Phrase", "phrase_statements", "said")
