@@ -43,7 +43,6 @@ from derive.core import (
     VectorForm,
     about,
     entries,
-    in_words,
     stated_as,
     within_bounds,
 )
@@ -520,7 +519,7 @@ FORMULAS: tuple[Formula, ...] = (
                      "symbolic", "checked along a symbolic direction u: equal for all u iff the gradients are equal"),
         definition=sp.sympify(networks.loss(NOTES_NET)), derive=derive_full_gradient,
         stated=stated_recursion(NOTES_NET),
-        locator=in_words(SECTION),
+        locator=None,  # the registry's own check of BP1-BP4 together: each equation is its own record's claim
         variables=tuple(sp.sympify(t) for t in networks.params(NOTES_NET).trainable()),
         domain={str(sp.sympify(x)): (-2.0, 2.0) for x in (*networks.params(NOTES_NET).trainable(),
                                                          *networks.params(NOTES_NET).x, *networks.params(NOTES_NET).y)}

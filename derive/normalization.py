@@ -32,7 +32,6 @@ from derive.core import (
     Sample,
     Step,
     about,
-    in_words,
 )
 
 B = sp.Symbol("B", integer=True, positive=True)
@@ -302,7 +301,8 @@ FORMULAS: tuple[Formula, ...] = (
         key="batchnorm_undo", section="1.9", title="Batch norm: gamma and beta can undo the normalisation",
         assumptions=("gamma = sqrt(sigma^2 + eps), beta = mu for the batch's (or the running) statistics",),
         definition=BN_DEFINITION, derive=derive_bn_undo, stated=xv[i],
-        locator=in_words("1.9"), variables=(xv,), domain=BATCH,
+        locator=about("1.9", r"\tilde{y}_{i}"),  # "can undo the normalization" (verify.phrases)
+        variables=(xv,), domain=BATCH,
         comment="Exact for one set of statistics; a learned gamma, beta can match the running statistics only.",
     ),
     Formula(

@@ -29,7 +29,6 @@ from derive.core import (
     Sample,
     Step,
     about,
-    in_words,
     stated_as,
 )
 
@@ -59,7 +58,8 @@ RMSPROP = sp.Eq(sv[t], beta * sv[t - 1] + (1 - beta) * g**2)
 M_HAT_LOC = about("1.6", r"\hat{\mathbf{m}}_t")
 V_HAT_LOC = about("1.6", r"\hat{\mathbf{v}}_t")
 DIVISOR_LOC = stated_as("1.6")
-BIAS_LOC = in_words("1.6")
+# "m_0 = v_0 = 0 makes early estimates biased toward zero" (verify.phrases): |E[m_t]| below the size it settles at
+BIAS_M, BIAS_V = about("1.6", r"|\bar{m}_{t}|"), about("1.6", r"|\bar{v}_{t}|")
 
 
 def _not_one(expr: sp.Expr, rate: sp.Symbol) -> sp.Expr:
@@ -447,8 +447,12 @@ FORMULAS: tuple[Formula, ...] = (
     ),
     Formula(
         key="adam_m_expectation", section="1.6", title="Adam's first moment is biased toward zero",
-        assumptions=("m_0 = 0", "0 < beta_1 < 1", "t >= 1, symbolic", "stationary gradient: E[g_k] = E[g]"),
-        definition=ADAM_M, derive=derive_adam_m_expectation, stated=(1 - beta1**t) * mean_g, locator=BIAS_LOC,
+        assumptions=("m_0 = 0", "0 < beta_1 < 1", "t >= 1, symbolic", "stationary gradient: E[g_k] = E[g]",
+                     "E[g] != 0 for the bias toward zero"),
+        definition=ADAM_M, derive=derive_adam_m_expectation, stated=(1 - beta1**t) * mean_g, locator=BIAS_M,
+        notation={r"\bar{m}_{\infty}": mean_g},
+        regions=(Region("E[g] > 0", {}, {"\\mathbb{E}[g]": (0.05, 3.0)}),
+                 Region("E[g] < 0", {}, {"\\mathbb{E}[g]": (-3.0, -0.05)})),
         variables=(beta1, t, mean_g), domain={**STEPS, "\\mathbb{E}[g]": (-3.0, 3.0)},
         kernels=(Kernel("adam_m", (m, g, beta1), ADAM_M_NEW, KERNELS, scalars=("beta_1",),
                         bench=Bench((M_BENCH, G_BENCH, Sample("scalar", (0.9,))),
@@ -458,7 +462,9 @@ FORMULAS: tuple[Formula, ...] = (
     Formula(
         key="adam_v_expectation", section="1.6", title="Adam's second moment is biased toward zero",
         assumptions=("v_0 = 0", "0 < beta_2 < 1", "t >= 1, symbolic", "stationary: E[g_k^2] = E[g^2]"),
-        definition=ADAM_V, derive=derive_adam_v_expectation, stated=(1 - beta2**t) * mean_g2, locator=BIAS_LOC,
+        definition=ADAM_V, derive=derive_adam_v_expectation, stated=(1 - beta2**t) * mean_g2, locator=BIAS_V,
+        notation={r"\bar{v}_{\infty}": mean_g2},
+        regions=(Region("E[g^2] > 0", {}, {"\\mathbb{E}[g^{2}]": (0.05, 3.0)}),),
         variables=(beta2, t, mean_g2), domain={**STEPS, "\\mathbb{E}[g^{2}]": (0.0, 3.0)},
         kernels=(Kernel("adam_v", (v, g, beta2), ADAM_V_NEW, KERNELS, scalars=("beta_2",),
                         bench=Bench((SQ_BENCH, G_BENCH, Sample("scalar", (0.999,))),

@@ -26,7 +26,7 @@ from derive.core import (
     Region,
     Sample,
     Step,
-    in_words,
+    about,
     stated_as,
     within_bounds,
 )
@@ -50,7 +50,11 @@ PARAMS = {"theta": (-3.0, 3.0), "lambda": (0.001, 2.0), "n": (1, 5), "j": (1, 1)
 PENALTY = {"a": (0.1, 3.0), "c": (-3.0, 3.0), "lambda": (0.001, 2.0)}
 DROPOUT = {"p": (0.01, 0.95), "x": (-3.0, 3.0)}
 L2_LOC = stated_as("1.8")
-L1_LOC = in_words("1.8")
+# Said in words (verify.phrases): "drives some weights exactly to 0" states theta*_lambda = 0 for some losses,
+# "shrinks weights toward 0" |theta*_lambda| < |theta*_0|, "so expectations match" E[dropout(x)] = x.
+L1_SPARSITY_LOC = about("1.8", r"\theta^{*}_{\lambda}")
+L2_SHRINK_LOC = about("1.8", r"|\theta^{*}_{\lambda}|")
+DROPOUT_MEAN_LOC = about("1.8", r"\bar{x}_{\mathrm{drop}}")
 DROPOUT_LOC = stated_as("1.8")
 
 # -- kernels: the penalties of one parameter vector per row, and dropout given its keep mask -----------------
@@ -223,7 +227,7 @@ FORMULAS: tuple[Formula, ...] = (
         key="l1_sparsity", section="1.8", title="L1 sets a weight exactly to 0 when |c| <= lambda/a",
         assumptions=("loss quadratic near its minimiser c with curvature a > 0", "lambda > 0", "one coordinate"),
         definition=a / 2 * (theta - c) ** 2 + lam * sp.Abs(theta), derive=derive_l1_sparsity,
-        stated=sp.sign(c) * sp.Max(sp.Abs(c) - lam / a, 0), locator=L1_LOC, variables=(c, a, lam),
+        stated=sp.sign(c) * sp.Max(sp.Abs(c) - lam / a, 0), locator=L1_SPARSITY_LOC, variables=(c, a, lam),
         domain=PENALTY,
         regions=(Region("c > lambda/a", {c: lam / a + u}, {"u": (0.01, 3.0)}),
                  Region("0 < c < lambda/a", {c: r, lam: a * (r + u)}, {"r": (0.01, 3.0), "u": (0.01, 3.0)}),
@@ -235,7 +239,8 @@ FORMULAS: tuple[Formula, ...] = (
         key="l2_shrinkage", section="1.8", title="L2 shrinks a weight toward 0 but not to 0",
         assumptions=("loss quadratic near its minimiser c with curvature a > 0", "lambda > 0"),
         definition=a / 2 * (theta - c) ** 2 + lam / 2 * theta**2, derive=derive_l2_shrinkage,
-        stated=a * c / (a + lam), locator=in_words("1.8"),
+        stated=a * c / (a + lam), locator=L2_SHRINK_LOC, notation={r"\theta^{*}_{0}": c},
+        regions=(Region("c > 0", {}, {"c": (0.05, 3.0)}), Region("c < 0", {}, {"c": (-3.0, -0.05)})),
         variables=(c, a, lam), domain=PENALTY,
         comment="The notes' 'shrinks weights toward 0' made precise: c scaled by a/(a + lambda), zero only if c is.",
     ),
@@ -250,7 +255,7 @@ FORMULAS: tuple[Formula, ...] = (
         key="dropout_mean", section="1.8", title="Inverted dropout keeps the expectation",
         assumptions=("m ~ Bernoulli(1 - p), 0 < p < 1", "x fixed"), definition=DROPOUT_DEFINITION,
         derive=derive_dropout_mean, stated=x,
-        locator=in_words("1.8"), variables=(x, p), domain=DROPOUT,
+        locator=DROPOUT_MEAN_LOC, variables=(x, p), domain=DROPOUT,
         kernels=(
             Kernel("dropout", (x, mask, p), DROPOUT_DEFINITION.xreplace({sp.Symbol("m"): mask}), DROPOUT_KERNEL,
                    scalars=("p",), bench=Bench(DROPOUT_BENCH, "lambda x, mask, p: x * mask / (1 - p)")),

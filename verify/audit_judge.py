@@ -303,6 +303,9 @@ def judge_by_subject(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic
         return _finding(base, None, "not found", f"the statement about {claim.locator.subject} at line "
                         f"{found.line} could not be read as this record's definition or lies outside its "
                         "section", None, None), None
+    if found.statement.words and not is_relation(found):
+        finding = replace(finding, message=f"{finding.message} (read from the words at line {found.line}: "
+                                           f"{found.statement.words})")
     if found.others:
         finding = replace(finding, message=f"{finding.message} ({found.others} other statement(s) of the file "
                                            "have this subject as closely; the first is used)")

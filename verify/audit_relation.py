@@ -60,7 +60,7 @@ def judge_relation(claim: Claim, found: Found, explicit: Mapping[str, sp.Basic])
     rhs = _rhs(derived(formula))
     expected = _describe(rhs)
     words = f" (read from the words at line {found.line}: {found.statement.words})" if found.statement.words else ""
-    shown = f"{found.relation} {written.text}"
+    shown = f"{claim.locator.subject} {found.relation} {written.text}"
     if found.relation == "?":
         return _finding(base, found.line, "unknown", "more than one order relation lies between the subject and "
                         f"the member read{words}", written.text, expected), written
@@ -85,7 +85,7 @@ def judge_relation(claim: Claim, found: Found, explicit: Mapping[str, sp.Basic])
         return _finding(base, found.line, "correct", f"{proof.verdict}{some} ({proof.method}){words}",
                         shown, expected), written
     if proof.verdict == "refuted":
-        return _finding(base, found.line, "error", f"written {claim.locator.subject} {shown}{some}, derived "
+        return _finding(base, found.line, "error", f"written {shown}{some}, derived "
                         f"{expected}: {proof.detail or proof.method}{words}", shown, expected), written
     return _finding(base, found.line, "unknown", f"undecided: {proof.detail or proof.method}{words}", shown,
                     expected), written

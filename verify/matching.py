@@ -266,7 +266,8 @@ def find(notes: Notes, locator: Locator, names: frozenset[str], taken: set[tuple
             if not inside and (local or not shared):
                 continue  # elsewhere, a statement about the same letter that uses none of the record's names
             relation = relation_of(members, at, read)
-            if not numeric and not number_ok and relation == "=" and decimal(read.text.strip()) is not None:
+            plain = relation == "=" and not st.quantifier
+            if not numeric and not number_ok and plain and decimal(read.text.strip()) is not None:
                 continue  # a worked value of the subject, not the formula the record states
             overlap = (shared / max(len(others), 1), shared)
             where = (st.math.line, st.math.col, st.offset + st.clause.start, at)
@@ -301,11 +302,12 @@ def candidates(notes: Notes, section: str) -> list[Found]:
     """Every member of every statement of ``section``, in file order: where a record with no subject may be stated.
 
     An inline formula that ends in an operator and runs on into a word (``$-\\eta\\cdot$grad``) is read with
-    that word as its last operand (``\\text{grad}``).
+    that word as its last operand (``\\text{grad}``). Relations read from words are left out: they speak in the
+    phrase table's vocabulary, and only a record about the same subject reads them.
     """
     out: list[Found] = []
     for st in _statements(notes):
-        if not _in_section(notes, st, section):
+        if st.words or not _in_section(notes, st, section):
             continue
         clause = replace(st.clause, start=st.offset + st.clause.start, end=st.offset + st.clause.end)
         for member in st.clause.members:
