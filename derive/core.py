@@ -71,11 +71,6 @@ def in_row(section: str, row: sp.Basic, fact: Literal["derivative", "range", "su
     return Locator(section, "", "table", row=row, fact=fact)
 
 
-def in_words(section: str) -> Locator:
-    """A claim the notes make only in words no phrase of ``verify.matching.PHRASES`` reads: never given a verdict."""
-    return Locator(section, "", "prose")
-
-
 def stated_as(section: str, kind: ClaimKind = "inline") -> Locator:
     """A locator by stated form: the expression of ``section`` that is (or is closest to) the record's stated form."""
     return Locator(section, "", kind)

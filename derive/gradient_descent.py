@@ -160,9 +160,11 @@ def derive_divergence_set() -> Derivation:
     ratio = multiplier(eta_real)
     solved = solve_univariate_inequality(sp.Abs(ratio) > 1, eta_real, relational=False)
     member = sp.Intersection(sp.FiniteSet(ETA_DIVERGENT), solved)
+    outside = sp.Intersection(sp.FiniteSet(ETA_DIVERGENT), derive_convergence_set().result)
     return Derivation(solved, (
         Step("|theta_t| = |theta_0| |1 - 2 eta|^t -> oo iff |1 - 2 eta| > 1", sp.Abs(ratio) > 1),
-        Step("{1.1} intersected with it: 1.1 diverges", member),
+        Step("{1.1} intersected with the divergence set: 1.1 diverges, as the notes say", member),
+        Step("{1.1} intersected with the convergence set 0 < eta < 1: empty", outside),
         Step("solve_univariate_inequality over the reals", solved),
     ))
 

@@ -44,7 +44,7 @@ MOMENTS = {"\\mathbb{E}[x]": (0.05, 3.0), "\\mathrm{Var}(x)": (0.05, 3.0), "\\ma
 WHY_HE = stated_as("1.7")
 XAVIER_LOC = about("1.7", r"\text{Var}(W)", "inline")
 HE_LOC = about("1.7", r"\text{Var}(W)", "inline")
-#: What ReLU halves, read by verify.matching.PHRASES: the variance (literally), or the effective variance.
+#: What ReLU halves, read by verify.phrases.PHRASES: the variance (literally), or the effective variance.
 HALVES = about("1.7", r"\text{Var}(\text{ReLU}(y))", "prose")
 HALVES_EFFECTIVE = about("1.7", r"\text{EffVar}(\text{ReLU}(y))", "prose")
 

@@ -78,9 +78,20 @@ def test_every_claim_found_in_the_original_is_found_in_the_copy_with_its_verdict
     assert changed == {}
 
 
-def test_a_claim_in_words_no_phrase_reads_gets_no_verdict_of_its_own(reworded, original):
-    for key in ("gd_convergence_set", "l1_sparsity", "batchnorm_undo"):
-        assert key not in original and key not in reworded, key
+#: Records whose claim both copies make only in words, each worded differently: verify.phrases reads them.
+IN_WORDS = ("gd_quadratic_closed_form", "gd_quadratic_limit", "gd_convergence_set", "gd_divergent_rate",
+            "adam_m_expectation", "adam_v_expectation", "l1_sparsity", "l2_shrinkage", "dropout_mean",
+            "batchnorm_undo")
+
+
+def test_no_record_with_a_locator_is_missing_from_either_copy(reworded, original):
+    for verdicts, path in ((original, ORIGINAL), (reworded, REWORDED)):  # a claim with no finding was not found
+        assert [c.key for c in claims() if c.key not in verdicts] == [], path.name
+
+
+def test_claims_made_in_words_are_read_from_both_wordings(reworded, original):
+    for key in IN_WORDS:
+        assert (original[key], reworded[key]) == ("correct", "correct"), key
 
 
 def test_halving_the_variance_is_read_as_two_relations_in_both_wordings(reworded, original):
@@ -101,6 +112,13 @@ EDITS = [  # (what, text in the copy, edited text, record flagged)
     ("a table cell", r"| $(1-\sigma(z))\,\sigma(z)$ |", r"| $(1+\sigma(z))\,\sigma(z)$ |", "sigmoid_grad"),
     ("a prose formula", r"multiplied by $1/(1-p)$", r"multiplied by $1/(1+p)$", "dropout_scale"),
 ]
+WORD_EDITS = [  # (what, text in the copy, edited text, record flagged): section 1.4, audited alone
+    ("a factor in words", r"scales $\theta$ by the factor $0.8$", r"scales $\theta$ by the factor $0.9$",
+     "gd_quadratic_closed_form"),
+    ("a limit in words", r"towards the minimiser $0$", r"towards the minimiser $1$", "gd_quadratic_limit"),
+    ("a divergent rate in words", r"Had we picked $\eta = 1.1$, the factor", r"Had we picked $\eta = 0.7$, the factor",
+     "gd_divergent_rate"),
+]
 
 
 @pytest.mark.parametrize(("what", "before", "after", "key"), EDITS, ids=[e[0] for e in EDITS])
@@ -113,6 +131,19 @@ def test_an_edit_in_the_reworded_copy_is_flagged_at_its_line(reworded, what, bef
     assert found[key].verdict == "error" and found[key].line == line, what
     others = {f.claim: f.verdict for f in report.findings if not f.claim.startswith(SKIP)}
     changed = {k for k in _by_subject() if k != key and others.get(k) != reworded.get(k)}
+    assert changed == set(), what
+
+
+@pytest.mark.parametrize(("what", "before", "after", "key"), WORD_EDITS, ids=[e[0] for e in WORD_EDITS])
+def test_an_edit_to_a_claim_in_words_is_flagged_at_its_line(what, before, after, key):
+    text = REWORDED.read_text(encoding="utf-8")
+    assert text.count(before) == 1, what
+    line = text[:text.index(before)].count("\n") + 1
+    kept = {f.claim: f.verdict for f in audit_text(text, source="copy.md", sections=("1.4",)).findings}
+    assert kept[key] == "correct", what
+    found = {f.claim: f for f in audit_text(text.replace(before, after), source="edited.md", sections=("1.4",)).findings}
+    assert found[key].verdict == "error" and found[key].line == line, what
+    changed = {k for k, v in kept.items() if k != key and not k.startswith(SKIP) and found[k].verdict != v}
     assert changed == set(), what
 
 

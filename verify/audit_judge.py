@@ -423,9 +423,9 @@ def judge(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic],
         return judge_in_row(notes, claim, explicit)
     if not claim.locator.pattern and claim.locator.kind != "prose":
         return judge_by_form(notes, claim, explicit, set() if taken is None else taken)
-    if not claim.locator.pattern:  # words no phrase of verify.matching reads: never a verdict of its own
-        return _finding(base_of(claim), None, "not found", "stated only in words the audit does not read "
-                        "(no row of verify.matching.PHRASES says it)", None, None), None
+    if not claim.locator.pattern:  # a claim in words: read only through a subject that verify.phrases states
+        return _finding(base_of(claim), None, "not found", "a claim in words with no subject: give the record a "
+                        "subject that a row of verify.phrases.PHRASES states", None, None), None
     base = {"claim": claim.key, "section": claim.locator.section, "kind": claim.locator.kind}
     try:
         located = locate(notes, claim.locator)

@@ -26,8 +26,9 @@ from verify.latex_tokens import NotationError, clauses
 from verify.notes import Math, Notes
 from verify.statements import Statement
 
-#: One inline formula that is a lone name (``$\\theta$``, ``$\\eta$``).
-NAME = r"\$\s*(?P<{}>\\?[A-Za-z]+)\s*\$"
+#: One inline formula that is a lone name (``$\\theta$``, ``$\\eta$``): its ``$`` opens after a space or a bracket
+#: and hugs the name, so that the closing ``$`` of one formula and the opening one of the next never pair.
+NAME = r"(?<![^\s(\[])\$(?P<{}>\\?[A-Za-z]+)\$"
 #: Words up to the end of the sentence: no full stop (a decimal point is allowed) and no semicolon.
 SENTENCE = r"(?:[^.;]|\.\d)*?"
 #: ``\\mathbf{m}_0`` / ``\\boldsymbol{m}_{0}`` / ``m_0``: the letter of a name at its start value.
