@@ -141,7 +141,8 @@ def test_an_edit_to_a_claim_in_words_is_flagged_at_its_line(what, before, after,
     line = text[:text.index(before)].count("\n") + 1
     kept = {f.claim: f.verdict for f in audit_text(text, source="copy.md", sections=("1.4",)).findings}
     assert kept[key] == "correct", what
-    found = {f.claim: f for f in audit_text(text.replace(before, after), source="edited.md", sections=("1.4",)).findings}
+    edited = audit_text(text.replace(before, after), source="edited.md", sections=("1.4",))
+    found = {f.claim: f for f in edited.findings}
     assert found[key].verdict == "error" and found[key].line == line, what
     changed = {k for k, v in kept.items() if k != key and not k.startswith(SKIP) and found[k].verdict != v}
     assert changed == set(), what
