@@ -103,3 +103,13 @@ def test_a_claim_about_some_values_needs_one_region_where_it_holds():
     assert check_order(shrunk, "=", 0, domain, regions, some=True).verdict == "agrees"
     assert check_order(shrunk, "=", 0, domain, regions).verdict == "refuted"  # not everywhere
     assert check_order(shrunk, "=", 1, domain, regions[1:], some=True).verdict == "refuted"
+
+
+def test_every_gap_of_a_phrase_is_bounded():
+    """An unbounded gap (``[^.;]*?``) makes a search quadratic in a hostile line's length; a bounded one does not."""
+    for phrase in PHRASES:
+        assert re.search(r"[\])]\*", phrase.pattern.pattern) is None, phrase.note
+
+
+def test_a_long_line_without_the_verb_states_nothing():
+    assert _read("$\\eta$ " + "is too large, and if $a = 1$ then $x$ tends " * 5000) == []

@@ -29,8 +29,13 @@ from verify.statements import Statement
 #: One inline formula that is a lone name (``$\\theta$``, ``$\\eta$``): its ``$`` opens after a space or a bracket
 #: and hugs the name, so that the closing ``$`` of one formula and the opening one of the next never pair.
 NAME = r"(?<![^\s(\[])\$(?P<{}>\\?[A-Za-z]+)\$"
+#: Every gap between the words and formulas of a phrase is at most this many characters, so that a search is
+#: linear in the line's length (a hostile line of 500 kB with a "too large" every ten characters stays fast).
+GAP = 240
 #: Words up to the end of the sentence: no full stop (a decimal point is allowed) and no semicolon.
-SENTENCE = r"(?:[^.;]|\.\d)*?"
+SENTENCE = rf"(?:[^.;]|\.\d){{0,{GAP}}}?"
+#: A gap of words (no full stop, semicolon or formula), and one that may hold a full stop.
+WORDS, ANY_WORDS = rf"[^.;$]{{0,{GAP}}}?", rf"[^$]{{0,{GAP}}}?"
 #: ``\\mathbf{m}_0`` / ``\\boldsymbol{m}_{0}`` / ``m_0``: the letter of a name at its start value.
 START_VALUE = re.compile(r"^\s*(?:\\(?:mathbf|boldsymbol|bm)\{)?(?P<name>\\?[A-Za-z]+)\}?\s*_\s*\{?\s*0\s*\}?\s*$")
 
@@ -46,8 +51,8 @@ class Phrase:
 
 
 PHRASES: tuple[Phrase, ...] = (
-    Phrase(re.compile(r"(?i)\bReLU\b[^.;]*?\b(?:halves|cuts|divides)\b[^.;]*?\beffective variance\b"
-                      r"(?:[^.;]*?\bin half\b|[^.;]*?\bby two\b)?"),
+    Phrase(re.compile(r"(?i)\bReLU\b" + SENTENCE + r"\b(?:halves|cuts|divides)\b" + SENTENCE
+                      + r"\beffective variance\b(?:" + SENTENCE + r"\bin half\b|" + SENTENCE + r"\bby two\b)?"),
            (r"\text{Var}(\text{ReLU}(y)) = \frac{\text{Var}(y)}{2}",
             r"\text{EffVar}(\text{ReLU}(y)) = \frac{\text{Var}(y)}{2}"),
            "'ReLU halves the effective variance': read literally (the variance of ReLU(y)) and as the "
@@ -57,16 +62,16 @@ PHRASES: tuple[Phrase, ...] = (
            (r"<X>_{t} = (<c>)^{t} <X>_{0}",),
            "'each step multiplies X by c': the t-th iterate is c^t times the start"),
     Phrase(re.compile(r"(?i)" + NAME.format("X") + SENTENCE + r"\b(?:converg|shrink|decay|tend|approach)\w*"
-                      r"[^.;$]*?\bto(?:wards?)?\b[^.;$]*?\$(?P<m>[^$]+)\$"),
+                      + WORDS + r"\bto(?:wards?)?\b" + WORDS + r"\$(?P<m>[^$]+)\$"),
            (r"<X>_{\infty} = <m>",),
            "'X converges (shrinks, tends) to m': the limit of the iterates of X is m"),
-    Phrase(re.compile(r"(?i)\b(?:if|had\s+we\s+(?:picked|chosen|taken|used|set)|with|for)\b[^$.;]*"
-                      r"\$\s*(?P<P>\\?[A-Za-z]+)\s*=\s*(?P<v>[^$]+)\$" + SENTENCE
+    Phrase(re.compile(r"(?i)\b(?:if|had\s+we\s+(?:picked|chosen|taken|used|set)|with|for)\b" + WORDS
+                      + r"\$\s*(?P<P>\\?[A-Za-z]+)\s*=\s*(?P<v>[^$]+)\$" + SENTENCE
                       + r"\b(?:diverg\w*|grows?\s+without\s+bound|blows?\s+up|explod\w*)"),
            (r"<v> \in D_{<P>}",),
            "'if P = v, it diverges': v is one of the values of P at which the iteration diverges"),
-    Phrase(re.compile(r"(?i)" + NAME.format("P") + r"[^$]*?\btoo\s+(?:large|big|high)\b[^.;$]*?"
-                      r"(?:diverg\w*|oscillat\w*|swing\w*|grows?\b|blows?\s+up|explod\w*)"),
+    Phrase(re.compile(r"(?i)" + NAME.format("P") + ANY_WORDS + r"\btoo\s+(?:large|big|high)\b" + WORDS
+                      + r"(?:diverg\w*|oscillat\w*|swing\w*|grows?\b|blows?\s+up|explod\w*)"),
            (r"C_{<P>} < \infty",),
            "'P too large diverges': the values of P at which the iteration converges are bounded above"),
     Phrase(re.compile(r"(?i)\$(?P<each>[^$]+?=\s*0)\s*\$" + SENTENCE
