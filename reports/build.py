@@ -48,7 +48,7 @@ from reports.matrix_form import matrix_line
 from reports.plots import FIGURES, FigureSpec, figure_files, render_figures
 from reports.printer import textbook
 from reports.prose import prose_tex
-from reports.quote import quoted, safe_math
+from reports.quote import quoted, safe_math, typeset_line
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 MAIN = "chainrule.tex"
@@ -58,6 +58,7 @@ APPENDIX = "appendix.tex"
 BENCHMARKS = Path(__file__).resolve().parent.parent / "docs" / "BENCHMARKS.md"
 BENCH_COLUMNS = 9  # the columns of docs/BENCHMARKS.md's first table shown in the appendix (all threads)
 CODE_MARK = "\0code:"  # marks a quote that is a line of code (shown in typewriter, never typeset)
+WORDS_MARK = "\0words:"  # marks a claim the notes make in words: what they say, in our words and their maths
 SOURCE_DATE_EPOCH = "0"  # fixed dates inside the PDF, so that it is byte-identical run to run
 BACKENDS: Mapping[str, str] = {"numpy": "NumPy", "jax": "JAX"}
 VERDICTS = ("proven", "agrees", "refuted", "unknown")
@@ -486,11 +487,27 @@ def _formula_view(formula: Formula, gen: Generated | None, uses: Sequence[Exampl
         intro=_intro(formula, derivation.steps),
         chain=chain(tuple((s.rule, s.expr) for s in derivation.steps), formula.domain)
         + tuple(x for x in (matrix_line(formula),) if x is not None),
-        quote=None if found is None or found[1].startswith(CODE_MARK) or safe_math(found[1]) is None
-        else quoted(found[1]),
-        where="" if found is None else f"{source}:{found[0]}", result=Tex(result_tex), beyond=beyond,
+        quote=_quote(found[1]) if found is not None else None,
+        where=_where(found, source), result=Tex(result_tex), beyond=beyond,
         steps_key=tuple((s.rule, sp.srepr(s.expr)) for s in derivation.steps),
     )
+
+
+def _where(found: tuple[int, str] | None, source: str) -> str:
+    """``file:line`` of the statement a record was found at (", in words" for a claim made in words)."""
+    if found is None:
+        return ""
+    return f"{source}:{found[0]}" + (", in words" if found[1].startswith(WORDS_MARK) else "")
+
+
+def _quote(stated: str) -> Tex | None:
+    """What the notes state, typeset: their maths (when ``safe_math`` allows it), or a claim in words."""
+    if stated.startswith(WORDS_MARK):
+        words = stated[len(WORDS_MARK):]
+        return typeset_line(words) if "$" in words else Tex(escape(words))  # a line without $ is maths
+    if stated.startswith(CODE_MARK) or safe_math(stated) is None:
+        return None
+    return quoted(stated)
 
 
 def _value(x: object, places: int) -> str:
@@ -697,6 +714,8 @@ def quotes_of(findings: Iterable[Any]) -> dict[str, tuple[int, str]]:
         claim, line, stated = str(getattr(f, "claim", "")), getattr(f, "line", None), getattr(f, "stated", None)
         if str(getattr(f, "kind", "")) == "code" and isinstance(stated, str):
             stated = CODE_MARK + stated
+        if str(getattr(f, "kind", "")) == "prose" and isinstance(stated, str):
+            stated = WORDS_MARK + stated
         if claim in known and isinstance(line, int) and isinstance(stated, str) and stated and claim not in out:
             out[claim] = (line, stated)
     return out

@@ -304,8 +304,9 @@ def judge_by_subject(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic
                         f"{found.line} could not be read as this record's definition or lies outside its "
                         "section", None, None), None
     if found.statement.words and not is_relation(found):
-        finding = replace(finding, message=f"{finding.message} (read from the words at line {found.line}: "
-                                           f"{found.statement.words})")
+        read_as = f"{claim.locator.subject} = {written.text}"
+        finding = replace(finding, kind="prose", stated=found.statement.words,
+                          message=f"{finding.message} (said in words, read as {read_as})")
     if found.others:
         finding = replace(finding, message=f"{finding.message} ({found.others} other statement(s) of the file "
                                            "have this subject as closely; the first is used)")

@@ -55,15 +55,17 @@ def judge_relation(claim: Claim, found: Found, explicit: Mapping[str, sp.Basic])
     """Decide the statement's relation between the record's derived subject and the member read."""
     formula = claim.formula
     assert formula is not None
-    base = {"claim": claim.key, "section": claim.locator.section, "kind": claim.locator.kind}
+    words = found.statement.words
+    base = {"claim": claim.key, "section": claim.locator.section, "kind": "prose" if words else claim.locator.kind}
     written = Written(found.member.text.strip(), "expr", found.line, found.math, found.clause)
     rhs = _rhs(derived(formula))
     expected = _describe(rhs)
-    words = f" (read from the words at line {found.line}: {found.statement.words})" if found.statement.words else ""
     shown = f"{claim.locator.subject} {found.relation} {written.text}"
+    said = f" (said in words, read as {shown})" if words else ""
+    stated = words or shown
     if found.relation == "?":
         return _finding(base, found.line, "unknown", "more than one order relation lies between the subject and "
-                        f"the member read{words}", written.text, expected), written
+                        f"the member read{said}", stated, expected), written
     context = context_for(formula)
     try:
         value = _with_notation(parse_expr_latex(written.text, context), formula.notation, claim)
@@ -75,19 +77,19 @@ def judge_relation(claim: Claim, found: Found, explicit: Mapping[str, sp.Basic])
             proof = check_order(_subject_value(subject, rhs), found.relation, value, formula.domain,
                                 formula.regions, some=found.statement.quantifier == "some")
     except NotationError as e:
-        return _finding(base, found.line, "unparsed", f"cannot read {written.text!r}: {e}{words}", written.text,
+        return _finding(base, found.line, "unparsed", f"cannot read {written.text!r}: {e}{said}", stated,
                         expected), written
     except COMPARE_ERRORS as e:
-        return _finding(base, found.line, "unknown", f"comparison failed ({type(e).__name__}: {e}){words}",
-                        written.text, expected), written
+        return _finding(base, found.line, "unknown", f"comparison failed ({type(e).__name__}: {e}){said}",
+                        stated, expected), written
     some = " for some values" if found.statement.quantifier == "some" else ""
     if proof.verdict in ("proven", "agrees"):
-        return _finding(base, found.line, "correct", f"{proof.verdict}{some} ({proof.method}){words}",
-                        shown, expected), written
+        return _finding(base, found.line, "correct", f"{proof.verdict}{some} ({proof.method}){said}",
+                        stated, expected), written
     if proof.verdict == "refuted":
         return _finding(base, found.line, "error", f"written {shown}{some}, derived "
-                        f"{expected}: {proof.detail or proof.method}{words}", shown, expected), written
-    return _finding(base, found.line, "unknown", f"undecided: {proof.detail or proof.method}{words}", shown,
+                        f"{expected}: {proof.detail or proof.method}{said}", stated, expected), written
+    return _finding(base, found.line, "unknown", f"undecided: {proof.detail or proof.method}{said}", stated,
                     expected), written
 
 

@@ -48,6 +48,7 @@ class Phrase:
     says: tuple[str, ...]
     note: str = ""
     quantifier: str = ""  # "some": the relation holds for some values of the record's variables
+    reads: str = ""  # what the words say, in our words with the sentence's maths (``<X>`` slots as in ``says``)
 
 
 PHRASES: tuple[Phrase, ...] = (
@@ -56,44 +57,53 @@ PHRASES: tuple[Phrase, ...] = (
            (r"\text{Var}(\text{ReLU}(y)) = \frac{\text{Var}(y)}{2}",
             r"\text{EffVar}(\text{ReLU}(y)) = \frac{\text{Var}(y)}{2}"),
            "'ReLU halves the effective variance': read literally (the variance of ReLU(y)) and as the "
-           "effective variance He et al. mean (the second moment of ReLU(y)); records judge each reading"),
+           "effective variance He et al. mean (the second moment of ReLU(y)); records judge each reading",
+           reads="ReLU halves the (effective) variance of its input"),
     Phrase(re.compile(r"(?i)\b(?:each|every)\s+(?:step|update|iteration)\s+(?:multiplies|scales|shrinks)\s+"
                       + NAME.format("X") + r"\s+by\s+(?:(?:the|a)\s+factor\s+(?:of\s+)?)?\$(?P<c>[^$]+)\$"),
            (r"<X>_{t} = (<c>)^{t} <X>_{0}",),
-           "'each step multiplies X by c': the t-th iterate is c^t times the start"),
+           "'each step multiplies X by c': the t-th iterate is c^t times the start",
+           reads="each step multiplies $<X>$ by $<c>$, so that $<X>_t = (<c>)^t <X>_0$"),
     Phrase(re.compile(r"(?i)" + NAME.format("X") + SENTENCE + r"\b(?:converg|shrink|decay|tend|approach)\w*"
                       + WORDS + r"\bto(?:wards?)?\b" + WORDS + r"\$(?P<m>[^$]+)\$"),
            (r"<X>_{\infty} = <m>",),
-           "'X converges (shrinks, tends) to m': the limit of the iterates of X is m"),
+           "'X converges (shrinks, tends) to m': the limit of the iterates of X is m",
+           reads="the iterates $<X>_t$ converge to $<m>$"),
     Phrase(re.compile(r"(?i)\b(?:if|had\s+we\s+(?:picked|chosen|taken|used|set)|with|for)\b" + WORDS
                       + r"\$\s*(?P<P>\\?[A-Za-z]+)\s*=\s*(?P<v>[^$]+)\$" + SENTENCE
                       + r"\b(?:diverg\w*|grows?\s+without\s+bound|blows?\s+up|explod\w*)"),
            (r"<v> \in D_{<P>}",),
-           "'if P = v, it diverges': v is one of the values of P at which the iteration diverges"),
+           "'if P = v, it diverges': v is one of the values of P at which the iteration diverges",
+           reads="the iteration diverges at $<P> = <v>$"),
     Phrase(re.compile(r"(?i)" + NAME.format("P") + ANY_WORDS + r"\btoo\s+(?:large|big|high)\b" + WORDS
                       + r"(?:diverg\w*|oscillat\w*|swing\w*|grows?\b|blows?\s+up|explod\w*)"),
            (r"C_{<P>} < \infty",),
-           "'P too large diverges': the values of P at which the iteration converges are bounded above"),
+           "'P too large diverges': the values of P at which the iteration converges are bounded above",
+           reads="the values of $<P>$ at which the iteration converges are bounded above"),
     Phrase(re.compile(r"(?i)\$(?P<each>[^$]+?=\s*0)\s*\$" + SENTENCE
                       + r"\b(?:biased\s+towards?\s+zero|underestimat\w*)"),
            (r"|\bar{<X>}_{t}| < |\bar{<X>}_{\infty}|",),
-           "'starting at X_0 = 0 biases the early estimates toward zero': |E[X_t]| is below the size it settles at"),
+           "'starting at X_0 = 0 biases the early estimates toward zero': |E[X_t]| is below the size it settles at",
+           reads="started at zero, the expectation of $<X>_t$ is smaller in size than the value it settles at"),
     Phrase(re.compile(r"(?i)\b(?:shrink|pull|push|draw|decay)\w*\s+(?:the\s+)?weights\s+towards?\s+(?:0|zero)\b"),
            (r"|\theta^{*}_{\lambda}| < |\theta^{*}_{0}|",),
-           "'the penalty shrinks weights toward zero': the penalised minimiser is smaller than the unpenalised one"),
+           "'the penalty shrinks weights toward zero': the penalised minimiser is smaller than the unpenalised one",
+           reads="the penalty makes the minimising weight smaller in size than without it"),
     Phrase(re.compile(r"(?i)\b(?:drive|push|set|force)\w*\s+some\s+weights\s+(?:exactly\s+to|to\s+exactly)\s+"
                       r"(?:0|zero)\b"),
            (r"\theta^{*}_{\lambda} = 0",),
            "'the penalty drives some weights exactly to zero': the penalised minimiser is 0 for some losses",
-           quantifier="some"),
+           quantifier="some", reads="for some losses the penalty makes the minimising weight exactly $0$"),
     Phrase(re.compile(r"(?i)\b(?:so\s+(?:that\s+)?(?:the\s+)?expect(?:ations?|ed\s+values?)\s+match|"
                       r"keeps?\s+(?:their|its|the)\s+expect(?:ations?|ed\s+values?)\s+unchanged|"
                       r"preserv\w*\s+(?:the\s+|their\s+)?expect(?:ations?|ed\s+values?))"),
            (r"\bar{x}_{\mathrm{drop}} = x",),
-           "'scaling the survivors keeps the expectation': E of the dropped-out x is x"),
+           "'scaling the survivors keeps the expectation': E of the dropped-out x is x",
+           reads="dropout leaves the expectation of each activation unchanged"),
     Phrase(re.compile(r"(?i)\b(?:undo|reverse|invert)\w*\s+(?:the\s+)?normali[sz]ation"),
            (r"\tilde{y}_{i} = x_{i}",),
-           "'the scale and shift can undo the normalisation': with them chosen so, the layer's output is its input"),
+           "'the scale and shift can undo the normalisation': with them chosen so, the layer's output is its input",
+           reads="some scale and shift make the normalisation layer's output equal to its input"),
 )
 
 
@@ -119,13 +129,22 @@ def _fill(template: str, groups: dict[str, str]) -> str:
     return template
 
 
+def _fills(hit: re.Match[str]) -> list[dict[str, str]]:
+    """The slot values of a match: once, or once per name of its ``each`` chain."""
+    groups = {k: v for k, v in hit.groupdict().items() if v is not None}
+    if "each" in groups:
+        return [{**groups, "X": name} for name in _names(groups["each"])]
+    return [groups]
+
+
 def said(phrase: Phrase, hit: re.Match[str]) -> list[str]:
     """The relations (LaTeX) a phrase's match states: one per template, per name of an ``each`` chain."""
-    groups = {k: v for k, v in hit.groupdict().items() if v is not None}
-    fills = [groups]
-    if "each" in groups:
-        fills = [{**groups, "X": name} for name in _names(groups["each"])]
-    return [_fill(t, g) for g in fills for t in phrase.says]
+    return [_fill(t, g) for g in _fills(hit) for t in phrase.says]
+
+
+def readings(phrase: Phrase, hit: re.Match[str]) -> list[tuple[str, str]]:
+    """Each relation a match states with what the words say, in our words and the sentence's maths."""
+    return [(_fill(t, g), _fill(phrase.reads or phrase.note, g)) for g in _fills(hit) for t in phrase.says]
 
 
 def phrase_statements(notes: Notes) -> tuple[Statement, ...]:
@@ -137,16 +156,16 @@ def phrase_statements(notes: Notes) -> tuple[Statement, ...]:
             continue
         for phrase in PHRASES:
             for hit in phrase.pattern.finditer(text):
-                for latex in said(phrase, hit):
+                for latex, reading in readings(phrase, hit):
                     math = Math("inline", number, hit.start(), notes.section_of(number), latex)
                     try:
                         parts = clauses(latex)
                     except NotationError:
                         continue
                     out.extend(Statement(math, 0, c, "", piece_text=latex, quantifier=phrase.quantifier,
-                                         words=phrase.note)
+                                         words=reading)
                                for c in parts)
     return tuple(out)
 
 
-__all__: Iterable[str] = ("PHRASES", "Phrase", "phrase_statements", "said")
+__all__: Iterable[str] = ("PHRASES", "Phrase", "phrase_statements", "readings", "said")
