@@ -34,7 +34,6 @@ from derive.core import (
     Example,
     Formula,
     Kernel,
-    Locator,
     MatrixForm,
     Quantity,
     RecordReference,
@@ -45,6 +44,7 @@ from derive.core import (
     entries,
     stated_as,
     within_bounds,
+    worked,
 )
 from derive.functions import sigmoid
 
@@ -550,37 +550,11 @@ def _worked() -> networks.Backprop:
                              _sigmoid_slope)
 
 
-#: Any number as printed (a sign, digits, decimals); ``#`` in an ``*_AT`` pattern stands for one.
-NUMBER = r"-?\d+(?:\.\d+)?"
-
-
-def _at(pattern: str, number: str, kind: str = "display") -> Locator:
-    """A locator for one printed number: ``@`` marks it (the group ``value``) and ``#`` any other number.
-
-    The pattern pins the place by its LaTeX around the numbers, never by the numbers themselves, so
-    an edited value is read and judged where it is written instead of going "not found".
-    ``number`` is the value the notes print there; the locator must not depend on it.
-    """
-    del number
-    return Locator(SECTION, pattern.replace("#", NUMBER).replace("@", f"(?P<value>{NUMBER})", 1), kind)  # type: ignore[arg-type]
-
-
-# Where each number of the example is printed: "@" marks the number itself, "#" any other number.
-Z1_AT = (r"\\end\{bmatrix\} = \\begin\{bmatrix\}@\\\\#\\end\{bmatrix\},",
-         r"\\end\{bmatrix\} = \\begin\{bmatrix\}#\\\\@\\end\{bmatrix\},")
-#: A bold letter however it is made bold (``\\mathbf``, ``\\boldsymbol``, ``\\bm``).
-BOLD = r"\\(?:mathbf|boldsymbol|bm)"
-A1_AT = (BOLD + r"\{a\}\^\{\(1\)\} = [^=$]+= \\begin\{bmatrix\}@\\\\#\\end",
-         BOLD + r"\{a\}\^\{\(1\)\} = [^=$]+= \\begin\{bmatrix\}#\\\\@\\end")
-#: The two slopes sigma'(z) = a (1 - a) = value written side by side: the first, then the second.
-SLOPE_HAND_AT = (r"\\sigma'\(#\)=#\\cdot@=#", r"\\sigma'\(#\)=#\\cdot#=#.*?\\sigma'\(#\)=#\\cdot@=#")
-SLOPE1_AT = r"\\odot \\begin\{bmatrix\}@\\\\#\\end", r"\\odot \\begin\{bmatrix\}#\\\\@\\end"
-DELTA1_AT = (r"\\odot \\begin\{bmatrix\}#\\\\#\\end\{bmatrix\} = \\begin\{bmatrix\}@\\\\#\\end\{bmatrix\}$",
-             r"\\odot \\begin\{bmatrix\}#\\\\#\\end\{bmatrix\} = \\begin\{bmatrix\}#\\\\@\\end\{bmatrix\}$")
-DW1_AT = (r"= \\begin\{bmatrix\}@ & #\\\\ # & #\\end\{bmatrix\}$",
-          r"= \\begin\{bmatrix\}# & @\\\\ # & #\\end\{bmatrix\}$",
-          r"= \\begin\{bmatrix\}# & #\\\\ @ & #\\end\{bmatrix\}$",
-          r"= \\begin\{bmatrix\}# & #\\\\ # & @\\end\{bmatrix\}$")
+#: Where the example prints each number, by what it is (verify.matching reads it whatever the wording): the end of
+#: a chain about a subject (an entry of a printed vector or matrix there), or a factor of a product of numbers.
+Z1, A1, DELTA1 = (r"\mathbf{z}^{(1)}", r"\mathbf{a}^{(1)}", r"\boldsymbol{\delta}^{(1)}")
+SLOPE1 = r"\sigma'(\mathbf{z}^{(1)})"  # the factor of the product that delta^{(1)}'s chain prints as numbers
+DW1, DW2 = (r"\frac{\partial L}{\partial \mathbf{W}^{(1)}}", r"\frac{\partial L}{\partial \mathbf{W}^{(2)}}")
 
 
 def _example_quantities() -> tuple[Quantity, ...]:
@@ -598,41 +572,41 @@ def _example_quantities() -> tuple[Quantity, ...]:
     x_printed = (d("0.5"), d("0.1"))
     delta1_printed = (d("-0.0103"), d("-0.0122"))
     out = [
-        *(Quantity(f"z1_{j + 1}", f"z^{{(1)}}_{j + 1}", z1[j], text, _at(Z1_AT[j], text), z1[j])
+        *(Quantity(f"z1_{j + 1}", f"z^{{(1)}}_{j + 1}", z1[j], text, worked(SECTION, Z1, (j,)), z1[j])
           for j, text in enumerate(("0.07", "0.19"))),
-        *(Quantity(f"a1_{j + 1}", f"a^{{(1)}}_{j + 1}", a1[j], text, _at(A1_AT[j], text), sigmoid(d(z)))
+        *(Quantity(f"a1_{j + 1}", f"a^{{(1)}}_{j + 1}", a1[j], text, worked(SECTION, A1, (j,)), sigmoid(d(z)))
           for j, (text, z) in enumerate((("0.5175", "0.07"), ("0.5474", "0.19")))),
-        Quantity("z2", "z^{(2)}", z2, "0.5872", _at(r"= @, \\quad \\hat y", "0.5872"),
+        Quantity("z2", "z^{(2)}", z2, "0.5872", worked(SECTION, "z^{(2)}"),
                  d("0.5") * d("0.5175") + d("0.6") * d("0.5474")),
-        Quantity("yhat", r"\hat y", a2, "0.6427", _at(r"\\sigma\(#\) = @", "0.6427"), sigmoid(d("0.5872"))),
-        Quantity("loss", "L", (a2 - Y_EX) ** 2 / 2, "0.0638", _at(r"\\tfrac12\(#-1\)\^2 = @", "0.0638", "inline"),
+        Quantity("yhat", r"\hat y", a2, "0.6427", worked(SECTION, r"\hat y"), sigmoid(d("0.5872"))),
+        Quantity("loss", "L", (a2 - Y_EX) ** 2 / 2, "0.0638", worked(SECTION, "L", kind="inline"),
                  (d("0.6427") - 1) ** 2 / 2),
-        Quantity("error", r"\hat y - y", a2 - Y_EX, "-0.3573", _at(r"= \(@\)\\cdot\(#\)", "-0.3573"),
+        Quantity("error", r"\hat y - y", a2 - Y_EX, "-0.3573", worked(SECTION, r"\hat y - y", factor=0),
                  d("0.6427") - 1),
         Quantity("dsigma_z2", r"\sigma'(z^{(2)})", _sigmoid_slope(z2), "0.2297",
-                 _at(r"= # \\cdot @ =", "0.2297"), d("0.6427") * (1 - d("0.6427"))),
-        Quantity("delta2", r"\delta^{(2)}", d2[0], "-0.0821", _at(r"\\cdot # = @", "-0.0821"),
+                 worked(SECTION, r"\sigma'(z^{(2)})", factor=1), d("0.6427") * (1 - d("0.6427"))),
+        Quantity("delta2", r"\delta^{(2)}", d2[0], "-0.0821", worked(SECTION, r"\delta^{(2)}"),
                  d("-0.3573") * d("0.2297")),
         Quantity("dW2_1", r"\partial L/\partial W^{(2)}_1", dW2[0, 0], "-0.0425",
-                 _at(r"= \[@,\\,#\]", "-0.0425"), d("-0.0821") * d("0.5175")),
+                 worked(SECTION, DW2, (0,)), d("-0.0821") * d("0.5175")),
         Quantity("dW2_2", r"\partial L/\partial W^{(2)}_2", dW2[0, 1], "-0.0449",
-                 _at(r"= \[#,\\,@\]", "-0.0449"), d("-0.0821") * d("0.5474")),
+                 worked(SECTION, DW2, (1,)), d("-0.0821") * d("0.5474")),
         Quantity("one_minus_a1_1", r"1 - a^{(1)}_1", 1 - a1[0], "0.4825",
-                 _at(SLOPE_HAND_AT[0], "0.4825", "inline"), 1 - d("0.5175")),
+                 worked(SECTION, r"\sigma'(0.07)", factor=1, kind="inline"), 1 - d("0.5175")),
         Quantity("one_minus_a1_2", r"1 - a^{(1)}_2", 1 - a1[1], "0.4526",
-                 _at(SLOPE_HAND_AT[1], "0.4526", "inline"), 1 - d("0.5474")),
-        *(Quantity(f"dsigma_z1_{j + 1}", f"\\sigma'(z^{{(1)}}_{j + 1})", slope1[j], text, _at(SLOPE1_AT[j], text),
-                   d(a) * d(b))
+                 worked(SECTION, r"\sigma'(0.19)", factor=1, kind="inline"), 1 - d("0.5474")),
+        *(Quantity(f"dsigma_z1_{j + 1}", f"\\sigma'(z^{{(1)}}_{j + 1})", slope1[j], text,
+                   worked(SECTION, SLOPE1, (j,), factor=1), d(a) * d(b))
           for j, (text, a, b) in enumerate((("0.2497", "0.5175", "0.4825"), ("0.2478", "0.5474", "0.4526")))),
-        *(Quantity(f"delta1_{j + 1}", f"\\delta^{{(1)}}_{j + 1}", d1[j], text, _at(DELTA1_AT[j], text),
+        *(Quantity(f"delta1_{j + 1}", f"\\delta^{{(1)}}_{j + 1}", d1[j], text, worked(SECTION, DELTA1, (j,)),
                    w * d("-0.0821") * d(slope))
           for j, (text, w, slope) in enumerate((("-0.0103", d("0.5"), "0.2497"), ("-0.0122", d("0.6"), "0.2478")))),
         *(Quantity(f"dW1_{r + 1}{c + 1}", f"\\partial L/\\partial W^{{(1)}}_{{{r + 1}{c + 1}}}", dW1[r, c], text,
-                   _at(DW1_AT[2 * r + c], text), delta1_printed[r] * x_printed[c])
+                   worked(SECTION, DW1, (r, c)), delta1_printed[r] * x_printed[c])
           for (r, c), text in zip(((0, 0), (0, 1), (1, 0), (1, 1)), ("-0.00514", "-0.00103", "-0.00610", "-0.00122"),
                                   strict=True)),
         Quantity("W2_1_updated", r"W^{(2)\prime}_1", W2_EX[0, 0] - ETA_EX * dW2[0, 0],
-                 "0.50425", _at(r"# - #\(#\)=@", "0.50425", "inline"), d("0.5") - d("0.1") * d("-0.0425")),
+                 "0.50425", worked(SECTION, "W^{(2)}_1", kind="inline"), d("0.5") - d("0.1") * d("-0.0425")),
     ]
     return tuple(replace(q, formula=HAND_221[q.name]) for q in out)
 

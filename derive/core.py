@@ -47,33 +47,50 @@ class Locator:
     cell by the meaning of its column's header or of its text. A locator with neither a subject nor a
     row is found by its stated form: the expression of ``section`` the prover shows equal to the record's
     stated form (or, when none is, the closest one by shared names). ``section`` breaks ties.
-    ``pattern`` (a regex on the raw line) is the older way, kept for records outside ``derive/``.
+    A worked number (``worked``) is read at ``entry`` of a printed matrix or as the ``factor``-th factor of a
+    product of numbers; a worked table's cell (``in_column``) by its column header's maths and its row's key.
     """
 
     section: str
-    pattern: str = ""
     kind: ClaimKind = "display"
     subject: str = ""
     member: int | None = None
     approx: bool = False
     row: sp.Basic | None = None
     fact: Literal["", "derivative", "range", "sum"] = ""
+    entry: tuple[int, ...] = ()
+    factor: int | None = None
+    column: str = ""
+    row_key: str = ""
 
 
 def about(section: str, subject: str, kind: ClaimKind = "display", member: int | None = None,
           approx: bool = False) -> Locator:
     """A locator by meaning: the claim is what the notes say ``subject`` equals (``approx``: is close to)."""
-    return Locator(section, "", kind, subject, member, approx)
+    return Locator(section, kind, subject, member, approx)
+
+
+def worked(section: str, subject: str, entry: tuple[int, ...] = (), factor: int | None = None,
+           kind: ClaimKind = "display") -> Locator:
+    """A worked number: what a chain of ``section`` equates ``subject`` to, at the end of the chain (``entry``:
+    0-based, of a printed vector or matrix there), or the ``factor``-th factor of a later product of numbers
+    (``(-0.3573)\\cdot 0.2297`` after ``(\\hat y - y)\\cdot\\sigma'(z)``), whichever way the line is worded."""
+    return Locator(section, kind, subject, entry=entry, factor=factor)
+
+
+def in_column(section: str, column: str, row_key: str) -> Locator:
+    """A worked table's cell: the column whose header states ``column``, the row whose first cell is ``row_key``."""
+    return Locator(section, "table", column=column, row_key=row_key)
 
 
 def in_row(section: str, row: sp.Basic, fact: Literal["derivative", "range", "sum"]) -> Locator:
     """A locator in a table: the row that defines the function ``row``, the cell that states its ``fact``."""
-    return Locator(section, "", "table", row=row, fact=fact)
+    return Locator(section, "table", row=row, fact=fact)
 
 
 def stated_as(section: str, kind: ClaimKind = "inline") -> Locator:
     """A locator by stated form: the expression of ``section`` that is (or is closest to) the record's stated form."""
-    return Locator(section, "", kind)
+    return Locator(section, kind)
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,11 @@ from derive.core import (
     Example,
     Formula,
     Kernel,
-    Locator,
     Quantity,
     Sample,
     Step,
     about,
+    in_column,
     stated_as,
     within_bounds,
 )
@@ -264,15 +264,16 @@ TABLE_STATED = (("5.000", "10.0", "4.000"), ("4.000", "8.0", "3.200"), ("3.200",
 
 
 ETA_HAND = sp.Symbol("eta")  # the step size as the worked table's formulas name it
+#: What each column of the worked table holds, as its header states it: theta_k, L'(theta_k), theta_{k+1}.
+TABLE_COLUMNS = (r"\theta", r"L'(\theta)", r"\theta - 0.1\cdot 2\theta")
 
 
 def _table_quantities() -> tuple[Quantity, ...]:
     """Every cell of the worked table, with a locator to its row."""
     out = []
     for row, ((th, g, nxt), stated) in enumerate(zip(_table_rows(), TABLE_STATED, strict=True)):
-        # the row by its step number; the cell read is whatever is written in that column
-        where = [Locator(SECTION, rf"^\| {row} " + r"\| [^|]*? " * (col - 1) + r"\| (?P<value>[^|\s]+) ", "table")
-                 for col in (1, 2, 3)]
+        # the row by its step number, the column by the maths its header states; the number read is the cell's
+        where = [in_column(SECTION, column, str(row)) for column in TABLE_COLUMNS]
         here, grad = sp.Symbol(f"theta_{row}"), sp.Symbol(f"grad_{row}")  # earlier quantities, by name
         out += [Quantity(f"theta_{row}", rf"\theta_{row}", th, stated[0], where[0]),
                 Quantity(f"grad_{row}", rf"L'(\theta_{row})", g, stated[1], where[1],

@@ -159,14 +159,14 @@ def derive_dsigmoid() -> Derivation:
 
 # Each backward line of the listing, found by the name it assigns (the audit reads what it computes).
 LINES = (
-    ("A2", r"^\s*dA2\s*=", "dL/dA2 (output of the mean squared error)"),
-    ("Z2", r"^\s*dZ2\s*=", "delta2 = dL/dZ2 (BP1)"),
-    ("W2", r"^\s*dW2\s*=", "dL/dW2 (BP3, row-major)"),
-    ("b2", r"^\s*db2\s*=", "dL/db2 (BP4 summed over the batch)"),
-    ("A1", r"^\s*dA1\s*=", "dL/dA1 (the W^T delta of BP2)"),
-    ("Z1", r"^\s*dZ1\s*=", "delta1 = dL/dZ1 (BP2)"),
-    ("W1", r"^\s*dW1\s*=", "dL/dW1 (BP3, row-major)"),
-    ("b1", r"^\s*db1\s*=", "dL/db1 (BP4 summed over the batch)"),
+    ("A2", "dL/dA2 (output of the mean squared error)"),
+    ("Z2", "delta2 = dL/dZ2 (BP1)"),
+    ("W2", "dL/dW2 (BP3, row-major)"),
+    ("b2", "dL/db2 (BP4 summed over the batch)"),
+    ("A1", "dL/dA1 (the W^T delta of BP2)"),
+    ("Z1", "delta1 = dL/dZ1 (BP2)"),
+    ("W1", "dL/dW1 (BP3, row-major)"),
+    ("b1", "dL/db1 (BP4 summed over the batch)"),
 )
 
 
@@ -183,8 +183,8 @@ def code_env() -> dict[str, sp.Matrix]:
     return {**ARRAYS, "Y": Y, **{f"d{wrt}": derived_gradient(wrt) for wrt in START}}
 
 
-def _record(wrt: str, pattern: str, title: str) -> Formula:
-    """The record for the listing line that computes d<wrt> (found by the name it assigns, not by ``pattern``)."""
+def _record(wrt: str, title: str) -> Formula:
+    """The record for the listing line that computes d<wrt> (found by the name it assigns)."""
     stated = listing_backward()[wrt]
     return Formula(
         key=f"xor_d{wrt}", section=SECTION, title=f"XOR listing: d{wrt} is {title}",
@@ -208,5 +208,5 @@ FORMULAS: tuple[Formula, ...] = (
         variables=(sp.Symbol("a", real=True),), domain={"a": (0.15, 0.95)},
         code=CodeClaim("dsigmoid", parameter=sp.Symbol("a", real=True)),  # a one-line function of a
     ),
-    *(_record(wrt, pattern, title) for wrt, pattern, title in LINES),
+    *(_record(wrt, title) for wrt, title in LINES),
 )

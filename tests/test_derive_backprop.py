@@ -8,7 +8,6 @@ central differences for the listing. Wrong forms are built here and must be refu
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +19,9 @@ from hypothesis import strategies as st
 from derive import backprop as bp
 from derive import networks as nw
 from derive import xor_listing as xor
-from derive.core import Locator, registry
+from derive.core import registry
 from derive.proof import check_equal, prove
-from verify.notes import read_notes
+from verify.audit import audit_file
 
 NOTES = Path(__file__).resolve().parents[2] / "shared" / "notes" / "01_foundations.md"
 FORMULAS = (*bp.FORMULAS, *xor.FORMULAS)
@@ -350,20 +349,12 @@ def test_xor_sympy_encoding_of_the_listing_matches_numpy(seed):
 
 # -- locators ----------------------------------------------------------------------------------------------
 
-def _locators() -> list[tuple[str, Locator, str | None]]:
-    out: list[tuple[str, Locator, str | None]] = []  # formulas are found by meaning (tests/test_reworded.py)
-    out += [(f"{e.key}.{q.name}", q.locator, q.stated) for e in bp.EXAMPLES for q in e.quantities
-            if q.locator is not None and q.locator.pattern]
-    return out
-
-
 @pytest.mark.skipif(not NOTES.exists(), reason=f"notes not found at {NOTES}")
-@pytest.mark.parametrize("key, locator, stated", _locators(), ids=lambda x: x if isinstance(x, str) else "")
-def test_locator_finds_exactly_one_line_and_its_number(key, locator, stated):
-    notes = read_notes(NOTES)
-    lines = [text for n, text in enumerate(notes.lines, start=1) if notes.in_section(n, locator.section)]
-    hits = [m for line in lines if (m := re.search(locator.pattern, line))]
-    assert len(hits) == 1, f"{key}: /{locator.pattern}/ matches {len(hits)} lines of section {locator.section}"
-    if stated is not None:
-        assert hits[0].group("value") == stated
+def test_every_worked_number_is_read_where_the_notes_print_it():
+    """Each quantity is found by what it is (a subject, a factor, an entry, a table column), and reads its number."""
+    report = audit_file(NOTES, sections=("1.5",))
+    read = {f.claim: f.stated for f in report.findings}
+    for e in bp.EXAMPLES:
+        for q in e.quantities:
+            assert read.get(f"{e.key}.{q.name}") == q.stated, q.name
 

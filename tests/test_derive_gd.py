@@ -6,15 +6,15 @@ never the derived expressions themselves.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 import sympy as sp
 
 from derive import gradient_descent as gd
-from derive.core import Locator, registry
+from derive.core import registry
 from derive.proof import check_equal, compare_sets, prove
+from verify.audit import audit_file
 from verify.notes import read_notes
 
 NOTES = Path(__file__).resolve().parents[2] / "shared" / "notes" / "01_foundations.md"
@@ -136,17 +136,11 @@ def _section_lines(section: str) -> list[str]:
     return [text for number, text in enumerate(notes.lines, start=1) if notes.in_section(number, section)]
 
 
-def _locators() -> list[tuple[str, Locator, str | None]]:
-    out: list[tuple[str, Locator, str | None]] = []  # formulas are found by meaning (tests/test_reworded.py)
-    out += [(f"{e.key}.{q.name}", q.locator, q.stated) for e in gd.EXAMPLES for q in e.quantities
-            if q.locator is not None and q.locator.pattern]
-    return out
-
-
 @pytest.mark.skipif(not NOTES.exists(), reason=f"notes not found at {NOTES}")
-@pytest.mark.parametrize("key, locator, stated", _locators(), ids=lambda x: x if isinstance(x, str) else "")
-def test_locator_finds_exactly_one_line_and_its_number(key, locator, stated):
-    hits = [m for line in _section_lines(locator.section) if (m := re.search(locator.pattern, line))]
-    assert len(hits) == 1, f"{key}: /{locator.pattern}/ matches {len(hits)} lines of section {locator.section}"
-    if stated is not None:
-        assert hits[0].group("value") == stated
+def test_every_worked_number_is_read_where_the_notes_print_it():
+    """Each quantity is found by what it is (a subject, a factor, an entry, a table column), and reads its number."""
+    report = audit_file(NOTES, sections=("1.4",))
+    read = {f.claim: f.stated for f in report.findings}
+    for e in gd.EXAMPLES:
+        for q in e.quantities:
+            assert read.get(f"{e.key}.{q.name}") == q.stated, q.name

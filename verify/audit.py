@@ -5,15 +5,17 @@ How a claim is read (a later section plugs in by adding records only):
 
 1. Where the claim is (``verify.matching``), by what it is about, never by the words around it:
    - ``Locator.subject``: a relation chain with that subject at one end (prose read by the
-     ``PHRASES`` table counts as a chain); the claim is the member at the other end;
+     ``verify.phrases`` table counts as a chain); the claim is the member at the other end, linked
+     by "=" or, judged by ``verify.audit_relation``, by an order or a membership; a worked number
+     is that member, an entry of a printed matrix there (``entry``) or a factor of a later product
+     of numbers (``factor``);
    - ``Locator.row``/``fact``: the table row that defines the function, the cell whose header
-     (Derivative, Slope, Range) or text (sums to) means the fact;
+     (Derivative, Slope, Range) or text (sums to) means the fact; ``column``/``row_key``: a worked
+     table's cell, by the maths its column's header states and its row's first cell;
    - neither: the member of the section the prover shows equal to the record's stated form, else
-     the closest one in its names;
-   - ``Locator.pattern`` (a regex on the raw line, for numbers of a worked example and code lines).
+     the closest one in its names; a code claim: the listing line that assigns its name.
    Nothing found: the record is "not stated in this file" (coverage, info), never an error.
-2. What is written there: the member, cell or number found; a ``(?P<value>...)`` or
-   ``(?P<formula>...)`` group of a pattern; quantities: the clause ``Quantity.latex = ... = value``.
+2. What is written there: the member, entry, factor or cell found.
    A claim in words or code the audit cannot read is "unknown", never a verdict of the record's own.
 3. The LaTeX is parsed by ``verify.notation`` (never ``sympify``/``eval``); the notes' symbols are
    mapped onto the record's by name, by canonical name (no bold, ``\\ell`` as ``l``), bold vectors

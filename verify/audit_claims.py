@@ -1,19 +1,17 @@
 """The claims the audit looks for: the registry's located formulas, example quantities and definitions.
 
 Also each record's derivation, computed once per process (a record whose derivation raises is reported, not
-fatal), and where a locator's regex matches in the notes.
+fatal).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import sympy as sp
 
 from derive.core import Definition, Derivation, Example, Formula, Locator, Quantity, Step, registry
-from verify.notes import Notes
 
 
 @dataclass(frozen=True)
@@ -26,15 +24,6 @@ class Claim:
     quantity: Quantity | None = None
     example: Example | None = None
     definition: Definition | None = None
-
-
-@dataclass(frozen=True)
-class Located:
-    """Where a claim was found: the line, the regex match, and the matched line's text."""
-
-    line: int
-    match: re.Match[str]
-    others: int
 
 
 def claims() -> list[Claim]:
@@ -83,20 +72,6 @@ def derived(formula: Formula) -> sp.Basic:
         except Exception as e:  # a bug in one record must not hide the verdicts on all the others
             raise DerivationError(f"derivation of {formula.key!r} failed: {type(e).__name__}: {e}") from e
     return _DERIVED[formula.key]
-
-
-def locate(notes: Notes, locator: Locator) -> Located | None:
-    """The first line of the locator's section that its regex matches."""
-    pattern = re.compile(locator.pattern)
-    hits = []
-    for number, text in enumerate(notes.lines, start=1):
-        if notes.in_section(number, locator.section):
-            m = pattern.search(text)
-            if m is not None:
-                hits.append((number, m))
-    if not hits:
-        return None
-    return Located(hits[0][0], hits[0][1], len(hits) - 1)
 
 
 def _rhs(value: sp.Basic) -> sp.Basic:

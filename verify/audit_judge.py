@@ -1,7 +1,8 @@
 """Judge one claim of the registry: find it in the notes, read what is written there, compare with the derivation.
 
-A claim is found by its subject, by the table row that defines its function, by its stated form, or by its
-locator's regex; formulas are compared by ``derive.proof`` (matrices also at random sizes), numbers at the
+A claim is found by its subject (a worked number: at an entry or factor there), by the table row that defines its
+function, by a worked table's column and row, by its stated form, or by the name a listing defines; formulas are
+compared by ``derive.proof`` (matrices also at random sizes), numbers at the
 precision written, code lines by what their syntax tree computes. Undecided is "unknown", never correct.
 """
 
@@ -16,20 +17,16 @@ import sympy as sp
 from derive.core import CodeClaim, Definition, Formula
 from derive.proof import Proof, check_equal, compare_sets
 from verify.audit_align import SpellingBlind, _exact_floats, _free_plain, align, context_for
-from verify.audit_claims import Claim, Located, _rhs, derived, locate
-from verify.audit_read import UnreadableError, Written, _group, read, read_cell
+from verify.audit_claims import Claim, _rhs, derived
+from verify.audit_read import UnreadableError, Written, read_cell
 from verify.audit_relation import is_relation, judge_relation
 from verify.audit_types import Finding, _describe, _finding
 from verify.code_reading import CodeReadError, CodeShapeError, CodeTooLargeError, read_assignment, read_function
 from verify.judge import DECIDED, fixed
 from verify.judge import rounds_to as _rounds_to
-from verify.matching import Found, candidates, defined_at, find, find_row, has_subject, record_names
+from verify.matching import Found, candidates, defined_at, find, find_column_cell, find_row, has_subject, record_names
 from verify.notation import Context, Decimal, NotationError, decimal, parse_expr_latex, parse_prose_cases, parse_set
 from verify.notes import Notes
-
-#: Claims of these kinds live in words or code: a claim the audit cannot read there is "unknown", never a
-#: verdict of the record's own, unless the locator's regex has a ``value`` or ``formula`` named group.
-AS_READ = frozenset({"prose", "code"})
 
 
 def _verdict(proof: Proof) -> str:
@@ -271,7 +268,8 @@ def judge_by_subject(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic
                      taken: set[tuple[int, int, int, int]]) -> tuple[Finding, Written | None]:
     """Find the statement whose subject is the record's (``verify.matching``), read it, and judge it."""
     base = {"claim": claim.key, "section": claim.locator.section, "kind": claim.locator.kind}
-    if not has_subject(notes, claim.locator.subject):  # before deriving the record: most files state few records
+    # before deriving the record: most files state few records
+    if not has_subject(notes, claim.locator.subject, claim.locator.factor):
         return _finding(base, None, "not found", f"no statement of the file says what {claim.locator.subject} "
                         "equals", None, None), None
     if claim.formula is not None:
@@ -286,7 +284,8 @@ def judge_by_subject(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic
         return _finding(base, None, "not found", f"no statement of the file says what {claim.locator.subject} "
                         "equals", None, None), None
     if claim.quantity is not None:
-        written = Written(found.member.text.strip(), "number", found.line, found.math, found.clause)
+        # a worked number covers its fragment but not its clause: the clause's arithmetic is checked on its own
+        written = Written(found.member.text.strip(), "number", found.line, found.math)
         finding = judge_quantity(claim, written)
     elif is_relation(found) and claim.definition is None:
         finding, written = judge_relation(claim, found, explicit)
@@ -327,6 +326,20 @@ def judge_in_row(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic]) -
     finding = judge_formula(claim, written, explicit)
     if found.others:
         finding = replace(finding, message=f"{finding.message} ({found.others} other row(s) define this function; "
+                                           "the first is used)")
+    return finding, written
+
+
+def judge_in_column(notes: Notes, claim: Claim) -> tuple[Finding, Written | None]:
+    """Find the worked table's cell by its column's header and its row's key, and judge the number there."""
+    found = find_column_cell(notes, claim.locator)
+    if found is None:
+        return _finding(base_of(claim), None, "not found", f"no table row {claim.locator.row_key!r} has a column "
+                        f"headed {claim.locator.column}", None, None), None
+    written = Written(found.cell.text.strip(), "number", found.row.line, None, cell=found.cell.column)
+    finding = judge_quantity(claim, written)
+    if found.others:
+        finding = replace(finding, message=f"{finding.message} ({found.others} other table(s) have this cell; "
                                            "the first is used)")
     return finding, written
 
@@ -409,65 +422,36 @@ def judge_by_form(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic],
 
 def judge(notes: Notes, claim: Claim, explicit: Mapping[str, sp.Basic],
           taken: set[tuple[int, int, int, int]] | None = None) -> tuple[Finding, Written | None]:
-    """Find one claim in the notes, read what is written there, and judge it."""
+    """Find one claim in the notes by what it is about, read what is written there, and judge it."""
     reader = claim.formula.code if claim.formula is not None else None
     if claim.locator.kind == "code" and claim.locator.subject and reader is not None:
         line = defined_at(notes, claim.locator.section, claim.locator.subject)
         if line is None:
             return _finding(base_of(claim), None, "not found", f"no Python listing defines {claim.locator.subject}",
                             None, None), None
-        located = Located(line, re.match("", ""), 0)  # type: ignore[arg-type]
-        return judge_code(notes, claim, located, reader), None
+        return judge_code(notes, claim, line, reader), None
+    if claim.locator.column:
+        return judge_in_column(notes, claim)
     if claim.locator.subject:
         return judge_by_subject(notes, claim, explicit, set() if taken is None else taken)
     if claim.locator.row is not None:
         return judge_in_row(notes, claim, explicit)
-    if not claim.locator.pattern and claim.locator.kind != "prose":
+    if claim.locator.kind != "prose":
         return judge_by_form(notes, claim, explicit, set() if taken is None else taken)
-    if not claim.locator.pattern:  # a claim in words: read only through a subject that verify.phrases states
-        return _finding(base_of(claim), None, "not found", "a claim in words with no subject: give the record a "
-                        "subject that a row of verify.phrases.PHRASES states", None, None), None
-    base = {"claim": claim.key, "section": claim.locator.section, "kind": claim.locator.kind}
-    try:
-        located = locate(notes, claim.locator)
-    except re.error as e:
-        return _finding(base, None, "not found", f"locator pattern of {claim.key!r} does not compile: {e}",
-                        None, None), None
-    if located is None:
-        span = notes.section_span(claim.locator.section)
-        where = f"lines {span[0]}-{span[1]}" if span else "no such section in the file"
-        head = next((h.line for h in notes.headings if h.section == claim.locator.section), None)
-        return _finding(base, head, "not found", f"not found in section {claim.locator.section} ({where}): "
-                        f"no line matches /{claim.locator.pattern}/", None, None), None
-    reader = claim.formula.code if claim.formula is not None else None
-    if reader is not None and claim.locator.kind == "code":
-        return judge_code(notes, claim, located, reader), None
-    if not _group(located.match) and claim.locator.kind in AS_READ:
-        return _finding(base, located.line, "unknown", f"a {claim.locator.kind} claim the audit cannot read: "
-                        "no verdict is given", None, expected_of(claim)), None
-    try:
-        written = read(notes, claim, located)
-    except UnreadableError as e:
-        return _unreadable(base, located.line, claim, e), None
-    finding = judge_quantity(claim, written) if claim.quantity is not None else judge_formula(claim, written, explicit)
-    if claim.definition is not None:
-        finding = _as_definition(finding, claim.definition)
-    if located.others:
-        finding = replace(finding, message=f"{finding.message} (the pattern also matches {located.others} later "
-                                           f"line(s) of the section; the first is used)")
-    return finding, written
+    return _finding(base_of(claim), None, "not found", "a claim in words with no subject: give the record a "
+                    "subject that a row of verify.phrases.PHRASES states", None, None), None
 
 
-def judge_code(notes: Notes, claim: Claim, located: Located, reader: CodeClaim) -> Finding:
+def judge_code(notes: Notes, claim: Claim, line: int, reader: CodeClaim) -> Finding:
     """Read what a listing line computes (from its syntax tree, never running it) and compare with the derivation."""
     formula = claim.formula
     assert formula is not None
     base = {"claim": claim.key, "section": claim.locator.section, "kind": claim.locator.kind}
-    written = notes.lines[located.line - 1].split("#")[0].strip()
+    written = notes.lines[line - 1].split("#")[0].strip()
     expected = expected_of(claim)
-    code = notes.code_at(located.line)
+    code = notes.code_at(line)
     if code is None:
-        return _finding(base, located.line, "unparsed", "the line is not inside a code block", written, expected)
+        return _finding(base, line, "unparsed", "the line is not inside a code block", written, expected)
     name = reader.name
     try:
         if reader.parameter is not None:
@@ -476,29 +460,29 @@ def judge_code(notes: Notes, claim: Claim, located: Located, reader: CodeClaim) 
             assert reader.env is not None  # CodeClaim checks that it has one of the two
             value = read_assignment(code.text, reader.env(), name)
             if value is None:
-                return _finding(base, located.line, "unparsed", f"the listing assigns no {name}", written, expected)
+                return _finding(base, line, "unparsed", f"the listing assigns no {name}", written, expected)
             stated = reader.project(value)
     except CodeShapeError as e:
-        return _finding(base, located.line, "error", f"as written: {e}", written, expected)
+        return _finding(base, line, "error", f"as written: {e}", written, expected)
     except CodeTooLargeError as e:
-        return _finding(base, located.line, "unknown", f"unknown: too large to decide ({e})", written, expected)
+        return _finding(base, line, "unknown", f"unknown: too large to decide ({e})", written, expected)
     except (RecursionError, MemoryError) as e:
-        return _finding(base, located.line, "unknown", f"unknown: too large to decide ({type(e).__name__} while "
+        return _finding(base, line, "unknown", f"unknown: too large to decide ({type(e).__name__} while "
                         "reading the listing)", written, expected)
     except CodeReadError as e:
-        return _finding(base, located.line, "unparsed", f"cannot read the listing: {e}", written, expected)
+        return _finding(base, line, "unparsed", f"cannot read the listing: {e}", written, expected)
     except ValueError as e:  # a shape that does not fit the array it is the gradient of
-        return _finding(base, located.line, "error", f"as written: {e}", written, expected)
+        return _finding(base, line, "error", f"as written: {e}", written, expected)
     try:
         proof = check_equal(_rhs(derived(formula)), stated, formula.domain, formula.regions)
     except COMPARE_ERRORS as e:
-        return _finding(base, located.line, "unknown", f"comparison failed ({type(e).__name__}: {e})",
+        return _finding(base, line, "unknown", f"comparison failed ({type(e).__name__}: {e})",
                         written, expected)
     verdict = _verdict(proof)
     message = {"correct": f"the code as written computes what SymPy derived: {proof.verdict} ({proof.method})",
                "error": f"the code as written does not compute what SymPy derived: {proof.detail or proof.method}"
                }.get(verdict, f"undecided: {proof.detail or proof.method}")
-    return _finding(base, located.line, verdict, message, written, _short(expected))
+    return _finding(base, line, verdict, message, written, _short(expected))
 
 
 def _as_definition(finding: Finding, d: Definition) -> Finding:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import ast
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
 import sympy as sp
@@ -28,7 +28,8 @@ from derive.core import Locator
 from derive.functions import unfold
 from verify.catalog import key_of as catalog_key
 from verify.catalog import lookup
-from verify.notation import Clause, Member, NotationError, decimal, parse_expr_latex
+from verify.entries import entry, factors, number_text
+from verify.notation import Clause, Member, NotationError, clauses, decimal, parse_expr_latex
 from verify.notes import Cell, Math, Notes, Row
 from verify.phrases import PHRASES, phrase_statements
 from verify.statements import Statement, statements
@@ -171,8 +172,23 @@ def _statements(notes: Notes) -> tuple[Statement, ...]:
     if held is None or held[0] is not notes:
         if len(_STATEMENTS) > 8:
             _STATEMENTS.clear()
-        held = _STATEMENTS[id(notes)] = (notes, tuple(statements(notes)) + phrase_statements(notes))
+        own = tuple(statements(notes))
+        held = _STATEMENTS[id(notes)] = (notes, own + labelled(own) + phrase_statements(notes))
     return held[1]
+
+
+def labelled(own: Iterable[Statement]) -> tuple[Statement, ...]:
+    """``W^{(2)}_1: 0.5 - 0.1(-0.0425) = 0.50425`` read as a chain that starts at its label ``W^{(2)}_1``."""
+    out: list[Statement] = []
+    previous: Statement | None = None
+    for st in own:
+        if (previous is not None and len(previous.clause.members) == 1 and len(st.clause.members) > 1
+                and previous.math is st.math and previous.offset == st.offset and previous.piece_text == st.piece_text
+                and st.piece_text[previous.clause.end:st.clause.start].strip() == ":"):
+            members = (previous.clause.members[0], *st.clause.members)
+            out.append(replace(st, clause=Clause(previous.clause.start, st.clause.end, members)))
+        previous = st
+    return tuple(out)
 
 
 def _same(a: sp.Basic | None, b: sp.Basic | None) -> bool:
@@ -194,9 +210,9 @@ def _read_member(clause: Clause, at: int, member: int | None, numeric: bool) -> 
     if member is not None:
         k = at + member if at == 0 else at - member
         return members[k] if 0 <= k < len(members) else None
-    if numeric:
-        last = members[-1] if at == 0 else members[0]
-        return last if decimal(last.text.strip()) is not None else None
+    if numeric:  # the number farthest from the subject: "z = 0.5(0.5175) + ... = 0.5872", either way round
+        far = list(members[at + 1:])[::-1] if at == 0 else list(members[:at])
+        return next((m for m in far if decimal(m.text.strip()) is not None), None)
     order = list(members[at + 1:])[::-1] if at == 0 else list(members[:at])
     plain = [m for m in order if r"\begin{cases}" not in m.text]
     return (plain or order or [None])[0]
@@ -239,6 +255,49 @@ def _in_section(notes: Notes, st: Statement, section: str) -> bool:
     return notes.in_section(st.line, section)
 
 
+def _number(part: Member | None) -> Member | None:
+    """``part`` as the numeral it is, brackets dropped (its span kept), or None when it is no number."""
+    text = None if part is None else number_text(part)
+    return None if part is None or text is None else replace(part, text=text)
+
+
+def _sites(members: tuple[Member, ...], want: sp.Basic, locator: Locator,
+           numeric: bool) -> Iterator[tuple[int, Member, Member]]:
+    """Where a chain states the locator's subject: (the subject's index, the member read, the part of it read).
+
+    By default the subject is an end of the chain and the far end (or the member ``locator.member`` names) is
+    read; ``locator.entry`` reads an entry of a printed matrix there. With ``locator.factor``, the subject may
+    also be that factor of a product in the chain, and the part read is the same factor of the first later
+    product whose factor there is a number (or, with ``entry``, a matrix of numbers).
+    """
+    ends = [at for at in (0, len(members) - 1) if _same(subject_key(members[at].text), want)]
+    if locator.factor is None:
+        for at in ends:
+            if locator.entry:
+                far = members[-1] if at == 0 else members[0]
+                read = _number(entry(far, locator.entry))
+                if read is not None:
+                    yield at, far, read
+                continue
+            read = _read_member(Clause(0, 0, members), at, locator.member, numeric)
+            if read is not None:
+                yield at, read, read
+        return
+    f = locator.factor
+    inner = [k for k, m in enumerate(members) if len(parts := factors(m)) > max(f, 1)
+             and _same(subject_key(parts[f].text), want)]
+    for at in (*ends, *inner):
+        later = members[at + 1:] if at < len(members) - 1 else members[:at][::-1]
+        for m in later:
+            parts = factors(m)
+            if len(parts) <= f:
+                continue
+            read = _number(entry(parts[f], locator.entry) if locator.entry else parts[f])
+            if read is not None:
+                yield at, m, read
+                break
+
+
 def find(notes: Notes, locator: Locator, names: frozenset[str], taken: set[tuple[int, int, int, int]],
          numeric: bool = False, number_ok: bool = False, local: bool = False) -> Found | None:
     """The statement of ``notes`` whose subject is ``locator.subject``, read as the claim reads it.
@@ -254,18 +313,15 @@ def find(notes: Notes, locator: Locator, names: frozenset[str], taken: set[tuple
         members = st.clause.members
         if len(members) < 2:
             continue
-        for at in (0, len(members) - 1):
-            if not _same(subject_key(members[at].text), want):
-                continue
-            read = _read_member(st.clause, at, locator.member, numeric)
-            if read is None or _approximate(members, at, read) != locator.approx:
-                continue
+        for at, holder, read in _sites(members, want, locator, numeric):
+            if not numeric and _approximate(members, at, holder) != locator.approx:
+                continue  # a worked number may be written "= 0.6427" or "\\approx 0.6427"
             others = frozenset().union(*(names_of(m.text) for m in members if m is not members[at]))
             shared = len(others & names)
             inside = _in_section(notes, st, locator.section)
             if not inside and (local or not shared):
                 continue  # elsewhere, a statement about the same letter that uses none of the record's names
-            relation = relation_of(members, at, read)
+            relation = relation_of(members, at, holder)
             plain = relation == "=" and not st.quantifier
             if not numeric and not number_ok and plain and decimal(read.text.strip()) is not None:
                 continue  # a worked value of the subject, not the formula the record states
@@ -290,12 +346,20 @@ RUN_ON_WORD = re.compile(r"[A-Za-z]+")
 TRAILING_OPERATOR = re.compile(r"(?:\\cdot|\\times|[-+*/])\s*$")
 
 
-def has_subject(notes: Notes, subject: str) -> bool:
-    """Whether any relation chain of the file has ``subject`` at one of its ends (cheap: no record is derived)."""
+def has_subject(notes: Notes, subject: str, factor: int | None = None) -> bool:
+    """Whether any relation chain of the file has ``subject`` at one of its ends (cheap: no record is derived),
+    or, with ``factor``, as that factor of one of its products."""
     want = subject_key(subject)
-    return want is not None and any(
-        len(st.clause.members) > 1 and any(_same(subject_key(st.clause.members[at].text), want) for at in (0, -1))
-        for st in _statements(notes))
+    if want is None:
+        return False
+    for st in _statements(notes):
+        members = st.clause.members
+        if len(members) > 1 and any(_same(subject_key(members[at].text), want) for at in (0, -1)):
+            return True
+        if factor is not None and any(len(parts := factors(m)) > max(factor, 1)
+                                      and _same(subject_key(parts[factor].text), want) for m in members):
+            return True
+    return False
 
 
 def candidates(notes: Notes, section: str) -> list[Found]:
@@ -420,5 +484,33 @@ def find_row(notes: Notes, locator: Locator) -> FoundCell | None:
     return FoundCell(inside[0][1], inside[0][2], len(inside) - 1)
 
 
+def _states(cell: Cell, want: sp.Basic) -> bool:
+    """Whether a header cell's first formula is about ``want`` (``$L'(\\theta)=2\\theta$`` is about L'(theta))."""
+    math = next((text for kind, text in cell.segments if kind == "math"), None)
+    try:
+        parts = clauses(math) if math is not None else ()
+    except NotationError:
+        return False
+    return bool(parts) and _same(subject_key(parts[0].members[0].text), want)
+
+
+def find_column_cell(notes: Notes, locator: Locator) -> FoundCell | None:
+    """The cell of a worked table: its column's header states ``locator.column``, its row starts ``row_key``."""
+    want = subject_key(locator.column)
+    if want is None:
+        return None
+    hits: list[tuple[bool, Row, Cell]] = []
+    for row, header in body_rows(notes):
+        if not row.cells or row.cells[0].text.strip() != locator.row_key:
+            continue
+        for cell, head in zip(row.cells[1:], header.cells[1:], strict=False):
+            if _states(head, want):
+                hits.append((notes.in_section(row.line, locator.section), row, cell))
+                break
+    inside = [h for h in hits if h[0]]
+    return FoundCell(inside[0][1], inside[0][2], len(inside) - 1) if inside else None
+
+
 __all__: Iterable[str] = ("CELL_FACTS", "PHRASES", "Found", "FoundCell", "candidates", "canonical_name",
-                          "defined_at", "find", "find_row", "key_of", "record_names", "same_function", "subject_key")
+                          "defined_at", "find", "find_column_cell", "find_row", "key_of", "labelled", "record_names",
+                          "same_function", "subject_key")
