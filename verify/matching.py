@@ -11,13 +11,15 @@ When several statements have the record's subject (``\\mu`` of batch and of laye
 neuron and of its worked example), the one whose other members use the record's own names wins; a
 record's section only breaks what is still tied, and statements already taken by a record with the
 same subject are passed over, so two records about ``L'(\\theta)`` take its two statements in order.
-Prose is never needed.
+Prose is never needed. A worked number is read at the chain's far end, an entry of a printed matrix there,
+or a factor of a later product of numbers (``verify.entries``); the relation between subject and member is
+kept for ``verify.audit_relation``. Subjects are compared by ``verify.matching_keys``; tables are searched by
+``verify.matching_rows``.
 """
 
 from __future__ import annotations
 
 import ast
-import functools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -25,37 +27,21 @@ from dataclasses import dataclass, replace
 import sympy as sp
 
 from derive.core import Locator
-from derive.functions import unfold
-from verify.catalog import key_of as catalog_key
-from verify.catalog import lookup
 from verify.entries import entry, factors, number_text
-from verify.notation import Clause, Member, NotationError, clauses, decimal, parse_expr_latex
-from verify.notes import Cell, Math, Notes, Row
+from verify.matching_keys import (
+    canonical_name,
+    key_of,
+    names_of,
+    parse_member,
+    record_names,
+    same_key,
+    subject_key,
+)
+from verify.matching_rows import CELL_FACTS, FoundCell, find_column_cell, find_row, same_function
+from verify.notation import Clause, Member, decimal
+from verify.notes import Math, Notes
 from verify.phrases import PHRASES, phrase_statements
 from verify.statements import Statement, statements
-from verify.tables import DERIVATIVE_HEADER, RANGE_HEADER, _row_function, body_rows
-
-#: Index letters a subject may be written with under another name (a free or bound index).
-INDEX_NAMES = re.compile(r"[a-z]|[a-z]'")
-#: A letter with a word as its subscript (``n_{in}``, ``n_{\\text{out}}``): a name, whatever the parser makes of it.
-SUBSCRIPT_WORD = re.compile(r"(?<![\\A-Za-z])([A-Za-z])_\{(?:\\text\{)?([A-Za-z]{2,})\}?\}")
-#: What a table cell states of its row's function, told by the meaning of its column's header (``Derivative``,
-#: ``Slope``, ``Range``, ``Output range``) or of its own text (``sums to 1``): one row per fact.
-CELL_FACTS: dict[str, tuple[re.Pattern[str] | None, re.Pattern[str] | None]] = {
-    "derivative": (DERIVATIVE_HEADER, None),
-    "range": (RANGE_HEADER, None),
-    "sum": (None, re.compile(r"(?i)\bsums?\s+to\b")),
-}
-_z, _alpha, _i, _k, _n = sp.symbols("z alpha i k n")
-_zv = sp.IndexedBase("z")
-#: Functions a table row may name without writing them (``| Leaky ReLU | ... |``), beyond the catalog's
-#: (``verify.catalog``: sigmoid, tanh, ReLU, GELU, ...): each row's spellings (catalog keys) and function.
-NAMED_ROWS: tuple[tuple[tuple[str, ...], sp.Basic], ...] = (
-    (("leaky relu", "lrelu"), sp.Max(_alpha * _z, _z)),
-    (("softmax",), sp.exp(_zv[_i]) / sp.Sum(sp.exp(_zv[_k]), (_k, 1, _n))),
-)
-PARSE_ERRORS = (NotationError, TypeError, ValueError, AttributeError, KeyError, IndexError, RecursionError,
-                NotImplementedError, ZeroDivisionError)
 
 
 @dataclass(frozen=True)
@@ -73,94 +59,6 @@ class Found:
     def math(self) -> Math:
         """The fragment the statement belongs to."""
         return self.statement.math
-
-
-def canonical_name(name: str) -> str:
-    r"""A symbol's name with its spelling set aside: no bold, ``\ell`` as ``l``, no braces or spaces."""
-    name = re.sub(r"\\(?:mathbf|boldsymbol|bm)\{(\\?[A-Za-z]+)\}", r"\1", name)
-    name = re.sub(r"\\ell(?![A-Za-z])", "l", name)
-    name = re.sub(r"\\(?:text|mathrm|operatorname)\{([^{}]*)\}", r"\1", name)
-    return re.sub(r"[\s{}\\]", "", name)
-
-
-def _is_index(s: sp.Basic) -> bool:
-    """Whether ``s`` is a one-letter symbol that can stand for an index (``i``, ``j``, ``k``, ``m``, ``r``)."""
-    return isinstance(s, sp.Symbol) and bool(INDEX_NAMES.fullmatch(s.name))
-
-
-def key_of(expr: sp.Basic) -> sp.Basic:
-    """``expr`` with canonical names and its index letters numbered in order of appearance."""
-    indices: dict[sp.Symbol, sp.Symbol] = {}
-    for node in sp.preorder_traversal(expr):
-        if isinstance(node, sp.Indexed):
-            for ix in node.indices:
-                for s in sorted(ix.free_symbols, key=str) if not _is_index(ix) else (ix,):
-                    if _is_index(s) and s not in indices:
-                        indices[s] = sp.Symbol(f"_ix{len(indices)}")
-        elif isinstance(node, sp.Sum):
-            for limit in node.limits:
-                if limit[0] not in indices:
-                    indices[limit[0]] = sp.Symbol(f"_ix{len(indices)}")
-    renames: dict[sp.Basic, sp.Basic] = dict(indices)
-    for s in expr.atoms(sp.Symbol):
-        if s not in renames:
-            renames[s] = sp.Symbol(canonical_name(s.name))
-    for base in expr.atoms(sp.IndexedBase):
-        renames[base] = sp.IndexedBase(canonical_name(str(base.label)))
-    for m in expr.atoms(sp.MatrixSymbol):
-        renames[m] = sp.Symbol(canonical_name(m.name))
-    try:
-        return expr.xreplace(renames)
-    except PARSE_ERRORS:
-        return expr
-
-
-@functools.lru_cache(maxsize=4096)
-def _parsed(text: str) -> sp.Basic | None:
-    """The LaTeX ``text`` parsed in generic mode, or None when it cannot be read."""
-    try:
-        return parse_expr_latex(text)
-    except PARSE_ERRORS:
-        return None
-
-
-@functools.lru_cache(maxsize=4096)
-def subject_key(text: str) -> sp.Basic | None:
-    """The canonical form of a member or subject, or None when it cannot be read."""
-    parsed = _parsed(text)
-    return None if parsed is None else key_of(parsed)
-
-
-def names_of(text: str) -> frozenset[str]:
-    """The canonical names a member's LaTeX uses (symbols, indexed bases, functions)."""
-    parsed = _parsed(text)
-    words = {f"{m.group(1)}_{m.group(2)}" for m in SUBSCRIPT_WORD.finditer(text)}  # n_{in}: not n[i, n]
-    return frozenset(words) if parsed is None else record_names(parsed) | words
-
-
-def _indices(expr: sp.Basic) -> set[sp.Basic]:
-    """The symbols ``expr`` uses as indices (of an Indexed, or bound by a Sum)."""
-    out: set[sp.Basic] = set()
-    for x in expr.atoms(sp.Indexed):
-        for ix in x.indices:
-            out |= ix.free_symbols
-    for total in expr.atoms(sp.Sum, sp.Product):
-        out |= {limit[0] for limit in total.limits}
-    return out
-
-
-def record_names(*exprs: object) -> frozenset[str]:
-    """The canonical names expressions use, indices left out."""
-    out: set[str] = set()
-    for e in exprs:
-        if not isinstance(e, sp.Basic):
-            continue
-        indices = _indices(e)
-        out |= {canonical_name(s.name) for s in e.atoms(sp.Symbol) if s not in indices}
-        out |= {canonical_name(str(b.label)) for b in e.atoms(sp.IndexedBase)}
-        out |= {canonical_name(str(m.name)) for m in e.atoms(sp.MatrixSymbol)}
-        out |= {type(f).__name__ for f in e.atoms(sp.Function)}
-    return frozenset(out)
 
 
 _STATEMENTS: dict[int, tuple[Notes, tuple[Statement, ...]]] = {}
@@ -189,19 +87,6 @@ def labelled(own: Iterable[Statement]) -> tuple[Statement, ...]:
             out.append(replace(st, clause=Clause(previous.clause.start, st.clause.end, members)))
         previous = st
     return tuple(out)
-
-
-def _same(a: sp.Basic | None, b: sp.Basic | None) -> bool:
-    """Whether two canonical forms are the same expression (structurally, else by expansion)."""
-    if a is None or b is None:
-        return False
-    if a == b:
-        return True
-    try:
-        return bool(isinstance(a, sp.Expr) and isinstance(b, sp.Expr) and a.free_symbols == b.free_symbols
-                    and sp.expand(a - b) == 0)  # the cheap test first: most pairs differ in their names
-    except PARSE_ERRORS:
-        return False
 
 
 def _read_member(clause: Clause, at: int, member: int | None, numeric: bool) -> Member | None:
@@ -270,7 +155,7 @@ def _sites(members: tuple[Member, ...], want: sp.Basic, locator: Locator,
     also be that factor of a product in the chain, and the part read is the same factor of the first later
     product whose factor there is a number (or, with ``entry``, a matrix of numbers).
     """
-    ends = [at for at in (0, len(members) - 1) if _same(subject_key(members[at].text), want)]
+    ends = [at for at in (0, len(members) - 1) if same_key(subject_key(members[at].text), want)]
     if locator.factor is None:
         for at in ends:
             if locator.entry:
@@ -285,7 +170,7 @@ def _sites(members: tuple[Member, ...], want: sp.Basic, locator: Locator,
         return
     f = locator.factor
     inner = [k for k, m in enumerate(members) if len(parts := factors(m)) > max(f, 1)
-             and _same(subject_key(parts[f].text), want)]
+             and same_key(subject_key(parts[f].text), want)]
     for at in (*ends, *inner):
         later = members[at + 1:] if at < len(members) - 1 else members[:at][::-1]
         for m in later:
@@ -354,10 +239,10 @@ def has_subject(notes: Notes, subject: str, factor: int | None = None) -> bool:
         return False
     for st in _statements(notes):
         members = st.clause.members
-        if len(members) > 1 and any(_same(subject_key(members[at].text), want) for at in (0, -1)):
+        if len(members) > 1 and any(same_key(subject_key(members[at].text), want) for at in (0, -1)):
             return True
         if factor is not None and any(len(parts := factors(m)) > max(factor, 1)
-                                      and _same(subject_key(parts[factor].text), want) for m in members):
+                                      and same_key(subject_key(parts[factor].text), want) for m in members):
             return True
     return False
 
@@ -375,7 +260,7 @@ def candidates(notes: Notes, section: str) -> list[Found]:
             continue
         clause = replace(st.clause, start=st.offset + st.clause.start, end=st.offset + st.clause.end)
         for member in st.clause.members:
-            if decimal(member.text.strip()) is None and _parsed(member.text) is None and st.math.kind == "inline":
+            if decimal(member.text.strip()) is None and parse_member(member.text) is None and st.math.kind == "inline":
                 member = _run_on(notes, st.math, member) or member
             out.append(Found(st, member, st.line_at(member.start), clause, 0))
     return out
@@ -412,103 +297,6 @@ def defined_at(notes: Notes, section: str, name: str) -> int | None:
             if any(isinstance(t, ast.Name) and t.id == name for t in targets):
                 hits.append((not notes.in_section(code.line, section), code.line + node.lineno))
     return min(hits)[1] if hits else None
-
-
-@dataclass(frozen=True)
-class FoundCell:
-    """A table cell that states a record's fact of a row's function: the row, the cell, and how many others tied."""
-
-    row: Row
-    cell: Cell
-    others: int
-
-
-def same_function(a: sp.Basic, b: sp.Basic) -> bool:
-    """Whether two functions of one variable are the same once names and bound indices are set aside."""
-    ka, kb = key_of(unfold(a)), key_of(unfold(b))
-    if _same(ka, kb):
-        return True
-    try:
-        return bool(isinstance(ka, sp.Expr) and isinstance(kb, sp.Expr) and ka.free_symbols == kb.free_symbols
-                    and sp.simplify((ka - kb).rewrite(sp.exp)) == 0)
-    except PARSE_ERRORS:
-        return False
-
-
-def _fact_cell(row: Row, header: Row, fact: str) -> Cell | None:
-    """The cell of ``row`` that states ``fact``: its column's header says so, else its own text does."""
-    by_header, by_text = CELL_FACTS[fact]
-    for cell, head in zip(row.cells, header.cells, strict=False):
-        if by_header is not None and by_header.search(head.text):
-            return cell
-        if by_text is not None and by_text.search(cell.text):
-            return cell
-    return None
-
-
-def row_defines(notes: Notes, row: Row, header: Row) -> sp.Basic | None:
-    """The function a table row defines: its function cell when it has one, else the function its name names."""
-    defined = _row_function(notes, row, header)
-    if defined is not None:
-        return defined[0]
-    name = row.cells[0].text.strip() if row.cells else ""
-    if "$" in name or not name:
-        return None
-    named = next((f for spellings, f in NAMED_ROWS if catalog_key(name) in spellings), None)
-    if named is not None:
-        return named
-    meaning = lookup(name)
-    if meaning is None or meaning.kind != "function" or meaning.build is None or meaning.arity != 1:
-        return None
-    return meaning.build(_z)
-
-
-def find_row(notes: Notes, locator: Locator) -> FoundCell | None:
-    """The table cell stating ``locator.fact`` of the row whose function is ``locator.row`` (its section first)."""
-    if locator.row is None or locator.fact not in CELL_FACTS:
-        return None
-    hits: list[tuple[bool, Row, Cell]] = []
-    for row, header in body_rows(notes):
-        try:
-            defined = row_defines(notes, row, header)
-        except PARSE_ERRORS:
-            continue
-        if defined is None or not same_function(defined, locator.row):
-            continue
-        cell = _fact_cell(row, header, locator.fact)
-        if cell is not None:
-            hits.append((notes.in_section(row.line, locator.section), row, cell))
-    if not hits:
-        return None
-    inside = [h for h in hits if h[0]] or hits
-    return FoundCell(inside[0][1], inside[0][2], len(inside) - 1)
-
-
-def _states(cell: Cell, want: sp.Basic) -> bool:
-    """Whether a header cell's first formula is about ``want`` (``$L'(\\theta)=2\\theta$`` is about L'(theta))."""
-    math = next((text for kind, text in cell.segments if kind == "math"), None)
-    try:
-        parts = clauses(math) if math is not None else ()
-    except NotationError:
-        return False
-    return bool(parts) and _same(subject_key(parts[0].members[0].text), want)
-
-
-def find_column_cell(notes: Notes, locator: Locator) -> FoundCell | None:
-    """The cell of a worked table: its column's header states ``locator.column``, its row starts ``row_key``."""
-    want = subject_key(locator.column)
-    if want is None:
-        return None
-    hits: list[tuple[bool, Row, Cell]] = []
-    for row, header in body_rows(notes):
-        if not row.cells or row.cells[0].text.strip() != locator.row_key:
-            continue
-        for cell, head in zip(row.cells[1:], header.cells[1:], strict=False):
-            if _states(head, want):
-                hits.append((notes.in_section(row.line, locator.section), row, cell))
-                break
-    inside = [h for h in hits if h[0]]
-    return FoundCell(inside[0][1], inside[0][2], len(inside) - 1) if inside else None
 
 
 __all__: Iterable[str] = ("CELL_FACTS", "PHRASES", "Found", "FoundCell", "candidates", "canonical_name",
