@@ -143,19 +143,31 @@ def evaluate_at(expr: sp.Expr, domain: Mapping[str, tuple[float, float]], rng: r
     return expr
 
 
-def witness_zero(diff: sp.Expr, domain: Mapping[str, tuple[float, float]], points: int, seed: int) -> tuple[int, str]:
-    """Evaluate ``diff`` at random points; return (points that vanished, first counterexample or '')."""
+def witness(diff: sp.Expr, domain: Mapping[str, tuple[float, float]], points: int, seed: int,
+            holds: Callable[[sp.Expr], bool | None], failure: str) -> tuple[int, str]:
+    """Evaluate ``diff`` at random points; return (points where ``holds``, the first counterexample or '').
+
+    ``holds`` returns None where it cannot decide (a complex value); ``failure`` formats the value that fails.
+    """
     rng = random.Random(seed)
     good = 0
     for _ in range(points):
         value = evaluate_at(diff, domain, rng)
         if value.free_symbols:
             return good, f"could not evaluate: free symbols {sorted(map(str, value.free_symbols))} remain"
-        if value == 0 or abs(sp.N(value, DIGITS)) < ZERO_BELOW:
-            good += 1
-        else:
-            return good, f"difference {sp.N(value, 8)} at a random point"
+        verdict = holds(value)
+        if verdict is None:
+            return good, f"could not evaluate: the difference {sp.N(value, 8)} is not a real number"
+        if not verdict:
+            return good, failure.format(sp.N(value, 8))
+        good += 1
     return good, ""
+
+
+def witness_zero(diff: sp.Expr, domain: Mapping[str, tuple[float, float]], points: int, seed: int) -> tuple[int, str]:
+    """Evaluate ``diff`` at random points; return (points that vanished, first counterexample or '')."""
+    return witness(diff, domain, points, seed, lambda v: v == 0 or abs(sp.N(v, DIGITS)) < ZERO_BELOW,
+                   "difference {} at a random point")
 
 
 def check_equal(derived: sp.Expr, stated: sp.Expr, domain: Mapping[str, tuple[float, float]],

@@ -9,14 +9,13 @@ value's membership is decided by SymPy's ``Set.contains``.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Iterable, Mapping
 
 import sympy as sp
 
 from derive.core import Region
 from derive.functions import unfold
-from derive.proof import DIGITS, ZERO_BELOW, Proof, evaluate_at
+from derive.proof import DIGITS, ZERO_BELOW, Proof, witness
 
 #: How the value d = left - right at one point decides each relation (subject first, as ``verify.matching`` writes it).
 DIFFERENCE_TESTS: dict[str, Callable[[sp.Expr], bool]] = {
@@ -37,22 +36,12 @@ ORDERS: dict[str, Callable[[sp.Expr, sp.Expr], sp.Basic]] = {
 }
 
 
-def _at_points(diff: sp.Expr, relation: str, domain: Mapping[str, tuple[float, float]], points: int,
-               seed: int) -> tuple[int, str]:
-    """How many random points of ``domain`` satisfy ``diff REL 0``, and the first that does not ('' if none)."""
-    rng = random.Random(seed)
-    good = 0
-    for _ in range(points):
-        value = evaluate_at(diff, domain, rng)
-        if value.free_symbols:
-            return good, f"could not evaluate: free symbols {sorted(map(str, value.free_symbols))} remain"
+def _holds(relation: str) -> Callable[[sp.Expr], bool | None]:
+    """Whether a value d = left - right satisfies ``relation`` (None: d is not a real number)."""
+    def test(value: sp.Expr) -> bool | None:
         number = sp.N(value, DIGITS)
-        if not number.is_real:
-            return good, f"the difference {sp.N(value, 8)} is not a real number"
-        if not DIFFERENCE_TESTS[relation](number):
-            return good, f"left - right = {sp.N(value, 8)} at a random point"
-        good += 1
-    return good, ""
+        return DIFFERENCE_TESTS[relation](number) if number.is_real else None
+    return test
 
 
 def check_order(left: sp.Expr, relation: str, right: sp.Expr, domain: Mapping[str, tuple[float, float]],
@@ -64,8 +53,9 @@ def check_order(left: sp.Expr, relation: str, right: sp.Expr, domain: Mapping[st
     checked, missed = 0, []
     for region in parts:
         diff = unfold(sp.sympify(left) - sp.sympify(right)).xreplace(dict(region.subs))
-        good, counter = _at_points(diff, relation, {**domain, **region.domain}, points, seed)
-        if counter.startswith("could not") or counter.startswith("the difference"):
+        good, counter = witness(diff, {**domain, **region.domain}, points, seed, _holds(relation),
+                                "left - right = {} at a random point")
+        if counter.startswith("could not"):
             return Proof("unknown", "no witness", good, f"{region.name}: {counter}")
         if some and not counter:
             return Proof("agrees", f"{region.name}: holds at {good} random points", good)
