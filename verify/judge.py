@@ -46,6 +46,7 @@ from verify.judge_resolve import (
 from verify.notation import NotationError, parse_set
 from verify.notation_nodes import Partial
 from verify.notes import Notes
+from verify.reasons import Sides
 from verify.scope import Scope, definable, head_name
 from verify.statements import Statement, defining, statements
 
@@ -64,12 +65,11 @@ CLOSE = 1e-3
 
 
 def _close(reason: str) -> bool:
-    """Whether an error's two sides (``left = a, right = b`` in the reason) agree to a relative 1e-3."""
-    m = re.search(r"left = (\S+), right = (\S+)$", reason)
-    if m is None:
+    """Whether an error's two sides (the values its ``Sides`` reason carries) agree to a relative 1e-3."""
+    if not isinstance(reason, Sides):
         return False
     try:
-        a, b = float(m.group(1).rstrip(",")), float(m.group(2))
+        a, b = float(str(reason.left)), float(str(reason.right))
     except ValueError:
         return False
     return abs(a - b) <= CLOSE * max(abs(a), abs(b), 1e-12)
@@ -164,7 +164,7 @@ def judge_statement(st: Statement, reading: Reading) -> list[LinkVerdict]:
         if verdict == "error" and (DECIMAL.search(left.text) or DECIMAL.search(right.text)) and _close(reason):
             verdict = "warning"
             reason = f"right only with the rounded values written: {reason}"
-        out.append(LinkVerdict(verdict, reason, left.text, right.relation, right.text, st.line_at(right.start),
+        out.append(LinkVerdict(verdict, str(reason), left.text, right.relation, right.text, st.line_at(right.start),
                                expected))
     for value in parsed:
         if not isinstance(value, NotationError):

@@ -26,6 +26,7 @@ from verify.matrices import (
     random_value,
 )
 from verify.notation_nodes import Hadamard, Partial, Top
+from verify.reasons import sides
 
 ORDER = {"<": sp.Lt, r"\lt": sp.Lt, ">": sp.Gt, r"\gt": sp.Gt, r"\le": sp.Le, r"\leq": sp.Le, r"\leqslant": sp.Le,
          r"\ge": sp.Ge, r"\geq": sp.Ge, r"\geqslant": sp.Ge}
@@ -164,7 +165,7 @@ def _witnesses(a: sp.Basic, b: sp.Basic) -> tuple[str, str]:
         tolerance = LIMIT_AGREE * 10 if (a.has(sp.Limit) or b.has(sp.Limit)) else ZERO_BELOW
         if abs(na - nb) > tolerance * max(1, abs(na)):
             where = f"at {_show(at)}: " if at else ""
-            return "error", f"{where}left = {sp.N(na, 8)}, right = {sp.N(nb, 8)}"
+            return "error", sides(where, na, nb)
     if a.has(sp.Limit) or b.has(sp.Limit):
         return "correct", f"agrees at {POINTS} random points, its limit read to 15 digits at two tiny steps"
     return "correct", f"agrees at {POINTS} exact random points"
@@ -322,7 +323,7 @@ def decide_order(a: sp.Basic, b: sp.Basic, relation: str) -> tuple[str, str]:
         if holds is sp.true:
             return "correct", "decided on the exact values"
         if holds is sp.false:
-            return "error", f"left = {sp.N(a, 8)}, right = {sp.N(b, 8)}"
+            return "error", sides("", a, b)
         raise UndecidedError("an order between values SymPy cannot compare")
     rng = random.Random(SEED)
     for _ in range(POINTS * 2):

@@ -32,6 +32,7 @@ from verify.judge_resolve import Reading, _names, resolve, unify_entries
 from verify.latex_tokens import decimal
 from verify.matrices import has_matrices
 from verify.notation_nodes import Partial, ProbabilityOf
+from verify.reasons import Sides
 from verify.scope import definable, head_name
 
 EQUALITIES = frozenset({"=", r"\equiv", r"\doteq"})
@@ -186,6 +187,11 @@ def _in_general_terms(a: sp.Basic, b: sp.Basic, reading: Reading) -> str | None:
     return head_name(a)
 
 
+def _prefixed(prefix: str, reason: str) -> str:
+    """``reason`` after ``prefix``; a reason that carries its sides' values keeps them."""
+    return reason.prefixed(prefix) if isinstance(reason, Sides) else prefix + reason
+
+
 def _entrywise(a: sp.MatrixBase, b: sp.MatrixBase, reading: Reading) -> tuple[str, str, str | None]:
     """Two written vectors or matrices of entries, judged entry by entry."""
     if a.shape != b.shape and not (1 in a.shape and 1 in b.shape and len(a) == len(b)):
@@ -197,7 +203,7 @@ def _entrywise(a: sp.MatrixBase, b: sp.MatrixBase, reading: Reading) -> tuple[st
         rx, ry = unify_entries(sp.Tuple(resolve(x, reading), resolve(y, reading))).args
         verdict, reason = decide_equal(rx, ry)
         if verdict == "error":
-            return "error", f"entry {k + 1}: {reason}", sp.sstr(ry)
+            return "error", _prefixed(f"entry {k + 1}: ", reason), sp.sstr(ry)
         verdicts.append(verdict)
     return "correct", f"all {len(verdicts)} entries agree", None
 

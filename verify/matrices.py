@@ -21,6 +21,7 @@ from sympy.core.function import AppliedUndef
 from verify.notation_nodes import Entry, Hadamard, Norm, Partial, Top
 from verify.notation_table import DEFAULT_SIZE, ELIDED_SIZE
 from verify.notation_values import ENTRY_NAME
+from verify.reasons import sides
 
 SIZE = ELIDED_SIZE
 Value = sp.Expr | sp.MatrixBase
@@ -335,6 +336,5 @@ def matrix_witness(a: sp.Basic, b: sp.Basic, points: int, seed: int,
                 raise ShapeMismatchError("names remain after substitution")
             if abs(n) > sp.Float(10) ** -30:
                 where = f"entry {divmod(k, left.shape[1])}: " if ma else ""
-                return False, (f"at random {SIZE}x{SIZE} matrices and {SIZE}-vectors (seed {seed}), {where}"
-                               f"left = {sp.N(x, 8)}, right = {sp.N(y, 8)}")
+                return False, sides(f"at random {SIZE}x{SIZE} matrices and {SIZE}-vectors (seed {seed}), {where}", x, y)
     return True, f"agrees at {points} random {SIZE}x{SIZE} matrices and {SIZE}-vectors"

@@ -123,5 +123,5 @@ def judge_tables(notes: Notes) -> dict[tuple[int, int], LinkVerdict]:
                                        else judge(expr, var, math))  # type: ignore[call-arg]
             except (UndecidedError, TooLargeError, NotImplementedError, ValueError, TypeError) as e:
                 verdict, reason = "unknown", str(e) or type(e).__name__
-            out[(math.line, math.col)] = LinkVerdict(verdict, reason, head.text.strip(), "=", math.latex, row.line)
+            out[(math.line, math.col)] = LinkVerdict(verdict, str(reason), head.text.strip(), "=", math.latex, row.line)
     return out
