@@ -110,3 +110,13 @@ def test_constructs_that_grow_with_their_size_are_refused_or_budgeted():
     reasons = {link.text: link.reason for _, links in judge_notes(parse_notes(text)) for link in links}
     assert found[hessian] == "unknown" and "more than 8 arguments" in reasons[hessian]
     assert found[sums] in {"unknown", "error"}  # false at a small size, or past the budget: never a hang
+
+
+ROUNDED = """# A
+Here $2 \\pi = %s \\cdot 1$.
+"""
+
+
+@pytest.mark.parametrize(("value", "verdict"), [("6.2832", "warning"), ("6.5", "error")])
+def test_a_rounded_value_within_a_thousandth_is_a_warning_and_a_wrong_one_an_error(value, verdict):
+    assert verdicts(ROUNDED % value)[f"2 \\pi = {value} \\cdot 1"] == verdict
