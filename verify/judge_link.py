@@ -253,8 +253,11 @@ def _declares(a: sp.Basic) -> bool:
 
 
 def _membership(a: sp.Basic, b: sp.Basic, relation: str, reading: Reading) -> tuple[str, str, str | None]:
-    """``x \\in \\mathbb{R}^d`` declares x; ``\\sigma(x) \\in (0, 1)`` is judged."""
-    if definable(a) or isinstance(a, sp.Tuple) and all(definable(x) for x in a.args):
+    """``\\sigma(x) \\in (0, 1)`` is judged; ``x \\notin S`` with a name of no value declares it.
+
+    ``x \\in \\mathbb{R}^d`` never gets here: ``judge._one_link`` records every ``\\in`` after a name first.
+    """
+    if relation == r"\notin" and _declares(a):
         for x in (a.args if isinstance(a, sp.Tuple) else (a,)):
             if reading.scope.value(head_name(x)) is None:
                 reading.scope.declare(head_name(x))
