@@ -35,6 +35,16 @@ SENTENCES = [  # (a sentence, the relation it must be read as)
     (r"which keeps their expected value unchanged", r"\bar{x}_{\mathrm{drop}} = x"),
     (r"letting the network undo normalization if needed", r"\tilde{y}_{i} = x_{i}"),
     (r"the layer can learn to reverse the normalisation", r"\tilde{y}_{i} = x_{i}"),
+    # other wordings an author might use
+    (r"$\theta$ is multiplied by a factor of $0.8$ at every iteration", r"\theta_{t} = (0.8)^{t} \theta_{0}"),
+    (r"so $w$ decays geometrically to $0$", r"w_{\infty} = 0"),
+    (r"With $\eta = 1.1$ the iteration blows up.", r"1.1 \in D_{\eta}"),
+    (r"A step size $\eta$ that is too high makes the iterates explode", r"C_{\eta} < \infty"),
+    (r"since $m_0 = 0$, the moving average is biased towards 0 early on", r"|\bar{m}_{t}| < |\bar{m}_{\infty}|"),
+    (r"weight decay shrinks all weights toward zero", r"|\theta^{*}_{\lambda}| < |\theta^{*}_{0}|"),
+    (r"the L1 penalty sets many of the weights to zero", r"\theta^{*}_{\lambda} = 0"),
+    (r"so the expected activation stays the same at test time", r"\bar{x}_{\mathrm{drop}} = x"),
+    (r"so that the layer can represent the identity", r"\tilde{y}_{i} = x_{i}"),
 ]
 
 
@@ -53,6 +63,8 @@ def test_each_wording_is_read_as_its_relation(sentence, relation):
     r"$\eta$ = learning rate. Too small → crawl.",
     r"The weights are initialised near zero.",
     r"Dropout zeroes activations at random.",
+    r"The penalty sets the weights to zero.",  # all of them: not the sparsity claim
+    r"Weight decay pulls weights away from zero.",
 ])
 def test_other_sentences_state_nothing(sentence):
     assert _read(sentence) == []

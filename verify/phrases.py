@@ -36,6 +36,12 @@ GAP = 240
 SENTENCE = rf"(?:[^.;]|\.\d){{0,{GAP}}}?"
 #: A gap of words (no full stop, semicolon or formula), and one that may hold a full stop.
 WORDS, ANY_WORDS = rf"[^.;$]{{0,{GAP}}}?", rf"[^$]{{0,{GAP}}}?"
+#: Synonyms several rows share: a step of an iteration, "by (a factor of)", some of the weights, zero.
+STEP = r"(?:step|update|iteration)"
+FACTOR = r"\s+by\s+(?:(?:the|a)\s+factor\s+(?:of\s+)?)?\$(?P<c>[^$]+)\$"
+SOME = r"(?:some|many|several|a\s+few|certain|individual)\s+(?:of\s+the\s+)?"
+ZERO = r"(?:0|zero)\b"
+EXPECTED = r"(?:expect(?:ations?|ed\s+(?:values?|activations?|outputs?))|means?)"
 #: ``\\mathbf{m}_0`` / ``\\boldsymbol{m}_{0}`` / ``m_0``: the letter of a name at its start value.
 START_VALUE = re.compile(r"^\s*(?:\\(?:mathbf|boldsymbol|bm)\{)?(?P<name>\\?[A-Za-z]+)\}?\s*_\s*\{?\s*0\s*\}?\s*$")
 
@@ -59,10 +65,15 @@ PHRASES: tuple[Phrase, ...] = (
            "'ReLU halves the effective variance': read literally (the variance of ReLU(y)) and as the "
            "effective variance He et al. mean (the second moment of ReLU(y)); records judge each reading",
            reads="ReLU halves the (effective) variance of its input"),
-    Phrase(re.compile(r"(?i)\b(?:each|every)\s+(?:step|update|iteration)\s+(?:multiplies|scales|shrinks)\s+"
-                      + NAME.format("X") + r"\s+by\s+(?:(?:the|a)\s+factor\s+(?:of\s+)?)?\$(?P<c>[^$]+)\$"),
+    Phrase(re.compile(r"(?i)\b(?:each|every)\s+" + STEP + r"\s+(?:multiplies|scales|shrinks)\s+" + NAME.format("X")
+                      + FACTOR),
            (r"<X>_{t} = (<c>)^{t} <X>_{0}",),
            "'each step multiplies X by c': the t-th iterate is c^t times the start",
+           reads="each step multiplies $<X>$ by $<c>$, so that $<X>_t = (<c>)^t <X>_0$"),
+    Phrase(re.compile(r"(?i)" + NAME.format("X") + r"\s+(?:is|gets)\s+(?:multiplied|scaled|shrunk)" + FACTOR
+                      + r"\s+(?:at|in|on|with)\s+(?:each|every)\s+" + STEP),
+           (r"<X>_{t} = (<c>)^{t} <X>_{0}",),
+           "'X is multiplied by c at each step': the t-th iterate is c^t times the start",
            reads="each step multiplies $<X>$ by $<c>$, so that $<X>_t = (<c>)^t <X>_0$"),
     Phrase(re.compile(r"(?i)" + NAME.format("X") + SENTENCE + r"\b(?:converg|shrink|decay|tend|approach)\w*"
                       + WORDS + r"\bto(?:wards?)?\b" + WORDS + r"\$(?P<m>[^$]+)\$"),
@@ -81,26 +92,29 @@ PHRASES: tuple[Phrase, ...] = (
            "'P too large diverges': the values of P at which the iteration converges are bounded above",
            reads="the values of $<P>$ at which the iteration converges are bounded above"),
     Phrase(re.compile(r"(?i)\$(?P<each>[^$]+?=\s*0)\s*\$" + SENTENCE
-                      + r"\b(?:biased\s+towards?\s+zero|underestimat\w*)"),
+                      + r"\b(?:biased\s+towards?\s+" + ZERO + r"|underestimat\w*)"),
            (r"|\bar{<X>}_{t}| < |\bar{<X>}_{\infty}|",),
            "'starting at X_0 = 0 biases the early estimates toward zero': |E[X_t]| is below the size it settles at",
            reads="started at zero, the expectation of $<X>_t$ is smaller in size than the value it settles at"),
-    Phrase(re.compile(r"(?i)\b(?:shrink|pull|push|draw|decay)\w*\s+(?:the\s+)?weights\s+towards?\s+(?:0|zero)\b"),
+    Phrase(re.compile(r"(?i)\b(?:shrink|pull|push|draw|decay)\w*\s+(?:the\s+|all\s+)?weights\s+towards?\s+" + ZERO),
            (r"|\theta^{*}_{\lambda}| < |\theta^{*}_{0}|",),
            "'the penalty shrinks weights toward zero': the penalised minimiser is smaller than the unpenalised one",
            reads="the penalty makes the minimising weight smaller in size than without it"),
-    Phrase(re.compile(r"(?i)\b(?:drive|push|set|force)\w*\s+some\s+weights\s+(?:exactly\s+to|to\s+exactly)\s+"
-                      r"(?:0|zero)\b"),
+    Phrase(re.compile(r"(?i)\b(?:drive|push|set|force|send|make)\w*\s+" + SOME
+                      + r"weights\s+(?:exactly\s+to\s+|to\s+exactly\s+|to\s+|exactly\s+)?" + ZERO),
            (r"\theta^{*}_{\lambda} = 0",),
            "'the penalty drives some weights exactly to zero': the penalised minimiser is 0 for some losses",
            quantifier="some", reads="for some losses the penalty makes the minimising weight exactly $0$"),
-    Phrase(re.compile(r"(?i)\b(?:so\s+(?:that\s+)?(?:the\s+)?expect(?:ations?|ed\s+values?)\s+match|"
-                      r"keeps?\s+(?:their|its|the)\s+expect(?:ations?|ed\s+values?)\s+unchanged|"
-                      r"preserv\w*\s+(?:the\s+|their\s+)?expect(?:ations?|ed\s+values?))"),
+    Phrase(re.compile(r"(?i)\b(?:so\s+(?:that\s+)?(?:the\s+)?" + EXPECTED + r"\s+match|"
+                      r"keeps?\s+(?:their|its|the)\s+" + EXPECTED + r"\s+(?:unchanged|the\s+same)|"
+                      r"preserv\w*\s+(?:the\s+|their\s+|its\s+)?" + EXPECTED + "|"
+                      + EXPECTED + r"\s+(?:is|are|stays?|remains?)\s+(?:unchanged|the\s+same))"),
            (r"\bar{x}_{\mathrm{drop}} = x",),
            "'scaling the survivors keeps the expectation': E of the dropped-out x is x",
            reads="dropout leaves the expectation of each activation unchanged"),
-    Phrase(re.compile(r"(?i)\b(?:undo|reverse|invert)\w*\s+(?:the\s+)?normali[sz]ation"),
+    Phrase(re.compile(r"(?i)\b(?:(?:undo|reverse|invert|cancel)\w*\s+(?:the\s+)?(?:effect\s+of\s+(?:the\s+)?)?"
+                      r"normali[sz]ation|recover\w*\s+(?:the\s+)?(?:original|un-?normali[sz]ed)\s+(?:activations?|"
+                      r"inputs?|values?)|represent\w*\s+the\s+identity)"),
            (r"\tilde{y}_{i} = x_{i}",),
            "'the scale and shift can undo the normalisation': with them chosen so, the layer's output is its input",
            reads="some scale and shift make the normalisation layer's output equal to its input"),
