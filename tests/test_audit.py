@@ -20,6 +20,7 @@ from derive.core import registry
 from derive.functions import sigmoid
 from derive.proof import check_equal
 from verify.audit import AuditReport, Finding, NotesError, audit_file, audit_text, judge_number
+from verify.audit_fragments import arithmetic
 from verify.notation import (
     Context,
     NotationError,
@@ -310,6 +311,16 @@ def test_numeric_chains_without_records_get_arithmetic_verdicts():
     assert frag == {6: "correct", 10: "error", 14: "warning", 18: "correct"}
     extra = {f.line: (f.claim, f.severity) for f in report.findings}
     assert extra == {10: ("arithmetic@10", "error"), 14: ("arithmetic@14", "warning")}
+
+
+@pytest.mark.parametrize(("chain", "verdict"), [
+    (r"0.5872 = 0.5(0.5175)+0.6(0.5474)", "correct"),
+    (r"0.5827 = 0.5(0.5175)+0.6(0.5474)", "error"),
+    (r"[-0.0425,\,-0.0449] = -0.0821\,[0.5175,\,0.5474]", "correct"),
+])
+def test_a_numeric_chain_written_value_first_is_checked_at_its_precision(chain, verdict):
+    (clause,) = clauses(chain)
+    assert arithmetic(clause)[0] == verdict
 
 
 def test_values_given_to_names_are_definitions_and_prose_numbers_are_unchecked():

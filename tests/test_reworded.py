@@ -103,7 +103,8 @@ EDITS = [  # (what, text in the copy, edited text, record flagged)
     ("a layer", r"\left( (\boldsymbol{W}^{(l+1)})^{T}\,\boldsymbol{\delta}^{(l+1)} \right)",
      r"\left( (\boldsymbol{W}^{(l)})^{T}\,\boldsymbol{\delta}^{(l+1)} \right)", "bp2_hidden_error"),
     ("a constant", r"\frac{\boldsymbol{m}_t}{1-\beta_1^t}", r"\frac{\boldsymbol{m}_t}{1-\beta_2^t}", "adam_m_hat"),
-    ("a worked-example number", r"\sigma(0.5872) = 0.6427", r"\sigma(0.5872) = 0.6472", "backprop_221.yhat"),
+    ("a worked-example number", r"\sigma(0.5872) \approx 0.6427", r"\sigma(0.5872) \approx 0.6472",
+     "backprop_221.yhat"),
     ("a table cell", r"| $(1-\sigma(z))\,\sigma(z)$ |", r"| $(1+\sigma(z))\,\sigma(z)$ |", "sigmoid_grad"),
     ("a prose formula", r"multiplied by $1/(1-p)$", r"multiplied by $1/(1+p)$", "dropout_scale"),
 ]
@@ -129,32 +130,24 @@ def test_an_edit_in_the_reworded_copy_is_flagged_at_its_line(reworded, what, bef
     assert changed == set(), what
 
 
-#: The worked example written another way (the maths and numbers kept): \approx for =, \times for \cdot, chains
-#: read from the other end. Each number is still found where it is printed, with the same verdict.
-WORKED_REWORDINGS = [
-    (r"\hat y = a^{(2)} = \sigma(0.5872) = 0.6427", r"\hat y = a^{(2)} = \sigma(0.5872) \approx 0.6427"),
-    (r"= -0.3573 \cdot 0.2297 = -0.0821", r"= -0.3573 \times 0.2297 = -0.0821"),
-    (r"z^{(2)} = 0.5(0.5175)+0.6(0.5474) = 0.5872", r"0.5(0.5175)+0.6(0.5474) = 0.5872 = z^{(2)}"),
-    (r"\frac{\partial L}{\partial \boldsymbol{W}^{(2)}} = \delta^{(2)}(\boldsymbol{a}^{(1)})^{\top} = "
-     r"-0.0821\,[0.5175,\,0.5474] = [-0.0425,\,-0.0449]",
-     r"[-0.0425,\,-0.0449] = -0.0821\,[0.5175,\,0.5474] = \delta^{(2)}(\boldsymbol{a}^{(1)})^{\top} = "
-     r"\frac{\partial L}{\partial \boldsymbol{W}^{(2)}}"),
-]
+#: How the copy writes four lines of the worked example (the maths and numbers kept): \approx for =, \times for
+#: \cdot, chains read from the other end.
+WORKED_FORMS = (r"\sigma(0.5872) \approx 0.6427", r"-0.3573 \times 0.2297", r"= 0.5872 = z^{(2)}",
+                r"= \frac{\partial L}{\partial \boldsymbol{W}^{(2)}}")
 
 
 def test_worked_numbers_are_found_by_what_they_are_however_the_lines_are_written():
     text = REWORDED.read_text(encoding="utf-8")
-    edited = text
-    for before, after in WORKED_REWORDINGS:
-        assert edited.count(before) == 1, before
-        edited = edited.replace(before, after)
+    assert all(form in text for form in WORKED_FORMS)
+    if not ORIGINAL.exists():
+        pytest.skip("the course notes are not beside this checkout")
 
-    def numbers(notes: str) -> dict[str, tuple[str | None, str, int | None]]:
-        report = audit_text(notes, source="copy.md", sections=("1.5",))
-        return {f.claim: (f.stated, f.verdict, f.line) for f in report.findings if f.claim.startswith("backprop_221.")}
+    def numbers(notes: str) -> dict[str, tuple[str | None, str]]:
+        report = audit_text(notes, source="notes.md", sections=("1.5",))
+        return {f.claim: (f.stated, f.verdict) for f in report.findings if f.claim.startswith("backprop_221.")}
 
-    kept = numbers(text)
-    assert len(kept) == 23 and numbers(edited) == kept
+    kept = numbers(ORIGINAL.read_text(encoding="utf-8"))
+    assert len(kept) == 23 and numbers(text) == kept
 
 
 @pytest.mark.parametrize(("what", "before", "after", "key"), WORD_EDITS, ids=[e[0] for e in WORD_EDITS])

@@ -92,7 +92,7 @@ def numeric_terms(clause: Clause) -> list[Term]:
 
 
 def arithmetic(clause: Clause) -> tuple[str, str] | None:
-    """Check a chain like ``0.5(0.5175)+0.6(0.5474) = 0.5872``; None if it is not a numeric chain.
+    """Check a chain like ``0.5(0.5175)+0.6(0.5474) = 0.5872`` (or written the other way); None if it is not one.
 
     A numeral is correct when the first computed member before it rounds to it; a warning when only
     the last computed member before it does (it was computed from rounded intermediates); else an
@@ -101,6 +101,11 @@ def arithmetic(clause: Clause) -> tuple[str, str] | None:
     terms = numeric_terms(clause)
     if len(terms) < 2:
         return None
+    return _chain(terms) or _chain(terms[::-1])  # "0.5872 = 0.5(0.5175) + ..." is the same chain read backwards
+
+
+def _chain(terms: list[Term]) -> tuple[str, str] | None:
+    """The verdict of numeric members in order: each numeral against the computed members before it."""
     verdicts: list[str] = []
     notes: list[str] = []
     for k, term in enumerate(terms):
