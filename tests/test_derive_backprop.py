@@ -21,7 +21,6 @@ from derive import networks as nw
 from derive import xor_listing as xor
 from derive.core import registry
 from derive.proof import check_equal, prove
-from verify.audit import audit_file
 
 NOTES = Path(__file__).resolve().parents[2] / "shared" / "notes" / "01_foundations.md"
 FORMULAS = (*bp.FORMULAS, *xor.FORMULAS)
@@ -349,11 +348,9 @@ def test_xor_sympy_encoding_of_the_listing_matches_numpy(seed):
 
 # -- locators ----------------------------------------------------------------------------------------------
 
-@pytest.mark.skipif(not NOTES.exists(), reason=f"notes not found at {NOTES}")
-def test_every_worked_number_is_read_where_the_notes_print_it():
+def test_every_worked_number_is_read_where_the_notes_print_it(real_notes_audit):
     """Each quantity is found by what it is (a subject, a factor, an entry, a table column), and reads its number."""
-    report = audit_file(NOTES, sections=("1.5",))
-    read = {f.claim: f.stated for f in report.findings}
+    read = {f.claim: f.stated for f in real_notes_audit.findings}
     for e in bp.EXAMPLES:
         for q in e.quantities:
             assert read.get(f"{e.key}.{q.name}") == q.stated, q.name

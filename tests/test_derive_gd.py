@@ -14,7 +14,6 @@ import sympy as sp
 from derive import gradient_descent as gd
 from derive.core import registry
 from derive.proof import check_equal, compare_sets, prove
-from verify.audit import audit_file
 from verify.notes import read_notes
 
 NOTES = Path(__file__).resolve().parents[2] / "shared" / "notes" / "01_foundations.md"
@@ -136,11 +135,9 @@ def _section_lines(section: str) -> list[str]:
     return [text for number, text in enumerate(notes.lines, start=1) if notes.in_section(number, section)]
 
 
-@pytest.mark.skipif(not NOTES.exists(), reason=f"notes not found at {NOTES}")
-def test_every_worked_number_is_read_where_the_notes_print_it():
+def test_every_worked_number_is_read_where_the_notes_print_it(real_notes_audit):
     """Each quantity is found by what it is (a subject, a factor, an entry, a table column), and reads its number."""
-    report = audit_file(NOTES, sections=("1.4",))
-    read = {f.claim: f.stated for f in report.findings}
+    read = {f.claim: f.stated for f in real_notes_audit.findings}
     for e in gd.EXAMPLES:
         for q in e.quantities:
             assert read.get(f"{e.key}.{q.name}") == q.stated, q.name

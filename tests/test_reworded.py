@@ -40,10 +40,8 @@ def reworded() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def original() -> dict[str, str]:
-    if not ORIGINAL.exists():
-        pytest.skip("the course notes are not beside this checkout")
-    return _verdicts(ORIGINAL)
+def original(real_notes_audit) -> dict[str, str]:  # the session's audit of the course notes (skips without them)
+    return {f.claim: f.verdict for f in real_notes_audit.findings if not f.claim.startswith(SKIP)}
 
 
 def _by_subject() -> list[str]:
@@ -136,18 +134,15 @@ WORKED_FORMS = (r"\sigma(0.5872) \approx 0.6427", r"-0.3573 \times 0.2297", r"= 
                 r"= \frac{\partial L}{\partial \boldsymbol{W}^{(2)}}")
 
 
-def test_worked_numbers_are_found_by_what_they_are_however_the_lines_are_written():
+def test_worked_numbers_are_found_by_what_they_are_however_the_lines_are_written(real_notes_audit):
     text = REWORDED.read_text(encoding="utf-8")
     assert all(form in text for form in WORKED_FORMS)
-    if not ORIGINAL.exists():
-        pytest.skip("the course notes are not beside this checkout")
 
-    def numbers(notes: str) -> dict[str, tuple[str | None, str]]:
-        report = audit_text(notes, source="notes.md", sections=("1.5",))
-        return {f.claim: (f.stated, f.verdict) for f in report.findings if f.claim.startswith("backprop_221.")}
+    def numbers(findings: list) -> dict[str, tuple[str | None, str]]:
+        return {f.claim: (f.stated, f.verdict) for f in findings if f.claim.startswith("backprop_221.")}
 
-    kept = numbers(ORIGINAL.read_text(encoding="utf-8"))
-    assert len(kept) == 23 and numbers(text) == kept
+    kept = numbers(real_notes_audit.findings)
+    assert len(kept) == 23 and numbers(audit_text(text, source="copy.md", sections=("1.5",)).findings) == kept
 
 
 @pytest.mark.parametrize(("what", "before", "after", "key"), WORD_EDITS, ids=[e[0] for e in WORD_EDITS])
