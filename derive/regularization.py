@@ -50,10 +50,11 @@ PARAMS = {"theta": (-3.0, 3.0), "lambda": (0.001, 2.0), "n": (1, 5), "j": (1, 1)
 PENALTY = {"a": (0.1, 3.0), "c": (-3.0, 3.0), "lambda": (0.001, 2.0)}
 DROPOUT = {"p": (0.01, 0.95), "x": (-3.0, 3.0)}
 L2_LOC = stated_as("1.8")
-# Said in words (verify.phrases): "drives some weights exactly to 0" states theta*_lambda = 0 for some losses,
-# "shrinks weights toward 0" |theta*_lambda| < |theta*_0|, "so expectations match" E[dropout(x)] = x.
-L1_SPARSITY_LOC = about("1.8", r"\theta^{*}_{\lambda}")
-L2_SHRINK_LOC = about("1.8", r"|\theta^{*}_{\lambda}|")
+# Said in words (verify.phrases), of the minimiser under the penalty the sentence names (L1: p = 1, L2: p = 2):
+# "drives some weights exactly to 0" states |theta*_p| = 0 for some losses, "shrinks weights toward 0"
+# |theta*_p| < |theta*_0|; "so expectations match" states E[dropout(x)] = x.
+L1_SPARSITY_LOC = about("1.8", r"|\theta^{*}_{1}|")
+L2_SHRINK_LOC = about("1.8", r"|\theta^{*}_{2}|")
 DROPOUT_MEAN_LOC = about("1.8", r"\bar{x}_{\mathrm{drop}}")
 DROPOUT_LOC = stated_as("1.8")
 
@@ -228,6 +229,7 @@ FORMULAS: tuple[Formula, ...] = (
         assumptions=("loss quadratic near its minimiser c with curvature a > 0", "lambda > 0", "one coordinate"),
         definition=a / 2 * (theta - c) ** 2 + lam * sp.Abs(theta), derive=derive_l1_sparsity,
         stated=sp.sign(c) * sp.Max(sp.Abs(c) - lam / a, 0), locator=L1_SPARSITY_LOC, variables=(c, a, lam),
+        notation={r"\theta^{*}_{0}": c},
         domain=PENALTY,
         regions=(Region("c > lambda/a", {c: lam / a + u}, {"u": (0.01, 3.0)}),
                  Region("0 < c < lambda/a", {c: r, lam: a * (r + u)}, {"r": (0.01, 3.0), "u": (0.01, 3.0)}),

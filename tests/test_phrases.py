@@ -27,10 +27,10 @@ SENTENCES = [  # (a sentence, the relation it must be read as)
      r"|\bar{m}_{t}| < |\bar{m}_{\infty}|"),
     (r"Because both begin at $\boldsymbol{m}_0=\boldsymbol{v}_0=0$, their early values underestimate the moments",
      r"|\bar{v}_{t}| < |\bar{v}_{\infty}|"),
-    (r"the penalty shrinks weights toward 0.", r"|\theta^{*}_{\lambda}| < |\theta^{*}_{0}|"),
-    (r"pulling weights towards zero", r"|\theta^{*}_{\lambda}| < |\theta^{*}_{0}|"),
-    (r"drives some weights exactly to 0 (sparsity)", r"\theta^{*}_{\lambda} = 0"),
-    (r"pushes some weights to exactly zero", r"\theta^{*}_{\lambda} = 0"),
+    (r"L2: add $\frac{\lambda}{2}\|\theta\|^2$ → shrinks weights toward 0.", r"|\theta^{*}_{2}| < |\theta^{*}_{0}|"),
+    (r"the term $\frac{\lambda}{2}\|\theta\|^2$ pulls weights towards zero", r"|\theta^{*}_{2}| < |\theta^{*}_{0}|"),
+    (r"L1: add $\lambda\|\theta\|_1$ → drives some weights exactly to 0 (sparsity)", r"|\theta^{*}_{1}| = 0"),
+    (r"the penalty $\lambda\|\theta\|_1$ pushes some weights to exactly zero", r"|\theta^{*}_{1}| = 0"),
     (r"scale survivors by $1/(1-p)$ so expectations match at test time", r"\bar{x}_{\mathrm{drop}} = x"),
     (r"which keeps their expected value unchanged", r"\bar{x}_{\mathrm{drop}} = x"),
     (r"letting the network undo normalization if needed", r"\tilde{y}_{i} = x_{i}"),
@@ -41,8 +41,9 @@ SENTENCES = [  # (a sentence, the relation it must be read as)
     (r"With $\eta = 1.1$ the iteration blows up.", r"1.1 \in D_{\eta}"),
     (r"A step size $\eta$ that is too high makes the iterates explode", r"C_{\eta} < \infty"),
     (r"since $m_0 = 0$, the moving average is biased towards 0 early on", r"|\bar{m}_{t}| < |\bar{m}_{\infty}|"),
-    (r"weight decay shrinks all weights toward zero", r"|\theta^{*}_{\lambda}| < |\theta^{*}_{0}|"),
-    (r"the L1 penalty sets many of the weights to zero", r"\theta^{*}_{\lambda} = 0"),
+    (r"weight decay shrinks all weights toward zero", r"|\theta^{*}_{2}| < |\theta^{*}_{0}|"),
+    (r"the L1 penalty sets many of the weights to zero", r"|\theta^{*}_{1}| = 0"),
+    (r"ridge regression drives some weights exactly to zero", r"|\theta^{*}_{2}| = 0"),  # read, then refuted
     (r"so the expected activation stays the same at test time", r"\bar{x}_{\mathrm{drop}} = x"),
     (r"so that the layer can represent the identity", r"\tilde{y}_{i} = x_{i}"),
 ]
@@ -65,6 +66,7 @@ def test_each_wording_is_read_as_its_relation(sentence, relation):
     r"Dropout zeroes activations at random.",
     r"The penalty sets the weights to zero.",  # all of them: not the sparsity claim
     r"Weight decay pulls weights away from zero.",
+    r"The penalty shrinks weights toward zero.",  # which penalty: none named, nothing stated
 ])
 def test_other_sentences_state_nothing(sentence):
     assert _read(sentence) == []

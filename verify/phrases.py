@@ -10,8 +10,9 @@ the audit matches the two by meaning, whatever the sentence around the math says
 
 The vocabulary of the templates: ``X_{t}`` the t-th iterate and ``X_{\\infty}`` its limit; ``D_{P}`` the
 values of P at which an iteration diverges and ``C_{P}`` those at which it converges (a set is ``<``
-a number when its supremum is); ``\\bar{X}_{t}`` the expectation of X_t; ``\\theta^{*}_{\\lambda}``
-a penalised minimiser and ``\\theta^{*}_{0}`` the unpenalised one; ``\\bar{x}_{\\mathrm{drop}}`` the
+a number when its supremum is); ``\\bar{X}_{t}`` the expectation of X_t; ``\\theta^{*}_{p}`` the
+minimiser under the L1 (p = 1) or L2 (p = 2) penalty the sentence names (``PENALTIES``; a sentence that
+names none states nothing) and ``\\theta^{*}_{0}`` the unpenalised one; ``\\bar{x}_{\\mathrm{drop}}`` the
 expectation of a dropped-out x; ``\\tilde{y}_{i}`` a normalisation layer's output when its scale and
 shift are chosen to undo it. Captured math reaches only our own LaTeX reader, never ``sympify``.
 """
@@ -42,6 +43,12 @@ FACTOR = r"\s+by\s+(?:(?:the|a)\s+factor\s+(?:of\s+)?)?\$(?P<c>[^$]+)\$"
 SOME = r"(?:some|many|several|a\s+few|certain|individual)\s+(?:of\s+the\s+)?"
 ZERO = r"(?:0|zero)\b"
 EXPECTED = r"(?:expect(?:ations?|ed\s+(?:values?|activations?|outputs?))|means?)"
+#: The penalty a sentence names before a phrase, told by its norm or its name: one row per penalty, giving the
+#: ``<p>`` of ``\\theta^{*}_{<p>}`` (the minimiser under that penalty). The mention nearest the phrase wins.
+PENALTIES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("1", re.compile(r"(?i)\\\|[^$|]{0,80}?\\\|_\{?1\}?|\bL1\b|\blasso\b")),
+    ("2", re.compile(r"(?i)\\\|[^$|]{0,80}?\\\|(?:_\{?2\}?)?\^\{?2\}?|\bL2\b|\bweight\s+decay\b|\bridge\b")),
+)
 #: ``\\mathbf{m}_0`` / ``\\boldsymbol{m}_{0}`` / ``m_0``: the letter of a name at its start value.
 START_VALUE = re.compile(r"^\s*(?:\\(?:mathbf|boldsymbol|bm)\{)?(?P<name>\\?[A-Za-z]+)\}?\s*_\s*\{?\s*0\s*\}?\s*$")
 
@@ -97,14 +104,14 @@ PHRASES: tuple[Phrase, ...] = (
            "'starting at X_0 = 0 biases the early estimates toward zero': |E[X_t]| is below the size it settles at",
            reads="started at zero, the expectation of $<X>_t$ is smaller in size than the value it settles at"),
     Phrase(re.compile(r"(?i)\b(?:shrink|pull|push|draw|decay)\w*\s+(?:the\s+|all\s+)?weights\s+towards?\s+" + ZERO),
-           (r"|\theta^{*}_{\lambda}| < |\theta^{*}_{0}|",),
+           (r"|\theta^{*}_{<p>}| < |\theta^{*}_{0}|",),
            "'the penalty shrinks weights toward zero': the penalised minimiser is smaller than the unpenalised one",
-           reads="the penalty makes the minimising weight smaller in size than without it"),
+           reads="the L<p> penalty makes the minimising weight smaller in size than without it"),
     Phrase(re.compile(r"(?i)\b(?:drive|push|set|force|send|make)\w*\s+" + SOME
                       + r"weights\s+(?:exactly\s+to\s+|to\s+exactly\s+|to\s+|exactly\s+)?" + ZERO),
-           (r"\theta^{*}_{\lambda} = 0",),
+           (r"|\theta^{*}_{<p>}| = 0",),
            "'the penalty drives some weights exactly to zero': the penalised minimiser is 0 for some losses",
-           quantifier="some", reads="for some losses the penalty makes the minimising weight exactly $0$"),
+           quantifier="some", reads="for some losses the L<p> penalty makes the minimising weight exactly $0$"),
     Phrase(re.compile(r"(?i)\b(?:so\s+(?:that\s+)?(?:the\s+)?" + EXPECTED + r"\s+match|"
                       r"keeps?\s+(?:their|its|the)\s+" + EXPECTED + r"\s+(?:unchanged|the\s+same)|"
                       r"preserv\w*\s+(?:the\s+|their\s+|its\s+)?" + EXPECTED + "|"
@@ -143,9 +150,20 @@ def _fill(template: str, groups: dict[str, str]) -> str:
     return template
 
 
-def _fills(hit: re.Match[str]) -> list[dict[str, str]]:
-    """The slot values of a match: once, or once per name of its ``each`` chain."""
+def _penalty(before: str) -> str | None:
+    """The penalty (``1`` or ``2``) the text before a phrase names last, or None if it names none."""
+    seen = [(hit.end(), kind) for kind, pattern in PENALTIES for hit in pattern.finditer(before)]
+    return max(seen)[1] if seen else None
+
+
+def _fills(phrase: Phrase, hit: re.Match[str]) -> list[dict[str, str]]:
+    """The slot values of a match: once, or once per name of its ``each`` chain; none if a penalty is unnamed."""
     groups = {k: v for k, v in hit.groupdict().items() if v is not None}
+    if any("<p>" in t for t in phrase.says):
+        penalty = _penalty(hit.string[:hit.end()])
+        if penalty is None:
+            return []
+        groups["p"] = penalty
     if "each" in groups:
         return [{**groups, "X": name} for name in _names(groups["each"])]
     return [groups]
@@ -153,12 +171,12 @@ def _fills(hit: re.Match[str]) -> list[dict[str, str]]:
 
 def said(phrase: Phrase, hit: re.Match[str]) -> list[str]:
     """The relations (LaTeX) a phrase's match states: one per template, per name of an ``each`` chain."""
-    return [_fill(t, g) for g in _fills(hit) for t in phrase.says]
+    return [_fill(t, g) for g in _fills(phrase, hit) for t in phrase.says]
 
 
 def readings(phrase: Phrase, hit: re.Match[str]) -> list[tuple[str, str]]:
     """Each relation a match states with what the words say, in our words and the sentence's maths."""
-    return [(_fill(t, g), _fill(phrase.reads or phrase.note, g)) for g in _fills(hit) for t in phrase.says]
+    return [(_fill(t, g), _fill(phrase.reads or phrase.note, g)) for g in _fills(phrase, hit) for t in phrase.says]
 
 
 def phrase_statements(notes: Notes) -> tuple[Statement, ...]:
