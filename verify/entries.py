@@ -8,7 +8,7 @@ piece's text (and so its line) and is read where it is written.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from verify.latex_tokens import Member, NotationError, Token, _depth_change, decimal, tokenize
 
@@ -33,7 +33,7 @@ def _tokens(member: Member) -> list[Token]:
     return [] if any(t.kind == "bad" for t in tokens) else tokens
 
 
-def _split(tokens: Sequence[Token], at: int, is_cut: object) -> list[list[Token]]:
+def _split(tokens: Sequence[Token], at: int, is_cut: Callable[[Token], bool]) -> list[list[Token]]:
     """``tokens`` cut wherever ``is_cut(token)`` holds at bracket depth ``at``."""
     parts: list[list[Token]] = [[]]
     depth = 0
@@ -41,7 +41,7 @@ def _split(tokens: Sequence[Token], at: int, is_cut: object) -> list[list[Token]
         change = _depth_change(tok)
         if change < 0:
             depth += change
-        if depth == at and is_cut(tok):  # type: ignore[operator]
+        if depth == at and is_cut(tok):
             parts.append([])
         else:
             parts[-1].append(tok)

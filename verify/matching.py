@@ -95,39 +95,38 @@ def _read_member(clause: Clause, at: int, member: int | None, numeric: bool) -> 
     if member is not None:
         k = at + member if at == 0 else at - member
         return members[k] if 0 <= k < len(members) else None
+    order = list(members[at + 1:])[::-1] if at == 0 else list(members[:at])  # the far end first
     if numeric:  # the number farthest from the subject: "z = 0.5(0.5175) + ... = 0.5872", either way round
-        far = list(members[at + 1:])[::-1] if at == 0 else list(members[:at])
-        return next((m for m in far if decimal(m.text.strip()) is not None), None)
-    order = list(members[at + 1:])[::-1] if at == 0 else list(members[:at])
+        return next((m for m in order if decimal(m.text.strip()) is not None), None)
     plain = [m for m in order if r"\begin{cases}" not in m.text]
     return (plain or order or [None])[0]
 
 
 #: Relations other than equality that a statement may link its subject and the member read by, and each one
 #: read the other way round (``1.1 \\in D`` says ``D \\ni 1.1``); ``verify.audit_relation`` judges them.
-ORDER_FLIP: dict[str, str] = {"<": ">", ">": "<", r"\lt": ">", r"\gt": "<", r"\le": r"\ge", r"\leq": r"\ge",
-                              r"\leqslant": r"\ge", r"\ge": r"\le", r"\geq": r"\le", r"\geqslant": r"\le",
-                              r"\in": r"\ni", r"\notin": r"\not\ni"}
 ORDER_SAME: dict[str, str] = {"<": "<", ">": ">", r"\lt": "<", r"\gt": ">", r"\le": r"\le", r"\leq": r"\le",
                               r"\leqslant": r"\le", r"\ge": r"\ge", r"\geq": r"\ge", r"\geqslant": r"\ge",
                               r"\in": r"\in", r"\notin": r"\notin"}
+FLIPPED: dict[str, str] = {"<": ">", ">": "<", r"\le": r"\ge", r"\ge": r"\le", r"\in": r"\ni", r"\notin": r"\not\ni"}
+
+
+def _links(members: tuple[Member, ...], at: int, read: Member) -> list[str]:
+    """The relations of the chain between the subject (member ``at``) and the member ``read``."""
+    k = members.index(read)
+    return [m.relation for m in members[min(at, k) + 1:max(at, k) + 1]]
 
 
 def relation_of(members: tuple[Member, ...], at: int, read: Member) -> str:
     """How the subject (member ``at``) relates to ``read``, subject first: "=" unless one order link is between."""
-    k = members.index(read)
-    links = [m.relation for m in members[min(at, k) + 1:max(at, k) + 1]]
-    orders = [r for r in links if r in ORDER_SAME]
+    orders = [ORDER_SAME[r] for r in _links(members, at, read) if r in ORDER_SAME]
     if len(orders) != 1:
         return "=" if not orders else "?"
-    return ORDER_SAME[orders[0]] if at < k else ORDER_FLIP[orders[0]]
+    return orders[0] if at < members.index(read) else FLIPPED[orders[0]]
 
 
 def _approximate(members: tuple[Member, ...], at: int, read: Member) -> bool:
     """Whether the chain links the subject and the member read by ``\\approx`` somewhere between them."""
-    k = members.index(read)
-    between = members[min(at, k) + 1:max(at, k) + 1]
-    return any("approx" in m.relation for m in between)
+    return any("approx" in r for r in _links(members, at, read))
 
 
 def _bold(text: str) -> bool:
@@ -146,6 +145,15 @@ def _number(part: Member | None) -> Member | None:
     return None if part is None or text is None else replace(part, text=text)
 
 
+def _subject_at(members: tuple[Member, ...], want: sp.Basic, factor: int | None = None) -> list[int]:
+    """Where a chain has the subject: at an end, or (with ``factor``) as that factor of one of its products."""
+    ends = [at for at in (0, len(members) - 1) if same_key(subject_key(members[at].text), want)]
+    if factor is None:
+        return ends
+    return ends + [k for k, m in enumerate(members) if len(parts := factors(m)) > max(factor, 1)
+                   and same_key(subject_key(parts[factor].text), want)]
+
+
 def _sites(members: tuple[Member, ...], want: sp.Basic, locator: Locator,
            numeric: bool) -> Iterator[tuple[int, Member, Member]]:
     """Where a chain states the locator's subject: (the subject's index, the member read, the part of it read).
@@ -155,9 +163,8 @@ def _sites(members: tuple[Member, ...], want: sp.Basic, locator: Locator,
     also be that factor of a product in the chain, and the part read is the same factor of the first later
     product whose factor there is a number (or, with ``entry``, a matrix of numbers).
     """
-    ends = [at for at in (0, len(members) - 1) if same_key(subject_key(members[at].text), want)]
     if locator.factor is None:
-        for at in ends:
+        for at in _subject_at(members, want):
             if locator.entry:
                 far = members[-1] if at == 0 else members[0]
                 read = _number(entry(far, locator.entry))
@@ -169,9 +176,7 @@ def _sites(members: tuple[Member, ...], want: sp.Basic, locator: Locator,
                 yield at, read, read
         return
     f = locator.factor
-    inner = [k for k, m in enumerate(members) if len(parts := factors(m)) > max(f, 1)
-             and same_key(subject_key(parts[f].text), want)]
-    for at in (*ends, *inner):
+    for at in _subject_at(members, want, f):
         later = members[at + 1:] if at < len(members) - 1 else members[:at][::-1]
         for m in later:
             parts = factors(m)
@@ -237,14 +242,8 @@ def has_subject(notes: Notes, subject: str, factor: int | None = None) -> bool:
     want = subject_key(subject)
     if want is None:
         return False
-    for st in _statements(notes):
-        members = st.clause.members
-        if len(members) > 1 and any(same_key(subject_key(members[at].text), want) for at in (0, -1)):
-            return True
-        if factor is not None and any(len(parts := factors(m)) > max(factor, 1)
-                                      and same_key(subject_key(parts[factor].text), want) for m in members):
-            return True
-    return False
+    return any(len(st.clause.members) > 1 and _subject_at(st.clause.members, want, factor)
+               for st in _statements(notes))
 
 
 def candidates(notes: Notes, section: str) -> list[Found]:

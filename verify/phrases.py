@@ -171,7 +171,7 @@ def _fills(phrase: Phrase, hit: re.Match[str]) -> list[dict[str, str]]:
 
 def said(phrase: Phrase, hit: re.Match[str]) -> list[str]:
     """The relations (LaTeX) a phrase's match states: one per template, per name of an ``each`` chain."""
-    return [_fill(t, g) for g in _fills(phrase, hit) for t in phrase.says]
+    return [latex for latex, _ in readings(phrase, hit)]
 
 
 def readings(phrase: Phrase, hit: re.Match[str]) -> list[tuple[str, str]]:
