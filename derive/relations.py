@@ -25,15 +25,15 @@ DIFFERENCE_TESTS: dict[str, Callable[[sp.Expr], bool]] = {
     r"\le": lambda d: bool(d <= ZERO_BELOW),
     r"\ge": lambda d: bool(d >= -ZERO_BELOW),
 }
-#: The bound of a set that an order relation with a number compares: below a number means its supremum is.
-SET_BOUNDS: dict[str, Callable[[sp.Set], sp.Expr]] = {
-    "<": lambda s: s.sup, r"\le": lambda s: s.sup, ">": lambda s: s.inf, r"\ge": lambda s: s.inf,
+#: The bound of a set that an order relation with a number compares (its name, and how to take it): below a
+#: number means its supremum is.
+SET_BOUNDS: dict[str, tuple[str, Callable[[sp.Set], sp.Expr]]] = {
+    "<": ("supremum", lambda s: s.sup), r"\le": ("supremum", lambda s: s.sup),
+    ">": ("infimum", lambda s: s.inf), r"\ge": ("infimum", lambda s: s.inf),
 }
 #: Membership of the value read in the set derived: ``S \\ni v`` holds when v is in S.
 MEMBERSHIP: dict[str, bool] = {r"\ni": True, r"\not\ni": False}
-ORDERS: dict[str, Callable[[sp.Expr, sp.Expr], sp.Basic]] = {
-    "<": sp.Lt, ">": sp.Gt, r"\le": sp.Le, r"\ge": sp.Ge, "=": sp.Eq,
-}
+ORDERS: dict[str, Callable[[sp.Expr, sp.Expr], sp.Basic]] = {"<": sp.Lt, ">": sp.Gt, r"\le": sp.Le, r"\ge": sp.Ge}
 
 
 def _holds(relation: str) -> Callable[[sp.Expr], bool | None]:
@@ -51,8 +51,9 @@ def check_order(left: sp.Expr, relation: str, right: sp.Expr, domain: Mapping[st
         return Proof("unknown", f"no test for the relation {relation}", 0)
     parts = list(regions) or [Region("everywhere", {}, {})]
     checked, missed = 0, []
+    difference = unfold(sp.sympify(left) - sp.sympify(right))
     for region in parts:
-        diff = unfold(sp.sympify(left) - sp.sympify(right)).xreplace(dict(region.subs))
+        diff = difference.xreplace(dict(region.subs))
         good, counter = witness(diff, {**domain, **region.domain}, points, seed, _holds(relation),
                                 "left - right = {} at a random point")
         if counter.startswith("could not"):
@@ -80,11 +81,11 @@ def check_set(derived: sp.Set, relation: str, value: sp.Expr) -> Proof:
         return Proof("proven" if holds else "refuted", "set membership", 0, "" if holds else detail)
     if relation not in SET_BOUNDS:
         return Proof("unknown", f"no set test for the relation {relation}", 0)
-    bound = SET_BOUNDS[relation](derived)
+    which, take = SET_BOUNDS[relation]
+    bound = take(derived)
     truth = ORDERS[relation](bound, value)
     if truth not in (sp.true, sp.false):
         return Proof("unknown", "bound comparison undecided", 0, f"{bound} vs {value}")
-    which = "supremum" if relation in ("<", r"\le") else "infimum"
     method = f"the derived set's {which} is {bound}"
     return Proof("proven" if truth else "refuted", method, 0, "" if truth else f"{method}, not {relation} {value}")
 

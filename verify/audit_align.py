@@ -22,6 +22,10 @@ from derive.functions import Defined
 from verify.audit_claims import derived
 from verify.notation import Context, Hadamard, Partial, Top, decimal
 
+#: What reading the notes' names onto a record's and comparing the two may raise: caught, the verdict is "unknown".
+COMPARE_ERRORS = (TypeError, ValueError, KeyError, ZeroDivisionError, NotImplementedError, AttributeError,
+                  RecursionError, sp.PolynomialError, sp.ShapeError)
+
 
 def record_atoms(*exprs: object) -> tuple[dict[str, sp.Basic], frozenset[str]]:
     """Names of the plain and matrix symbols and of the IndexedBase labels in a record's expressions."""

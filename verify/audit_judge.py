@@ -16,7 +16,7 @@ import sympy as sp
 
 from derive.core import CodeClaim, Definition, Formula
 from derive.proof import Proof, check_equal, compare_sets
-from verify.audit_align import SpellingBlind, _exact_floats, _free_plain, align, context_for
+from verify.audit_align import COMPARE_ERRORS, SpellingBlind, _exact_floats, _free_plain, align, context_for
 from verify.audit_claims import Claim, _rhs, derived
 from verify.audit_read import UnreadableError, Written, read_cell
 from verify.audit_relation import is_relation, judge_relation
@@ -32,10 +32,6 @@ from verify.notes import Notes
 def _verdict(proof: Proof) -> str:
     """correct for proven/agrees, error for refuted, unknown otherwise (never correct)."""
     return {"proven": "correct", "agrees": "correct", "refuted": "error"}.get(proof.verdict, "unknown")
-
-
-COMPARE_ERRORS = (TypeError, ValueError, KeyError, ZeroDivisionError, NotImplementedError, AttributeError,
-                  RecursionError, sp.PolynomialError, sp.ShapeError)
 
 
 def expected_of(claim: Claim) -> str:

@@ -13,17 +13,15 @@ from collections.abc import Iterable, Mapping
 import sympy as sp
 
 from derive.relations import check_order, check_set
-from verify.audit_align import align, context_for
+from verify.audit_align import COMPARE_ERRORS, align, context_for
 from verify.audit_claims import Claim, _rhs, derived
 from verify.audit_read import Written
 from verify.audit_types import Finding, _describe, _finding
 from verify.matching import Found
-from verify.notation import NotationError, parse_expr_latex
+from verify.notation import Context, NotationError, parse_expr_latex
 
 #: What a subject may wear around the record's quantity (``|\\bar{m}_{t}|``): the wrapper is applied to the derivation.
 SUBJECT_WRAPPERS: tuple[type[sp.Function], ...] = (sp.Abs,)
-COMPARE_ERRORS = (TypeError, ValueError, KeyError, ZeroDivisionError, NotImplementedError, AttributeError,
-                  RecursionError, sp.PolynomialError)
 
 
 def is_relation(found: Found) -> bool:
@@ -38,10 +36,8 @@ def _subject_value(subject: sp.Basic, value: sp.Basic) -> sp.Basic:
     return value
 
 
-def _with_notation(expr: sp.Basic, notation: Mapping[str, sp.Basic], claim: Claim) -> sp.Basic:
+def _with_notation(expr: sp.Basic, notation: Mapping[str, sp.Basic], context: Context) -> sp.Basic:
     """``expr`` with every name the record's notation spells (``\\bar{m}_{\\infty}``) replaced by its meaning."""
-    assert claim.formula is not None
-    context = context_for(claim.formula)
     subs: dict[sp.Basic, sp.Basic] = {}
     for latex, meaning in notation.items():
         try:
@@ -68,7 +64,7 @@ def judge_relation(claim: Claim, found: Found, explicit: Mapping[str, sp.Basic])
                         f"the member read{said}", stated, expected), written
     context = context_for(formula)
     try:
-        value = _with_notation(parse_expr_latex(written.text, context), formula.notation, claim)
+        value = _with_notation(parse_expr_latex(written.text, context), formula.notation, context)
         if isinstance(rhs, sp.Set):
             proof = check_set(rhs, found.relation, value)
         else:

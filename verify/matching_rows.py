@@ -125,16 +125,16 @@ def find_column_cell(notes: Notes, locator: Locator) -> FoundCell | None:
     want = subject_key(locator.column)
     if want is None:
         return None
-    hits: list[tuple[bool, Row, Cell]] = []
+    hits: list[tuple[Row, Cell]] = []
     for row, header in body_rows(notes):
         if not row.cells or row.cells[0].text.strip() != locator.row_key:
             continue
-        for cell, head in zip(row.cells[1:], header.cells[1:], strict=False):
-            if _states(head, want):
-                hits.append((notes.in_section(row.line, locator.section), row, cell))
-                break
-    inside = [h for h in hits if h[0]]
-    return FoundCell(inside[0][1], inside[0][2], len(inside) - 1) if inside else None
+        if not notes.in_section(row.line, locator.section):
+            continue
+        cell = next((c for c, head in zip(row.cells[1:], header.cells[1:], strict=False) if _states(head, want)), None)
+        if cell is not None:
+            hits.append((row, cell))
+    return FoundCell(hits[0][0], hits[0][1], len(hits) - 1) if hits else None
 
 
 __all__: Iterable[str] = ("CELL_FACTS", "NAMED_ROWS", "FoundCell", "find_column_cell", "find_row", "row_defines",
